@@ -1,0 +1,78 @@
+//! One feature branch: how a frame is preprocessed for it, how its network input is assembled
+//! (one key frame, or a window of frames), and the network that turns it into a feature vector.
+
+pub mod preprocess;
+
+use crate::backend::{Backend, Network};
+use crate::bundle::{BranchSpec, NetworkFile, Scope};
+use crate::error::{Error, Result};
+use crate::frame::RgbImage;
+
+pub struct Branch {
+    pub spec: BranchSpec,
+    network: Box<dyn Network>,
+}
+
+impl std::fmt::Debug for Branch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Branch").field("name", &self.spec.name).finish_non_exhaustive()
+    }
+}
+
+impl Branch {
+    pub fn load(spec: &BranchSpec, file: &NetworkFile, backend: &dyn Backend) -> Result<Branch> {
+        let network = backend.load_network(&file.path, &sample_shape(spec))?;
+        Ok(Branch { spec: spec.clone(), network })
+    }
+
+    /// Frames one sample of this branch spans: 1 for key-frame branches, T for windows.
+    pub fn frames_per_sample(&self) -> usize {
+        match self.spec.scope {
+            Scope::KeyFrame => 1,
+            Scope::Window => self.spec.window.map_or(1, |w| w.frames),
+        }
+    }
+
+    /// Preprocesses one frame into planar CHW floats of `input.height x input.width`.
+    pub fn preprocess(&self, frame: &RgbImage) -> Result<Vec<f32>> {
+        preprocess::run(&self.spec.preprocess, frame)
+            .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))
+    }
+
+    /// Lays out one sample from its preprocessed frames: `[3, H, W]` for a key frame,
+    /// `[3, T, H, W]` for a window (channel-major, as the reference's `permute(0, 2, 1, 3, 4)`).
+    pub fn assemble_sample(&self, frames: &[&[f32]], out: &mut Vec<f32>) {
+        debug_assert_eq!(frames.len(), self.frames_per_sample());
+        let plane = self.spec.input.height * self.spec.input.width;
+        for c in 0..3 {
+            for frame in frames {
+                out.extend_from_slice(&frame[c * plane..(c + 1) * plane]);
+            }
+        }
+    }
+
+    /// Runs the network on `batch` assembled samples and returns one feature vector per
+    /// sample, checking that the output is `[batch, output_dim]`.
+    pub fn features(&self, batch: usize, input: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let output = self.network.run(batch, input)?;
+        let dim = self.spec.output_dim;
+        let expected_len = batch * dim;
+        let ok_shape = output.shape.first() == Some(&batch) && output.shape.iter().skip(1).product::<usize>() == dim;
+        if !ok_shape || output.data.len() != expected_len {
+            return Err(Error::Backend(format!(
+                "branch '{}': the network returned shape {:?}, the manifest says [{batch}, {dim}]",
+                self.spec.name, output.shape
+            )));
+        }
+        Ok(output.data.chunks_exact(dim).map(<[f32]>::to_vec).collect())
+    }
+}
+
+/// One sample's input shape as the manifest describes it.
+pub fn sample_shape(spec: &BranchSpec) -> Vec<usize> {
+    let (h, w) = (spec.input.height, spec.input.width);
+    match (spec.scope, spec.window) {
+        (Scope::Window, Some(window)) => vec![3, window.frames, h, w],
+        _ => vec![3, h, w],
+    }
+}

@@ -1,0 +1,184 @@
+//! The `vsrqa.json` manifest as Rust types (docs/bundle.md is the prose version). Unknown fields
+//! are rejected so that a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_TAG: &str = "vsrqa-bundle";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "Profile::custom")]
+    pub profile: Profile,
+    pub key_frames: KeyFrames,
+    pub branches: Vec<BranchSpec>,
+    pub head: HeadSpec,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Full,
+    Lite,
+    Custom,
+}
+
+impl Profile {
+    fn custom() -> Self {
+        Profile::Custom
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFrames {
+    pub interval: KeyFrameInterval,
+    /// Number of key frames pooled; `None` pools every key frame of the stream.
+    pub count: Option<u32>,
+    pub pad: Padding,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFrameInterval {
+    RoundedFps,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    RepeatLast,
+    None,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BranchSpec {
+    pub name: String,
+    pub kind: BranchKind,
+    pub scope: Scope,
+    #[serde(default)]
+    pub window: Option<Window>,
+    pub network: String,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    pub input: InputGeometry,
+    pub preprocess: Vec<PreprocessOp>,
+    pub output_dim: usize,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BranchKind {
+    Spatial,
+    Slowfast,
+    Fastvqa,
+    Liqe,
+    Qalign,
+    Generic,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    KeyFrame,
+    Window,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub frames: usize,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InputGeometry {
+    pub height: usize,
+    pub width: usize,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    Bilinear,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PreprocessOp {
+    Resize {
+        height: usize,
+        width: usize,
+        interpolation: Interpolation,
+        #[serde(default)]
+        round_to_u8: bool,
+    },
+    ResizeShortSide {
+        size: usize,
+        interpolation: Interpolation,
+        #[serde(default)]
+        round_to_u8: bool,
+    },
+    CenterCrop {
+        height: usize,
+        width: usize,
+    },
+    Normalize {
+        mean: [f32; 3],
+        std: [f32; 3],
+    },
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HeadSpec {
+    pub weights: String,
+    pub input_dim: usize,
+    pub layers: Vec<LayerSpec>,
+    pub output_activation: OutputActivation,
+    pub activation_stage: ActivationStage,
+    pub temporal_pooling: TemporalPooling,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSpec {
+    pub weight: String,
+    pub bias: String,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    None,
+    Relu,
+    Tanh,
+    Sigmoid,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputActivation {
+    None,
+    Sigmoid,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationStage {
+    PerFrame,
+    AfterPooling,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TemporalPooling {
+    Mean,
+}

@@ -1,0 +1,210 @@
+//! The model bundle on disk: a directory with `vsrqa.json`, one ONNX file per branch and the
+//! head's safetensors. [`Bundle::load`] validates everything it can without running a network
+//! and names the file and field at fault; the backend then reports ONNX files that do not load.
+
+pub mod manifest;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::head::Head;
+pub use manifest::*;
+
+pub const MANIFEST_FILE: &str = "vsrqa.json";
+
+/// A validated bundle: the manifest, each branch's network file with its content hash, and the
+/// head with its weights.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub networks: Vec<NetworkFile>,
+    pub head: Head,
+}
+
+#[derive(Clone, Debug)]
+pub struct NetworkFile {
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file: the content hash engine caches are keyed on.
+    pub sha256: String,
+}
+
+impl Bundle {
+    pub fn load(dir: impl AsRef<Path>) -> Result<Bundle> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            let what = if dir.exists() { "is not a directory" } else { "does not exist" };
+            return Err(Error::bundle(&dir, format!("the bundle directory {what}")));
+        }
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| Error::bundle(&manifest_path, format!("cannot read the manifest: {e}")))?;
+        let manifest = parse_manifest(&text).map_err(|message| Error::bundle(&manifest_path, message))?;
+        validate_manifest(&manifest).map_err(|message| Error::bundle(&manifest_path, message))?;
+
+        let mut networks = Vec::with_capacity(manifest.branches.len());
+        for branch in &manifest.branches {
+            let path = dir.join(&branch.network);
+            let sha256 = sha256_file(&path).map_err(|e| {
+                Error::bundle(&path, format!("branch '{}': cannot read its network: {e}", branch.name))
+            })?;
+            if let Some(expected) = &branch.sha256 {
+                if !expected.eq_ignore_ascii_case(&sha256) {
+                    return Err(Error::bundle(
+                        &path,
+                        format!("branch '{}': SHA-256 is {sha256}, the manifest says {expected}: the file is corrupt or was replaced", branch.name),
+                    ));
+                }
+            }
+            networks.push(NetworkFile { path, sha256 });
+        }
+
+        let head_path = dir.join(&manifest.head.weights);
+        let weights = std::fs::read(&head_path).map_err(|e| Error::bundle(&head_path, format!("cannot read the head weights: {e}")))?;
+        let head = Head::from_safetensors(&manifest.head, &weights).map_err(|message| Error::bundle(&head_path, message))?;
+
+        Ok(Bundle {
+            dir,
+            manifest,
+            networks,
+            head,
+        })
+    }
+
+    /// Length of the head's input: the branches' feature dims, concatenated in order.
+    pub fn feature_dim(&self) -> usize {
+        self.manifest.branches.iter().map(|b| b.output_dim).sum()
+    }
+}
+
+/// Checks the format tag and version first, so that a bundle from a newer vsrqa gets a message
+/// about the version rather than about a field this build does not know.
+fn parse_manifest(text: &str) -> Result<Manifest, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(FORMAT_TAG) => {}
+        Some(other) => return Err(format!("\"format\" is \"{other}\", expected \"{FORMAT_TAG}\"")),
+        None => return Err(format!("no \"format\": \"{FORMAT_TAG}\" field: is this a vsrqa bundle?")),
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "manifest version {v} is not supported: this vsrqa {} reads version {FORMAT_VERSION}",
+                crate::VERSION
+            ))
+        }
+        None => return Err("no numeric \"version\" field".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("invalid manifest: {e}"))
+}
+
+fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
+    if manifest.branches.is_empty() {
+        return Err("\"branches\" is empty: a bundle needs at least one feature branch".into());
+    }
+    if manifest.key_frames.count == Some(0) {
+        return Err("\"key_frames.count\" is 0: use null to pool every key frame".into());
+    }
+    let mut names = HashSet::new();
+    for branch in &manifest.branches {
+        let name = &branch.name;
+        let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name {
+            return Err(format!("branch name \"{name}\" must be non-empty [a-z0-9_]"));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(format!("two branches are named \"{name}\""));
+        }
+        validate_branch(branch).map_err(|e| format!("branch '{name}': {e}"))?;
+    }
+    let total: usize = manifest.branches.iter().map(|b| b.output_dim).sum();
+    if total != manifest.head.input_dim {
+        let dims: Vec<String> = manifest.branches.iter().map(|b| format!("{} {}", b.name, b.output_dim)).collect();
+        return Err(format!(
+            "the branch feature dims add up to {total} ({}) but head.input_dim is {}",
+            dims.join(" + "),
+            manifest.head.input_dim
+        ));
+    }
+    if manifest.head.layers.is_empty() {
+        return Err("head.layers is empty".into());
+    }
+    Ok(())
+}
+
+fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
+    match (branch.scope, branch.window) {
+        (Scope::Window, None) => return Err("scope \"window\" needs \"window\": {\"frames\": T}".into()),
+        (Scope::Window, Some(Window { frames: 0 })) => return Err("window.frames must be at least 1".into()),
+        (Scope::KeyFrame, Some(_)) => return Err("\"window\" is only meaningful with scope \"window\"".into()),
+        _ => {}
+    }
+    if branch.output_dim == 0 {
+        return Err("output_dim must be at least 1".into());
+    }
+    let InputGeometry { height, width } = branch.input;
+    if height == 0 || width == 0 {
+        return Err(format!("input geometry {width}x{height} is empty"));
+    }
+    // The geometry after the last op must be fixed (not depend on the frame) and match `input`.
+    let mut fixed: Option<(usize, usize)> = None;
+    for (i, op) in branch.preprocess.iter().enumerate() {
+        let last = i + 1 == branch.preprocess.len();
+        match *op {
+            PreprocessOp::Resize { height, width, .. } | PreprocessOp::CenterCrop { height, width } => {
+                if height == 0 || width == 0 {
+                    return Err(format!("preprocess[{i}] has an empty size {width}x{height}"));
+                }
+                if let (PreprocessOp::CenterCrop { .. }, Some((h, w))) = (op, fixed) {
+                    if height > h || width > w {
+                        return Err(format!("preprocess[{i}] crops {width}x{height} out of a {w}x{h} image"));
+                    }
+                }
+                fixed = Some((height, width));
+            }
+            PreprocessOp::ResizeShortSide { size, .. } => {
+                if size == 0 {
+                    return Err(format!("preprocess[{i}] resizes the short side to 0"));
+                }
+                fixed = None;
+            }
+            PreprocessOp::Normalize { std, .. } => {
+                if !last {
+                    return Err(format!("preprocess[{i}] normalize must be the last op"));
+                }
+                if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
+                    return Err(format!("preprocess[{i}] normalize has a zero or non-finite std"));
+                }
+            }
+        }
+    }
+    if !matches!(branch.preprocess.last(), Some(PreprocessOp::Normalize { .. })) {
+        return Err("preprocess must end with a normalize op".into());
+    }
+    match fixed {
+        Some(size) if size == (height, width) => Ok(()),
+        Some((h, w)) => Err(format!("preprocess produces {w}x{h} but input is {width}x{height}")),
+        None => Err("the preprocessed size depends on the frame: end the geometric ops with resize or center_crop".into()),
+    }
+}
+
+/// Streams the file through SHA-256 (networks can be gigabytes).
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,119 @@
+//! [`Engine`]: one loaded bundle on one backend, shared by every thread and session.
+//! [`Session`]: one stream of frames. `score_frame` and `score_clip` are thin wrappers over a
+//! session, so the three ways of scoring cannot disagree.
+
+mod session;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use session::{ClipScore, FrameScore, Session};
+
+use crate::backend::{self, BackendKind};
+use crate::branch::Branch;
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::frame::FrameView;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warning = 2,
+    Info = 3,
+    Debug = 4,
+}
+
+/// Receives the engine's log messages. Nothing is printed unless a logger is given.
+pub type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct EngineOptions {
+    pub backend: BackendKind,
+    /// CPU threads per network run; 0 = all cores.
+    pub threads: usize,
+    pub logger: Option<Logger>,
+}
+
+/// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) bundle: Bundle,
+    pub(crate) branches: Vec<Branch>,
+    backend_name: &'static str,
+    logger: Option<Logger>,
+}
+
+impl Engine {
+    pub fn new(bundle_dir: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
+        let log = |level, message: &str| {
+            if let Some(logger) = &options.logger {
+                logger(level, message);
+            }
+        };
+        let bundle = Bundle::load(bundle_dir)?;
+        let (backend, why) = backend::create(options.backend, options.threads)?;
+        log(LogLevel::Info, &format!("backend {} ({why})", backend.name()));
+        let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
+        for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
+            let started = Instant::now();
+            branches.push(Branch::load(spec, file, backend.as_ref())?);
+            log(
+                LogLevel::Debug,
+                &format!("branch '{}' loaded from {} in {:.0} ms", spec.name, file.path.display(), started.elapsed().as_secs_f64() * 1e3),
+            );
+        }
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                bundle,
+                branches,
+                backend_name: backend.name(),
+                logger: options.logger,
+            }),
+        })
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.inner.bundle
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend_name
+    }
+
+    pub(crate) fn log(&self, level: LogLevel, message: &str) {
+        if let Some(logger) = &self.inner.logger {
+            logger(level, message);
+        }
+    }
+
+    /// Starts a stream of frames at `fps` frames per second.
+    pub fn session(&self, fps: f64) -> Result<Session> {
+        Session::new(self.clone(), fps)
+    }
+
+    /// Scores one frame on its own: a one-frame clip (a window branch sees the frame repeated).
+    pub fn score_frame(&self, frame: &FrameView<'_>) -> Result<FrameScore> {
+        let mut session = self.session(1.0)?;
+        session.push(frame)?;
+        session.finish()?;
+        session.poll().ok_or_else(|| Error::Backend("a one-frame clip produced no frame score".into()))
+    }
+
+    /// Scores a whole clip. Identical to pushing the frames through a session.
+    pub fn score_clip(&self, frames: &[FrameView<'_>], fps: f64) -> Result<ClipScore> {
+        let mut session = self.session(fps)?;
+        for frame in frames {
+            session.push(frame)?;
+        }
+        session.finish()
+    }
+
+    pub(crate) fn inner(&self) -> &EngineInner {
+        &self.inner
+    }
+}

@@ -1,0 +1,266 @@
+//! One stream of frames: each pushed frame is converted once, fed to the branches that need it,
+//! and a key frame's score is queued as soon as every branch has its features (for window
+//! branches: once the window's last frame has arrived, or at `finish`).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::{Engine, LogLevel};
+use crate::bundle::{Padding, Scope};
+use crate::error::{Error, Result};
+use crate::frame::{convert, FrameView};
+
+/// The score of one key frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameScore {
+    /// Index of the key frame in the stream (0-based, in push order).
+    pub frame_index: u64,
+    /// Ordinal of the key frame among the key frames (0, 1, 2, ...).
+    pub key_frame: u32,
+    /// The score, with the head's output activation applied (in [0, 1] for sigmoid heads).
+    pub score: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipScore {
+    pub score: f64,
+    pub frames: u64,
+    /// Key frames that were scored.
+    pub key_frames: u32,
+    /// Slots the pooling averaged over (`key_frames.count` with padding, else `key_frames`).
+    pub pooled_slots: u32,
+}
+
+struct KeyFrame {
+    frame_index: u64,
+    /// Per branch, the feature vector once computed.
+    features: Vec<Option<Vec<f32>>>,
+    /// Per window branch, the preprocessed frames gathered so far.
+    windows: Vec<Vec<Arc<Vec<f32>>>>,
+    output: Option<f32>,
+}
+
+pub struct Session {
+    engine: Engine,
+    interval: u64,
+    frames_pushed: u64,
+    key_frames: Vec<KeyFrame>,
+    /// Index of the first key frame whose score is not yet queued.
+    next_to_score: usize,
+    ready: VecDeque<FrameScore>,
+    finished: bool,
+    poisoned: Option<String>,
+}
+
+impl Session {
+    pub(super) fn new(engine: Engine, fps: f64) -> Result<Session> {
+        if !fps.is_finite() || fps <= 0.0 {
+            return Err(Error::invalid(format!("frame rate {fps} must be a positive number")));
+        }
+        // The reference: `int(round(fps))` (Python rounds half to even); 0 means every frame.
+        let interval = (fps.round_ties_even() as u64).max(1);
+        Ok(Session {
+            engine,
+            interval,
+            frames_pushed: 0,
+            key_frames: Vec::new(),
+            next_to_score: 0,
+            ready: VecDeque::new(),
+            finished: false,
+            poisoned: None,
+        })
+    }
+
+    pub fn frames_pushed(&self) -> u64 {
+        self.frames_pushed
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Adds the next frame. Work for the frame is done now; scores that become ready are
+    /// queued for [`Session::poll`]. A frame that is rejected leaves the session unchanged.
+    pub fn push(&mut self, frame: &FrameView<'_>) -> Result<()> {
+        self.check_usable()?;
+        frame.validate()?;
+        let index = self.frames_pushed;
+        let inner = self.engine.inner();
+        let count_limit = inner.bundle.manifest.key_frames.count.map(|c| c as usize);
+        let is_key = index % self.interval == 0 && count_limit.is_none_or(|c| self.key_frames.len() < c);
+
+        // Which window branches still need this frame, for which key frames.
+        let mut wanted: Vec<(usize, usize)> = Vec::new(); // (key frame, branch)
+        for (k, key) in self.key_frames.iter().enumerate() {
+            for (b, branch) in inner.branches.iter().enumerate() {
+                if branch.spec.scope == Scope::Window && key.features[b].is_none() && key.windows[b].len() < branch.frames_per_sample() {
+                    wanted.push((k, b));
+                }
+            }
+        }
+        if !is_key && wanted.is_empty() {
+            self.frames_pushed += 1;
+            return Ok(());
+        }
+
+        // Everything that can fail because of the frame happens before the session changes.
+        let rgb = convert::to_rgb8(frame)?;
+        let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
+        for (b, branch) in inner.branches.iter().enumerate() {
+            let needed = is_key || wanted.iter().any(|&(_, wb)| wb == b);
+            if needed {
+                per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
+            }
+        }
+
+        if is_key {
+            self.key_frames.push(KeyFrame {
+                frame_index: index,
+                features: vec![None; inner.branches.len()],
+                windows: vec![Vec::new(); inner.branches.len()],
+                output: None,
+            });
+            let k = self.key_frames.len() - 1;
+            for (b, branch) in inner.branches.iter().enumerate() {
+                if branch.spec.scope == Scope::Window {
+                    wanted.push((k, b));
+                }
+            }
+        }
+        self.frames_pushed += 1;
+
+        let result = self.feed(is_key, &wanted, &per_branch);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    fn feed(&mut self, is_key: bool, wanted: &[(usize, usize)], per_branch: &[Option<Arc<Vec<f32>>>]) -> Result<()> {
+        let engine = self.engine.clone();
+        let inner = engine.inner();
+        if is_key {
+            let k = self.key_frames.len() - 1;
+            for (b, branch) in inner.branches.iter().enumerate() {
+                if branch.spec.scope == Scope::KeyFrame {
+                    let input = per_branch[b].as_ref().expect("preprocessed above");
+                    let mut features = branch.features(1, input)?;
+                    self.key_frames[k].features[b] = features.pop();
+                }
+            }
+        }
+        for &(k, b) in wanted {
+            let frame = per_branch[b].as_ref().expect("preprocessed above").clone();
+            self.key_frames[k].windows[b].push(frame);
+            if self.key_frames[k].windows[b].len() == inner.branches[b].frames_per_sample() {
+                self.complete_window(k, b)?;
+            }
+        }
+        self.queue_ready_scores();
+        Ok(())
+    }
+
+    /// Runs a window branch once its window is full, and frees the window's frames.
+    fn complete_window(&mut self, k: usize, b: usize) -> Result<()> {
+        let engine = self.engine.clone();
+        let branch = &engine.inner().branches[b];
+        let frames = std::mem::take(&mut self.key_frames[k].windows[b]);
+        let views: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
+        let mut sample = Vec::new();
+        branch.assemble_sample(&views, &mut sample);
+        let mut features = branch.features(1, &sample)?;
+        self.key_frames[k].features[b] = features.pop();
+        Ok(())
+    }
+
+    /// Queues, in order, the scores of key frames whose features are all known.
+    fn queue_ready_scores(&mut self) {
+        let engine = self.engine.clone();
+        let inner = engine.inner();
+        while let Some(key) = self.key_frames.get_mut(self.next_to_score) {
+            if key.features.iter().any(Option::is_none) {
+                break;
+            }
+            let concatenated: Vec<f32> = key.features.iter().flatten().flatten().copied().collect();
+            let output = inner.bundle.head.frame_output(&concatenated);
+            key.output = Some(output);
+            self.ready.push_back(FrameScore {
+                frame_index: key.frame_index,
+                key_frame: self.next_to_score as u32,
+                score: inner.bundle.head.frame_score(output),
+            });
+            self.next_to_score += 1;
+        }
+    }
+
+    /// The next ready key-frame score, in stream order.
+    pub fn poll(&mut self) -> Option<FrameScore> {
+        self.ready.pop_front()
+    }
+
+    /// Ends the stream: completes open windows by repeating their last frame, queues the
+    /// remaining scores and returns the clip score. Further pushes are refused.
+    pub fn finish(&mut self) -> Result<ClipScore> {
+        self.check_usable()?;
+        if self.frames_pushed == 0 {
+            return Err(Error::invalid("no frames were pushed: a clip needs at least one frame"));
+        }
+        let result = self.complete_all();
+        match result {
+            Ok(score) => {
+                self.finished = true;
+                Ok(score)
+            }
+            Err(e) => {
+                self.poisoned = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn complete_all(&mut self) -> Result<ClipScore> {
+        let engine = self.engine.clone();
+        let inner = engine.inner();
+        for k in 0..self.key_frames.len() {
+            for (b, branch) in inner.branches.iter().enumerate() {
+                if branch.spec.scope != Scope::Window || self.key_frames[k].features[b].is_some() {
+                    continue;
+                }
+                let window = &mut self.key_frames[k].windows[b];
+                let last = window.last().expect("a key frame's window starts with the key frame").clone();
+                window.resize(branch.frames_per_sample(), last);
+                self.complete_window(k, b)?;
+            }
+        }
+        self.queue_ready_scores();
+
+        let mut outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();
+        let key_frames = outputs.len() as u32;
+        let spec = &inner.bundle.manifest.key_frames;
+        if let (Some(count), Padding::RepeatLast) = (spec.count, spec.pad) {
+            let last = *outputs.last().expect("frame 0 is always a key frame");
+            outputs.resize(count as usize, last);
+        }
+        let score = inner.bundle.head.clip_score(&outputs);
+        engine.log(
+            LogLevel::Debug,
+            &format!("clip: {} frames, {key_frames} key frames, pooled over {}: {score:.6}", self.frames_pushed, outputs.len()),
+        );
+        Ok(ClipScore {
+            score,
+            frames: self.frames_pushed,
+            key_frames,
+            pooled_slots: outputs.len() as u32,
+        })
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.finished {
+            return Err(Error::SessionFinished);
+        }
+        if let Some(message) = &self.poisoned {
+            return Err(Error::Backend(format!("the session stopped after an earlier error: {message}")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! One error type for the whole crate. Each variant maps to one `VsrqaStatus` in the C ABI.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A caller-supplied value is out of range or inconsistent.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The frame's pixel format, memory type or geometry is not supported.
+    #[error("unsupported frame: {0}")]
+    UnsupportedFrame(String),
+
+    /// The model bundle is missing, malformed or inconsistent.
+    #[error("model bundle {}: {message}", path.display())]
+    Bundle { path: PathBuf, message: String },
+
+    /// A backend failed while loading or running a network.
+    #[error("backend: {0}")]
+    Backend(String),
+
+    /// The requested backend cannot run here (not built in, no library, no device).
+    #[error("backend unavailable: {0}")]
+    BackendUnavailable(String),
+
+    /// `push`/`finish` on a session that is already finished.
+    #[error("the session is already finished")]
+    SessionFinished,
+
+    /// Reading an input file failed.
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Bundle {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        Error::UnsupportedFrame(message.into())
+    }
+}

@@ -1,0 +1,225 @@
+//! Conversion of any supported frame to 8-bit RGB, in float64 with round-half-to-even, so that
+//! the result is exactly what the Python reference pipeline (tools/vsrqa_ref) computes.
+
+use super::{ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
+use crate::error::Result;
+
+/// Y'CbCr -> R'G'B' coefficients for one matrix, range and bit depth, producing 0..255 values.
+struct YuvCoefficients {
+    y_offset: f64,
+    y_scale: f64,
+    c_offset: f64,
+    c_scale: f64,
+    r_v: f64,
+    g_u: f64,
+    g_v: f64,
+    b_u: f64,
+}
+
+impl YuvCoefficients {
+    fn new(matrix: ColorMatrix, range: ColorRange, bits: u32) -> Self {
+        let (kr, kb) = match matrix {
+            ColorMatrix::Bt601 => (0.299, 0.114),
+            ColorMatrix::Bt709 => (0.2126, 0.0722),
+        };
+        let kg = 1.0 - kr - kb;
+        let unit = f64::from(1u32 << (bits - 8));
+        let max = f64::from((1u32 << bits) - 1);
+        let (y_offset, y_scale, c_scale) = match range {
+            // 16..235 and 16..240 at 8 bits, scaled by 4 at 10 bits.
+            ColorRange::Limited => (16.0 * unit, 255.0 / (219.0 * unit), 255.0 / (224.0 * unit)),
+            ColorRange::Full => (0.0, 255.0 / max, 255.0 / max),
+        };
+        YuvCoefficients {
+            y_offset,
+            y_scale,
+            c_offset: 128.0 * unit,
+            c_scale,
+            r_v: 2.0 * (1.0 - kr),
+            g_u: 2.0 * kb * (1.0 - kb) / kg,
+            g_v: 2.0 * kr * (1.0 - kr) / kg,
+            b_u: 2.0 * (1.0 - kb),
+        }
+    }
+
+    #[inline]
+    fn rgb(&self, y: u16, u: u16, v: u16) -> [u8; 3] {
+        let y = (f64::from(y) - self.y_offset) * self.y_scale;
+        let u = (f64::from(u) - self.c_offset) * self.c_scale;
+        let v = (f64::from(v) - self.c_offset) * self.c_scale;
+        [
+            to_u8(y + self.r_v * v),
+            to_u8(y - self.g_u * u - self.g_v * v),
+            to_u8(y + self.b_u * u),
+        ]
+    }
+}
+
+#[inline]
+fn to_u8(value: f64) -> u8 {
+    value.round_ties_even().clamp(0.0, 255.0) as u8
+}
+
+#[inline]
+fn le16(bytes: &[u8], index: usize) -> u16 {
+    u16::from_le_bytes([bytes[2 * index], bytes[2 * index + 1]])
+}
+
+/// Converts a validated frame to packed 8-bit RGB.
+pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
+    frame.validate()?;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut data = vec![0u8; w * h * 3];
+    let packed_rgb = |order: [usize; 3], step: usize, data: &mut [u8]| {
+        for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
+            let row = frame.row(0, y);
+            for (px, out) in row.chunks_exact(step).zip(out_row.chunks_exact_mut(3)) {
+                out.copy_from_slice(&[px[order[0]], px[order[1]], px[order[2]]]);
+            }
+        }
+    };
+    match frame.format {
+        PixelFormat::Rgb24 => packed_rgb([0, 1, 2], 3, &mut data),
+        PixelFormat::Bgr24 => packed_rgb([2, 1, 0], 3, &mut data),
+        PixelFormat::Rgba32 => packed_rgb([0, 1, 2], 4, &mut data),
+        PixelFormat::Bgra32 => packed_rgb([2, 1, 0], 4, &mut data),
+        format => {
+            let bits = if matches!(format, PixelFormat::I420_10Le | PixelFormat::P010) { 10 } else { 8 };
+            let coefficients = YuvCoefficients::new(frame.matrix, frame.range, bits);
+            for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
+                let luma = frame.row(0, y);
+                // Chroma is replicated over its 2x2 block (FFmpeg's unscaled YUV->RGB path).
+                let chroma_a = frame.row(1, y / 2);
+                let chroma_b = if frame.format.plane_count() == 3 { frame.row(2, y / 2) } else { chroma_a };
+                for (x, out) in out_row.chunks_exact_mut(3).enumerate() {
+                    let c = x / 2;
+                    let (yy, u, v) = match format {
+                        PixelFormat::I420 => (u16::from(luma[x]), u16::from(chroma_a[c]), u16::from(chroma_b[c])),
+                        PixelFormat::Nv12 => (u16::from(luma[x]), u16::from(chroma_a[2 * c]), u16::from(chroma_a[2 * c + 1])),
+                        PixelFormat::I420_10Le => (le16(luma, x) & 0x3ff, le16(chroma_a, c) & 0x3ff, le16(chroma_b, c) & 0x3ff),
+                        PixelFormat::P010 => (le16(luma, x) >> 6, le16(chroma_a, 2 * c) >> 6, le16(chroma_a, 2 * c + 1) >> 6),
+                        _ => unreachable!("packed RGB formats are handled above"),
+                    };
+                    out.copy_from_slice(&coefficients.rgb(yy, u, v));
+                }
+            }
+        }
+    }
+    Ok(RgbImage { width: w, height: h, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn i420(width: u32, height: u32, y: u8, u: u8, v: u8) -> Vec<u8> {
+        let (w, h) = (width as usize, height as usize);
+        let c = w.div_ceil(2) * h.div_ceil(2);
+        let mut data = vec![y; w * h];
+        data.extend(std::iter::repeat_n(u, c));
+        data.extend(std::iter::repeat_n(v, c));
+        data
+    }
+
+    #[test]
+    fn limited_range_black_and_white_map_to_0_and_255() {
+        for (luma, expect) in [(16u8, 0u8), (235, 255)] {
+            let data = i420(4, 2, luma, 128, 128);
+            let frame = FrameView::packed(PixelFormat::I420, 4, 2, &data).unwrap();
+            let rgb = to_rgb8(&frame).unwrap();
+            assert!(rgb.data.iter().all(|&c| c == expect), "{:?}", rgb.data);
+        }
+    }
+
+    #[test]
+    fn bt601_red_matches_hand_computed_value() {
+        // Y=81, U=90, V=240 is BT.601 limited-range pure red: R = 1.164383*65 + 1.596027*112.
+        let data = i420(2, 2, 81, 90, 240);
+        let frame = FrameView::packed(PixelFormat::I420, 2, 2, &data).unwrap();
+        let rgb = to_rgb8(&frame).unwrap();
+        assert_eq!(&rgb.data[0..3], &[255, 0, 0]);
+    }
+
+    #[test]
+    fn ten_bit_formats_agree_with_eight_bit_at_4x_scale() {
+        let (w, h) = (6u32, 4u32);
+        let eight = i420(w, h, 100, 90, 200);
+        let frame8 = FrameView::packed(PixelFormat::I420, w, h, &eight).unwrap();
+        let expect = to_rgb8(&frame8).unwrap();
+
+        let ten: Vec<u8> = eight.iter().flat_map(|&b| (u16::from(b) * 4).to_le_bytes()).collect();
+        let frame10 = FrameView::packed(PixelFormat::I420_10Le, w, h, &ten).unwrap();
+        assert_eq!(to_rgb8(&frame10).unwrap(), expect);
+
+        // P010: Y plane then interleaved UV, values in the high 10 bits.
+        let c = (w as usize / 2) * (h as usize / 2);
+        let mut p010: Vec<u8> = eight[..(w * h) as usize].iter().flat_map(|&b| ((u16::from(b) * 4) << 6).to_le_bytes()).collect();
+        for i in 0..c {
+            for plane in [1, 2] {
+                let b = eight[(w * h) as usize + (plane - 1) * c + i];
+                p010.extend(((u16::from(b) * 4) << 6).to_le_bytes());
+            }
+        }
+        let frame_p010 = FrameView::packed(PixelFormat::P010, w, h, &p010).unwrap();
+        assert_eq!(to_rgb8(&frame_p010).unwrap(), expect);
+    }
+
+    #[test]
+    fn nv12_matches_i420() {
+        let (w, h) = (5u32, 3u32); // odd sizes: chroma rounds up to 3x2
+        let mut planar = Vec::new();
+        planar.extend((0..15).map(|i| 20 + i as u8 * 10));
+        let u: Vec<u8> = (0..6).map(|i| 60 + i * 20).collect();
+        let v: Vec<u8> = (0..6).map(|i| 200 - i * 20).collect();
+        let mut nv12 = planar.clone();
+        planar.extend(&u);
+        planar.extend(&v);
+        for i in 0..6 {
+            nv12.push(u[i]);
+            nv12.push(v[i]);
+        }
+        let a = to_rgb8(&FrameView::packed(PixelFormat::I420, w, h, &planar).unwrap()).unwrap();
+        let b = to_rgb8(&FrameView::packed(PixelFormat::Nv12, w, h, &nv12).unwrap()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn bgra_swaps_channels_and_drops_alpha() {
+        let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let frame = FrameView::packed(PixelFormat::Bgra32, 2, 1, &data).unwrap();
+        assert_eq!(to_rgb8(&frame).unwrap().data, vec![3, 2, 1, 7, 6, 5]);
+    }
+
+    #[test]
+    fn pitch_padding_is_skipped() {
+        // 2x2 RGB with 8-byte pitch: 2 bytes of padding per row.
+        let data = [1u8, 2, 3, 4, 5, 6, 99, 99, 7, 8, 9, 10, 11, 12];
+        let frame = FrameView {
+            format: PixelFormat::Rgb24,
+            width: 2,
+            height: 2,
+            planes: [&data, &[], &[]],
+            pitches: [8, 0, 0],
+            matrix: ColorMatrix::Bt601,
+            range: ColorRange::Limited,
+        };
+        assert_eq!(to_rgb8(&frame).unwrap().data, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    }
+
+    #[test]
+    fn short_planes_and_pitches_are_rejected() {
+        let data = [0u8; 10];
+        assert!(FrameView::packed(PixelFormat::Rgb24, 2, 2, &data).is_err());
+        let frame = FrameView {
+            format: PixelFormat::Rgb24,
+            width: 4,
+            height: 1,
+            planes: [&data, &[], &[]],
+            pitches: [10, 0, 0],
+            matrix: ColorMatrix::Bt601,
+            range: ColorRange::Limited,
+        };
+        let message = frame.validate().unwrap_err().to_string();
+        assert!(message.contains("pitch"), "{message}");
+    }
+}

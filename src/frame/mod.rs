@@ -1,0 +1,171 @@
+//! Frames: the caller's pixel memory described without copying ([`FrameView`]), conversion to
+//! 8-bit RGB ([`convert`]), and the geometric operations the branches need ([`ops`]).
+
+pub mod convert;
+pub mod ops;
+
+use crate::error::{Error, Result};
+
+/// Largest accepted width or height. Far above 8K; it bounds allocations made for one frame.
+pub const MAX_DIMENSION: u32 = 16384;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelFormat {
+    Rgb24,
+    Bgr24,
+    Rgba32,
+    Bgra32,
+    /// Planar 4:2:0, 8 bits: Y, U, V planes.
+    I420,
+    /// Semi-planar 4:2:0, 8 bits: Y plane, interleaved UV plane.
+    Nv12,
+    /// Planar 4:2:0, 10 bits in the low bits of little-endian 16-bit words.
+    I420_10Le,
+    /// Semi-planar 4:2:0, 10 bits in the high bits of little-endian 16-bit words.
+    P010,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorMatrix {
+    /// BT.601, also what the reference decoding applied to every video (see docs/bundle.md).
+    #[default]
+    Bt601,
+    Bt709,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorRange {
+    #[default]
+    Limited,
+    Full,
+}
+
+impl PixelFormat {
+    pub fn plane_count(self) -> usize {
+        match self {
+            PixelFormat::Rgb24 | PixelFormat::Bgr24 | PixelFormat::Rgba32 | PixelFormat::Bgra32 => 1,
+            PixelFormat::Nv12 | PixelFormat::P010 => 2,
+            PixelFormat::I420 | PixelFormat::I420_10Le => 3,
+        }
+    }
+
+    /// (bytes per row, rows) of plane `index` for a `width x height` frame. Chroma planes of
+    /// odd-sized 4:2:0 frames round up, as FFmpeg lays them out.
+    pub fn plane_extent(self, index: usize, width: usize, height: usize) -> (usize, usize) {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        match (self, index) {
+            (PixelFormat::Rgb24 | PixelFormat::Bgr24, 0) => (width * 3, height),
+            (PixelFormat::Rgba32 | PixelFormat::Bgra32, 0) => (width * 4, height),
+            (PixelFormat::I420, 0) | (PixelFormat::Nv12, 0) => (width, height),
+            (PixelFormat::I420, _) => (cw, ch),
+            (PixelFormat::Nv12, _) => (cw * 2, ch),
+            (PixelFormat::I420_10Le, 0) | (PixelFormat::P010, 0) => (width * 2, height),
+            (PixelFormat::I420_10Le, _) => (cw * 2, ch),
+            (PixelFormat::P010, _) => (cw * 4, ch),
+            // Packed formats have one plane; callers never ask for more.
+            (_, _) => (0, 0),
+        }
+    }
+}
+
+/// A borrowed frame in host memory: the format, the size, and one slice + pitch per plane.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameView<'a> {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub planes: [&'a [u8]; 3],
+    /// Bytes from one row to the next, per plane.
+    pub pitches: [usize; 3],
+    pub matrix: ColorMatrix,
+    pub range: ColorRange,
+}
+
+impl<'a> FrameView<'a> {
+    /// A tightly packed frame in one buffer (planes one after another, pitch = row bytes).
+    pub fn packed(format: PixelFormat, width: u32, height: u32, data: &'a [u8]) -> Result<Self> {
+        let (w, h) = (width as usize, height as usize);
+        let mut planes: [&[u8]; 3] = [&[], &[], &[]];
+        let mut pitches = [0usize; 3];
+        let mut offset = 0;
+        for (i, (plane, pitch)) in planes.iter_mut().zip(pitches.iter_mut()).enumerate().take(format.plane_count()) {
+            let (row_bytes, rows) = format.plane_extent(i, w, h);
+            let end = offset + row_bytes * rows;
+            *plane = data.get(offset..end).ok_or_else(|| {
+                Error::invalid(format!(
+                    "a packed {format:?} {width}x{height} frame needs at least {end} bytes, got {}",
+                    data.len()
+                ))
+            })?;
+            *pitch = row_bytes;
+            offset = end;
+        }
+        let frame = FrameView {
+            format,
+            width,
+            height,
+            planes,
+            pitches,
+            matrix: ColorMatrix::default(),
+            range: ColorRange::default(),
+        };
+        frame.validate()?;
+        Ok(frame)
+    }
+
+    /// Bytes that plane `index` must span: full pitch for every row but the last.
+    pub fn required_plane_len(format: PixelFormat, index: usize, width: u32, height: u32, pitch: usize) -> usize {
+        let (row_bytes, rows) = format.plane_extent(index, width as usize, height as usize);
+        if rows == 0 {
+            0
+        } else {
+            pitch * (rows - 1) + row_bytes
+        }
+    }
+
+    /// Checks sizes, pitches and plane lengths. Every consumer can then index without checks
+    /// failing.
+    pub fn validate(&self) -> Result<()> {
+        if self.width == 0 || self.height == 0 {
+            return Err(Error::invalid(format!("frame size {}x{} is empty", self.width, self.height)));
+        }
+        if self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
+            return Err(Error::unsupported(format!(
+                "frame size {}x{} exceeds the {MAX_DIMENSION}x{MAX_DIMENSION} limit",
+                self.width, self.height
+            )));
+        }
+        for i in 0..self.format.plane_count() {
+            let (row_bytes, _) = self.format.plane_extent(i, self.width as usize, self.height as usize);
+            if self.pitches[i] < row_bytes {
+                return Err(Error::invalid(format!(
+                    "plane {i} pitch {} is smaller than its row ({row_bytes} bytes for {:?} width {})",
+                    self.pitches[i], self.format, self.width
+                )));
+            }
+            let need = Self::required_plane_len(self.format, i, self.width, self.height, self.pitches[i]);
+            if self.planes[i].len() < need {
+                return Err(Error::invalid(format!(
+                    "plane {i} holds {} bytes, {need} needed",
+                    self.planes[i].len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `y` of plane `index`, exactly the row's bytes.
+    pub(crate) fn row(&self, index: usize, y: usize) -> &'a [u8] {
+        let (row_bytes, _) = self.format.plane_extent(index, self.width as usize, self.height as usize);
+        let start = y * self.pitches[index];
+        &self.planes[index][start..start + row_bytes]
+    }
+}
+
+/// An 8-bit RGB image, rows packed, 3 bytes a pixel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RgbImage {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}

@@ -1,0 +1,328 @@
+"""Independent reference implementation of the preprocessing in docs/bundle.md (numpy + torch).
+
+Pipeline per branch input: Y4M (I420) frame -> 8-bit RGB (BT.601 limited range, chroma replicated per
+2x2 block) -> the manifest's `preprocess` ops on float32 0..255 values in NCHW layout -> float32 tensor
+of shape (1, 3, H, W) (scope `key_frame`) or (1, 3, T, H, W) (scope `window`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# ---------------------------------------------------------------------------------------------------
+# Y4M reading
+# ---------------------------------------------------------------------------------------------------
+
+# All of these are 8-bit 4:2:0 with the I420 plane layout; they differ only in chroma siting, which the
+# replication upsampling below ignores (as FFmpeg's unscaled path does).
+I420_COLORSPACES = ("420jpeg", "420", "420paldv", "420mpeg2")
+
+
+def parse_y4m(data: bytes):
+    """Parse a whole YUV4MPEG2 stream. Returns (info, frames) with frames a list of (Y, U, V) uint8 planes.
+
+    info: {"width", "height", "fps_num", "fps_den", "fps", "colorspace"}.
+    Only 8-bit 4:2:0 (I420 layout) is accepted; a missing C tag means 420jpeg.
+    """
+    nl = data.index(b"\n")
+    header = data[:nl].decode("ascii").split(" ")
+    if header[0] != "YUV4MPEG2":
+        raise ValueError("not a YUV4MPEG2 stream")
+    width = height = None
+    fps_num, fps_den = None, None
+    colorspace = "420jpeg"
+    for tag in header[1:]:
+        if not tag:
+            continue
+        key, val = tag[0], tag[1:]
+        if key == "W":
+            width = int(val)
+        elif key == "H":
+            height = int(val)
+        elif key == "F":
+            n, d = val.split(":")
+            fps_num, fps_den = int(n), int(d)
+        elif key == "C":
+            colorspace = val
+        # I (interlacing), A (aspect), X (extensions) are ignored.
+    if width is None or height is None or fps_num is None:
+        raise ValueError("Y4M header lacks W, H or F")
+    if colorspace not in I420_COLORSPACES:
+        raise ValueError(f"unsupported Y4M colorspace C{colorspace}: only 8-bit 4:2:0")
+    cw, ch = (width + 1) // 2, (height + 1) // 2
+    ysize, csize = width * height, cw * ch
+    frames = []
+    pos = nl + 1
+    while pos < len(data):
+        end = data.index(b"\n", pos)
+        marker = data[pos:end]
+        if not marker.startswith(b"FRAME"):
+            raise ValueError(f"expected FRAME at byte {pos}")
+        pos = end + 1
+        need = ysize + 2 * csize
+        if pos + need > len(data):
+            raise ValueError("truncated frame")
+        buf = np.frombuffer(data, dtype=np.uint8, count=need, offset=pos)
+        y = buf[:ysize].reshape(height, width)
+        u = buf[ysize:ysize + csize].reshape(ch, cw)
+        v = buf[ysize + csize:].reshape(ch, cw)
+        frames.append((y.copy(), u.copy(), v.copy()))
+        pos += need
+    info = dict(width=width, height=height, fps_num=fps_num, fps_den=fps_den,
+                fps=fps_num / fps_den, colorspace=colorspace)
+    return info, frames
+
+
+def read_y4m(path):
+    with open(path, "rb") as f:
+        return parse_y4m(f.read())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Color: BT.601 limited range YUV -> RGB8
+# ---------------------------------------------------------------------------------------------------
+#
+# Derivation (ITU-R BT.601, Kr = 0.299, Kb = 0.114, Kg = 1 - Kr - Kb = 0.587):
+#   E'Y  = (Y - 16) / 219              luma, limited range 16..235 (219 steps)
+#   E'Pb = (U - 128) / 224             chroma, limited range 16..240 (224 steps) around 128
+#   E'Pr = (V - 128) / 224
+#   R' = E'Y + 2 (1 - Kr) E'Pr
+#   B' = E'Y + 2 (1 - Kb) E'Pb
+#   G' = (E'Y - Kr R' - Kb B') / Kg = E'Y - (2 Kb (1 - Kb) / Kg) E'Pb - (2 Kr (1 - Kr) / Kg) E'Pr
+#   R, G, B = 255 * (R', G', B')
+# so
+#   R = 255/219 (Y-16)                                   + 255/224 * 2(1-Kr)         (V-128)
+#   G = 255/219 (Y-16) - 255/224 * 2Kb(1-Kb)/Kg (U-128)  - 255/224 * 2Kr(1-Kr)/Kg     (V-128)
+#   B = 255/219 (Y-16) + 255/224 * 2(1-Kb)      (U-128)
+# with the (rounded) values 1.164383, 1.596027, 0.391762, 0.812968, 2.017232. The exact derived float64
+# values below are used, not the rounded ones.
+KR = 0.299
+KB = 0.114
+KG = 1.0 - KR - KB
+Y_SCALE = 255.0 / 219.0
+C_SCALE = 255.0 / 224.0
+R_V = C_SCALE * (2.0 * (1.0 - KR))
+G_U = C_SCALE * (2.0 * KB * (1.0 - KB) / KG)
+G_V = C_SCALE * (2.0 * KR * (1.0 - KR) / KG)
+B_U = C_SCALE * (2.0 * (1.0 - KB))
+
+
+def upsample_chroma(c: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Replicate each chroma sample over its 2x2 block (cropped for odd sizes)."""
+    return np.repeat(np.repeat(c, 2, axis=0), 2, axis=1)[:height, :width]
+
+
+def yuv420_to_rgb_float(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Unrounded float64 RGB (H, W, 3), before rounding and clamping."""
+    h, w = y.shape
+    yf = y.astype(np.float64) - 16.0
+    uf = upsample_chroma(u, h, w).astype(np.float64) - 128.0
+    vf = upsample_chroma(v, h, w).astype(np.float64) - 128.0
+    ys = Y_SCALE * yf
+    r = ys + R_V * vf
+    g = ys - G_U * uf - G_V * vf
+    b = ys + B_U * uf
+    return np.stack([r, g, b], axis=-1)
+
+
+def yuv420_to_rgb8(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """8-bit RGB (H, W, 3) uint8: float64, round half to even (np.rint), clamp to 0..255."""
+    return np.clip(np.rint(yuv420_to_rgb_float(y, u, v)), 0.0, 255.0).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Preprocessing ops, on float32 NCHW tensors holding 0..255 values
+# ---------------------------------------------------------------------------------------------------
+
+def rgb8_to_nchw(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float32 0..255."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).to(torch.float32).contiguous()
+
+
+def _round_u8(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(torch.round(x), 0.0, 255.0)  # torch.round: half to even
+
+
+# Bilinear resizing
+# -----------------
+# The semantics are torch.nn.functional.interpolate(mode="bilinear", align_corners=False,
+# antialias=False) with an output size (scale = in / out per axis):
+#     src = max(0, (dst + 0.5) * in / out - 0.5);  i0 = floor(src);  i1 = min(i0 + 1, in - 1)
+#     l1 = src - i0;  l0 = 1 - l1
+#     out[y, x] = l0h * (l0w * v[i0h, i0w] + l1w * v[i0h, i1w]) + l1h * (l0w * v[i1h, i0w] + l1w * v[i1h, i1w])
+#
+# The reference evaluates this formula EXACTLY (arithmetic="exact", the default): src is the rational
+# ((2 dst + 1) in - out) / (2 out), so for integer-valued input (8-bit RGB, or the output of
+# round_to_u8) the result is an integer numerator over D = (2 out_h)(2 out_w). round_to_u8 then rounds
+# that rational half to even with integer arithmetic; without rounding it is converted to the nearest
+# float64 and then float32. Why not torch's own float32 result: it is not reproducible. torch computes
+# scale and src in float32 (errors up to ~2e-3 on the 0..255 scale for 80 -> 72), picks a different
+# kernel with 1 thread than with several (different bits), and FMA use depends on the CPU build. With
+# scales like 10/9, many outputs are exact .5 ties (571 in the sample clip's 20 frames at 80x112 ->
+# 72x100), which any floating-point evaluation resolves by rounding noise. The exact evaluation has one
+# answer that a Rust implementation can reproduce bit for bit (see tools/fixtures/README.md).
+# arithmetic="torch_float32" / "torch_float64" call torch.nn.functional.interpolate instead (for checks).
+
+def _axis_weights(n_in: int, n_out: int):
+    """Per output index: (i0, i1, n0, n1) with weights l0 = n0 / (2 n_out), l1 = n1 / (2 n_out), exact."""
+    den = 2 * n_out
+    d = np.arange(n_out, dtype=np.int64)
+    num = (2 * d + 1) * n_in - n_out  # src * den
+    num = np.maximum(num, 0)  # src < 0 -> 0
+    i0 = num // den
+    n1 = num - i0 * den
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    n0 = den - n1
+    return i0, i1, n0, n1
+
+
+def _bilinear_exact_numerators(x: np.ndarray, height: int, width: int):
+    """x: (..., H, W) int64. Returns (numerators int64 (..., height, width), denominator)."""
+    h0, h1, a0, a1 = _axis_weights(x.shape[-2], height)
+    w0, w1, b0, b1 = _axis_weights(x.shape[-1], width)
+    rows = x[..., h0, :] * a0[:, None] + x[..., h1, :] * a1[:, None]  # (..., height, W) over 2*height
+    num = rows[..., w0] * b0 + rows[..., w1] * b1  # (..., height, width) over (2*height)(2*width)
+    return num, (2 * height) * (2 * width)
+
+
+def _round_half_even_rational(num: np.ndarray, den: int) -> np.ndarray:
+    q, r = np.divmod(num, den)  # floor division, 0 <= r < den
+    up = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
+    return q + up
+
+
+def resize(img: torch.Tensor, height: int, width: int, interpolation: str = "bilinear",
+           round_to_u8: bool = False, arithmetic: str = "exact") -> torch.Tensor:
+    if interpolation != "bilinear":
+        raise ValueError(f"unsupported interpolation {interpolation!r}")
+    if arithmetic in ("torch_float32", "torch_float64"):
+        dt = torch.float32 if arithmetic == "torch_float32" else torch.float64
+        out = F.interpolate(img.to(dt), size=(height, width), mode="bilinear", align_corners=False,
+                            antialias=False)
+        return (_round_u8(out) if round_to_u8 else out).to(torch.float32)
+    if arithmetic != "exact":
+        raise ValueError(f"unknown arithmetic {arithmetic!r}")
+    x = img.detach().cpu().numpy().astype(np.float64)
+    if np.all(x == np.round(x)) and np.all(np.abs(x) < 2.0 ** 31):
+        num, den = _bilinear_exact_numerators(x.astype(np.int64), height, width)
+        if round_to_u8:
+            out = np.clip(_round_half_even_rational(num, den), 0, 255).astype(np.float64)
+        else:
+            out = num.astype(np.float64) / den
+    else:
+        # Non-integer input (not produced by any op sequence of the tiny bundle): the same formula in
+        # float64 with exactly rounded weights, then (optionally) round half to even.
+        h0, h1, a0, a1 = _axis_weights(x.shape[-2], height)
+        w0, w1, b0, b1 = _axis_weights(x.shape[-1], width)
+        a0, a1 = a0 / (2.0 * height), a1 / (2.0 * height)
+        b0, b1 = b0 / (2.0 * width), b1 / (2.0 * width)
+        rows = x[..., h0, :] * a0[:, None] + x[..., h1, :] * a1[:, None]
+        out = rows[..., w0] * b0 + rows[..., w1] * b1
+        if round_to_u8:
+            out = np.clip(np.rint(out), 0.0, 255.0)
+    return torch.from_numpy(out.astype(np.float32))
+
+
+def short_side_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """(new_h, new_w): the short side becomes `size`, the long side int(size / short * long) (float64)."""
+    if h <= w:
+        return size, int(size / h * w)
+    return int(size / w * h), size
+
+
+def resize_short_side(img: torch.Tensor, size: int, interpolation: str = "bilinear",
+                      round_to_u8: bool = False, arithmetic: str = "exact") -> torch.Tensor:
+    nh, nw = short_side_size(img.shape[-2], img.shape[-1], size)
+    return resize(img, nh, nw, interpolation, round_to_u8, arithmetic)
+
+
+def center_crop(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    h, w = img.shape[-2], img.shape[-1]
+    if h < height or w < width:
+        raise ValueError(f"center_crop {height}x{width} of a {h}x{w} image")
+    top = int(round((h - height) / 2.0))  # Python round: half to even
+    left = int(round((w - width) / 2.0))
+    return img[..., top:top + height, left:left + width].contiguous()
+
+
+def normalize(img: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (img / 255.0 - m) / s
+
+
+def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -> torch.Tensor:
+    """Run a manifest `preprocess` list on one 8-bit RGB frame -> (1, 3, H, W) float32.
+
+    `arithmetic` selects how resizes are evaluated (see `resize`)."""
+    x = rgb8_to_nchw(rgb)
+    for i, op in enumerate(ops):
+        kind = op["op"]
+        if kind == "resize":
+            x = resize(x, op["height"], op["width"], op.get("interpolation", "bilinear"),
+                       op.get("round_to_u8", False), arithmetic)
+        elif kind == "resize_short_side":
+            x = resize_short_side(x, op["size"], op.get("interpolation", "bilinear"),
+                                  op.get("round_to_u8", False), arithmetic)
+        elif kind == "center_crop":
+            x = center_crop(x, op["height"], op["width"])
+        elif kind == "normalize":
+            if i != len(ops) - 1:
+                raise ValueError("normalize must be the last op")
+            x = normalize(x, op["mean"], op["std"])
+        else:
+            raise ValueError(f"unknown op {kind!r}")
+    return x
+
+
+# ---------------------------------------------------------------------------------------------------
+# Key frames and branch inputs
+# ---------------------------------------------------------------------------------------------------
+
+def key_frame_interval(fps: float) -> int:
+    n = int(round(fps))  # Python round: half to even
+    return n if n > 0 else 1
+
+
+def key_frame_indices(n_frames: int, fps: float, count: int | None) -> list[int]:
+    """Frame indices of the key frames the head sees (the first `count`, or all when count is None)."""
+    interval = key_frame_interval(fps)
+    idx = [i for i in range(n_frames) if i % interval == 0]
+    return idx if count is None else idx[:count]
+
+
+def padded_slots(key_frames: Sequence[int], count: int | None, pad: str) -> list[int]:
+    """The key frame of each pooled slot: `repeat_last` pads to `count` with the last key frame."""
+    if pad not in ("repeat_last", "none"):
+        raise ValueError(f"unknown pad {pad!r}")
+    slots = list(key_frames)
+    if count is not None and pad == "repeat_last" and slots:
+        slots += [slots[-1]] * (count - len(slots))
+    return slots
+
+
+def window_indices(start: int, length: int, n_frames: int) -> list[int]:
+    """Frames [start, start + length), repeating the last frame of the stream when it ends first."""
+    return [min(start + t, n_frames - 1) for t in range(length)]
+
+
+def branch_input(rgb_frames: Sequence[np.ndarray], key_frame: int, branch: dict,
+                 arithmetic: str = "exact") -> torch.Tensor:
+    """The network input of one branch for one key frame: (1, 3, H, W) or (1, 3, T, H, W)."""
+    scope = branch["scope"]
+    if scope == "key_frame":
+        x = apply_ops(rgb_frames[key_frame], branch["preprocess"], arithmetic)
+    elif scope == "window":
+        idx = window_indices(key_frame, branch["window"]["frames"], len(rgb_frames))
+        x = torch.stack([apply_ops(rgb_frames[i], branch["preprocess"], arithmetic)[0] for i in idx],
+                        dim=1).unsqueeze(0)
+    else:
+        raise ValueError(f"unknown scope {scope!r}")
+    h, w = branch["input"]["height"], branch["input"]["width"]
+    if x.shape[-2:] != (h, w):
+        raise ValueError(f"branch {branch['name']}: preprocessing gives {tuple(x.shape[-2:])}, input is {(h, w)}")
+    return x.contiguous()
