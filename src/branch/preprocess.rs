@@ -37,11 +37,7 @@ pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
 }
 
 fn resize(image: &FloatImage, width: usize, height: usize, interpolation: Interpolation, round_to_u8: bool) -> FloatImage {
-    let mut out = match interpolation {
-        Interpolation::Bilinear => ops::resize_bilinear(image, width, height),
-    };
-    if round_to_u8 {
-        ops::round_to_u8(&mut out);
+    match interpolation {
+        Interpolation::Bilinear => ops::resize_bilinear(image, width, height, round_to_u8),
     }
-    out
 }

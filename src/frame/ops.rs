@@ -22,40 +22,50 @@ impl From<&RgbImage> for FloatImage {
     }
 }
 
-/// Source index and weights along one axis, as ATen's `compute_indices_weights_linear` with
-/// `align_corners=False` and no explicit scale: `src = (in/out) * (dst + 0.5) - 0.5`, clamped
-/// at 0, computed in f32 (ATen's opmath type for float tensors).
-fn linear_taps(input: usize, output: usize) -> Vec<(usize, usize, f32, f32)> {
-    let scale = input as f32 / output as f32;
-    (0..output)
+/// Taps of one output index along one axis: source indices and integer weights over the common
+/// denominator `2 * output`. With `align_corners=False` the source coordinate is
+/// `src = (dst + 0.5) * in / out - 0.5 = ((2 dst + 1) in - out) / (2 out)`, clamped at 0.
+#[derive(Clone, Copy, Debug)]
+struct Tap {
+    i0: usize,
+    i1: usize,
+    n0: i64,
+    n1: i64,
+}
+
+fn linear_taps(input: usize, output: usize) -> Vec<Tap> {
+    let den = 2 * output as i64;
+    (0..output as i64)
         .map(|dst| {
-            let src = (scale * (dst as f32 + 0.5) - 0.5).max(0.0);
-            let i0 = src.floor() as usize;
-            let lambda = (src - i0 as f32).clamp(0.0, 1.0);
-            let i1 = if i0 < input - 1 { i0 + 1 } else { i0 };
-            (i0.min(input - 1), i1, 1.0 - lambda, lambda)
+            let num = ((2 * dst + 1) * input as i64 - output as i64).max(0);
+            let i0 = num / den;
+            let n1 = num - i0 * den;
+            let i0 = i0 as usize;
+            Tap { i0, i1: (i0 + 1).min(input - 1), n0: den - n1, n1 }
         })
         .collect()
 }
 
-/// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False, antialias=False)`.
-pub fn resize_bilinear(image: &FloatImage, out_width: usize, out_height: usize) -> FloatImage {
+/// Bilinear resize with the semantics of `torch.nn.functional.interpolate(mode="bilinear",
+/// align_corners=False, antialias=False)`, evaluated exactly rather than in torch's float32.
+///
+/// Why exact: torch's float32 result depends on its thread count and CPU kernels, and a downscale
+/// like 80 -> 72 puts hundreds of outputs per frame exactly on a .5 tie that a later `round_to_u8`
+/// resolves by rounding noise. For integer-valued input (8-bit frames, or the output of
+/// `round_to_u8`) every output is a rational `num / ((2 out_h)(2 out_w))`; we compute `num` in
+/// integers, so rounding is exact and the float output is the correctly rounded quotient. The
+/// Python reference (tools/vsrqa_ref/preprocess.py) does the same, bit for bit. Non-integer input
+/// (no op sequence produces it today) falls back to f64 with exactly rounded weights.
+/// `round_to_u8` rounds half to even and clamps to 0..255.
+pub fn resize_bilinear(image: &FloatImage, out_width: usize, out_height: usize, round_to_u8: bool) -> FloatImage {
     let xs = linear_taps(image.width, out_width);
     let ys = linear_taps(image.height, out_height);
-    let stride = image.width * 3;
-    let mut data = Vec::with_capacity(out_width * out_height * 3);
-    for &(y0, y1, h0, h1) in &ys {
-        let row0 = &image.data[y0 * stride..(y0 + 1) * stride];
-        let row1 = &image.data[y1 * stride..(y1 + 1) * stride];
-        for &(x0, x1, w0, w1) in &xs {
-            for c in 0..3 {
-                // ATen order: the outer (height) weight multiplies the inner (width) sums.
-                let top = row0[x0 * 3 + c] * w0 + row0[x1 * 3 + c] * w1;
-                let bottom = row1[x0 * 3 + c] * w0 + row1[x1 * 3 + c] * w1;
-                data.push(top * h0 + bottom * h1);
-            }
-        }
-    }
+    let all_integer = image.data.iter().all(|v| v.fract() == 0.0 && v.abs() < 1.0e6);
+    let data = if all_integer {
+        resize_exact(image, &xs, &ys, round_to_u8)
+    } else {
+        resize_f64(image, &xs, &ys, round_to_u8)
+    };
     FloatImage {
         width: out_width,
         height: out_height,
@@ -63,11 +73,58 @@ pub fn resize_bilinear(image: &FloatImage, out_width: usize, out_height: usize) 
     }
 }
 
-/// Rounds half to even and clamps to 0..255, as `torch.round` + `clamp` (or saving to PNG) do.
-pub fn round_to_u8(image: &mut FloatImage) {
-    for v in &mut image.data {
-        *v = v.round_ties_even().clamp(0.0, 255.0);
+fn resize_exact(image: &FloatImage, xs: &[Tap], ys: &[Tap], round_to_u8: bool) -> Vec<f32> {
+    let den = 2 * ys.len() as i64 * 2 * xs.len() as i64;
+    let stride = image.width * 3;
+    let pixel = |y: usize, x: usize, c: usize| image.data[y * stride + x * 3 + c] as i64;
+    let mut data = Vec::with_capacity(xs.len() * ys.len() * 3);
+    for ty in ys {
+        for tx in xs {
+            for c in 0..3 {
+                let top = pixel(ty.i0, tx.i0, c) * tx.n0 + pixel(ty.i0, tx.i1, c) * tx.n1;
+                let bottom = pixel(ty.i1, tx.i0, c) * tx.n0 + pixel(ty.i1, tx.i1, c) * tx.n1;
+                let num = top * ty.n0 + bottom * ty.n1;
+                data.push(if round_to_u8 {
+                    round_half_even_ratio(num, den).clamp(0, 255) as f32
+                } else {
+                    (num as f64 / den as f64) as f32
+                });
+            }
+        }
     }
+    data
+}
+
+/// `num / den` rounded to the nearest integer, ties to even (`den > 0`).
+fn round_half_even_ratio(num: i64, den: i64) -> i64 {
+    let q = num.div_euclid(den);
+    let r = num.rem_euclid(den);
+    if 2 * r > den || (2 * r == den && q % 2 != 0) {
+        q + 1
+    } else {
+        q
+    }
+}
+
+fn resize_f64(image: &FloatImage, xs: &[Tap], ys: &[Tap], round_to_u8: bool) -> Vec<f32> {
+    let (den_y, den_x) = (2.0 * ys.len() as f64, 2.0 * xs.len() as f64);
+    let stride = image.width * 3;
+    let pixel = |y: usize, x: usize, c: usize| f64::from(image.data[y * stride + x * 3 + c]);
+    let mut data = Vec::with_capacity(xs.len() * ys.len() * 3);
+    for ty in ys {
+        let (a0, a1) = (ty.n0 as f64 / den_y, ty.n1 as f64 / den_y);
+        for tx in xs {
+            let (b0, b1) = (tx.n0 as f64 / den_x, tx.n1 as f64 / den_x);
+            for c in 0..3 {
+                // The reference's order: rows (height) first, then columns.
+                let left = pixel(ty.i0, tx.i0, c) * a0 + pixel(ty.i1, tx.i0, c) * a1;
+                let right = pixel(ty.i0, tx.i1, c) * a0 + pixel(ty.i1, tx.i1, c) * a1;
+                let v = left * b0 + right * b1;
+                data.push(if round_to_u8 { v.round_ties_even().clamp(0.0, 255.0) as f32 } else { v as f32 });
+            }
+        }
+    }
+    data
 }
 
 /// The size `resize_short_side(size)` produces: the reference's
@@ -119,7 +176,7 @@ mod tests {
         // torch: F.interpolate(torch.tensor([[[[0., 10.], [20., 30.]]]]), size=(4, 4),
         // mode="bilinear", align_corners=False)[0, 0, 0] == [0, 2.5, 7.5, 10].
         let image = gray(2, 2, &[0.0, 10.0, 20.0, 30.0]);
-        let out = resize_bilinear(&image, 4, 4);
+        let out = resize_bilinear(&image, 4, 4, false);
         let first_row: Vec<f32> = out.data.iter().step_by(3).take(4).copied().collect();
         assert_eq!(first_row, vec![0.0, 2.5, 7.5, 10.0]);
         let second_row: Vec<f32> = out.data.iter().step_by(3).skip(4).take(4).copied().collect();
@@ -129,8 +186,26 @@ mod tests {
     #[test]
     fn downscale_2x_averages_pairs_without_antialias() {
         let image = gray(4, 1, &[0.0, 10.0, 20.0, 30.0]);
-        let out = resize_bilinear(&image, 2, 1);
+        let out = resize_bilinear(&image, 2, 1, false);
         assert_eq!(out.data.iter().step_by(3).copied().collect::<Vec<_>>(), vec![5.0, 25.0]);
+    }
+
+    #[test]
+    fn exact_ties_round_to_even() {
+        // 3 -> 2 samples: src = 0.25 and 1.75, so outputs are 0.75 a + 0.25 b and 0.25 b + 0.75 c.
+        // With (1, 3, 5): 1.5 and 4.5, both exact ties -> 2 and 4.
+        let image = gray(3, 1, &[1.0, 3.0, 5.0]);
+        let out = resize_bilinear(&image, 2, 1, true);
+        assert_eq!(out.data.iter().step_by(3).copied().collect::<Vec<_>>(), vec![2.0, 4.0]);
+        let unrounded = resize_bilinear(&image, 2, 1, false);
+        assert_eq!(unrounded.data.iter().step_by(3).copied().collect::<Vec<_>>(), vec![1.5, 4.5]);
+    }
+
+    #[test]
+    fn non_integer_input_uses_the_same_weights() {
+        let image = gray(3, 1, &[1.5, 3.5, 5.5]);
+        let out = resize_bilinear(&image, 2, 1, false);
+        assert_eq!(out.data.iter().step_by(3).copied().collect::<Vec<_>>(), vec![2.0, 5.0]);
     }
 
     #[test]
