@@ -1,0 +1,124 @@
+//! `vsrqa info`: what a bundle contains and where it can run.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use vsrqa::backend::{self, BackendKind};
+use vsrqa::bundle::{Bundle, Scope};
+use vsrqa::{Engine, EngineOptions};
+
+use super::{print_json, Failure};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model bundle directory (holding vsrqa.json).
+    #[arg(long, short = 'm', value_name = "DIR")]
+    model: PathBuf,
+    /// Also load every network on the CPU backend, to check that it runs here.
+    #[arg(long)]
+    check: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let bundle = Bundle::load(&args.model)?;
+    let checked = if args.check {
+        let options = EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() };
+        Engine::new(&args.model, options)?;
+        true
+    } else {
+        false
+    };
+    let manifest = &bundle.manifest;
+    let branches: Vec<serde_json::Value> = manifest
+        .branches
+        .iter()
+        .zip(&bundle.networks)
+        .map(|(branch, file)| {
+            let frames = match (branch.scope, branch.window) {
+                (Scope::Window, Some(w)) => w.frames,
+                _ => 1,
+            };
+            json!({
+                "name": branch.name,
+                "kind": branch.kind,
+                "scope": branch.scope,
+                "frames_per_sample": frames,
+                "input": [3, branch.input.height, branch.input.width],
+                "output_dim": branch.output_dim,
+                "network": file.path,
+                "sha256": file.sha256,
+            })
+        })
+        .collect();
+    let backends: Vec<serde_json::Value> = backend::availability()
+        .into_iter()
+        .map(|(kind, status)| match status {
+            Ok(()) => json!({ "name": kind.name(), "available": true }),
+            Err(reason) => json!({ "name": kind.name(), "available": false, "reason": reason }),
+        })
+        .collect();
+    let report = json!({
+        "vsrqa_version": vsrqa::VERSION,
+        "bundle": bundle.dir,
+        "name": manifest.name,
+        "profile": manifest.profile,
+        "key_frames": manifest.key_frames,
+        "branches": branches,
+        "feature_dim": bundle.feature_dim(),
+        "head": {
+            "input_dim": manifest.head.input_dim,
+            "layers": manifest.head.layers.len(),
+            "output_activation": manifest.head.output_activation,
+            "activation_stage": manifest.head.activation_stage,
+            "temporal_pooling": manifest.head.temporal_pooling,
+        },
+        "networks_checked_on_cpu": checked,
+        "backends": backends,
+    });
+    if args.json {
+        return print_json(&report);
+    }
+    print_text(&report);
+    Ok(())
+}
+
+fn print_text(report: &serde_json::Value) {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    println!("bundle   {} ({}, profile {})", text(&report["bundle"]), text(&report["name"]), text(&report["profile"]));
+    println!("key frames {}", report["key_frames"]);
+    println!("branches");
+    for b in report["branches"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<10} {:<9} {:<9} input {} x {} frame(s) -> {} features   sha256 {}",
+            text(&b["name"]),
+            text(&b["kind"]),
+            text(&b["scope"]),
+            b["input"],
+            b["frames_per_sample"],
+            b["output_dim"],
+            text(&b["sha256"]),
+        );
+    }
+    let head = &report["head"];
+    println!(
+        "head     {} features, {} layers, output {} ({}), pooling {}",
+        head["input_dim"],
+        head["layers"],
+        text(&head["output_activation"]),
+        text(&head["activation_stage"]),
+        text(&head["temporal_pooling"])
+    );
+    if report["networks_checked_on_cpu"] == true {
+        println!("networks load and optimize on the CPU backend");
+    }
+    println!("backends");
+    for b in report["backends"].as_array().into_iter().flatten() {
+        match b["available"].as_bool() {
+            Some(true) => println!("  {:<9} available", text(&b["name"])),
+            _ => println!("  {:<9} unavailable: {}", text(&b["name"]), text(&b["reason"])),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Input clips the CLI reads without FFmpeg: YUV4MPEG2 (`.y4m`, or any file starting with the
+//! signature) and headerless raw frames described on the command line.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::video::{raw, y4m::Y4mReader};
+
+use super::Failure;
+
+/// How the clip's frames are stored, and what the user said about them.
+pub struct RawOptions {
+    pub pix_fmt: Option<String>,
+    pub size: Option<String>,
+    pub fps: Option<f64>,
+    pub matrix: Option<ColorMatrix>,
+    pub range: Option<ColorRange>,
+}
+
+/// A stream of frames of one format and size.
+pub struct Clip {
+    pub path: PathBuf,
+    pub container: &'static str,
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub matrix: ColorMatrix,
+    pub range: ColorRange,
+    reader: Reader,
+    buffer: Vec<u8>,
+    frames_read: u64,
+}
+
+enum Reader {
+    Y4m(Y4mReader<Box<dyn BufRead>>),
+    Raw(Box<dyn BufRead>),
+}
+
+impl Clip {
+    pub fn open(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
+        let input_error = |message: String| Failure::from(vsrqa::Error::Input { path: path.to_path_buf(), message });
+        let mut input: Box<dyn BufRead> = if path == Path::new("-") {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            Box::new(BufReader::new(File::open(path).map_err(|e| input_error(format!("cannot open: {e}")))?))
+        };
+        let looks_like_y4m = input.fill_buf().map(|b| b.starts_with(b"YUV4MPEG2")).unwrap_or(false);
+        if looks_like_y4m {
+            if options.pix_fmt.is_some() || options.size.is_some() {
+                return Err(Failure::usage("--pix-fmt and --size describe raw input; this file is Y4M, whose header says both"));
+            }
+            let reader = Y4mReader::new(input).map_err(input_error)?;
+            let header = reader.header.clone();
+            return Ok(Clip {
+                path: path.to_path_buf(),
+                container: "y4m",
+                format: header.format,
+                width: header.width,
+                height: header.height,
+                fps: options.fps.unwrap_or(header.fps),
+                matrix: options.matrix.unwrap_or_default(),
+                range: options.range.unwrap_or(header.range),
+                reader: Reader::Y4m(reader),
+                buffer: Vec::new(),
+                frames_read: 0,
+            });
+        }
+        let (Some(pix_fmt), Some(size), Some(fps)) = (&options.pix_fmt, &options.size, options.fps) else {
+            return Err(Failure::usage(format!(
+                "{} is not Y4M: raw input needs --pix-fmt, --size WxH and --fps (FFmpeg-decoded containers are not supported by this build)",
+                path.display()
+            )));
+        };
+        let format = raw::parse_pixel_format(pix_fmt).map_err(Failure::usage)?;
+        let (width, height) = parse_size(size).map_err(Failure::usage)?;
+        Ok(Clip {
+            path: path.to_path_buf(),
+            container: "raw",
+            format,
+            width,
+            height,
+            fps,
+            matrix: options.matrix.unwrap_or_default(),
+            range: options.range.unwrap_or_default(),
+            reader: Reader::Raw(input),
+            buffer: vec![0; raw::frame_len(format, width, height)],
+            frames_read: 0,
+        })
+    }
+
+    /// The next frame, or `None` at the end of the clip.
+    pub fn next_frame(&mut self) -> Result<Option<FrameView<'_>>, Failure> {
+        let more = match &mut self.reader {
+            Reader::Y4m(reader) => reader.read_frame(&mut self.buffer),
+            Reader::Raw(input) => raw::read_frame(input, &mut self.buffer, self.frames_read),
+        }
+        .map_err(|message| vsrqa::Error::Input { path: self.path.clone(), message })?;
+        if !more {
+            return Ok(None);
+        }
+        self.frames_read += 1;
+        let mut frame = FrameView::packed(self.format, self.width, self.height, &self.buffer)?;
+        frame.matrix = self.matrix;
+        frame.range = self.range;
+        Ok(Some(frame))
+    }
+}
+
+/// Parses `WIDTHxHEIGHT`.
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!("--size \"{text}\" is not WIDTHxHEIGHT with both above 0")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn size_parses_and_rejects() {
+        assert_eq!(parse_size("112x80"), Ok((112, 80)));
+        assert_eq!(parse_size("1920X1080"), Ok((1920, 1080)));
+        assert!(parse_size("0x10").is_err());
+        assert!(parse_size("112").is_err());
+        assert!(parse_size("ax1").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! Argument parsing and dispatch; one module per subcommand.
+
+mod info;
+mod input;
+mod score;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vsrqa", version, about = "Learned quality metric for super-resolved video")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a model bundle (branches, feature dims, head) and which backends can run here.
+    Info(info::Args),
+    /// Score a clip (Y4M, or raw frames with --pix-fmt/--size/--fps) and print JSON.
+    Score(score::Args),
+}
+
+/// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
+pub struct Failure {
+    message: String,
+    usage: bool,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), usage: true }
+    }
+}
+
+impl From<vsrqa::Error> for Failure {
+    fn from(e: vsrqa::Error) -> Self {
+        Failure { message: e.to_string(), usage: false }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { message, usage: false }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(args) => info::run(&args),
+        Command::Score(args) => score::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("vsrqa: error: {}", failure.message);
+            ExitCode::from(if failure.usage { 2 } else { 1 })
+        }
+    }
+}
+
+/// Writes a JSON value to stdout, pretty-printed, with a final newline.
+fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
