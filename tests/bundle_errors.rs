@@ -1,0 +1,207 @@
+//! Every way a bundle can be broken is reported as `Error::Bundle`, naming the file at fault
+//! and saying what is wrong. Each test copies the tiny bundle and breaks one thing.
+
+use std::path::{Path, PathBuf};
+
+use vsrqa::bundle::Bundle;
+use vsrqa::{Engine, EngineOptions, Error};
+
+fn tiny_bundle() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
+}
+
+/// A writable copy of the tiny bundle.
+fn copy_bundle() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(tiny_bundle()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("vsrqa.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+}
+
+/// Loads the bundle (and, through an engine, its networks) and returns the bundle error's
+/// file and message.
+fn bundle_error(dir: &Path) -> (PathBuf, String) {
+    let result = Bundle::load(dir).and_then(|_| Engine::new(dir, EngineOptions::default()).map(|_| ()));
+    match result {
+        Err(Error::Bundle { path, message }) => (path, message),
+        Err(other) => panic!("expected a bundle error, got {other:?}"),
+        Ok(()) => panic!("the broken bundle loaded"),
+    }
+}
+
+fn assert_mentions(message: &str, words: &[&str]) {
+    for word in words {
+        assert!(message.contains(word), "message {message:?} does not mention {word:?}");
+    }
+}
+
+#[test]
+fn the_tiny_bundle_loads() {
+    let bundle = Bundle::load(tiny_bundle()).unwrap();
+    assert_eq!(bundle.feature_dim(), 24);
+    assert_eq!(bundle.networks.len(), 2);
+    for file in &bundle.networks {
+        assert_eq!(file.sha256.len(), 64);
+    }
+}
+
+#[test]
+fn missing_directory() {
+    let (path, message) = bundle_error(Path::new("/nonexistent/vsrqa-bundle"));
+    assert_eq!(path, Path::new("/nonexistent/vsrqa-bundle"));
+    assert_mentions(&message, &["does not exist"]);
+}
+
+#[test]
+fn missing_manifest() {
+    let dir = copy_bundle();
+    std::fs::remove_file(dir.path().join("vsrqa.json")).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("vsrqa.json"));
+    assert_mentions(&message, &["cannot read the manifest"]);
+}
+
+#[test]
+fn missing_network_file() {
+    let dir = copy_bundle();
+    std::fs::remove_file(dir.path().join("temporal.onnx")).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("temporal.onnx"));
+    assert_mentions(&message, &["branch 'temporal'", "cannot read"]);
+}
+
+#[test]
+fn missing_head_weights() {
+    let dir = copy_bundle();
+    std::fs::remove_file(dir.path().join("head.safetensors")).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("head.safetensors"));
+    assert_mentions(&message, &["head weights"]);
+}
+
+#[test]
+fn bad_json() {
+    let dir = copy_bundle();
+    std::fs::write(dir.path().join("vsrqa.json"), "{ \"format\": \"vsrqa-bundle\", ").unwrap();
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["not valid JSON", "line"]);
+}
+
+#[test]
+fn not_a_vsrqa_manifest() {
+    let dir = copy_bundle();
+    std::fs::write(dir.path().join("vsrqa.json"), "{\"hello\": 1}").unwrap();
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["\"format\""]);
+}
+
+#[test]
+fn unknown_version() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["version"] = 7.into());
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["version 7 is not supported", "reads version 1"]);
+}
+
+#[test]
+fn unknown_field_is_a_typo_not_a_default() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["head"]["temporal_poling"] = "mean".into());
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["temporal_poling"]);
+}
+
+#[test]
+fn dims_that_do_not_add_up() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 9.into());
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["add up to 25", "spatial 16 + temporal 9", "input_dim is 24"]);
+}
+
+#[test]
+fn network_output_that_disagrees_with_the_manifest_is_caught_when_scoring() {
+    // Dims that add up but lie about one network: 16 + 8 declared as 12 + 12.
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| {
+        m["branches"][0]["output_dim"] = 12.into();
+        m["branches"][1]["output_dim"] = 12.into();
+    });
+    let engine = Engine::new(dir.path(), EngineOptions::default()).unwrap();
+    let frame = vec![128u8; 64 * 64 * 3];
+    let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 64, 64, &frame).unwrap();
+    match engine.score_frame(&view) {
+        Err(Error::Backend(message)) => assert_mentions(&message, &["branch 'spatial'", "[1, 12]"]),
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[test]
+fn onnx_that_does_not_load() {
+    let dir = copy_bundle();
+    std::fs::write(dir.path().join("spatial.onnx"), b"this is not protobuf").unwrap();
+    edit_manifest(dir.path(), |m| m["branches"][0]["sha256"] = serde_json::Value::Null);
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("spatial.onnx"));
+    assert_mentions(&message, &["not a loadable ONNX network"]);
+}
+
+#[test]
+fn onnx_whose_input_disagrees_with_the_manifest() {
+    let dir = copy_bundle();
+    // The temporal network as the spatial branch: rank 5 where the manifest implies rank 4.
+    std::fs::copy(dir.path().join("temporal.onnx"), dir.path().join("spatial.onnx")).unwrap();
+    edit_manifest(dir.path(), |m| m["branches"][0]["sha256"] = serde_json::Value::Null);
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("spatial.onnx"));
+    assert_mentions(&message, &["rank 5"]);
+}
+
+#[test]
+fn content_hash_mismatch() {
+    let dir = copy_bundle();
+    let mut bytes = std::fs::read(dir.path().join("temporal.onnx")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.path().join("temporal.onnx"), bytes).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("temporal.onnx"));
+    assert_mentions(&message, &["SHA-256", "corrupt or was replaced"]);
+}
+
+#[test]
+fn head_weights_with_the_wrong_shape() {
+    let dir = copy_bundle();
+    // The manifest now says layer 0 reads quality.1.weight, an [1, 8] tensor.
+    edit_manifest(dir.path(), |m| m["head"]["layers"][0]["weight"] = "quality.1.weight".into());
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("head.safetensors"));
+    assert_mentions(&message, &["layer 0", "quality.1.weight", "[1, 8]"]);
+}
+
+#[test]
+fn geometry_that_does_not_reach_the_input_size() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["branches"][0]["preprocess"][1]["height"] = 60.into());
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["branch 'spatial'", "64x60", "input is 64x64"]);
+}
+
+#[test]
+fn window_branch_without_a_window() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| {
+        m["branches"][1].as_object_mut().unwrap().remove("window");
+    });
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["branch 'temporal'", "window"]);
+}

@@ -1,0 +1,238 @@
+//! Engine and Session behaviour on the tiny bundle: streaming equals whole-clip scoring, key
+//! frame sampling follows the reference for any frame rate, bad frames leave a session
+//! unchanged, and an engine shared by threads gives identical results.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
+use vsrqa::branch::sample_shape;
+use vsrqa::bundle::Bundle;
+use vsrqa::frame::{FrameView, PixelFormat};
+use vsrqa::video::y4m::Y4mReader;
+use vsrqa::{Engine, EngineOptions, Error};
+
+fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+}
+
+fn engine() -> Engine {
+    Engine::new(data("tiny_bundle"), EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: None }).unwrap()
+}
+
+fn sample_frames() -> Vec<Vec<u8>> {
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        frames.push(buffer.clone());
+    }
+    frames
+}
+
+fn i420(frame: &[u8]) -> FrameView<'_> {
+    FrameView::packed(PixelFormat::I420, 112, 80, frame).unwrap()
+}
+
+/// Streams `frames` and returns (per-key-frame scores as polled, clip score).
+fn stream(engine: &Engine, frames: &[Vec<u8>], fps: f64) -> (Vec<vsrqa::FrameScore>, vsrqa::ClipScore) {
+    let mut session = engine.session(fps).unwrap();
+    let mut scores = Vec::new();
+    for frame in frames {
+        session.push(&i420(frame)).unwrap();
+        scores.extend(std::iter::from_fn(|| session.poll()));
+    }
+    let clip = session.finish().unwrap();
+    scores.extend(std::iter::from_fn(|| session.poll()));
+    (scores, clip)
+}
+
+#[test]
+fn session_equals_score_clip_exactly() {
+    let engine = engine();
+    let frames = sample_frames();
+    let views: Vec<FrameView> = frames.iter().map(|f| i420(f)).collect();
+    let whole = engine.score_clip(&views, 8.0).unwrap();
+    let (scores, streamed) = stream(&engine, &frames, 8.0);
+    assert_eq!(whole, streamed);
+    assert!((0.0..=1.0).contains(&whole.score));
+    // The clip score is the mean over 8 slots: 3 key frames, the last repeated 5 more times.
+    let padded = (scores[0].score + scores[1].score + 6.0 * scores[2].score) / 8.0;
+    assert!((padded - whole.score).abs() < 1e-15, "{padded} vs {}", whole.score);
+}
+
+#[test]
+fn scores_arrive_as_soon_as_their_window_is_complete() {
+    let engine = engine();
+    let frames = sample_frames();
+    let mut session = engine.session(8.0).unwrap();
+    let mut arrivals = Vec::new(); // (frames pushed when it arrived, key frame index)
+    for (i, frame) in frames.iter().enumerate() {
+        session.push(&i420(frame)).unwrap();
+        while let Some(score) = session.poll() {
+            arrivals.push((i + 1, score.frame_index));
+        }
+    }
+    // The temporal window is 8 frames: key frame 0 completes at frame 8, key frame 8 at 16;
+    // key frame 16's window runs past the end and completes only at finish.
+    assert_eq!(arrivals, vec![(8, 0), (16, 8)]);
+    session.finish().unwrap();
+    assert_eq!(session.poll().map(|s| s.frame_index), Some(16));
+    assert_eq!(session.poll(), None);
+}
+
+#[test]
+fn key_frames_follow_the_rounded_frame_rate() {
+    let engine = engine();
+    let frames = sample_frames();
+    let indices = |fps: f64| stream(&engine, &frames, fps).0.iter().map(|s| s.frame_index).collect::<Vec<_>>();
+    assert_eq!(indices(8.0), vec![0, 8, 16]);
+    assert_eq!(indices(7.6), vec![0, 8, 16]); // round(7.6) = 8
+    assert_eq!(indices(2.5), vec![0, 2, 4, 6, 8, 10, 12, 14]); // round(2.5) = 2 (half to even); only the first 8
+    assert_eq!(indices(0.4), vec![0, 1, 2, 3, 4, 5, 6, 7]); // round(0.4) = 0: every frame
+    assert_eq!(indices(30.0), vec![0]); // a clip shorter than a second: one key frame
+}
+
+#[test]
+fn a_clip_with_more_key_frames_than_the_count_pools_the_first_ones() {
+    let engine = engine();
+    let frames = sample_frames();
+    let (scores, clip) = stream(&engine, &frames, 2.0);
+    assert_eq!((clip.key_frames, clip.pooled_slots), (8, 8));
+    let mean = scores.iter().map(|s| s.score).sum::<f64>() / 8.0;
+    assert!((mean - clip.score).abs() < 1e-15);
+}
+
+#[test]
+fn score_frame_is_a_one_frame_clip() {
+    let engine = engine();
+    let frames = sample_frames();
+    let single = engine.score_frame(&i420(&frames[3])).unwrap();
+    let (scores, clip) = stream(&engine, &frames[3..4], 25.0);
+    assert_eq!(single, scores[0]);
+    assert!((clip.score - single.score).abs() < 1e-15); // the mean of 8 equal slots
+    assert_eq!((single.frame_index, single.key_frame), (0, 0));
+}
+
+#[test]
+fn pixel_formats_that_hold_the_same_image_score_the_same() {
+    // A frame in I420 and the same frame converted to RGB24 by vsrqa itself.
+    let engine = engine();
+    let frames = sample_frames();
+    let rgb = vsrqa::frame::convert::to_rgb8(&i420(&frames[0])).unwrap();
+    let from_i420 = engine.score_frame(&i420(&frames[0])).unwrap().score;
+    let rgb_view = FrameView::packed(PixelFormat::Rgb24, 112, 80, &rgb.data).unwrap();
+    assert_eq!(engine.score_frame(&rgb_view).unwrap().score, from_i420);
+    // BGR24 with the channels swapped, and RGBA with a junk alpha.
+    let bgr: Vec<u8> = rgb.data.chunks_exact(3).flat_map(|p| [p[2], p[1], p[0]]).collect();
+    let bgr_view = FrameView::packed(PixelFormat::Bgr24, 112, 80, &bgr).unwrap();
+    assert_eq!(engine.score_frame(&bgr_view).unwrap().score, from_i420);
+    let rgba: Vec<u8> = rgb.data.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 7]).collect();
+    let rgba_view = FrameView::packed(PixelFormat::Rgba32, 112, 80, &rgba).unwrap();
+    assert_eq!(engine.score_frame(&rgba_view).unwrap().score, from_i420);
+    // NV12 with the same planes interleaved.
+    let (y, uv) = frames[0].split_at(112 * 80);
+    let (u, v) = uv.split_at(56 * 40);
+    let mut nv12 = y.to_vec();
+    nv12.extend(u.iter().zip(v).flat_map(|(&a, &b)| [a, b]));
+    let nv12_view = FrameView::packed(PixelFormat::Nv12, 112, 80, &nv12).unwrap();
+    assert_eq!(engine.score_frame(&nv12_view).unwrap().score, from_i420);
+}
+
+#[test]
+fn a_rejected_frame_leaves_the_session_unchanged() {
+    let engine = engine();
+    let frames = sample_frames();
+    let mut session = engine.session(8.0).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        if i == 5 {
+            let short = &frame[..100];
+            let bad = FrameView { planes: [short, &[], &[]], pitches: [112, 56, 56], ..i420(frame) };
+            assert!(matches!(session.push(&bad), Err(Error::InvalidArgument(_))));
+        }
+        session.push(&i420(frame)).unwrap();
+    }
+    let clip = session.finish().unwrap();
+    let (_, reference) = stream(&engine, &frames, 8.0);
+    assert_eq!(clip, reference);
+    assert!(matches!(session.push(&i420(&frames[0])), Err(Error::SessionFinished)));
+    assert!(matches!(session.finish(), Err(Error::SessionFinished)));
+}
+
+#[test]
+fn invalid_frame_rates_and_empty_clips_are_refused() {
+    let engine = engine();
+    for fps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(engine.session(fps), Err(Error::InvalidArgument(_))), "fps {fps}");
+    }
+    assert!(matches!(engine.score_clip(&[], 8.0), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn an_engine_shared_by_threads_gives_identical_results() {
+    let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();
+    let frames = sample_frames();
+    let (_, reference) = stream(&engine, &frames, 8.0);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| stream(&engine, &frames, 8.0).1)).collect();
+        for handle in handles {
+            assert_eq!(handle.join().unwrap(), reference);
+        }
+    });
+}
+
+#[test]
+fn thread_count_does_not_change_the_score_beyond_float_noise() {
+    let frames = sample_frames();
+    let one = stream(&engine(), &frames, 8.0).1.score;
+    let all = Engine::new(data("tiny_bundle"), EngineOptions { threads: 0, ..EngineOptions::default() }).unwrap();
+    let many = stream(&all, &frames, 8.0).1.score;
+    assert!((one - many).abs() < 1e-6, "{one} vs {many}");
+}
+
+#[test]
+fn backend_batches_give_the_same_features_as_single_samples() {
+    let bundle = Bundle::load(data("tiny_bundle")).unwrap();
+    let backend = CpuBackend::new(1);
+    for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
+        let shape = sample_shape(spec);
+        let network = backend.load_network(&file.path, &shape).unwrap();
+        let len: usize = shape.iter().product();
+        let batch: Vec<f32> = (0..2 * len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        let both = network.run(2, &batch).unwrap();
+        assert_eq!(both.shape, vec![2, spec.output_dim]);
+        for n in 0..2 {
+            let single = network.run(1, &batch[n * len..(n + 1) * len]).unwrap();
+            let expected = &both.data[n * spec.output_dim..(n + 1) * spec.output_dim];
+            let diff = single.data.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(diff < 1e-5, "branch {} sample {n}: |diff| {diff}", spec.name);
+        }
+        // A batch whose data does not match its size is an error, not a panic.
+        assert!(network.run(3, &batch).is_err());
+    }
+}
+
+#[test]
+fn head_matches_the_hand_computed_case() {
+    // tests/data/golden/head_case.json: the tiny head in float64 numpy on two made-up vectors.
+    let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data("golden/head_case.json")).unwrap()).unwrap();
+    let bundle = Bundle::load(data("tiny_bundle")).unwrap();
+    let head = &bundle.head;
+    let mut outputs = Vec::new();
+    for (i, features) in case["features"].as_array().unwrap().iter().enumerate() {
+        let features: Vec<f32> = features.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let output = head.frame_output(&features);
+        let expected = case["head_outputs"][i].as_f64().unwrap();
+        // f32 features and f32 layer outputs vs float64 throughout: ~1e-7 relative.
+        assert!((f64::from(output) - expected).abs() < 1e-6, "vector {i}: {output} vs {expected}");
+        let score = head.frame_score(output);
+        assert!((score - case["scores"][i].as_f64().unwrap()).abs() < 1e-6);
+        outputs.push(output);
+    }
+    let unpadded = head.clip_score(&outputs);
+    assert!((unpadded - case["clip_score_pad_none"].as_f64().unwrap()).abs() < 1e-6);
+    outputs.resize(8, outputs[1]);
+    let padded = head.clip_score(&outputs);
+    assert!((padded - case["clip_score_count8_repeat_last"].as_f64().unwrap()).abs() < 1e-6);
+}
