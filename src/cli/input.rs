@@ -42,6 +42,9 @@ enum Reader {
 impl Clip {
     pub fn open(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
         let input_error = |message: String| Failure::from(vsrqa::Error::Input { path: path.to_path_buf(), message });
+        // Command-line mistakes are reported before any file is touched.
+        let format = options.pix_fmt.as_deref().map(raw::parse_pixel_format).transpose().map_err(Failure::usage)?;
+        let size = options.size.as_deref().map(parse_size).transpose().map_err(Failure::usage)?;
         let mut input: Box<dyn BufRead> = if path == Path::new("-") {
             Box::new(BufReader::new(io::stdin()))
         } else {
@@ -49,7 +52,7 @@ impl Clip {
         };
         let looks_like_y4m = input.fill_buf().map(|b| b.starts_with(b"YUV4MPEG2")).unwrap_or(false);
         if looks_like_y4m {
-            if options.pix_fmt.is_some() || options.size.is_some() {
+            if format.is_some() || size.is_some() {
                 return Err(Failure::usage("--pix-fmt and --size describe raw input; this file is Y4M, whose header says both"));
             }
             let reader = Y4mReader::new(input).map_err(input_error)?;
@@ -68,14 +71,12 @@ impl Clip {
                 frames_read: 0,
             });
         }
-        let (Some(pix_fmt), Some(size), Some(fps)) = (&options.pix_fmt, &options.size, options.fps) else {
+        let (Some(format), Some((width, height)), Some(fps)) = (format, size, options.fps) else {
             return Err(Failure::usage(format!(
                 "{} is not Y4M: raw input needs --pix-fmt, --size WxH and --fps (FFmpeg-decoded containers are not supported by this build)",
                 path.display()
             )));
         };
-        let format = raw::parse_pixel_format(pix_fmt).map_err(Failure::usage)?;
-        let (width, height) = parse_size(size).map_err(Failure::usage)?;
         Ok(Clip {
             path: path.to_path_buf(),
             container: "raw",

@@ -1,0 +1,128 @@
+//! The `vsrqa` binary: JSON output, raw and Y4M input, exit codes and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+}
+
+fn vsrqa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args).output().unwrap()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn info_describes_the_bundle() {
+    let bundle = data("tiny_bundle");
+    let report = json(&vsrqa(&["info", "--model", bundle.to_str().unwrap(), "--json", "--check"]));
+    assert_eq!(report["feature_dim"], 24);
+    assert_eq!(report["branches"][0]["name"], "spatial");
+    assert_eq!(report["branches"][1]["frames_per_sample"], 8);
+    assert_eq!(report["branches"][1]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(report["networks_checked_on_cpu"], true);
+    let backends = report["backends"].as_array().unwrap();
+    assert!(backends.iter().any(|b| b["name"] == "cpu" && b["available"] == true));
+    assert!(backends.iter().any(|b| b["name"] == "tensorrt" && b["reason"].is_string()));
+
+    let text = vsrqa(&["info", "-m", bundle.to_str().unwrap()]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("temporal"));
+}
+
+#[test]
+fn score_y4m_matches_the_golden_scores() {
+    let golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data("golden/tiny_sample.json")).unwrap()).unwrap();
+    let report = json(&vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
+    // Same tolerance as tests/golden_tiny.rs (tract vs PyTorch f32 sums).
+    let clip = report["clip_score"].as_f64().unwrap();
+    assert!((clip - golden["clip_score"].as_f64().unwrap()).abs() < 1e-6);
+    assert_eq!(report["frames"], 20);
+    assert_eq!(report["key_frames"], 3);
+    let frames = report["frame_scores"].as_array().unwrap();
+    assert_eq!(frames.iter().map(|f| f["frame_index"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 8, 16]);
+    for (got, expected) in frames.iter().zip(golden["frame_scores"].as_array().unwrap()) {
+        assert!((got["score"].as_f64().unwrap() - expected.as_f64().unwrap()).abs() < 1e-6);
+    }
+    assert_eq!(report["input"]["container"], "y4m");
+    assert_eq!(report["backend"], "cpu");
+}
+
+#[test]
+fn score_raw_frames_gives_the_y4m_result() {
+    // Strip the Y4M framing to get raw yuv420p.
+    let y4m = std::fs::read(data("sample.y4m")).unwrap();
+    let header_end = y4m.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let frame_len = 112 * 80 * 3 / 2;
+    let mut raw = Vec::new();
+    let mut pos = header_end;
+    while pos < y4m.len() {
+        pos += "FRAME\n".len();
+        raw.extend_from_slice(&y4m[pos..pos + frame_len]);
+        pos += frame_len;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw_path = dir.path().join("sample.yuv");
+    std::fs::write(&raw_path, &raw).unwrap();
+    let bundle = data("tiny_bundle");
+    let from_raw = json(&vsrqa(&[
+        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv420p", "--size", "112x80", "--fps", "8",
+        raw_path.to_str().unwrap(),
+    ]));
+    let from_y4m = json(&vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
+    assert_eq!(from_raw["clip_score"], from_y4m["clip_score"]);
+    assert_eq!(from_raw["frame_scores"], from_y4m["frame_scores"]);
+
+    // A raw file that ends inside a frame is an error naming the frame.
+    std::fs::write(&raw_path, &raw[..raw.len() - 10]).unwrap();
+    let truncated = vsrqa(&[
+        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv420p", "--size", "112x80", "--fps", "8",
+        raw_path.to_str().unwrap(),
+    ]);
+    assert_eq!(truncated.status.code(), Some(1));
+    assert!(stderr(&truncated).contains("frame 19 is truncated"), "{}", stderr(&truncated));
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_say_what_is_missing() {
+    let bundle = data("tiny_bundle");
+    let raw_without_format = vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("tiny_bundle/head.safetensors").to_str().unwrap()]);
+    assert_eq!(raw_without_format.status.code(), Some(2));
+    assert!(stderr(&raw_without_format).contains("--pix-fmt"));
+
+    let bad_format = vsrqa(&[
+        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv444p", "--size", "8x8", "--fps", "8", "x.yuv",
+    ]);
+    assert_eq!(bad_format.status.code(), Some(2));
+    assert!(stderr(&bad_format).contains("unknown pixel format \"yuv444p\""));
+
+    let bad_backend = vsrqa(&["score", "-m", bundle.to_str().unwrap(), "--backend", "gpu", data("sample.y4m").to_str().unwrap()]);
+    assert_eq!(bad_backend.status.code(), Some(2));
+
+    let no_args = vsrqa(&["score"]);
+    assert_eq!(no_args.status.code(), Some(2));
+}
+
+#[test]
+fn failures_exit_with_1_and_name_the_cause() {
+    let missing = vsrqa(&["score", "-m", "/nonexistent/bundle", data("sample.y4m").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("/nonexistent/bundle"));
+    assert!(stderr(&missing).contains("does not exist"));
+
+    let no_input = vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), "/nonexistent/clip.y4m"]);
+    assert_eq!(no_input.status.code(), Some(1));
+    assert!(stderr(&no_input).contains("cannot open"));
+
+    let tensorrt = vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), "--backend", "tensorrt", data("sample.y4m").to_str().unwrap()]);
+    assert_eq!(tensorrt.status.code(), Some(1));
+    assert!(stderr(&tensorrt).contains("backend unavailable"));
+}
