@@ -37,10 +37,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Bundle {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Bundle { path: path.into(), message: message.into() }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

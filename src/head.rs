@@ -36,11 +36,8 @@ impl Head {
             if view.shape() != shape {
                 return Err(format!("tensor \"{name}\" has shape {:?}, expected {shape:?}", view.shape()));
             }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
             if values.iter().any(|v| !v.is_finite()) {
                 return Err(format!("tensor \"{name}\" holds NaN or infinite values"));
             }
@@ -73,11 +70,7 @@ impl Head {
         if inputs != 1 {
             return Err(format!("the last layer has {inputs} outputs; the head must end in 1"));
         }
-        Ok(Head {
-            layers,
-            output_activation: spec.output_activation,
-            stage: spec.activation_stage,
-        })
+        Ok(Head { layers, output_activation: spec.output_activation, stage: spec.activation_stage })
     }
 
     pub fn input_dim(&self) -> usize {
@@ -162,11 +155,9 @@ mod tests {
             .iter()
             .map(|(n, s, v)| (n.to_string(), s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
             .collect();
-        let views: Vec<(String, TensorView)> = bytes
-            .iter()
-            .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
-            .collect();
-        safetensors::serialize(views, None).unwrap()
+        let views: Vec<(String, TensorView)> =
+            bytes.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+        safetensors::serialize(views, &None).unwrap()
     }
 
     fn small_head() -> Vec<u8> {
@@ -181,19 +172,35 @@ mod tests {
 
     #[test]
     fn forward_matches_hand_computation() {
-        let head = Head::from_safetensors(&spec(Activation::None, OutputActivation::None, ActivationStage::PerFrame), &small_head()).unwrap();
+        let head = Head::from_safetensors(
+            &spec(Activation::None, OutputActivation::None, ActivationStage::PerFrame),
+            &small_head(),
+        )
+        .unwrap();
         // x = [1, 2, 3]: h0 = 1 - 3 = -2, h1 = 0.5 * 6 - 1 = 2; out = 2 * -2 + 2 + 0.25 = -1.75.
         assert_eq!(head.frame_output(&[1.0, 2.0, 3.0]), -1.75);
         // With ReLU after layer 0: h = [0, 2]; out = 2.25.
-        let relu = Head::from_safetensors(&spec(Activation::Relu, OutputActivation::None, ActivationStage::PerFrame), &small_head()).unwrap();
+        let relu = Head::from_safetensors(
+            &spec(Activation::Relu, OutputActivation::None, ActivationStage::PerFrame),
+            &small_head(),
+        )
+        .unwrap();
         assert_eq!(relu.frame_output(&[1.0, 2.0, 3.0]), 2.25);
     }
 
     #[test]
     fn sigmoid_stage_changes_the_pooled_score() {
         let outputs = [0.0f32, 2.0];
-        let per_frame = Head::from_safetensors(&spec(Activation::None, OutputActivation::Sigmoid, ActivationStage::PerFrame), &small_head()).unwrap();
-        let after = Head::from_safetensors(&spec(Activation::None, OutputActivation::Sigmoid, ActivationStage::AfterPooling), &small_head()).unwrap();
+        let per_frame = Head::from_safetensors(
+            &spec(Activation::None, OutputActivation::Sigmoid, ActivationStage::PerFrame),
+            &small_head(),
+        )
+        .unwrap();
+        let after = Head::from_safetensors(
+            &spec(Activation::None, OutputActivation::Sigmoid, ActivationStage::AfterPooling),
+            &small_head(),
+        )
+        .unwrap();
         // mean(sigmoid(0), sigmoid(2)) = (0.5 + 0.8807970779778823) / 2; sigmoid(mean) = sigmoid(1).
         assert!((per_frame.clip_score(&outputs) - 0.690_398_538_988_941_2).abs() < 1e-12);
         assert!((after.clip_score(&outputs) - 0.731_058_578_630_004_9).abs() < 1e-12);

@@ -40,8 +40,10 @@ fn info_describes_the_bundle() {
 
 #[test]
 fn score_y4m_matches_the_golden_scores() {
-    let golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data("golden/tiny_sample.json")).unwrap()).unwrap();
-    let report = json(&vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("golden/tiny_sample.json")).unwrap()).unwrap();
+    let report =
+        json(&vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
     // Same tolerance as tests/golden_tiny.rs (tract vs PyTorch f32 sums).
     let clip = report["clip_score"].as_f64().unwrap();
     assert!((clip - golden["clip_score"].as_f64().unwrap()).abs() < 1e-6);
@@ -74,7 +76,15 @@ fn score_raw_frames_gives_the_y4m_result() {
     std::fs::write(&raw_path, &raw).unwrap();
     let bundle = data("tiny_bundle");
     let from_raw = json(&vsrqa(&[
-        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv420p", "--size", "112x80", "--fps", "8",
+        "score",
+        "-m",
+        bundle.to_str().unwrap(),
+        "--pix-fmt",
+        "yuv420p",
+        "--size",
+        "112x80",
+        "--fps",
+        "8",
         raw_path.to_str().unwrap(),
     ]));
     let from_y4m = json(&vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
@@ -84,7 +94,15 @@ fn score_raw_frames_gives_the_y4m_result() {
     // A raw file that ends inside a frame is an error naming the frame.
     std::fs::write(&raw_path, &raw[..raw.len() - 10]).unwrap();
     let truncated = vsrqa(&[
-        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv420p", "--size", "112x80", "--fps", "8",
+        "score",
+        "-m",
+        bundle.to_str().unwrap(),
+        "--pix-fmt",
+        "yuv420p",
+        "--size",
+        "112x80",
+        "--fps",
+        "8",
         raw_path.to_str().unwrap(),
     ]);
     assert_eq!(truncated.status.code(), Some(1));
@@ -94,17 +112,28 @@ fn score_raw_frames_gives_the_y4m_result() {
 #[test]
 fn usage_errors_exit_with_2_and_say_what_is_missing() {
     let bundle = data("tiny_bundle");
-    let raw_without_format = vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("tiny_bundle/head.safetensors").to_str().unwrap()]);
+    let raw_without_format =
+        vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("tiny_bundle/head.safetensors").to_str().unwrap()]);
     assert_eq!(raw_without_format.status.code(), Some(2));
     assert!(stderr(&raw_without_format).contains("--pix-fmt"));
 
     let bad_format = vsrqa(&[
-        "score", "-m", bundle.to_str().unwrap(), "--pix-fmt", "yuv444p", "--size", "8x8", "--fps", "8", "x.yuv",
+        "score",
+        "-m",
+        bundle.to_str().unwrap(),
+        "--pix-fmt",
+        "yuv444p",
+        "--size",
+        "8x8",
+        "--fps",
+        "8",
+        "x.yuv",
     ]);
     assert_eq!(bad_format.status.code(), Some(2));
     assert!(stderr(&bad_format).contains("unknown pixel format \"yuv444p\""));
 
-    let bad_backend = vsrqa(&["score", "-m", bundle.to_str().unwrap(), "--backend", "gpu", data("sample.y4m").to_str().unwrap()]);
+    let bad_backend =
+        vsrqa(&["score", "-m", bundle.to_str().unwrap(), "--backend", "gpu", data("sample.y4m").to_str().unwrap()]);
     assert_eq!(bad_backend.status.code(), Some(2));
 
     let no_args = vsrqa(&["score"]);
@@ -122,7 +151,14 @@ fn failures_exit_with_1_and_name_the_cause() {
     assert_eq!(no_input.status.code(), Some(1));
     assert!(stderr(&no_input).contains("cannot open"));
 
-    let tensorrt = vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), "--backend", "tensorrt", data("sample.y4m").to_str().unwrap()]);
+    let tensorrt = vsrqa(&[
+        "score",
+        "-m",
+        data("tiny_bundle").to_str().unwrap(),
+        "--backend",
+        "tensorrt",
+        data("sample.y4m").to_str().unwrap(),
+    ]);
     assert_eq!(tensorrt.status.code(), Some(1));
     assert!(stderr(&tensorrt).contains("backend unavailable"));
 }

@@ -216,7 +216,8 @@ fn backend_batches_give_the_same_features_as_single_samples() {
 #[test]
 fn head_matches_the_hand_computed_case() {
     // tests/data/golden/head_case.json: the tiny head in float64 numpy on two made-up vectors.
-    let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data("golden/head_case.json")).unwrap()).unwrap();
+    let case: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("golden/head_case.json")).unwrap()).unwrap();
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let head = &bundle.head;
     let mut outputs = Vec::new();

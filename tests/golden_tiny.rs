@@ -59,10 +59,7 @@ fn sample_frames() -> (Vec<Vec<u8>>, u32, u32, f64) {
 }
 
 fn views<'a>(frames: &'a [Vec<u8>], width: u32, height: u32) -> Vec<FrameView<'a>> {
-    frames
-        .iter()
-        .map(|f| FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, f).unwrap())
-        .collect()
+    frames.iter().map(|f| FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, f).unwrap()).collect()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
@@ -99,7 +96,8 @@ fn golden_preprocessing_is_exact() {
     // the last frame: 16, 17, 18, 19, 19, 19, 19, 19. Layout [3, T, H, W].
     let temporal = &bundle.manifest.branches[1];
     assert_eq!(temporal.scope, Scope::Window);
-    let per_frame: Vec<Vec<f32>> = (16..24).map(|i: usize| preprocess::run(&temporal.preprocess, &rgb[i.min(19)]).unwrap()).collect();
+    let per_frame: Vec<Vec<f32>> =
+        (16..24).map(|i: usize| preprocess::run(&temporal.preprocess, &rgb[i.min(19)]).unwrap()).collect();
     let plane = 32 * 32;
     let mut got = Vec::new();
     for c in 0..3 {
@@ -123,8 +121,9 @@ fn golden_branch_features_match_pytorch() {
         let frames_per_sample = spec.window.map_or(1, |w| w.frames);
         let mut batch = Vec::new();
         for &k in &key_frames {
-            let frames: Vec<Vec<f32>> =
-                (k..k + frames_per_sample).map(|i| preprocess::run(&spec.preprocess, &rgb[i.min(rgb.len() - 1)]).unwrap()).collect();
+            let frames: Vec<Vec<f32>> = (k..k + frames_per_sample)
+                .map(|i| preprocess::run(&spec.preprocess, &rgb[i.min(rgb.len() - 1)]).unwrap())
+                .collect();
             let plane = spec.input.height * spec.input.width;
             for c in 0..3 {
                 for frame in &frames {

@@ -18,11 +18,8 @@ pub struct CpuBackend {
 impl CpuBackend {
     /// `threads`: matrix-multiplication threads per network run; 0 = all cores, 1 = none.
     pub fn new(threads: usize) -> Self {
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-        } else {
-            threads
-        };
+        let threads =
+            if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
         let executor = if threads > 1 { Executor::multithread(threads) } else { Executor::SingleThread };
         CpuBackend { executor }
     }
@@ -39,7 +36,11 @@ impl Backend for CpuBackend {
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
             return Err(Error::bundle(
                 path,
-                format!("the network has {} inputs and {} outputs; exactly one of each is supported", model.inputs.len(), model.outputs.len()),
+                format!(
+                    "the network has {} inputs and {} outputs; exactly one of each is supported",
+                    model.inputs.len(),
+                    model.outputs.len()
+                ),
             ));
         }
         let fixed_batch = declared_batch(&model, path, sample_shape)?;
@@ -51,9 +52,7 @@ impl Backend for CpuBackend {
         model
             .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
             .map_err(|e| fail("cannot set the input shape", e))?;
-        model
-            .set_output_fact(0, InferenceFact::default())
-            .map_err(|e| fail("cannot reset the output fact", e))?;
+        model.set_output_fact(0, InferenceFact::default()).map_err(|e| fail("cannot reset the output fact", e))?;
         let plan = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
@@ -76,7 +75,10 @@ fn declared_batch(model: &InferenceModel, path: &Path, sample_shape: &[usize]) -
     if rank as usize != sample_shape.len() + 1 {
         return Err(Error::bundle(
             path,
-            format!("the network's input has rank {rank}, the manifest implies [N, {sample_shape:?}] (rank {})", sample_shape.len() + 1),
+            format!(
+                "the network's input has rank {rank}, the manifest implies [N, {sample_shape:?}] (rank {})",
+                sample_shape.len() + 1
+            ),
         ));
     }
     let dims: Vec<Option<i64>> = fact.shape.dims().map(|d| d.concretize().and_then(|d| d.to_i64().ok())).collect();
@@ -107,15 +109,13 @@ impl CpuNetwork {
         let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
         let tensor = tract_ndarray::ArrayD::from_shape_vec(shape, input.to_vec())
             .map_err(|e| Error::Backend(format!("{}: input shape: {e}", self.path)))?;
-        let outputs = multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(Tensor::from(tensor).into())))
-            .map_err(|e| Error::Backend(format!("{}: {e:#}", self.path)))?;
+        let outputs =
+            multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(Tensor::from(tensor).into())))
+                .map_err(|e| Error::Backend(format!("{}: {e:#}", self.path)))?;
         let output = outputs[0]
             .to_plain_array_view::<f32>()
             .map_err(|e| Error::Backend(format!("{}: output is not float32: {e:#}", self.path)))?;
-        Ok(super::Tensor {
-            shape: output.shape().to_vec(),
-            data: output.iter().copied().collect(),
-        })
+        Ok(super::Tensor { shape: output.shape().to_vec(), data: output.iter().copied().collect() })
     }
 }
 
@@ -132,7 +132,10 @@ impl Network for CpuNetwork {
         }
         let chunk = self.fixed_batch.unwrap_or(batch);
         if batch % chunk != 0 {
-            return Err(Error::Backend(format!("{}: the network has a fixed batch of {chunk}; {batch} is not a multiple", self.path)));
+            return Err(Error::Backend(format!(
+                "{}: the network has a fixed batch of {chunk}; {batch} is not a multiple",
+                self.path
+            )));
         }
         let mut result: Option<super::Tensor> = None;
         for part in input.chunks(chunk * sample_len) {

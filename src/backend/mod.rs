@@ -49,10 +49,7 @@ impl std::str::FromStr for BackendKind {
 
 /// Why each backend is or is not usable on this host, for `vsrqa info` and the log.
 pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
-    vec![
-        (BackendKind::Cpu, Ok(())),
-        (BackendKind::TensorRt, Err(tensorrt_unavailable_reason())),
-    ]
+    vec![(BackendKind::Cpu, Ok(())), (BackendKind::TensorRt, Err(tensorrt_unavailable_reason()))]
 }
 
 fn tensorrt_unavailable_reason() -> String {

@@ -36,7 +36,13 @@ pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-fn resize(image: &FloatImage, width: usize, height: usize, interpolation: Interpolation, round_to_u8: bool) -> FloatImage {
+fn resize(
+    image: &FloatImage,
+    width: usize,
+    height: usize,
+    interpolation: Interpolation,
+    round_to_u8: bool,
+) -> FloatImage {
     match interpolation {
         Interpolation::Bilinear => ops::resize_bilinear(image, width, height, round_to_u8),
     }

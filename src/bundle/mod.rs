@@ -50,9 +50,8 @@ impl Bundle {
         let mut networks = Vec::with_capacity(manifest.branches.len());
         for branch in &manifest.branches {
             let path = dir.join(&branch.network);
-            let sha256 = sha256_file(&path).map_err(|e| {
-                Error::bundle(&path, format!("branch '{}': cannot read its network: {e}", branch.name))
-            })?;
+            let sha256 = sha256_file(&path)
+                .map_err(|e| Error::bundle(&path, format!("branch '{}': cannot read its network: {e}", branch.name)))?;
             if let Some(expected) = &branch.sha256 {
                 if !expected.eq_ignore_ascii_case(&sha256) {
                     return Err(Error::bundle(
@@ -65,15 +64,12 @@ impl Bundle {
         }
 
         let head_path = dir.join(&manifest.head.weights);
-        let weights = std::fs::read(&head_path).map_err(|e| Error::bundle(&head_path, format!("cannot read the head weights: {e}")))?;
-        let head = Head::from_safetensors(&manifest.head, &weights).map_err(|message| Error::bundle(&head_path, message))?;
+        let weights = std::fs::read(&head_path)
+            .map_err(|e| Error::bundle(&head_path, format!("cannot read the head weights: {e}")))?;
+        let head =
+            Head::from_safetensors(&manifest.head, &weights).map_err(|message| Error::bundle(&head_path, message))?;
 
-        Ok(Bundle {
-            dir,
-            manifest,
-            networks,
-            head,
-        })
+        Ok(Bundle { dir, manifest, networks, head })
     }
 
     /// Length of the head's input: the branches' feature dims, concatenated in order.
@@ -114,7 +110,8 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     let mut names = HashSet::new();
     for branch in &manifest.branches {
         let name = &branch.name;
-        let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let valid_name =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid_name {
             return Err(format!("branch name \"{name}\" must be non-empty [a-z0-9_]"));
         }
@@ -190,7 +187,9 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     match fixed {
         Some(size) if size == (height, width) => Ok(()),
         Some((h, w)) => Err(format!("preprocess produces {w}x{h} but input is {width}x{height}")),
-        None => Err("the preprocessed size depends on the frame: end the geometric ops with resize or center_crop".into()),
+        None => {
+            Err("the preprocessed size depends on the frame: end the geometric ops with resize or center_crop".into())
+        }
     }
 }
 

@@ -53,6 +53,8 @@ pub(crate) unsafe fn frame_view<'a>(frame: *const VsrqaFrame, what: &str) -> Res
         ));
     }
     let mut planes: [&'a [u8]; 3] = [&[], &[], &[]];
+    // Index loop: `i` addresses three parallel arrays (planes, pitches, plane extents).
+    #[allow(clippy::needless_range_loop)]
     for i in 0..format.plane_count() {
         let (row_bytes, rows) = format.plane_extent(i, width as usize, height as usize);
         let pitch = frame.pitches[i];
@@ -70,18 +72,12 @@ pub(crate) unsafe fn frame_view<'a>(frame: *const VsrqaFrame, what: &str) -> Res
             .checked_mul(rows - 1)
             .and_then(|n| n.checked_add(row_bytes))
             .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(|| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what}: pitches[{i}] = {pitch} is absurdly large")))?;
+            .ok_or_else(|| {
+                CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what}: pitches[{i}] = {pitch} is absurdly large"))
+            })?;
         // SAFETY: the caller guarantees the plane spans `pitch * (rows - 1) + row_bytes` bytes,
         // which is what the descriptor declares.
         planes[i] = unsafe { std::slice::from_raw_parts(pointer.cast::<u8>(), len) };
     }
-    Ok(FrameView {
-        format,
-        width,
-        height,
-        planes,
-        pitches: frame.pitches,
-        matrix,
-        range,
-    })
+    Ok(FrameView { format, width, height, planes, pitches: frame.pitches, matrix, range })
 }

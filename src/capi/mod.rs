@@ -127,7 +127,10 @@ pub extern "C" fn vsrqa_last_error() -> *const c_char {
 /// # Safety
 /// `config` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn vsrqa_engine_config_default(config: *mut VsrqaEngineConfig, struct_size: usize) -> VsrqaStatus {
+pub unsafe extern "C" fn vsrqa_engine_config_default(
+    config: *mut VsrqaEngineConfig,
+    struct_size: usize,
+) -> VsrqaStatus {
     let value = VsrqaEngineConfig {
         struct_size: std::mem::size_of::<VsrqaEngineConfig>(),
         bundle_path: std::ptr::null(),
@@ -149,11 +152,11 @@ pub unsafe extern "C" fn vsrqa_engine_config_default(config: *mut VsrqaEngineCon
 /// # Safety
 /// `config` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn vsrqa_session_config_default(config: *mut VsrqaSessionConfig, struct_size: usize) -> VsrqaStatus {
-    let value = VsrqaSessionConfig {
-        struct_size: std::mem::size_of::<VsrqaSessionConfig>(),
-        fps: 25.0,
-    };
+pub unsafe extern "C" fn vsrqa_session_config_default(
+    config: *mut VsrqaSessionConfig,
+    struct_size: usize,
+) -> VsrqaStatus {
+    let value = VsrqaSessionConfig { struct_size: std::mem::size_of::<VsrqaSessionConfig>(), fps: 25.0 };
     // SAFETY: forwarded contract.
     unsafe { write_default(config, struct_size, value, "config") }
 }
@@ -244,7 +247,10 @@ impl CallbackLogger {
 /// # Safety
 /// `config` must be NULL or a valid `VsrqaEngineConfig`; `engine` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn vsrqa_engine_create(config: *const VsrqaEngineConfig, engine: *mut *mut VsrqaEngine) -> VsrqaStatus {
+pub unsafe extern "C" fn vsrqa_engine_create(
+    config: *const VsrqaEngineConfig,
+    engine: *mut *mut VsrqaEngine,
+) -> VsrqaStatus {
     guard(|| {
         if engine.is_null() {
             return Err(CError::null("engine"));
@@ -269,18 +275,10 @@ pub unsafe extern "C" fn vsrqa_engine_create(config: *const VsrqaEngineConfig, e
             unsafe { utf8(config.cache_dir, "config->cache_dir")? };
         }
         let logger = config.log_callback.map(|callback| {
-            let logger = CallbackLogger {
-                callback,
-                user_data: config.log_user_data,
-                max_level: config.log_level,
-            };
+            let logger = CallbackLogger { callback, user_data: config.log_user_data, max_level: config.log_level };
             Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as crate::engine::Logger
         });
-        let options = EngineOptions {
-            backend,
-            threads: config.threads as usize,
-            logger,
-        };
+        let options = EngineOptions { backend, threads: config.threads as usize, logger };
         let created = Engine::new(bundle_path, options)?;
         if !config.cuda_stream.is_null() || config.device >= 0 {
             created.log(LogLevel::Warning, "cuda_stream/device are ignored by the CPU backend");
@@ -321,7 +319,11 @@ unsafe fn engine_ref<'a>(engine: *const VsrqaEngine) -> Result<&'a Engine, CErro
 /// # Safety
 /// Valid pointers as documented on each struct.
 #[no_mangle]
-pub unsafe extern "C" fn vsrqa_score_frame(engine: *const VsrqaEngine, frame: *const VsrqaFrame, score: *mut VsrqaFrameScore) -> VsrqaStatus {
+pub unsafe extern "C" fn vsrqa_score_frame(
+    engine: *const VsrqaEngine,
+    frame: *const VsrqaFrame,
+    score: *mut VsrqaFrameScore,
+) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         let engine = unsafe { engine_ref(engine)? };
@@ -423,7 +425,10 @@ pub unsafe extern "C" fn vsrqa_session_create(
 
 /// # Safety
 /// `session` must be NULL or live.
-unsafe fn with_session<R>(session: *mut VsrqaSession, body: impl FnOnce(&mut Session) -> Result<R, CError>) -> Result<R, CError> {
+unsafe fn with_session<R>(
+    session: *mut VsrqaSession,
+    body: impl FnOnce(&mut Session) -> Result<R, CError>,
+) -> Result<R, CError> {
     // SAFETY: live per the contract.
     let handle = unsafe { session.as_ref() }.ok_or_else(|| CError::null("session"))?;
     // A panic inside an earlier call may have poisoned the lock; the session's own state is

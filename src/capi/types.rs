@@ -68,7 +68,8 @@ pub const VSRQA_LOG_DEBUG: VsrqaLogLevel = 4;
 
 /// Receives log messages on the thread that made the vsrqa call. `message` is valid during the
 /// call only. With one engine used from several threads, the callback must be thread-safe.
-pub type VsrqaLogCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, level: VsrqaLogLevel, message: *const c_char)>;
+pub type VsrqaLogCallback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: VsrqaLogLevel, message: *const c_char)>;
 
 /// How to create an engine. Initialize with `vsrqa_engine_config_default`.
 #[repr(C)]

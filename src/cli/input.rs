@@ -53,7 +53,9 @@ impl Clip {
         let looks_like_y4m = input.fill_buf().map(|b| b.starts_with(b"YUV4MPEG2")).unwrap_or(false);
         if looks_like_y4m {
             if format.is_some() || size.is_some() {
-                return Err(Failure::usage("--pix-fmt and --size describe raw input; this file is Y4M, whose header says both"));
+                return Err(Failure::usage(
+                    "--pix-fmt and --size describe raw input; this file is Y4M, whose header says both",
+                ));
             }
             let reader = Y4mReader::new(input).map_err(input_error)?;
             let header = reader.header.clone();

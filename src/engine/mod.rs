@@ -64,16 +64,16 @@ impl Engine {
             branches.push(Branch::load(spec, file, backend.as_ref())?);
             log(
                 LogLevel::Debug,
-                &format!("branch '{}' loaded from {} in {:.0} ms", spec.name, file.path.display(), started.elapsed().as_secs_f64() * 1e3),
+                &format!(
+                    "branch '{}' loaded from {} in {:.0} ms",
+                    spec.name,
+                    file.path.display(),
+                    started.elapsed().as_secs_f64() * 1e3
+                ),
             );
         }
         Ok(Engine {
-            inner: Arc::new(EngineInner {
-                bundle,
-                branches,
-                backend_name: backend.name(),
-                logger: options.logger,
-            }),
+            inner: Arc::new(EngineInner { bundle, branches, backend_name: backend.name(), logger: options.logger }),
         })
     }
 

@@ -93,7 +93,10 @@ impl Session {
         let mut wanted: Vec<(usize, usize)> = Vec::new(); // (key frame, branch)
         for (k, key) in self.key_frames.iter().enumerate() {
             for (b, branch) in inner.branches.iter().enumerate() {
-                if branch.spec.scope == Scope::Window && key.features[b].is_none() && key.windows[b].len() < branch.frames_per_sample() {
+                if branch.spec.scope == Scope::Window
+                    && key.features[b].is_none()
+                    && key.windows[b].len() < branch.frames_per_sample()
+                {
                     wanted.push((k, b));
                 }
             }
@@ -244,14 +247,13 @@ impl Session {
         let score = inner.bundle.head.clip_score(&outputs);
         engine.log(
             LogLevel::Debug,
-            &format!("clip: {} frames, {key_frames} key frames, pooled over {}: {score:.6}", self.frames_pushed, outputs.len()),
+            &format!(
+                "clip: {} frames, {key_frames} key frames, pooled over {}: {score:.6}",
+                self.frames_pushed,
+                outputs.len()
+            ),
         );
-        Ok(ClipScore {
-            score,
-            frames: self.frames_pushed,
-            key_frames,
-            pooled_slots: outputs.len() as u32,
-        })
+        Ok(ClipScore { score, frames: self.frames_pushed, key_frames, pooled_slots: outputs.len() as u32 })
     }
 
     fn check_usable(&self) -> Result<()> {

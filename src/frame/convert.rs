@@ -47,11 +47,7 @@ impl YuvCoefficients {
         let y = (f64::from(y) - self.y_offset) * self.y_scale;
         let u = (f64::from(u) - self.c_offset) * self.c_scale;
         let v = (f64::from(v) - self.c_offset) * self.c_scale;
-        [
-            to_u8(y + self.r_v * v),
-            to_u8(y - self.g_u * u - self.g_v * v),
-            to_u8(y + self.b_u * u),
-        ]
+        [to_u8(y + self.r_v * v), to_u8(y - self.g_u * u - self.g_v * v), to_u8(y + self.b_u * u)]
     }
 }
 
@@ -95,9 +91,15 @@ pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
                     let c = x / 2;
                     let (yy, u, v) = match format {
                         PixelFormat::I420 => (u16::from(luma[x]), u16::from(chroma_a[c]), u16::from(chroma_b[c])),
-                        PixelFormat::Nv12 => (u16::from(luma[x]), u16::from(chroma_a[2 * c]), u16::from(chroma_a[2 * c + 1])),
-                        PixelFormat::I420_10Le => (le16(luma, x) & 0x3ff, le16(chroma_a, c) & 0x3ff, le16(chroma_b, c) & 0x3ff),
-                        PixelFormat::P010 => (le16(luma, x) >> 6, le16(chroma_a, 2 * c) >> 6, le16(chroma_a, 2 * c + 1) >> 6),
+                        PixelFormat::Nv12 => {
+                            (u16::from(luma[x]), u16::from(chroma_a[2 * c]), u16::from(chroma_a[2 * c + 1]))
+                        }
+                        PixelFormat::I420_10Le => {
+                            (le16(luma, x) & 0x3ff, le16(chroma_a, c) & 0x3ff, le16(chroma_b, c) & 0x3ff)
+                        }
+                        PixelFormat::P010 => {
+                            (le16(luma, x) >> 6, le16(chroma_a, 2 * c) >> 6, le16(chroma_a, 2 * c + 1) >> 6)
+                        }
                         _ => unreachable!("packed RGB formats are handled above"),
                     };
                     out.copy_from_slice(&coefficients.rgb(yy, u, v));
@@ -133,11 +135,14 @@ mod tests {
 
     #[test]
     fn bt601_red_matches_hand_computed_value() {
-        // Y=81, U=90, V=240 is BT.601 limited-range pure red: R = 1.164383*65 + 1.596027*112.
+        // Y=81, U=90, V=240 is pure red quantized to 8-bit BT.601 limited range (exactly: Y=81.535,
+        // U=90.26). By hand: R = 255/219*65 + 255/224*1.402*112 = 75.685 + 178.755 = 254.44 -> 254;
+        // G = 75.685 + 255/224*0.344136*38 - 255/224*0.714136*112 = -0.49 -> 0 (round, clamp);
+        // B = 75.685 - 255/224*1.772*38 = -0.97 -> 0 (clamped).
         let data = i420(2, 2, 81, 90, 240);
         let frame = FrameView::packed(PixelFormat::I420, 2, 2, &data).unwrap();
         let rgb = to_rgb8(&frame).unwrap();
-        assert_eq!(&rgb.data[0..3], &[255, 0, 0]);
+        assert_eq!(&rgb.data[0..3], &[254, 0, 0]);
     }
 
     #[test]
@@ -153,7 +158,8 @@ mod tests {
 
         // P010: Y plane then interleaved UV, values in the high 10 bits.
         let c = (w as usize / 2) * (h as usize / 2);
-        let mut p010: Vec<u8> = eight[..(w * h) as usize].iter().flat_map(|&b| ((u16::from(b) * 4) << 6).to_le_bytes()).collect();
+        let mut p010: Vec<u8> =
+            eight[..(w * h) as usize].iter().flat_map(|&b| ((u16::from(b) * 4) << 6).to_le_bytes()).collect();
         for i in 0..c {
             for plane in [1, 2] {
                 let b = eight[(w * h) as usize + (plane - 1) * c + i];

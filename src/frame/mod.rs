@@ -145,10 +145,7 @@ impl<'a> FrameView<'a> {
             }
             let need = Self::required_plane_len(self.format, i, self.width, self.height, self.pitches[i]);
             if self.planes[i].len() < need {
-                return Err(Error::invalid(format!(
-                    "plane {i} holds {} bytes, {need} needed",
-                    self.planes[i].len()
-                )));
+                return Err(Error::invalid(format!("plane {i} holds {} bytes, {need} needed", self.planes[i].len())));
             }
         }
         Ok(())

@@ -61,16 +61,9 @@ pub fn resize_bilinear(image: &FloatImage, out_width: usize, out_height: usize, 
     let xs = linear_taps(image.width, out_width);
     let ys = linear_taps(image.height, out_height);
     let all_integer = image.data.iter().all(|v| v.fract() == 0.0 && v.abs() < 1.0e6);
-    let data = if all_integer {
-        resize_exact(image, &xs, &ys, round_to_u8)
-    } else {
-        resize_f64(image, &xs, &ys, round_to_u8)
-    };
-    FloatImage {
-        width: out_width,
-        height: out_height,
-        data,
-    }
+    let data =
+        if all_integer { resize_exact(image, &xs, &ys, round_to_u8) } else { resize_f64(image, &xs, &ys, round_to_u8) };
+    FloatImage { width: out_width, height: out_height, data }
 }
 
 fn resize_exact(image: &FloatImage, xs: &[Tap], ys: &[Tap], round_to_u8: bool) -> Vec<f32> {
@@ -164,11 +157,7 @@ mod tests {
     use super::*;
 
     fn gray(width: usize, height: usize, values: &[f32]) -> FloatImage {
-        FloatImage {
-            width,
-            height,
-            data: values.iter().flat_map(|&v| [v, v, v]).collect(),
-        }
+        FloatImage { width, height, data: values.iter().flat_map(|&v| [v, v, v]).collect() }
     }
 
     #[test]

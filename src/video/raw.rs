@@ -15,7 +15,11 @@ pub fn parse_pixel_format(name: &str) -> Result<PixelFormat, String> {
         "nv12" => PixelFormat::Nv12,
         "yuv420p10le" => PixelFormat::I420_10Le,
         "p010le" | "p010" => PixelFormat::P010,
-        other => return Err(format!("unknown pixel format \"{other}\" (rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le)")),
+        other => {
+            return Err(format!(
+                "unknown pixel format \"{other}\" (rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le)"
+            ))
+        }
     })
 }
 

@@ -35,7 +35,10 @@ fn parse_header(line: &str) -> Result<Y4mHeader, String> {
             "H" => height = value.parse::<u32>().ok(),
             "F" => {
                 let (num, den) = value.split_once(':').ok_or(format!("bad frame rate \"{value}\""))?;
-                let (num, den) = (num.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?, den.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?);
+                let (num, den) = (
+                    num.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?,
+                    den.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?,
+                );
                 if num <= 0.0 || den <= 0.0 {
                     return Err(format!("frame rate {value} is not positive"));
                 }
@@ -54,13 +57,7 @@ fn parse_header(line: &str) -> Result<Y4mHeader, String> {
     }
     let width = width.filter(|&w| w > 0).ok_or("missing or zero width (W)")?;
     let height = height.filter(|&h| h > 0).ok_or("missing or zero height (H)")?;
-    Ok(Y4mHeader {
-        width,
-        height,
-        fps: fps.ok_or("missing frame rate (F)")?,
-        format,
-        range,
-    })
+    Ok(Y4mHeader { width, height, fps: fps.ok_or("missing frame rate (F)")?, format, range })
 }
 
 impl<R: BufRead> Y4mReader<R> {
@@ -73,12 +70,7 @@ impl<R: BufRead> Y4mReader<R> {
                 row * rows
             })
             .sum();
-        Ok(Y4mReader {
-            input,
-            header,
-            frame_len,
-            frames_read: 0,
-        })
+        Ok(Y4mReader { input, header, frame_len, frames_read: 0 })
     }
 
     /// Bytes of one frame (planes packed, no padding).
@@ -91,7 +83,10 @@ impl<R: BufRead> Y4mReader<R> {
         let index = self.frames_read;
         let Some(line) = read_line(&mut self.input, 1024)? else { return Ok(false) };
         if !line.starts_with("FRAME") {
-            return Err(format!("frame {index}: expected a FRAME marker, found {:?}", line.chars().take(16).collect::<String>()));
+            return Err(format!(
+                "frame {index}: expected a FRAME marker, found {:?}",
+                line.chars().take(16).collect::<String>()
+            ));
         }
         buffer.resize(self.frame_len, 0);
         self.input
@@ -105,11 +100,7 @@ impl<R: BufRead> Y4mReader<R> {
 /// One `\n`-terminated line, bounded so that a binary file cannot make us read it all.
 fn read_line(input: &mut impl BufRead, limit: usize) -> Result<Option<String>, String> {
     let mut bytes = Vec::new();
-    let n = input
-        .by_ref()
-        .take(limit as u64)
-        .read_until(b'\n', &mut bytes)
-        .map_err(|e| e.to_string())?;
+    let n = input.by_ref().take(limit as u64).read_until(b'\n', &mut bytes).map_err(|e| e.to_string())?;
     if n == 0 {
         return Ok(None);
     }
