@@ -58,6 +58,10 @@
 // Minor version of the C API: changes when functions or constants are added.
 #define VSRQA_API_VERSION_MINOR 1
 
+// Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
+// is an error rather than an attempt to spawn that many threads.
+#define MAX_THREADS 1024
+
 // Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 enum VsrqaStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -134,7 +138,7 @@ typedef struct VsrqaEngineConfig {
   void *cuda_stream;
   // Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
   const char *cache_dir;
-  // CPU threads per network run; 0 (default) = all cores.
+  // CPU threads per network run; 0 (default) = all cores; at most 1024.
   uint32_t threads;
   // Most verbose level delivered to `log_callback`; default `VSRQA_LOG_WARNING`.
   VsrqaLogLevel log_level;
@@ -367,7 +371,9 @@ VsrqaStatus vsrqa_session_create(const struct VsrqaEngine *engine,
 VsrqaStatus vsrqa_session_push(struct VsrqaSession *session, const struct VsrqaFrame *frame);
 
 // Returns the next ready key-frame score: `VSRQA_OK` with `*score` filled, `VSRQA_AGAIN` when
-// none is ready yet, `VSRQA_END` when the session is finished and drained.
+// none is ready yet, `VSRQA_END` when the session is finished and drained. After a push or
+// finish failed with a backend error the session is stopped: once the scores queued before
+// it are drained, poll returns `VSRQA_ERROR_BACKEND` (never `VSRQA_END`).
 //
 // # Safety
 // Valid pointers as documented; `score` prepared with `vsrqa_frame_score_default`.

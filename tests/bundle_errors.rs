@@ -143,6 +143,16 @@ fn network_output_that_disagrees_with_the_manifest_is_caught_when_scoring() {
         Err(Error::Backend(message)) => assert_mentions(&message, &["branch 'spatial'", "[1, 12]"]),
         other => panic!("expected a backend error, got {other:?}"),
     }
+    // In a session the failure stops the stream: later calls say why instead of going on.
+    let mut session = engine.session(25.0).unwrap();
+    assert!(matches!(session.push(&view), Err(Error::Backend(_))));
+    assert!(session.failure().is_some_and(|m| m.contains("branch 'spatial'")));
+    match session.push(&view) {
+        Err(Error::Backend(message)) => assert_mentions(&message, &["stopped after an earlier error"]),
+        other => panic!("expected the stopped-session error, got {other:?}"),
+    }
+    assert!(session.finish().is_err());
+    assert_eq!(session.poll(), None);
 }
 
 #[test]

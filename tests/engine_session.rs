@@ -237,3 +237,9 @@ fn head_matches_the_hand_computed_case() {
     let padded = head.clip_score(&outputs);
     assert!((padded - case["clip_score_count8_repeat_last"].as_f64().unwrap()).abs() < 1e-6);
 }
+
+#[test]
+fn an_absurd_thread_count_is_refused_before_anything_is_spawned() {
+    let options = EngineOptions { threads: vsrqa::engine::MAX_THREADS + 1, ..EngineOptions::default() };
+    assert!(matches!(Engine::new(data("tiny_bundle"), options), Err(Error::InvalidArgument(_))));
+}

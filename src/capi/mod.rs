@@ -75,6 +75,19 @@ unsafe fn write_struct<T>(pointer: *mut T, value: T, what: &str) -> Result<(), C
     Ok(())
 }
 
+/// Checks a result struct before any work is done, so that a caller's mistake costs nothing.
+///
+/// # Safety
+/// As [`write_struct`].
+unsafe fn check_result_struct<T>(pointer: *mut T, what: &str) -> Result<(), CError> {
+    if pointer.is_null() {
+        return Err(CError::null(what));
+    }
+    // SAFETY: as in `read_struct`.
+    let size = unsafe { std::ptr::read_unaligned(pointer.cast::<usize>()) };
+    check_size::<T>(size, what)
+}
+
 /// Fills a struct with its defaults, refusing a size this library does not know.
 ///
 /// # Safety
@@ -327,9 +340,8 @@ pub unsafe extern "C" fn vsrqa_score_frame(
     guard(|| {
         // SAFETY: forwarded contract.
         let engine = unsafe { engine_ref(engine)? };
-        if score.is_null() {
-            return Err(CError::null("score"));
-        }
+        // SAFETY: forwarded contract.
+        unsafe { check_result_struct(score, "score")? };
         // SAFETY: forwarded contract.
         let view = unsafe { frame::frame_view(frame, "frame")? };
         let result = engine.score_frame(&view)?;
@@ -365,9 +377,8 @@ pub unsafe extern "C" fn vsrqa_score_clip(
         if frames.is_null() {
             return Err(CError::null("frames"));
         }
-        if score.is_null() {
-            return Err(CError::null("score"));
-        }
+        // SAFETY: forwarded contract.
+        unsafe { check_result_struct(score, "score")? };
         if count == 0 {
             return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, "count is 0: a clip needs at least one frame"));
         }
@@ -457,7 +468,9 @@ pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *
 }
 
 /// Returns the next ready key-frame score: `VSRQA_OK` with `*score` filled, `VSRQA_AGAIN` when
-/// none is ready yet, `VSRQA_END` when the session is finished and drained.
+/// none is ready yet, `VSRQA_END` when the session is finished and drained. After a push or
+/// finish failed with a backend error the session is stopped: once the scores queued before
+/// it are drained, poll returns `VSRQA_ERROR_BACKEND` (never `VSRQA_END`).
 ///
 /// # Safety
 /// Valid pointers as documented; `score` prepared with `vsrqa_frame_score_default`.
@@ -484,6 +497,12 @@ pub unsafe extern "C" fn vsrqa_session_poll(session: *mut VsrqaSession, score: *
                         Ok(VSRQA_OK)
                     }
                     None if s.is_finished() => Ok(VSRQA_END),
+                    // A session stopped by an error will never end: say so instead of AGAIN.
+                    None if s.failure().is_some() => Err(crate::Error::Backend(format!(
+                        "the session stopped after an error and has no more scores: {}",
+                        s.failure().unwrap_or_default()
+                    ))
+                    .into()),
                     None => Ok(VSRQA_AGAIN),
                 }
             })

@@ -88,7 +88,7 @@ pub struct VsrqaEngineConfig {
     pub cuda_stream: *mut c_void,
     /// Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
     pub cache_dir: *const c_char,
-    /// CPU threads per network run; 0 (default) = all cores.
+    /// CPU threads per network run; 0 (default) = all cores; at most 1024.
     pub threads: u32,
     /// Most verbose level delivered to `log_callback`; default `VSRQA_LOG_WARNING`.
     pub log_level: VsrqaLogLevel,

@@ -27,6 +27,10 @@ pub enum LogLevel {
 /// Receives the engine's log messages. Nothing is printed unless a logger is given.
 pub type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
+/// Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
+/// is an error rather than an attempt to spawn that many threads.
+pub const MAX_THREADS: usize = 1024;
+
 #[derive(Clone, Default)]
 pub struct EngineOptions {
     pub backend: BackendKind,
@@ -55,6 +59,9 @@ impl Engine {
                 logger(level, message);
             }
         };
+        if options.threads > MAX_THREADS {
+            return Err(Error::invalid(format!("threads = {} is above the limit of {MAX_THREADS}", options.threads)));
+        }
         let bundle = Bundle::load(bundle_dir)?;
         let (backend, why) = backend::create(options.backend, options.threads)?;
         log(LogLevel::Info, &format!("backend {} ({why})", backend.name()));

@@ -79,6 +79,12 @@ impl Session {
         self.finished
     }
 
+    /// The error that stopped the session, if one did (a backend failure mid-stream). Such a
+    /// session refuses further pushes and never finishes; scores queued before it stay available.
+    pub fn failure(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
     /// Adds the next frame. Work for the frame is done now; scores that become ready are
     /// queued for [`Session::poll`]. A frame that is rejected leaves the session unchanged.
     pub fn push(&mut self, frame: &FrameView<'_>) -> Result<()> {

@@ -130,7 +130,7 @@ impl<'a> FrameView<'a> {
             return Err(Error::invalid(format!("frame size {}x{} is empty", self.width, self.height)));
         }
         if self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
-            return Err(Error::unsupported(format!(
+            return Err(Error::invalid(format!(
                 "frame size {}x{} exceeds the {MAX_DIMENSION}x{MAX_DIMENSION} limit",
                 self.width, self.height
             )));

@@ -1,0 +1,151 @@
+//! The C ABI as a C or C++ user meets it: install the CMake package (with the libraries this
+//! `cargo test` just built) into a temporary prefix, move the prefix (the package must be
+//! relocatable), build tests/capi through `find_package` (a C test program linked to the shared
+//! and to the static library, and the C++ example), run them with ctest, then build and run
+//! the C test once more through pkg-config.
+//!
+//! Needs cmake, ctest, pkg-config and a C/C++ compiler (scripts/install-deps.sh). Their absence
+//! is a failure, not a skip: this is the only test of the installed package.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where this `cargo test` put the C libraries: target/<profile>/deps, next to this test binary
+/// (target/<profile>/deps/capi_package-<hash>). Building the tests builds the lib with all its
+/// crate types (rlib, cdylib, staticlib) there, but cargo copies ("uplifts") libvsrqa.so and
+/// libvsrqa.a up to target/<profile> only on `cargo build`, so the copies up there may predate
+/// the sources under test.
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().expect("target/<profile>/deps/<test>").to_path_buf();
+    for lib in ["libvsrqa.so", "libvsrqa.a"] {
+        assert!(
+            dir.join(lib).is_file(),
+            "{} is missing: cargo builds it with the tests (the lib's crate types include cdylib and staticlib)",
+            dir.join(lib).display()
+        );
+    }
+    dir
+}
+
+/// Runs a command to completion and returns its stdout; any failure (cannot start, non-zero
+/// exit) fails the test with the command's output.
+fn run(what: &str, command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("{what}: cannot run {command:?}: {e}\n(cmake, ctest, pkg-config and cc are required: scripts/install-deps.sh)")
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed ({}): {command:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
+#[test]
+fn c_abi_through_installed_cmake_and_pkg_config_package() {
+    let temp = tempfile::tempdir().unwrap();
+    let build = temp.path().join("build");
+    let prefix = temp.path().join("prefix");
+    let tests_build = temp.path().join("capi-build");
+    let lib_dir = library_dir();
+
+    // Install the package from the libraries cargo built (no second cargo build).
+    run(
+        "cmake configure (package)",
+        Command::new("cmake")
+            .arg("-S")
+            .arg(repo())
+            .arg("-B")
+            .arg(&build)
+            .arg(format!("-DVSRQA_PREBUILT_LIB_DIR={}", lib_dir.display()))
+            .arg(format!("-DCMAKE_INSTALL_PREFIX={}", prefix.display()))
+            // GNUInstallDirs would pick lib64 on some distributions; the checks below use lib.
+            .arg("-DCMAKE_INSTALL_LIBDIR=lib"),
+    );
+    run("cmake build (package)", Command::new("cmake").arg("--build").arg(&build));
+    run("cmake install", Command::new("cmake").arg("--install").arg(&build));
+    for installed in [
+        "include/vsrqa.h",
+        "lib/libvsrqa.so",
+        "lib/libvsrqa.so.0",
+        "lib/libvsrqa.so.0.1.0",
+        "lib/libvsrqa.a",
+        "lib/cmake/vsrqa/vsrqaConfig.cmake",
+        "lib/cmake/vsrqa/vsrqaConfigVersion.cmake",
+        "lib/pkgconfig/vsrqa.pc",
+    ] {
+        assert!(prefix.join(installed).exists(), "{installed} was not installed");
+    }
+    assert_eq!(
+        std::fs::read(prefix.join("include/vsrqa.h")).unwrap(),
+        std::fs::read(repo().join("include/vsrqa.h")).unwrap(),
+        "the installed header differs from include/vsrqa.h"
+    );
+    // Relocatable: no installed text file may name the build tree, the install prefix or the
+    // prebuilt library directory.
+    for text in
+        ["lib/cmake/vsrqa/vsrqaConfig.cmake", "lib/cmake/vsrqa/vsrqaConfigVersion.cmake", "lib/pkgconfig/vsrqa.pc"]
+    {
+        let content = std::fs::read_to_string(prefix.join(text)).unwrap();
+        for path in [temp.path(), lib_dir.as_path(), repo().as_path()] {
+            let path = path.to_str().unwrap();
+            assert!(!content.contains(path), "{text} embeds the path {path}:\n{content}");
+        }
+    }
+
+    // Move the prefix before anyone uses it.
+    let moved = temp.path().join("moved-prefix");
+    std::fs::rename(&prefix, &moved).unwrap();
+
+    // CMake consumers: the C test against both libraries, and the C++ example, under ctest.
+    run(
+        "cmake configure (tests/capi)",
+        Command::new("cmake")
+            .arg("-S")
+            .arg(repo().join("tests/capi"))
+            .arg("-B")
+            .arg(&tests_build)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display())),
+    );
+    run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
+    let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
+    assert!(ctest.contains("100% tests passed"), "{ctest}");
+    assert!(ctest.contains("out of 3"), "expected the shared, static and example tests:\n{ctest}");
+
+    // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
+    let pc_path = moved.join("lib/pkgconfig");
+    let flags = run(
+        "pkg-config",
+        Command::new("pkg-config").args(["--cflags", "--libs", "vsrqa"]).env("PKG_CONFIG_PATH", &pc_path),
+    );
+    assert!(flags.contains("-lvsrqa"), "pkg-config --libs: {flags}");
+    let version = run(
+        "pkg-config --modversion",
+        Command::new("pkg-config").args(["--modversion", "vsrqa"]).env("PKG_CONFIG_PATH", &pc_path),
+    );
+    assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+    let exe = temp.path().join("capi_test_pkgconfig");
+    run(
+        "cc with pkg-config flags",
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+            .arg(repo().join("tests/capi/capi_test.c"))
+            .arg("-o")
+            .arg(&exe)
+            .args(flags.split_whitespace())
+            .arg(format!("-Wl,-rpath,{}", moved.join("lib").display()))
+            .arg("-lm"),
+    );
+    let report = run(
+        "capi_test built with pkg-config",
+        Command::new(&exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
+    );
+    assert!(report.contains(" 0 failures"), "{report}");
+}
