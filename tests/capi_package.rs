@@ -1,11 +1,12 @@
 //! The C ABI as a C or C++ user meets it: install the CMake package (with the libraries this
 //! `cargo test` just built) into a temporary prefix, move the prefix (the package must be
 //! relocatable), build tests/capi through `find_package` (a C test program linked to the shared
-//! and to the static library, and the C++ example), run them with ctest, then build and run
-//! the C test once more through pkg-config.
+//! and to the static library, and the C++ examples), run them with ctest (ffmpeg_score on each
+//! video of tests/videos/make.sh), then build and run the C test once more through pkg-config.
 //!
-//! Needs cmake, ctest, pkg-config and a C/C++ compiler (scripts/install-deps.sh). Their absence
-//! is a failure, not a skip: this is the only test of the installed package.
+//! Needs cmake, ctest, pkg-config, a C/C++ compiler, the ffmpeg CLI and the FFmpeg development
+//! packages (scripts/install-deps.sh). Their absence is a failure, not a skip: this is the only
+//! test of the installed package.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -104,7 +105,13 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     let moved = temp.path().join("moved-prefix");
     std::fs::rename(&prefix, &moved).unwrap();
 
-    // CMake consumers: the C test against both libraries, and the C++ example, under ctest.
+    // The test videos for ffmpeg_score (tests/videos/make.sh: idempotent, needs the ffmpeg CLI).
+    let videos = repo().join("target/test-videos");
+    run("tests/videos/make.sh", Command::new("bash").arg(repo().join("tests/videos/make.sh")).arg(&videos));
+
+    // CMake consumers: the C test against both libraries, and the C++ examples, under ctest.
+    // VSRQA_EXAMPLES_FFMPEG=ON: without the FFmpeg development packages the configure fails
+    // rather than dropping ffmpeg_score and its tests.
     run(
         "cmake configure (tests/capi)",
         Command::new("cmake")
@@ -112,12 +119,15 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
             .arg(repo().join("tests/capi"))
             .arg("-B")
             .arg(&tests_build)
-            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display())),
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display()))
+            .arg(format!("-DVSRQA_TEST_VIDEOS={}", videos.display()))
+            .arg("-DVSRQA_EXAMPLES_FFMPEG=ON"),
     );
     run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
     let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
-    assert!(ctest.contains("out of 3"), "expected the shared, static and example tests:\n{ctest}");
+    // capi_shared, capi_static, example_player_score, and ffmpeg_score on each of the 11 videos.
+    assert!(ctest.contains("out of 14"), "expected the shared, static, player and 11 ffmpeg_score tests:\n{ctest}");
 
     // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
     let pc_path = moved.join("lib/pkgconfig");
