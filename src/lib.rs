@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod frame;
 pub mod head;
+pub mod metrics;
 pub mod video;
 
 pub use engine::{ClipScore, Engine, EngineOptions, FrameScore, Session};

@@ -107,6 +107,12 @@ fn score_raw_frames_gives_the_y4m_result() {
     ]);
     assert_eq!(truncated.status.code(), Some(1));
     assert!(stderr(&truncated).contains("frame 19 is truncated"), "{}", stderr(&truncated));
+    // The 19 complete frames are still scored, and the report says it is partial.
+    let partial: serde_json::Value = serde_json::from_slice(&truncated.stdout).unwrap();
+    assert_eq!(partial["partial"], true);
+    assert_eq!(partial["frames"], 19);
+    assert!(partial["error"].as_str().unwrap().contains("frame 19 is truncated"));
+    assert_eq!(partial["frame_scores"].as_array().unwrap().len(), 3);
 }
 
 #[test]
@@ -150,6 +156,10 @@ fn failures_exit_with_1_and_name_the_cause() {
     let no_input = vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), "/nonexistent/clip.y4m"]);
     assert_eq!(no_input.status.code(), Some(1));
     assert!(stderr(&no_input).contains("cannot open"));
+    // The report still says which file failed and why.
+    let report: serde_json::Value = serde_json::from_slice(&no_input.stdout).unwrap();
+    assert_eq!(report["input"]["path"], "/nonexistent/clip.y4m");
+    assert!(report["error"].as_str().unwrap().contains("/nonexistent/clip.y4m: cannot open"));
 
     let tensorrt = vsrqa(&[
         "score",

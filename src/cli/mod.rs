@@ -2,7 +2,11 @@
 
 mod info;
 mod input;
+mod plot;
+mod progress;
+mod report;
 mod score;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -19,8 +23,8 @@ struct Cli {
 enum Command {
     /// Describe a model bundle (branches, feature dims, head) and which backends can run here.
     Info(info::Args),
-    /// Score a clip (Y4M, or raw frames with --pix-fmt/--size/--fps) and print JSON.
-    Score(score::Args),
+    /// Score clips (Y4M, or raw frames with --pix-fmt/--size/--fps): JSON, JSON Lines, CSV or text.
+    Score(Box<score::Args>),
 }
 
 /// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
@@ -32,6 +36,11 @@ pub struct Failure {
 impl Failure {
     fn usage(message: impl Into<String>) -> Self {
         Failure { message: message.into(), usage: true }
+    }
+
+    /// Sets the exit status only: the reason was printed already.
+    fn silent(usage: bool) -> Self {
+        Failure { message: String::new(), usage }
     }
 }
 
@@ -56,7 +65,9 @@ pub fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("vsrqa: error: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("vsrqa: error: {}", failure.message);
+            }
             ExitCode::from(if failure.usage { 2 } else { 1 })
         }
     }

@@ -1,22 +1,52 @@
-//! `vsrqa score`: stream a clip through a session and print the scores as JSON.
+//! `vsrqa score`: stream one or more clips through sessions and report the scores (JSON, JSON
+//! Lines, CSV or text), with pooled statistics, optional PSNR-Y/SSIM-Y against a reference clip,
+//! an optional plot, and progress on a terminal.
+//!
+//! Every input is attempted; a file that fails is reported with an `error` (and the run exits
+//! with 1), a stream that breaks mid-way is scored over the frames that decoded (`partial`).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-use serde_json::json;
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::{ColorMatrix, ColorRange};
+use vsrqa::metrics::{self, Comparison};
 use vsrqa::{Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
-use super::{print_json, Failure};
+use super::plot::{self, PlotKind, Series};
+use super::progress::{self, Progress};
+use super::report::{Context, FileReport, Format, FrameRow, InputInfo, Writer};
+use super::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The model bundle directory (holding vsrqa.json).
     #[arg(long, short = 'm', value_name = "DIR")]
     model: PathBuf,
-    /// The clip: a .y4m file, or raw frames (then --pix-fmt, --size, --fps); "-" reads stdin.
-    input: PathBuf,
+    /// The clips: .y4m files, or raw frames (then --pix-fmt, --size, --fps apply to every one);
+    /// "-" reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// json: one pretty object for one file, JSON Lines (one object per file) for several;
+    /// csv: one row per key frame plus a clip row per file; text: for people.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Write the report to PATH instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Draw the key-frame score curves (one line per file) into PATH.png or PATH.svg.
+    #[arg(long, value_name = "PATH")]
+    plot: Option<PathBuf>,
+    /// A reference clip (same size and frame count): adds PSNR-Y and SSIM-Y (11x11 Gaussian) per
+    /// key frame. Raw options apply to it too unless it is Y4M.
+    #[arg(long, value_name = "FILE")]
+    reference: Option<PathBuf>,
+    /// No progress bar (it is only drawn when stderr is a terminal anyway).
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// auto, cpu or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
@@ -45,11 +75,25 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
+    // Command-line mistakes first, before any file or model is touched.
     let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
     if let Some(fps) = args.fps {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(Failure::usage(format!("--fps {fps} must be a positive number")));
         }
+    }
+    if let Some(name) = &args.pix_fmt {
+        vsrqa::video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
+    }
+    let plot_kind = match &args.plot {
+        Some(path) => Some(PlotKind::from_path(path).ok_or_else(|| {
+            Failure::usage(format!("--plot {}: the file name must end in .png or .svg", path.display()))
+        })?),
+        None => None,
+    };
+    let stdin_uses = args.inputs.iter().chain(&args.reference).filter(|p| p.as_os_str() == "-").count();
+    if stdin_uses > 1 {
+        return Err(Failure::usage("\"-\" (stdin) can be given only once among the inputs and --reference"));
     }
     let options = RawOptions {
         pix_fmt: args.pix_fmt.clone(),
@@ -58,7 +102,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         matrix: args.color_matrix.as_deref().map(parse_matrix).transpose()?,
         range: args.color_range.as_deref().map(parse_range).transpose()?,
     };
-    let mut clip = Clip::open(&args.input, &options)?;
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("--output {}: cannot create: {e}", path.display()))?,
+        )),
+        None => Box::new(io::stdout().lock()),
+    };
+    let write_error = |e: io::Error| Failure::from(format!("writing the report: {e}"));
 
     let logger: Option<vsrqa::engine::Logger> = if args.verbose {
         Some(std::sync::Arc::new(|level, message: &str| eprintln!("vsrqa: {level:?}: {message}")))
@@ -66,42 +117,248 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None
     };
     let engine = Engine::new(&args.model, EngineOptions { backend, threads: args.threads, logger })?;
-    let mut session = engine.session(clip.fps)?;
-    let mut frame_scores = Vec::new();
-    while let Some(frame) = clip.next_frame()? {
-        session.push(&frame)?;
-        frame_scores.extend(std::iter::from_fn(|| session.poll()));
+    let context = Context {
+        model_path: engine.bundle().dir.clone(),
+        model_name: engine.bundle().manifest.name.clone(),
+        backend: engine.backend_name(),
+        reference: args.reference.clone(),
+    };
+
+    let mut writer = Writer::new(args.format, out, args.inputs.len()).map_err(write_error)?;
+    let show_progress = progress::enabled(args.quiet);
+    let mut reports = Vec::with_capacity(args.inputs.len());
+    for (i, path) in args.inputs.iter().enumerate() {
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let label = if args.inputs.len() > 1 { format!("[{}/{}] {name}", i + 1, args.inputs.len()) } else { name };
+        let report = score_file(&engine, path, &options, args.reference.as_deref(), show_progress, label);
+        if let Some(error) = &report.error {
+            let what = if report.partial { "partial result" } else { "error" };
+            eprintln!("vsrqa: {what}: {error}");
+        }
+        writer.file(&context, &report).map_err(write_error)?;
+        reports.push(report);
+    }
+    writer.finish(&reports).map_err(write_error)?;
+
+    if let (Some(path), Some(kind)) = (&args.plot, plot_kind) {
+        let series: Vec<Series> = reports
+            .iter()
+            .filter(|r| !r.frames.is_empty())
+            .map(|r| Series {
+                label: r.path.display().to_string(),
+                points: r.frames.iter().map(|f| (f.frame_index, f.score)).collect(),
+            })
+            .collect();
+        let last_frame = reports.iter().filter_map(|r| r.clip.map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
+        plot::draw(path, kind, &series, last_frame)?;
+    }
+
+    let failed = reports.iter().filter(|r| r.failed()).count();
+    if failed == 0 {
+        return Ok(());
+    }
+    let usage = reports.iter().any(|r| r.usage_error);
+    if reports.len() == 1 {
+        // The error is already on stderr.
+        Err(Failure::silent(usage))
+    } else {
+        Err(Failure { message: format!("{failed} of {} inputs failed", reports.len()), usage })
+    }
+}
+
+/// `message` naming `path` (prefixing it when the message does not already).
+fn naming(path: &Path, message: &str) -> String {
+    let name = path.display().to_string();
+    if message.contains(&name) {
+        message.to_owned()
+    } else {
+        format!("{name}: {message}")
+    }
+}
+
+/// Whether frame `index` will be a key frame: the session's rule (every round(fps)-th frame,
+/// at most `count` of them), used to compare only the frames that get a score.
+struct KeyFramePredictor {
+    interval: u64,
+    count: Option<u32>,
+    seen: u32,
+}
+
+impl KeyFramePredictor {
+    fn new(engine: &Engine, fps: f64) -> Self {
+        KeyFramePredictor {
+            interval: (fps.round_ties_even() as u64).max(1),
+            count: engine.bundle().manifest.key_frames.count,
+            seen: 0,
+        }
+    }
+
+    fn is_key(&mut self, index: u64) -> bool {
+        let key = index % self.interval == 0 && self.count.is_none_or(|c| self.seen < c);
+        self.seen += u32::from(key);
+        key
+    }
+}
+
+/// Opens the reference clip with the inputs' raw options, or without --pix-fmt/--size when
+/// those do not fit it (a Y4M reference for raw inputs).
+fn open_reference(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
+    match Clip::open(path, options) {
+        Err(f) if f.usage && (options.pix_fmt.is_some() || options.size.is_some()) => {
+            let without = RawOptions { pix_fmt: None, size: None, ..*options };
+            Clip::open(path, &without).map_err(|_| f)
+        }
+        other => other,
+    }
+}
+
+fn score_file(
+    engine: &Engine,
+    path: &Path,
+    options: &RawOptions,
+    reference_path: Option<&Path>,
+    show_progress: bool,
+    label: String,
+) -> FileReport {
+    let mut report = FileReport::new(path);
+    let fail = |mut report: FileReport, message: String, usage: bool| {
+        report.error = Some(message);
+        report.usage_error = usage;
+        report
+    };
+    let mut clip = match Clip::open(path, options) {
+        Ok(clip) => clip,
+        Err(f) => return fail(report, naming(path, &f.message), f.usage),
+    };
+    report.input = Some(InputInfo::of(&clip));
+
+    let mut reference = None;
+    if let Some(ref_path) = reference_path {
+        let r = match open_reference(ref_path, options) {
+            Ok(r) => r,
+            Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), f.usage),
+        };
+        if (r.width, r.height) != (clip.width, clip.height) {
+            let message = format!(
+                "{}: the reference {} is {}x{}, this clip is {}x{}: they must be the same size",
+                path.display(),
+                ref_path.display(),
+                r.width,
+                r.height,
+                clip.width,
+                clip.height
+            );
+            return fail(report, message, false);
+        }
+        reference = Some(r);
+    }
+
+    let mut session = match engine.session(clip.fps) {
+        Ok(s) => s,
+        Err(e) => return fail(report, naming(path, &e.to_string()), false),
+    };
+    let mut keys = KeyFramePredictor::new(engine, clip.fps);
+    let mut compared: BTreeMap<u64, Comparison> = BTreeMap::new();
+    let mut scores = Vec::new();
+    let progress = Progress::start(show_progress, label, progress::estimate_frames(&clip));
+    let mut stream_error = None;
+    let mut index = 0u64;
+    loop {
+        let frame = match clip.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(f) => {
+                stream_error = Some(naming(path, &f.message));
+                break;
+            }
+        };
+        let is_key = keys.is_key(index);
+        if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
+            match r.next_frame() {
+                Ok(Some(ref_frame)) => {
+                    if is_key {
+                        match metrics::compare(&ref_frame, &frame) {
+                            Ok(c) => {
+                                compared.insert(index, c);
+                            }
+                            Err(e) => {
+                                let message = format!(
+                                    "{}: frame {index} against the reference {}: {e}",
+                                    path.display(),
+                                    ref_path.display()
+                                );
+                                return fail(report, message, false);
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {
+                    let message = format!(
+                        "{}: the reference {} has {index} frames, this clip has more: they must have the same frame count",
+                        path.display(),
+                        ref_path.display()
+                    );
+                    return fail(report, message, false);
+                }
+                Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), false),
+            }
+        }
+        if let Err(e) = session.push(&frame) {
+            report.frames = rows(std::mem::take(&mut scores), &compared);
+            return fail(report, format!("{}: frame {index}: {e}", path.display()), false);
+        }
+        scores.extend(std::iter::from_fn(|| session.poll()));
+        progress.frame_done();
+        index += 1;
+    }
+    progress.finish();
+
+    if stream_error.is_none() {
+        if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
+            match r.next_frame() {
+                Ok(None) => {}
+                Ok(Some(_)) => {
+                    let message = format!(
+                        "{}: the reference {} has more frames than this clip ({index}): they must have the same frame count",
+                        path.display(),
+                        ref_path.display()
+                    );
+                    return fail(report, message, false);
+                }
+                Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), false),
+            }
+        }
     }
     if session.frames_pushed() == 0 {
-        return Err(format!("{}: the clip has no frames", args.input.display()).into());
+        let message = stream_error.unwrap_or_else(|| format!("{}: the clip has no frames", path.display()));
+        return fail(report, message, false);
     }
-    let clip_score = session.finish()?;
-    frame_scores.extend(std::iter::from_fn(|| session.poll()));
+    match session.finish() {
+        Ok(clip_score) => report.clip = Some(clip_score),
+        Err(e) => {
+            report.frames = rows(scores, &compared);
+            return fail(report, naming(path, &e.to_string()), false);
+        }
+    }
+    scores.extend(std::iter::from_fn(|| session.poll()));
+    report.frames = rows(scores, &compared);
+    if let Some(error) = stream_error {
+        report.partial = true;
+        report.error = Some(error);
+    }
+    report
+}
 
-    let report = json!({
-        "vsrqa_version": vsrqa::VERSION,
-        "model": { "path": engine.bundle().dir, "name": engine.bundle().manifest.name },
-        "backend": engine.backend_name(),
-        "input": {
-            "path": clip.path,
-            "container": clip.container,
-            "pixel_format": format!("{:?}", clip.format),
-            "width": clip.width,
-            "height": clip.height,
-            "fps": clip.fps,
-            "color_matrix": format!("{:?}", clip.matrix),
-            "color_range": format!("{:?}", clip.range),
-        },
-        "clip_score": clip_score.score,
-        "frames": clip_score.frames,
-        "key_frames": clip_score.key_frames,
-        "pooled_slots": clip_score.pooled_slots,
-        "frame_scores": frame_scores
-            .iter()
-            .map(|s| json!({ "frame_index": s.frame_index, "key_frame": s.key_frame, "score": s.score }))
-            .collect::<Vec<_>>(),
-    });
-    print_json(&report)
+fn rows(scores: Vec<vsrqa::FrameScore>, compared: &BTreeMap<u64, Comparison>) -> Vec<FrameRow> {
+    scores
+        .into_iter()
+        .map(|s| FrameRow {
+            frame_index: s.frame_index,
+            key_frame: s.key_frame,
+            score: s.score,
+            reference: compared.get(&s.frame_index).copied(),
+        })
+        .collect()
 }
 
 fn parse_matrix(text: &str) -> Result<ColorMatrix, Failure> {

@@ -1,0 +1,107 @@
+//! `--plot`: the key-frame score curves (x = frame index, y = score in [0, 1], one line per
+//! file) as PNG or SVG, drawn with plotters. Text uses DejaVu Sans embedded in the binary, so
+//! no system font library is involved.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+/// The image kinds `--plot` writes, from the file name's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlotKind {
+    Png,
+    Svg,
+}
+
+impl PlotKind {
+    pub fn from_path(path: &Path) -> Option<PlotKind> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "png" => Some(PlotKind::Png),
+            "svg" => Some(PlotKind::Svg),
+            _ => None,
+        }
+    }
+}
+
+/// One curve: its label and its (frame index, score) points.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(u64, f64)>,
+}
+
+const SIZE: (u32, u32) = (1000, 560);
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font is valid TrueType; a failure would only lose the text.
+        let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draws the curves into `path`; the x axis spans frames 0 to `last_frame` (at least).
+pub fn draw(path: &Path, kind: PlotKind, series: &[Series], last_frame: u64) -> Result<(), String> {
+    register_fonts();
+    let result = match kind {
+        PlotKind::Png => {
+            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+            draw_on(&root, series, last_frame).and_then(|()| root.present().map_err(|e| e.to_string()))
+        }
+        PlotKind::Svg => {
+            let root = SVGBackend::new(path, SIZE).into_drawing_area();
+            draw_on(&root, series, last_frame).and_then(|()| root.present().map_err(|e| e.to_string()))
+        }
+    };
+    result.map_err(|e| format!("--plot {}: {e}", path.display()))
+}
+
+fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    last_frame: u64,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let last = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).max().unwrap_or(0).max(last_frame).max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption("vsrqa key-frame scores", ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0u64..last, 0f64..1f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("frame index")
+        .y_desc("score")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(err)?;
+    for (i, s) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let style = ShapeStyle::from(color).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (x, y.clamp(0.0, 1.0))), style))
+            .map_err(err)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        chart
+            .draw_series(s.points.iter().map(|&(x, y)| Circle::new((x, y.clamp(0.0, 1.0)), 3, color.filled())))
+            .map_err(err)?;
+    }
+    if !series.is_empty() {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
