@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run installs dependencies, then runs this).
 #   - formatting and lints (cargo fmt --check, clippy -D warnings)
-#   - cargo test: unit tests, golden parity with the PyTorch reference, bundle errors, engine and
-#     session behaviour, the CLI, the committed C header being current (tests/header.rs), and the
-#     C ABI through the installed CMake and pkg-config package (tests/capi_package.rs, runs ctest)
+#   - cargo test over the workspace: unit tests, golden parity with the PyTorch reference, bundle
+#     errors, engine and session behaviour, the committed C header being current (tests/header.rs),
+#     the C ABI through the installed CMake and pkg-config package (tests/capi_package.rs, runs
+#     ctest), FFmpeg decoding against ffmpeg/ffprobe (crates/vsrqa-ffmpeg/tests) and the CLI
+#     (crates/vsrqa-cli/tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo fmt --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked

@@ -1,5 +1,6 @@
-//! Reading frames from files for the CLI: YUV4MPEG2 (`.y4m`) and headerless raw video.
-//! (Decoding containers through FFmpeg is a separate module, to come.)
+//! Reading frames from files: YUV4MPEG2 (`.y4m`) and headerless raw video. Containers and codecs
+//! are decoded by the `vsrqa-ffmpeg` crate (crates/vsrqa-ffmpeg), kept out of this library so that
+//! libvsrqa never links FFmpeg.
 
 pub mod raw;
 pub mod y4m;

@@ -23,6 +23,20 @@ pub fn parse_pixel_format(name: &str) -> Result<PixelFormat, String> {
     })
 }
 
+/// FFmpeg's name of a pixel format (the inverse of [`parse_pixel_format`]).
+pub fn pixel_format_name(format: PixelFormat) -> &'static str {
+    match format {
+        PixelFormat::Rgb24 => "rgb24",
+        PixelFormat::Bgr24 => "bgr24",
+        PixelFormat::Rgba32 => "rgba",
+        PixelFormat::Bgra32 => "bgra",
+        PixelFormat::I420 => "yuv420p",
+        PixelFormat::Nv12 => "nv12",
+        PixelFormat::I420_10Le => "yuv420p10le",
+        PixelFormat::P010 => "p010le",
+    }
+}
+
 /// Bytes of one packed frame.
 pub fn frame_len(format: PixelFormat, width: u32, height: u32) -> usize {
     (0..format.plane_count())

@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use vsrqa::frame::{ColorMatrix, ColorRange};
 use vsrqa::metrics::{self, Comparison};
+use vsrqa::video::raw;
 use vsrqa::ClipScore;
 
 use super::input::Clip;
@@ -19,24 +21,38 @@ pub const PSNR_FIELD: &str = "psnr_y_db";
 /// The input as it was opened.
 pub struct InputInfo {
     pub container: &'static str,
-    pub pixel_format: String,
+    /// FFmpeg's codec name, for FFmpeg-decoded files.
+    pub codec: Option<String>,
+    /// As FFmpeg names it: the format frames are scored in (after any swscale conversion).
+    pub pixel_format: &'static str,
     pub width: u32,
     pub height: u32,
     pub fps: f64,
-    pub color_matrix: String,
-    pub color_range: String,
+    pub color_matrix: &'static str,
+    pub color_range: &'static str,
+    pub variable_frame_rate: bool,
+    pub notes: Vec<String>,
 }
 
 impl InputInfo {
     pub fn of(clip: &Clip) -> InputInfo {
         InputInfo {
             container: clip.container,
-            pixel_format: format!("{:?}", clip.format),
+            codec: clip.codec.clone(),
+            pixel_format: raw::pixel_format_name(clip.format),
             width: clip.width,
             height: clip.height,
             fps: clip.fps,
-            color_matrix: format!("{:?}", clip.matrix),
-            color_range: format!("{:?}", clip.range),
+            color_matrix: match clip.matrix {
+                ColorMatrix::Bt601 => "bt601",
+                ColorMatrix::Bt709 => "bt709",
+            },
+            color_range: match clip.range {
+                ColorRange::Limited => "limited",
+                ColorRange::Full => "full",
+            },
+            variable_frame_rate: clip.variable_frame_rate,
+            notes: clip.notes.clone(),
         }
     }
 }
@@ -140,11 +156,14 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
         Some(i) => json!({
             "path": report.path,
             "container": i.container,
+            "codec": i.codec,
             "pixel_format": i.pixel_format,
             "width": i.width,
             "height": i.height,
             "fps": i.fps,
             "color_matrix": i.color_matrix,
+            "variable_frame_rate": i.variable_frame_rate,
+            "notes": i.notes,
             "color_range": i.color_range,
         }),
         None => json!({ "path": report.path }),
@@ -265,9 +284,22 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
     let mut out = format!("{}\n", report.path.display());
     if let Some(i) = &report.input {
         out += &format!(
-            "  input        {} {} {}x{}, {} fps, {} {} range\n",
-            i.container, i.pixel_format, i.width, i.height, i.fps, i.color_matrix, i.color_range
+            "  input        {}{} {} {}x{}, {} fps, {} {} range\n",
+            i.container,
+            i.codec.as_ref().map(|c| format!(" {c}")).unwrap_or_default(),
+            i.pixel_format,
+            i.width,
+            i.height,
+            i.fps,
+            i.color_matrix,
+            i.color_range
         );
+        if i.variable_frame_rate {
+            out += "  note         variable frame rate: key frames are every round(fps) frames, as the reference counts them\n";
+        }
+        for note in &i.notes {
+            out += &format!("  note         {note}\n");
+        }
     }
     if let Some(clip) = &report.clip {
         out += &format!(

@@ -1,5 +1,6 @@
-//! Input clips the CLI reads without FFmpeg: YUV4MPEG2 (`.y4m`, or any file starting with the
-//! signature) and headerless raw frames described on the command line.
+//! Input clips the CLI reads: YUV4MPEG2 (`.y4m`, or any file starting with the signature),
+//! headerless raw frames described on the command line (`--pix-fmt`, `--size`, `--fps`), and,
+//! for any other file given without those, whatever FFmpeg decodes (container "ffmpeg").
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa::video::{raw, y4m::Y4mReader};
+use vsrqa_ffmpeg::Decoder;
 
 use super::Failure;
 
@@ -29,6 +31,15 @@ pub struct Clip {
     pub fps: f64,
     pub matrix: ColorMatrix,
     pub range: ColorRange,
+    /// FFmpeg's codec name, for FFmpeg-decoded clips.
+    pub codec: Option<String>,
+    /// The container's frame count (or duration x fps) for FFmpeg-decoded clips: a hint, for the
+    /// progress bar.
+    pub frames_hint: Option<u64>,
+    /// FFmpeg-decoded clips: the stream's rates disagree or its first timestamps are irregular.
+    pub variable_frame_rate: bool,
+    /// FFmpeg-decoded clips: substitutions made (no frame rate declared, an unimplemented matrix).
+    pub notes: Vec<String>,
     reader: Reader,
     buffer: Vec<u8>,
     frames_read: u64,
@@ -37,6 +48,12 @@ pub struct Clip {
 enum Reader {
     Y4m(Y4mReader<Box<dyn BufRead>>),
     Raw(Box<dyn BufRead>),
+    /// Frames keep their own matrix and range unless the command line overrides them.
+    Ffmpeg {
+        decoder: Box<Decoder>,
+        matrix: Option<ColorMatrix>,
+        range: Option<ColorRange>,
+    },
 }
 
 impl Clip {
@@ -68,14 +85,27 @@ impl Clip {
                 fps: options.fps.unwrap_or(header.fps),
                 matrix: options.matrix.unwrap_or_default(),
                 range: options.range.unwrap_or(header.range),
+                codec: None,
+                frames_hint: None,
+                variable_frame_rate: false,
+                notes: Vec::new(),
                 reader: Reader::Y4m(reader),
                 buffer: Vec::new(),
                 frames_read: 0,
             });
         }
+        if format.is_none() && size.is_none() {
+            if path == Path::new("-") {
+                return Err(Failure::usage(
+                    "stdin is not Y4M: raw frames on stdin need --pix-fmt, --size WxH and --fps (FFmpeg decodes files, not stdin)",
+                ));
+            }
+            drop(input);
+            return Clip::open_ffmpeg(path, options);
+        }
         let (Some(format), Some((width, height)), Some(fps)) = (format, size, options.fps) else {
             return Err(Failure::usage(format!(
-                "{} is not Y4M: raw input needs --pix-fmt, --size WxH and --fps (FFmpeg-decoded containers are not supported by this build)",
+                "{} is not Y4M: raw input needs all of --pix-fmt, --size WxH and --fps (without --pix-fmt and --size, FFmpeg decodes it)",
                 path.display()
             )));
         };
@@ -88,17 +118,55 @@ impl Clip {
             fps,
             matrix: options.matrix.unwrap_or_default(),
             range: options.range.unwrap_or_default(),
+            codec: None,
+            frames_hint: None,
+            variable_frame_rate: false,
+            notes: Vec::new(),
             reader: Reader::Raw(input),
             buffer: vec![0; raw::frame_len(format, width, height)],
             frames_read: 0,
         })
     }
 
+    /// Any file FFmpeg decodes: fps from the stream unless --fps, matrix and range from each
+    /// frame unless --color-matrix / --color-range.
+    fn open_ffmpeg(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
+        let decoder = Decoder::open(path).map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("not a video FFmpeg can read") {
+                message.push_str(" (raw frames need --pix-fmt, --size WxH and --fps)");
+            }
+            Failure::from(message)
+        })?;
+        let info = decoder.info();
+        Ok(Clip {
+            path: path.to_path_buf(),
+            container: "ffmpeg",
+            format: info.frame_format.unwrap_or(PixelFormat::I420),
+            width: info.width,
+            height: info.height,
+            fps: options.fps.unwrap_or(info.fps),
+            matrix: options.matrix.unwrap_or(info.color_matrix),
+            range: options.range.unwrap_or(info.color_range),
+            codec: Some(info.codec.clone()),
+            frames_hint: info.frame_count_hint,
+            variable_frame_rate: info.variable_frame_rate,
+            notes: info.notes.clone(),
+            reader: Reader::Ffmpeg { decoder: Box::new(decoder), matrix: options.matrix, range: options.range },
+            buffer: Vec::new(),
+            frames_read: 0,
+        })
+    }
+
     /// The next frame, or `None` at the end of the clip.
     pub fn next_frame(&mut self) -> Result<Option<FrameView<'_>>, Failure> {
+        if matches!(self.reader, Reader::Ffmpeg { .. }) {
+            return self.next_decoded();
+        }
         let more = match &mut self.reader {
             Reader::Y4m(reader) => reader.read_frame(&mut self.buffer),
             Reader::Raw(input) => raw::read_frame(input, &mut self.buffer, self.frames_read),
+            Reader::Ffmpeg { .. } => return Ok(None),
         }
         .map_err(|message| vsrqa::Error::Input { path: self.path.clone(), message })?;
         if !more {
@@ -108,6 +176,25 @@ impl Clip {
         let mut frame = FrameView::packed(self.format, self.width, self.height, &self.buffer)?;
         frame.matrix = self.matrix;
         frame.range = self.range;
+        Ok(Some(frame))
+    }
+
+    fn next_decoded(&mut self) -> Result<Option<FrameView<'_>>, Failure> {
+        let Reader::Ffmpeg { decoder, matrix, range } = &mut self.reader else { return Ok(None) };
+        let Some(decoded) = decoder.next_frame()? else { return Ok(None) };
+        let mut frame = decoded.view;
+        if (frame.width, frame.height) != (self.width, self.height) {
+            return Err(Failure::from(vsrqa::Error::Input {
+                path: self.path.clone(),
+                message: format!(
+                    "the stream broke after {} frames: frame {} is {}x{}, the stream started at {}x{} (one size per clip)",
+                    decoded.index, decoded.index, frame.width, frame.height, self.width, self.height
+                ),
+            }));
+        }
+        frame.matrix = matrix.unwrap_or(frame.matrix);
+        frame.range = range.unwrap_or(frame.range);
+        self.frames_read += 1;
         Ok(Some(frame))
     }
 }

@@ -26,8 +26,8 @@ pub struct Args {
     /// The model bundle directory (holding vsrqa.json).
     #[arg(long, short = 'm', value_name = "DIR")]
     model: PathBuf,
-    /// The clips: .y4m files, or raw frames (then --pix-fmt, --size, --fps apply to every one);
-    /// "-" reads stdin.
+    /// The clips: .y4m files, any file FFmpeg decodes (MP4, MKV, WebM, TS... in 8 or 10 bits), or
+    /// raw frames (then --pix-fmt, --size, --fps apply to every one); "-" reads Y4M or raw stdin.
     #[arg(required = true, value_name = "FILE")]
     inputs: Vec<PathBuf>,
     /// json: one pretty object for one file, JSON Lines (one object per file) for several;
@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     plot: Option<PathBuf>,
     /// A reference clip (same size and frame count): adds PSNR-Y and SSIM-Y (11x11 Gaussian) per
-    /// key frame. Raw options apply to it too unless it is Y4M.
+    /// key frame. Raw options apply to it too when it is raw.
     #[arg(long, value_name = "FILE")]
     reference: Option<PathBuf>,
     /// No progress bar (it is only drawn when stderr is a terminal anyway).
@@ -53,7 +53,7 @@ pub struct Args {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Frames per second (overrides the Y4M header; required for raw input).
+    /// Frames per second (overrides the Y4M header or the stream's rate; required for raw input).
     #[arg(long)]
     fps: Option<f64>,
     /// Raw input pixel format, as FFmpeg names it: rgb24, bgr24, rgba, bgra, yuv420p, nv12,
@@ -63,10 +63,13 @@ pub struct Args {
     /// Raw input frame size, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
-    /// YUV matrix: bt601 (default, as the reference decoded every video) or bt709.
+    /// YUV matrix: bt601 or bt709. Default: each frame's tag for FFmpeg-decoded files (untagged
+    /// and unimplemented matrices are BT.601), BT.601 otherwise. The reference's OpenCV reader
+    /// used BT.601 for every video: pass bt601 to reproduce its scores on BT.709 files.
     #[arg(long, value_name = "bt601|bt709")]
     color_matrix: Option<String>,
-    /// YUV range: limited (default; Y4M files tagged XCOLORRANGE=FULL are full) or full.
+    /// YUV range: limited or full. Default: the file's tag (Y4M XCOLORRANGE=FULL, FFmpeg's
+    /// color_range or a yuvj format), limited when untagged.
     #[arg(long, value_name = "limited|full")]
     color_range: Option<String>,
     /// Print the log (backend choice, network loading) on stderr.

@@ -23,7 +23,8 @@ struct Cli {
 enum Command {
     /// Describe a model bundle (branches, feature dims, head) and which backends can run here.
     Info(info::Args),
-    /// Score clips (Y4M, or raw frames with --pix-fmt/--size/--fps): JSON, JSON Lines, CSV or text.
+    /// Score clips (any video FFmpeg decodes, Y4M, or raw frames with --pix-fmt/--size/--fps):
+    /// JSON, JSON Lines, CSV or text.
     Score(Box<score::Args>),
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
 }
 
 fn vsrqa(args: &[&str]) -> Output {
@@ -118,8 +118,21 @@ fn score_raw_frames_gives_the_y4m_result() {
 #[test]
 fn usage_errors_exit_with_2_and_say_what_is_missing() {
     let bundle = data("tiny_bundle");
-    let raw_without_format =
+    // Not Y4M and no raw options: FFmpeg tries it, and the error (an input error, 1) points at them.
+    let not_a_video =
         vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("tiny_bundle/head.safetensors").to_str().unwrap()]);
+    assert_eq!(not_a_video.status.code(), Some(1));
+    assert!(stderr(&not_a_video).contains("not a video FFmpeg can read"), "{}", stderr(&not_a_video));
+    assert!(stderr(&not_a_video).contains("--pix-fmt"));
+    // Some raw options but not all: a usage error.
+    let raw_without_format = vsrqa(&[
+        "score",
+        "-m",
+        bundle.to_str().unwrap(),
+        "--size",
+        "8x8",
+        data("tiny_bundle/head.safetensors").to_str().unwrap(),
+    ]);
     assert_eq!(raw_without_format.status.code(), Some(2));
     assert!(stderr(&raw_without_format).contains("--pix-fmt"));
 

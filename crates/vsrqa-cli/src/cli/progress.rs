@@ -73,10 +73,14 @@ impl Drop for Progress {
 }
 
 /// The clip's frame count from its file size, for Y4M files whose frame headers are plain
-/// "FRAME" and for raw files; `None` for stdin and other containers.
+/// "FRAME" and for raw files; the container's count (or duration x fps) for FFmpeg-decoded
+/// files; `None` for stdin.
 pub fn estimate_frames(clip: &Clip) -> Option<u64> {
     if clip.path == Path::new("-") {
         return None;
+    }
+    if clip.frames_hint.is_some() {
+        return clip.frames_hint;
     }
     let file_len = std::fs::metadata(&clip.path).ok()?.len();
     let frame_len = raw::frame_len(clip.format, clip.width, clip.height) as u64;
