@@ -2,6 +2,7 @@
 
 use crate::bundle::{Interpolation, PreprocessOp};
 use crate::error::{Error, Result};
+use crate::frame::opencv_linear;
 use crate::frame::ops::{self, FloatImage};
 use crate::frame::RgbImage;
 
@@ -13,11 +14,11 @@ pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
     for op in ops_list {
         match *op {
             PreprocessOp::Resize { height, width, interpolation, round_to_u8 } => {
-                image = resize(&image, width, height, interpolation, round_to_u8);
+                image = resize(&image, width, height, interpolation, round_to_u8)?;
             }
             PreprocessOp::ResizeShortSide { size, interpolation, round_to_u8 } => {
                 let (width, height) = ops::short_side_size(image.width, image.height, size);
-                image = resize(&image, width.max(1), height.max(1), interpolation, round_to_u8);
+                image = resize(&image, width.max(1), height.max(1), interpolation, round_to_u8)?;
             }
             PreprocessOp::CenterCrop { height, width } => {
                 if image.width < width || image.height < height {
@@ -42,8 +43,14 @@ fn resize(
     height: usize,
     interpolation: Interpolation,
     round_to_u8: bool,
-) -> FloatImage {
+) -> Result<FloatImage> {
     match interpolation {
-        Interpolation::Bilinear => ops::resize_bilinear(image, width, height, round_to_u8),
+        Interpolation::Bilinear => Ok(ops::resize_bilinear(image, width, height, round_to_u8)),
+        // Already 8-bit out, so `round_to_u8` changes nothing.
+        Interpolation::OpencvLinear => opencv_linear::resize(image, width, height).ok_or_else(|| {
+            Error::unsupported(
+                "opencv_linear resizes 8-bit images only: it must come before any op that produces fractions",
+            )
+        }),
     }
 }

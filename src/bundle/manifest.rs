@@ -106,7 +106,10 @@ pub struct InputGeometry {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Interpolation {
+    /// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`, evaluated exactly.
     Bilinear,
+    /// OpenCV `cv2.resize` INTER_LINEAR on 8-bit images (fixed point; the output is 8-bit).
+    OpencvLinear,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import opencv_linear
+
 # ---------------------------------------------------------------------------------------------------
 # Y4M reading
 # ---------------------------------------------------------------------------------------------------
@@ -195,8 +197,29 @@ def _round_half_even_rational(num: np.ndarray, den: int) -> np.ndarray:
     return q + up
 
 
+def _resize_opencv_linear(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """`cv2.resize` INTER_LINEAR on the 8-bit image (see opencv_linear.py); uses OpenCV itself when
+    it is installed and checks that the emulation agrees."""
+    x = img.detach().cpu().numpy()
+    if not (np.all(x == np.round(x)) and x.min() >= 0 and x.max() <= 255):
+        raise ValueError("opencv_linear resizes 8-bit images only")
+    hwc = np.ascontiguousarray(x[0].transpose(1, 2, 0).astype(np.uint8))
+    out = opencv_linear.resize_linear_u8(hwc, width, height)
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
+    if cv2 is not None:
+        real = cv2.resize(hwc, (width, height))
+        if not np.array_equal(real, out):
+            raise AssertionError(f"opencv_linear emulation differs from cv2 {cv2.__version__}")
+    return torch.from_numpy(out.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
 def resize(img: torch.Tensor, height: int, width: int, interpolation: str = "bilinear",
            round_to_u8: bool = False, arithmetic: str = "exact") -> torch.Tensor:
+    if interpolation == "opencv_linear":
+        return _resize_opencv_linear(img, height, width)
     if interpolation != "bilinear":
         raise ValueError(f"unsupported interpolation {interpolation!r}")
     if arithmetic in ("torch_float32", "torch_float64"):

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Export a vsrqa bundle (docs/bundle.md) from the reference architectures: one command, one bundle.
+
+    venv/bin/python tools/export/export_bundle.py --out bundles/spatial --branches spatial \\
+        [--spatial-checkpoint RQ-VQA.pth] [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
+
+Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W], output "output" [N, D]) and
+<out>/head.safetensors, and checks every ONNX against PyTorch with ONNX Runtime before writing the
+manifest. Without a checkpoint the weights are random (fixed seed): such a bundle scores nothing
+meaningful; it is for tests, benchmarks and engine builds.
+
+Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack). The profiles `full` (all five)
+and `lite` (no Q-Align) need SlowFast, FAST-VQA, LIQE and Q-Align, which are not exported yet: asking
+for them is an error that says so, never a bundle with a missing branch.
+
+The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
+a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
+
+Precision: the ONNX is float32; TensorRT builds fp16 engines from it (a build option, not a second
+file), so no fp16 ONNX is written.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
+from vsrqa_ref.head import Head  # noqa: E402
+from vsrqa_ref.onnx_io import describe_onnx, export_onnx, onnx_vs_torch, ort_session  # noqa: E402
+from vsrqa_ref import spatial as spatial_ref  # noqa: E402
+
+ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's concatenation order
+PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
+IMPLEMENTED = {"spatial"}
+ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
+IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+
+
+def spatial_branch(size: str, checkpoint: Path | None):
+    """(module, manifest entry, sample shape, head weights from the checkpoint or None)."""
+    if size == "full":
+        net, side = spatial_ref.full_spatial_net(), 384
+    else:
+        net, side = spatial_ref.tiny_spatial_net(), spatial_ref.TINY_CONFIG["img_size"]
+    head_state = None
+    if checkpoint is not None:
+        state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state)
+        spatial_state, head_state = spatial_ref.split_checkpoint(state)
+        net.load_state_dict(spatial_state, strict=True)
+    else:
+        randomize_batchnorm(net, torch.Generator().manual_seed(10))
+    entry = {
+        "name": "spatial",
+        "kind": "spatial",
+        "scope": "key_frame",
+        "network": "spatial.onnx",
+        "input": {"height": side, "width": side},
+        # RQ-VQA: cv2.resize to short side 384 at frame extraction, then Resize(384) (an identity on
+        # that image) + CenterCrop(384) + ToTensor + Normalize in test.py.
+        "preprocess": [
+            {"op": "resize_short_side", "size": side, "interpolation": "opencv_linear"},
+            {"op": "center_crop", "height": side, "width": side},
+            {"op": "normalize", **IMAGENET},
+        ],
+        "output_dim": net.out_dim,
+    }
+    return net.eval(), entry, (3, side, side), head_state
+
+
+BUILDERS = {"spatial": spatial_branch}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    group = ap.add_mutually_exclusive_group(required=True)
+    group.add_argument("--profile", choices=sorted(PROFILES))
+    group.add_argument("--branches", help="comma-separated subset of " + ",".join(ALL_BRANCHES))
+    ap.add_argument("--size", choices=["full", "tiny"], default="full",
+                    help="full: the published architectures; tiny: the small test variants")
+    ap.add_argument("--spatial-checkpoint", type=Path, help="RQ-VQA checkpoint (.pth state dict)")
+    ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
+    ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
+                    help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    names = PROFILES[args.profile] if args.profile else [b.strip() for b in args.branches.split(",") if b.strip()]
+    unknown = [b for b in names if b not in ALL_BRANCHES]
+    if unknown:
+        ap.error(f"unknown branch(es) {unknown}; choose from {ALL_BRANCHES}")
+    missing = [b for b in names if b not in IMPLEMENTED]
+    if missing:
+        ap.error(f"export of {missing} is not implemented yet (implemented: {sorted(IMPLEMENTED)})")
+    names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
+    dynamic = args.batch == "dynamic"
+    batch = 1 if dynamic else int(args.batch)
+
+    torch.manual_seed(args.seed)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    entries, head_states = [], []
+    for name in names:
+        checkpoint = args.spatial_checkpoint if name == "spatial" else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)
+        path = out / entry["network"]
+        export_onnx(net, (batch,) + shape, path, dynamic_batch=dynamic)
+        x = torch.randn((batch if not dynamic else 2,) + shape, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            scale = float(net(x).abs().max())
+        diff = onnx_vs_torch(net, ort_session(path), x)
+        d = describe_onnx(path)
+        print(f"{name}: {path} ({d['bytes'] / 1e6:.1f} MB, {d['nodes']} nodes), input {d['input']}, "
+              f"ONNX Runtime vs PyTorch max |diff| {diff:.3e} (relative {diff / scale:.3e})", flush=True)
+        if not diff / scale <= ONNX_TOLERANCE:
+            raise SystemExit(f"{name}: ONNX differs from PyTorch by {diff / scale:e} relative")
+        entry["sha256"] = sha256_file(path)
+        entries.append(entry)
+        head_states.append(head_state)
+
+    input_dim = sum(e["output_dim"] for e in entries)
+    from_checkpoint = head_states[0] if head_states and head_states[0] is not None else None
+    if from_checkpoint is not None and from_checkpoint["quality.0.weight"].shape[1] == input_dim:
+        head_weights = {k: v.to(torch.float32).contiguous() for k, v in from_checkpoint.items()}
+        print("head: from the checkpoint")
+    else:
+        head = Head(input_dim, 128, 1)
+        head_weights = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
+        print(f"head: random Linear({input_dim}, 128) -> Linear(128, 1) (no checkpoint head of that width)")
+    save_file(head_weights, str(out / "head.safetensors"))
+
+    manifest = {
+        "format": "vsrqa-bundle",
+        "version": 1,
+        "name": f"rq-vqa-{args.size}-{'-'.join(names)}",
+        "profile": args.profile or "custom",
+        "key_frames": {"interval": "rounded_fps", "count": 8, "pad": "repeat_last"},
+        "branches": entries,
+        "head": {
+            "weights": "head.safetensors",
+            "input_dim": input_dim,
+            "layers": [
+                {"weight": "quality.0.weight", "bias": "quality.0.bias", "activation": "none"},
+                {"weight": "quality.1.weight", "bias": "quality.1.bias", "activation": "none"},
+            ],
+            "output_activation": "none" if args.sigmoid == "none" else "sigmoid",
+            "activation_stage": "per_frame" if args.sigmoid == "per_frame" else "after_pooling",
+            "temporal_pooling": "mean",
+        },
+    }
+    (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {out / 'vsrqa.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
