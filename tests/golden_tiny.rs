@@ -10,72 +10,21 @@
 //! - Scores: 1e-6 (observed ~3e-8), the feature error carried through two small Linear layers
 //!   (and the sigmoid, whose slope is at most 1/4).
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+mod golden;
 
-use safetensors::SafeTensors;
+use golden::{data, max_abs_diff, rgb_frames, sample_frames, views, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Scope};
-use vsrqa::frame::{convert, FrameView, RgbImage};
-use vsrqa::video::y4m::Y4mReader;
 use vsrqa::{Engine, EngineOptions};
 
 const FEATURE_TOLERANCE: f64 = 1e-5;
 const SCORE_TOLERANCE: f64 = 1e-6;
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
-}
-
-struct Golden {
-    bytes: Vec<u8>,
-}
-
-impl Golden {
-    fn load() -> Golden {
-        Golden { bytes: std::fs::read(data("golden/tiny_sample.safetensors")).unwrap() }
-    }
-
-    fn tensor(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
-        let tensors = SafeTensors::deserialize(&self.bytes).unwrap();
-        let view = tensors.tensor(name).unwrap_or_else(|_| panic!("golden tensor {name} missing"));
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        (view.shape().to_vec(), values)
-    }
-}
-
-/// The sample clip's frames as (I420 bytes, width, height, fps).
-fn sample_frames() -> (Vec<Vec<u8>>, u32, u32, f64) {
-    let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
-    let mut frames = Vec::new();
-    let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).unwrap() {
-        frames.push(buffer.clone());
-    }
-    let h = reader.header.clone();
-    (frames, h.width, h.height, h.fps)
-}
-
-fn views<'a>(frames: &'a [Vec<u8>], width: u32, height: u32) -> Vec<FrameView<'a>> {
-    frames.iter().map(|f| FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, f).unwrap()).collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs()).fold(0.0, f64::max)
-}
-
-fn rgb_frames() -> Vec<RgbImage> {
-    let (frames, width, height, _) = sample_frames();
-    views(&frames, width, height).iter().map(|v| convert::to_rgb8(v).unwrap()).collect()
-}
-
 #[test]
 fn golden_rgb_conversion_is_exact() {
-    let golden = Golden::load();
-    let (shape, expected) = golden.tensor("rgb.frame0");
+    let golden = Golden::load("tiny_sample.safetensors");
+    let (shape, expected) = golden.f32("rgb.frame0");
     let rgb = &rgb_frames()[0];
     assert_eq!(shape, vec![rgb.height, rgb.width, 3]);
     let got: Vec<f32> = rgb.data.iter().map(|&v| f32::from(v)).collect();
@@ -84,12 +33,12 @@ fn golden_rgb_conversion_is_exact() {
 
 #[test]
 fn golden_preprocessing_is_exact() {
-    let golden = Golden::load();
+    let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let rgb = rgb_frames();
     let spatial = &bundle.manifest.branches[0];
     let got = preprocess::run(&spatial.preprocess, &rgb[0]).unwrap();
-    let (_, expected) = golden.tensor("spatial.input.kf0");
+    let (_, expected) = golden.f32("spatial.input.kf0");
     assert_eq!(max_abs_diff(&got, &expected), 0.0, "spatial input of key frame 0");
 
     // Key frame 2 is frame 16; its 8-frame window runs past the clip's 20 frames and repeats
@@ -105,13 +54,13 @@ fn golden_preprocessing_is_exact() {
             got.extend_from_slice(&frame[c * plane..(c + 1) * plane]);
         }
     }
-    let (_, expected) = golden.tensor("temporal.input.kf2");
+    let (_, expected) = golden.f32("temporal.input.kf2");
     assert_eq!(max_abs_diff(&got, &expected), 0.0, "temporal input of key frame 2");
 }
 
 #[test]
 fn golden_branch_features_match_pytorch() {
-    let golden = Golden::load();
+    let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let backend = CpuBackend::new(1);
     let rgb = rgb_frames();
@@ -133,7 +82,7 @@ fn golden_branch_features_match_pytorch() {
         }
         // One batch of 3 samples, as the reference ran it.
         let output = network.run(key_frames.len(), &batch).unwrap();
-        let (shape, expected) = golden.tensor(&format!("{}.features", spec.name));
+        let (shape, expected) = golden.f32(&format!("{}.features", spec.name));
         assert_eq!(output.shape, shape, "branch {}", spec.name);
         let diff = max_abs_diff(&output.data, &expected);
         assert!(diff <= FEATURE_TOLERANCE, "branch {}: max |diff| {diff:e} > {FEATURE_TOLERANCE:e}", spec.name);
@@ -142,11 +91,11 @@ fn golden_branch_features_match_pytorch() {
 
 #[test]
 fn golden_head_outputs_from_golden_features() {
-    let golden = Golden::load();
+    let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let (_, spatial) = golden.tensor("spatial.features");
-    let (_, temporal) = golden.tensor("temporal.features");
-    let (_, expected) = golden.tensor("head.outputs");
+    let (_, spatial) = golden.f32("spatial.features");
+    let (_, temporal) = golden.f32("temporal.features");
+    let (_, expected) = golden.f32("head.outputs");
     for k in 0..3 {
         let mut features = spatial[k * 16..(k + 1) * 16].to_vec();
         features.extend_from_slice(&temporal[k * 8..(k + 1) * 8]);
@@ -158,7 +107,7 @@ fn golden_head_outputs_from_golden_features() {
 
 #[test]
 fn golden_clip_and_frame_scores_end_to_end() {
-    let golden = Golden::load();
+    let golden = Golden::load("tiny_sample.safetensors");
     let (frames, width, height, fps) = sample_frames();
     let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();
     let mut session = engine.session(fps).unwrap();
@@ -170,8 +119,8 @@ fn golden_clip_and_frame_scores_end_to_end() {
     let clip = session.finish().unwrap();
     scores.extend(std::iter::from_fn(|| session.poll()));
 
-    let (_, expected_frames) = golden.tensor("frame_scores");
-    let (_, expected_clip) = golden.tensor("clip_score");
+    let (_, expected_frames) = golden.f32("frame_scores");
+    let (_, expected_clip) = golden.f32("clip_score");
     assert_eq!(scores.iter().map(|s| s.frame_index).collect::<Vec<_>>(), vec![0, 8, 16]);
     for (got, expected) in scores.iter().zip(&expected_frames) {
         let diff = (got.score - f64::from(*expected)).abs();

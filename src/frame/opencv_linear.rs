@@ -87,14 +87,23 @@ fn fixed_point_linear(pixels: &[i32], in_width: usize, in_height: usize, width: 
     let columns = taps(in_width, width, true);
     let rows = taps(in_height, height, false);
     let stride = in_width * 3;
-    // Horizontal pass of every source row, exact in i32 (at most 255 * 2048).
-    let horizontal: Vec<i32> = (0..in_height)
-        .flat_map(|y| {
-            let row = &pixels[y * stride..(y + 1) * stride];
-            columns.iter().flat_map(move |t| (0..3).map(move |c| row[t.i0 * 3 + c] * t.w0 + row[t.i1 * 3 + c] * t.w1))
-        })
-        .collect();
     let out_stride = width * 3;
+    // Horizontal pass, exact in i32 (at most 255 * 2048), of the source rows some output row
+    // reads: a downscale skips the others, as OpenCV does.
+    let mut needed = vec![false; in_height];
+    for row in &rows {
+        needed[row.i0] = true;
+        needed[row.i1] = true;
+    }
+    let mut horizontal = vec![0i32; in_height * out_stride];
+    for (y, out_row) in horizontal.chunks_exact_mut(out_stride).enumerate().filter(|(y, _)| needed[*y]) {
+        let row = &pixels[y * stride..(y + 1) * stride];
+        for (t, out) in columns.iter().zip(out_row.chunks_exact_mut(3)) {
+            for (c, value) in out.iter_mut().enumerate() {
+                *value = row[t.i0 * 3 + c] * t.w0 + row[t.i1 * 3 + c] * t.w1;
+            }
+        }
+    }
     let mut out = Vec::with_capacity(out_stride * height);
     for row in &rows {
         let upper = &horizontal[row.i0 * out_stride..(row.i0 + 1) * out_stride];

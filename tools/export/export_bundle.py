@@ -134,9 +134,9 @@ def main(argv=None) -> int:
         head_states.append(head_state)
 
     input_dim = sum(e["output_dim"] for e in entries)
-    from_checkpoint = head_states[0] if head_states and head_states[0] is not None else None
-    if from_checkpoint is not None and from_checkpoint["quality.0.weight"].shape[1] == input_dim:
-        head_weights = {k: v.to(torch.float32).contiguous() for k, v in from_checkpoint.items()}
+    from_checkpoint = [h for h in head_states if h is not None and h["quality.0.weight"].shape[1] == input_dim]
+    if from_checkpoint:
+        head_weights = {k: v.to(torch.float32).contiguous() for k, v in from_checkpoint[0].items()}
         print("head: from the checkpoint")
     else:
         head = Head(input_dim, 128, 1)

@@ -100,7 +100,6 @@ class BoTStack(nn.Module):
     def __init__(self, dim: int, fmap_size=(12, 12), num_layers: int = 3, heads: int = 4,
                  proj_factor: int = 4, dim_qk: int = 128, dim_v: int = 128):
         super().__init__()
-        self.dim = dim
         self.net = nn.Sequential(*[BoTBlock(dim, tuple(fmap_size), heads, proj_factor, dim_qk, dim_v)
                                    for _ in range(num_layers)])
 

@@ -14,7 +14,7 @@ point, not as the real-valued formula:
   row that is at least one vector wide (the tail re-runs an overlapping last vector):
   t = H >> 4; m = ((t0 * b0) >> 16) + ((t1 * b1) >> 16); out = clamp((m + 2) >> 2, 0, 255).
   (The scalar formula, (H0 b0 + H1 b1 + 2^21) >> 22, differs by one in rare cases; it only runs on
-  rows narrower than one vector, i.e. images a few pixels wide.)
+  rows narrower than one vector (16 or 32 bytes, i.e. about 5 to 10 RGB pixels).)
 * an exact 2x downscale on both axes is turned into INTER_AREA by OpenCV: (a + b + c + d + 2) >> 2.
 """
 from __future__ import annotations
@@ -66,9 +66,3 @@ def resize_linear_u8(img: np.ndarray, width: int, height: int) -> np.ndarray:
     m = ((t0 * b0[:, None, None]) >> 16) + ((t1 * b1[:, None, None]) >> 16)
     return np.clip((m + 2) >> 2, 0, 255).astype(np.uint8)
 
-
-def short_side_size(width: int, height: int, size: int) -> tuple[int, int]:
-    """(width, height) the reference's frame extraction resizes to (its exact float64 arithmetic)."""
-    if height > width:
-        return size, int(size / width * height)
-    return int(size / height * width), size

@@ -27,14 +27,3 @@ class TemporalNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
-    @torch.no_grad()
-    def randomize_batchnorm(self, generator: torch.Generator | None = None) -> None:
-        """Give every BatchNorm random statistics and affine parameters so that it is not an identity
-        (a fresh BatchNorm in eval mode is x / sqrt(1 + eps))."""
-        for m in self.modules():
-            if isinstance(m, nn.BatchNorm3d):
-                n = m.num_features
-                m.running_mean.copy_(0.1 * torch.randn(n, generator=generator))
-                m.running_var.copy_(0.5 + torch.rand(n, generator=generator))
-                m.weight.copy_(0.5 + torch.rand(n, generator=generator))
-                m.bias.copy_(0.1 * torch.randn(n, generator=generator))

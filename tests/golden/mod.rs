@@ -1,0 +1,75 @@
+//! Shared by the parity test binaries (golden_tiny, parity_*): the committed fixtures in
+//! tests/data (made by tools/fixtures/make_tiny_bundle.py) and the sample clip's frames.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use safetensors::SafeTensors;
+use vsrqa::frame::{convert, FrameView, PixelFormat, RgbImage};
+use vsrqa::video::y4m::Y4mReader;
+
+pub fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+}
+
+/// One golden safetensors file, read once; tensors are decoded on request.
+pub struct Golden {
+    bytes: Vec<u8>,
+}
+
+impl Golden {
+    pub fn load(name: &str) -> Golden {
+        Golden { bytes: std::fs::read(data(&format!("golden/{name}"))).unwrap() }
+    }
+
+    fn view(&self, name: &str) -> (Vec<usize>, safetensors::Dtype, Vec<u8>) {
+        let tensors = SafeTensors::deserialize(&self.bytes).unwrap();
+        let view = tensors.tensor(name).unwrap_or_else(|_| panic!("golden tensor {name} missing"));
+        (view.shape().to_vec(), view.dtype(), view.data().to_vec())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        SafeTensors::deserialize(&self.bytes).unwrap().names().into_iter().map(String::from).collect()
+    }
+
+    pub fn f32(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
+        let (shape, dtype, bytes) = self.view(name);
+        assert_eq!(dtype, safetensors::Dtype::F32, "{name}");
+        (shape, bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+
+    pub fn u8(&self, name: &str) -> (Vec<usize>, Vec<u8>) {
+        let (shape, dtype, bytes) = self.view(name);
+        assert_eq!(dtype, safetensors::Dtype::U8, "{name}");
+        (shape, bytes)
+    }
+}
+
+/// The sample clip's frames as (I420 bytes, width, height, fps).
+pub fn sample_frames() -> (Vec<Vec<u8>>, u32, u32, f64) {
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        frames.push(buffer.clone());
+    }
+    let h = reader.header.clone();
+    (frames, h.width, h.height, h.fps)
+}
+
+pub fn views<'a>(frames: &'a [Vec<u8>], width: u32, height: u32) -> Vec<FrameView<'a>> {
+    frames.iter().map(|f| FrameView::packed(PixelFormat::I420, width, height, f).unwrap()).collect()
+}
+
+/// The sample clip converted to 8-bit RGB, as every branch sees it.
+pub fn rgb_frames() -> Vec<RgbImage> {
+    let (frames, width, height, _) = sample_frames();
+    views(&frames, width, height).iter().map(|v| convert::to_rgb8(v).unwrap()).collect()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs()).fold(0.0, f64::max)
+}
