@@ -47,7 +47,7 @@ fn assert_mentions(message: &str, words: &[&str]) {
 #[test]
 fn the_tiny_bundle_loads() {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
-    assert_eq!(bundle.feature_dim(), 24);
+    assert_eq!(bundle.feature_dim(), 80);
     assert_eq!(bundle.networks.len(), 2);
     for file in &bundle.networks {
         assert_eq!(file.sha256.len(), 64);
@@ -73,10 +73,10 @@ fn missing_manifest() {
 #[test]
 fn missing_network_file() {
     let dir = copy_bundle();
-    std::fs::remove_file(dir.path().join("temporal.onnx")).unwrap();
+    std::fs::remove_file(dir.path().join("slowfast.onnx")).unwrap();
     let (path, message) = bundle_error(dir.path());
-    assert_eq!(path, dir.path().join("temporal.onnx"));
-    assert_mentions(&message, &["branch 'temporal'", "cannot read"]);
+    assert_eq!(path, dir.path().join("slowfast.onnx"));
+    assert_mentions(&message, &["branch 'slowfast'", "cannot read"]);
 }
 
 #[test]
@@ -123,18 +123,18 @@ fn unknown_field_is_a_typo_not_a_default() {
 #[test]
 fn dims_that_do_not_add_up() {
     let dir = copy_bundle();
-    edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 9.into());
+    edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 65.into());
     let (_, message) = bundle_error(dir.path());
-    assert_mentions(&message, &["add up to 25", "spatial 16 + temporal 9", "input_dim is 24"]);
+    assert_mentions(&message, &["add up to 81", "spatial 16 + slowfast 65", "input_dim is 80"]);
 }
 
 #[test]
 fn network_output_that_disagrees_with_the_manifest_is_caught_when_scoring() {
-    // Dims that add up but lie about one network: 16 + 8 declared as 12 + 12.
+    // Dims that add up but lie about one network: 16 + 64 declared as 12 + 68.
     let dir = copy_bundle();
     edit_manifest(dir.path(), |m| {
         m["branches"][0]["output_dim"] = 12.into();
-        m["branches"][1]["output_dim"] = 12.into();
+        m["branches"][1]["output_dim"] = 68.into();
     });
     let engine = Engine::new(dir.path(), EngineOptions::default()).unwrap();
     let frame = vec![128u8; 64 * 64 * 3];
@@ -168,8 +168,8 @@ fn onnx_that_does_not_load() {
 #[test]
 fn onnx_whose_input_disagrees_with_the_manifest() {
     let dir = copy_bundle();
-    // The temporal network as the spatial branch: rank 5 where the manifest implies rank 4.
-    std::fs::copy(dir.path().join("temporal.onnx"), dir.path().join("spatial.onnx")).unwrap();
+    // The SlowFast network as the spatial branch: rank 5 where the manifest implies rank 4.
+    std::fs::copy(dir.path().join("slowfast.onnx"), dir.path().join("spatial.onnx")).unwrap();
     edit_manifest(dir.path(), |m| m["branches"][0]["sha256"] = serde_json::Value::Null);
     let (path, message) = bundle_error(dir.path());
     assert_eq!(path, dir.path().join("spatial.onnx"));
@@ -179,12 +179,12 @@ fn onnx_whose_input_disagrees_with_the_manifest() {
 #[test]
 fn content_hash_mismatch() {
     let dir = copy_bundle();
-    let mut bytes = std::fs::read(dir.path().join("temporal.onnx")).unwrap();
+    let mut bytes = std::fs::read(dir.path().join("slowfast.onnx")).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    std::fs::write(dir.path().join("temporal.onnx"), bytes).unwrap();
+    std::fs::write(dir.path().join("slowfast.onnx"), bytes).unwrap();
     let (path, message) = bundle_error(dir.path());
-    assert_eq!(path, dir.path().join("temporal.onnx"));
+    assert_eq!(path, dir.path().join("slowfast.onnx"));
     assert_mentions(&message, &["SHA-256", "corrupt or was replaced"]);
 }
 
@@ -213,5 +213,21 @@ fn window_branch_without_a_window() {
         m["branches"][1].as_object_mut().unwrap().remove("window");
     });
     let (_, message) = bundle_error(dir.path());
-    assert_mentions(&message, &["branch 'temporal'", "window"]);
+    assert_mentions(&message, &["branch 'slowfast'", "window"]);
+}
+
+#[test]
+fn eight_bit_resampler_after_a_fractional_resize() {
+    let dir = copy_bundle();
+    // A torch-bilinear resize leaves fractions; Pillow's resampler is defined on bytes only.
+    edit_manifest(dir.path(), |m| {
+        let ops = m["branches"][1]["preprocess"].as_array_mut().unwrap();
+        ops.insert(0, serde_json::json!({"op": "resize", "height": 70, "width": 70, "interpolation": "bilinear"}));
+    });
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["branch 'slowfast'", "preprocess[1]", "pil_bilinear", "8-bit input"]);
+
+    // With round_to_u8 the earlier resize leaves bytes, and the bundle loads.
+    edit_manifest(dir.path(), |m| m["branches"][1]["preprocess"][0]["round_to_u8"] = true.into());
+    Bundle::load(dir.path()).unwrap();
 }

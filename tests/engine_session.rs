@@ -74,12 +74,33 @@ fn scores_arrive_as_soon_as_their_window_is_complete() {
             arrivals.push((i + 1, score.frame_index));
         }
     }
-    // The temporal window is 8 frames: key frame 0 completes at frame 8, key frame 8 at 16;
-    // key frame 16's window runs past the end and completes only at finish.
+    // The SlowFast window is 8 frames: key frame 0 completes at frame 8, key frame 8 at 16;
+    // key frame 16's interval runs past the end: it is settled at finish.
     assert_eq!(arrivals, vec![(8, 0), (16, 8)]);
     session.finish().unwrap();
     assert_eq!(session.poll().map(|s| s.frame_index), Some(16));
     assert_eq!(session.poll(), None);
+}
+
+#[test]
+fn a_reused_window_waits_for_the_end_of_its_interval() {
+    let engine = engine();
+    let frames = sample_frames();
+    // 12 fps: key frames 0 and 12. Key frame 0's 8-frame window is complete at frame 8, but
+    // whether key frame 12 will have a chunk of its own (it will not: 20 < 24 frames) is only
+    // known at the end of the interval, so key frame 0's score arrives at frame 12, key frame
+    // 12's (with key frame 0's SlowFast features) at finish.
+    let mut session = engine.session(12.0).unwrap();
+    let mut arrivals = Vec::new();
+    for (i, frame) in frames.iter().enumerate() {
+        session.push(&i420(frame)).unwrap();
+        while let Some(score) = session.poll() {
+            arrivals.push((i + 1, score.frame_index));
+        }
+    }
+    assert_eq!(arrivals, vec![(12, 0)]);
+    session.finish().unwrap();
+    assert_eq!(session.poll().map(|s| s.frame_index), Some(12));
 }
 
 #[test]

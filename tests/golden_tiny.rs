@@ -41,21 +41,22 @@ fn golden_preprocessing_is_exact() {
     let (_, expected) = golden.f32("spatial.input.kf0");
     assert_eq!(max_abs_diff(&got, &expected), 0.0, "spatial input of key frame 0");
 
-    // Key frame 2 is frame 16; its 8-frame window runs past the clip's 20 frames and repeats
-    // the last frame: 16, 17, 18, 19, 19, 19, 19, 19. Layout [3, T, H, W].
-    let temporal = &bundle.manifest.branches[1];
-    assert_eq!(temporal.scope, Scope::Window);
+    // Key frame 2 is frame 16, in the clip's unfinished third second (20 frames at 8 fps): like
+    // the reference's SlowFast loader, it reads the last whole second's chunk, frames 8..16.
+    // Layout [3, T, H, W].
+    let slowfast = &bundle.manifest.branches[1];
+    assert_eq!(slowfast.scope, Scope::Window);
     let per_frame: Vec<Vec<f32>> =
-        (16..24).map(|i: usize| preprocess::run(&temporal.preprocess, &rgb[i.min(19)]).unwrap()).collect();
-    let plane = 32 * 32;
+        (8..16).map(|i: usize| preprocess::run(&slowfast.preprocess, &rgb[i]).unwrap()).collect();
+    let plane = 64 * 64;
     let mut got = Vec::new();
     for c in 0..3 {
         for frame in &per_frame {
             got.extend_from_slice(&frame[c * plane..(c + 1) * plane]);
         }
     }
-    let (_, expected) = golden.f32("temporal.input.kf2");
-    assert_eq!(max_abs_diff(&got, &expected), 0.0, "temporal input of key frame 2");
+    let (_, expected) = golden.f32("slowfast.input.kf2");
+    assert_eq!(max_abs_diff(&got, &expected), 0.0, "SlowFast input of key frame 2");
 }
 
 #[test]
@@ -65,12 +66,15 @@ fn golden_branch_features_match_pytorch() {
     let backend = CpuBackend::new(1);
     let rgb = rgb_frames();
     let key_frames = [0usize, 8, 16];
+    // The SlowFast chunk each key frame reads (see golden_preprocessing_is_exact).
+    let window_starts = [0usize, 8, 8];
     for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
         let network = backend.load_network(&file.path, &sample_shape(spec)).unwrap();
         let frames_per_sample = spec.window.map_or(1, |w| w.frames);
         let mut batch = Vec::new();
-        for &k in &key_frames {
-            let frames: Vec<Vec<f32>> = (k..k + frames_per_sample)
+        for (&key, &window) in key_frames.iter().zip(&window_starts) {
+            let first = if frames_per_sample == 1 { key } else { window };
+            let frames: Vec<Vec<f32>> = (first..first + frames_per_sample)
                 .map(|i| preprocess::run(&spec.preprocess, &rgb[i.min(rgb.len() - 1)]).unwrap())
                 .collect();
             let plane = spec.input.height * spec.input.width;
@@ -94,11 +98,11 @@ fn golden_head_outputs_from_golden_features() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let (_, spatial) = golden.f32("spatial.features");
-    let (_, temporal) = golden.f32("temporal.features");
+    let (_, slowfast) = golden.f32("slowfast.features");
     let (_, expected) = golden.f32("head.outputs");
     for k in 0..3 {
         let mut features = spatial[k * 16..(k + 1) * 16].to_vec();
-        features.extend_from_slice(&temporal[k * 8..(k + 1) * 8]);
+        features.extend_from_slice(&slowfast[k * 64..(k + 1) * 64]);
         let got = bundle.head.frame_output(&features);
         // Same features: only the head's own rounding differs (f64 accumulation here).
         assert!((f64::from(got) - f64::from(expected[k])).abs() <= 1e-6, "key frame {k}: {got} vs {}", expected[k]);

@@ -11,7 +11,7 @@
 
 mod golden;
 
-use golden::{data, rgb_frames, Golden};
+use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
@@ -68,11 +68,8 @@ fn parity_spatial_opencv_linear_matches_cv2_on_odd_sizes() {
     for i in 0..cases {
         let (in_shape, input) = golden.u8(&format!("case{i}.input"));
         let (out_shape, expected) = golden.u8(&format!("case{i}.output"));
-        let image =
-            FloatImage { width: in_shape[1], height: in_shape[0], data: input.iter().map(|&v| f32::from(v)).collect() };
-        let got = opencv_linear::resize(&image, out_shape[1], out_shape[0]).unwrap();
-        let got: Vec<u8> = got.data.iter().map(|&v| v as u8).collect();
-        let differing = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
+        let got = opencv_linear::resize(&float_image(&in_shape, &input), out_shape[1], out_shape[0]).unwrap();
+        let differing = differing_bytes(&got.data, &expected);
         assert_eq!(differing, 0, "case {i} {in_shape:?} -> {out_shape:?}: {differing} bytes differ from cv2.resize");
     }
 }
@@ -95,8 +92,6 @@ fn parity_spatial_network_matches_pytorch() {
     let output = network.run(3, &batch).unwrap();
     let (shape, expected) = golden.f32("spatial.features");
     assert_eq!(output.shape, shape);
-    let scale = expected.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
-    let diff = output.data.iter().zip(&expected).map(|(a, b)| f64::from(a - b).abs()).fold(0.0, f64::max);
-    assert!(scale > 0.1, "degenerate golden features (max |v| {scale})");
-    assert!(diff / scale <= NETWORK_RELATIVE_TOLERANCE, "max |diff| {diff:e} relative {:e}", diff / scale);
+    let relative = max_relative_diff(&output.data, &expected);
+    assert!(relative <= NETWORK_RELATIVE_TOLERANCE, "max |diff| relative to max |feature|: {relative:e}");
 }

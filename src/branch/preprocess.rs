@@ -2,9 +2,9 @@
 
 use crate::bundle::{Interpolation, PreprocessOp};
 use crate::error::{Error, Result};
-use crate::frame::opencv_linear;
 use crate::frame::ops::{self, FloatImage};
 use crate::frame::RgbImage;
+use crate::frame::{opencv_linear, pil_resample};
 
 /// Returns the frame as normalized planar CHW floats. The manifest was validated at load, so
 /// the only failure left is a frame too small for a crop.
@@ -45,12 +45,12 @@ fn resize(
     round_to_u8: bool,
 ) -> Result<FloatImage> {
     match interpolation {
-        Interpolation::Bilinear => Ok(ops::resize_bilinear(image, width, height, round_to_u8)),
-        // Already 8-bit out, so `round_to_u8` changes nothing.
-        Interpolation::OpencvLinear => opencv_linear::resize(image, width, height).ok_or_else(|| {
-            Error::unsupported(
-                "opencv_linear resizes 8-bit images only: it must come before any op that produces fractions",
-            )
-        }),
+        Interpolation::Bilinear => return Ok(ops::resize_bilinear(image, width, height, round_to_u8)),
+        // The 8-bit resamplers output bytes, so `round_to_u8` changes nothing. Bundle validation
+        // puts them before any op that produces fractions; `None` cannot happen for a valid bundle.
+        Interpolation::OpencvLinear => opencv_linear::resize(image, width, height),
+        Interpolation::PilBilinear => pil_resample::resize(image, width, height, pil_resample::Filter::Bilinear),
+        Interpolation::PilBicubic => pil_resample::resize(image, width, height, pil_resample::Filter::Bicubic),
     }
+    .ok_or_else(|| Error::unsupported(format!("{interpolation:?} resizes 8-bit images only")))
 }

@@ -94,6 +94,23 @@ pub enum Scope {
 #[serde(deny_unknown_fields)]
 pub struct Window {
     pub frames: usize,
+    /// What a key frame gets when the clip ends before its interval (the frames up to the next
+    /// key frame) is complete.
+    #[serde(default)]
+    pub partial_interval: PartialInterval,
+}
+
+/// docs/bundle.md, "Windows".
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialInterval {
+    /// Its own window, the missing frames repeating the clip's last frame.
+    #[default]
+    PadWithLastFrame,
+    /// The window features of the last key frame whose interval is complete (RQ-VQA's SlowFast:
+    /// chunks only for whole seconds). A clip with no complete interval gives key frame 0 its
+    /// own padded window.
+    ReusePrevious,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -110,6 +127,17 @@ pub enum Interpolation {
     Bilinear,
     /// OpenCV `cv2.resize` INTER_LINEAR on 8-bit images (fixed point; the output is 8-bit).
     OpencvLinear,
+    /// Pillow's `Image.resize(BILINEAR)` (antialiased on downscale, fixed point, 8-bit output).
+    PilBilinear,
+    /// Pillow's `Image.resize(BICUBIC)` (antialiased on downscale, fixed point, 8-bit output).
+    PilBicubic,
+}
+
+impl Interpolation {
+    /// Whether the interpolation is defined on 8-bit images only (and produces 8-bit images).
+    pub fn needs_bytes(self) -> bool {
+        !matches!(self, Interpolation::Bilinear)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -138,7 +138,7 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
 fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     match (branch.scope, branch.window) {
         (Scope::Window, None) => return Err("scope \"window\" needs \"window\": {\"frames\": T}".into()),
-        (Scope::Window, Some(Window { frames: 0 })) => return Err("window.frames must be at least 1".into()),
+        (Scope::Window, Some(Window { frames: 0, .. })) => return Err("window.frames must be at least 1".into()),
         (Scope::KeyFrame, Some(_)) => return Err("\"window\" is only meaningful with scope \"window\"".into()),
         _ => {}
     }
@@ -151,8 +151,23 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     }
     // The geometry after the last op must be fixed (not depend on the frame) and match `input`.
     let mut fixed: Option<(usize, usize)> = None;
+    // Whether the image still holds bytes: 8-bit resamplers must come before any op that
+    // produces fractions.
+    let mut bytes = true;
     for (i, op) in branch.preprocess.iter().enumerate() {
         let last = i + 1 == branch.preprocess.len();
+        if let PreprocessOp::Resize { interpolation, round_to_u8, .. }
+        | PreprocessOp::ResizeShortSide { interpolation, round_to_u8, .. } = *op
+        {
+            if interpolation.needs_bytes() && !bytes {
+                return Err(format!(
+                    "preprocess[{i}] uses {} on an image an earlier resize left with fractions: it needs 8-bit input \
+                     (set round_to_u8 on the earlier resize, or reorder)",
+                    serde_json::to_string(&interpolation).unwrap_or_default()
+                ));
+            }
+            bytes = interpolation.needs_bytes() || round_to_u8;
+        }
         match *op {
             PreprocessOp::Resize { height, width, .. } | PreprocessOp::CenterCrop { height, width } => {
                 if height == 0 || width == 0 {

@@ -1,12 +1,13 @@
 //! One stream of frames: each pushed frame is converted once, fed to the branches that need it,
 //! and a key frame's score is queued as soon as every branch has its features (for window
-//! branches: once the window's last frame has arrived, or at `finish`).
+//! branches: once the window's last frame has arrived, or at `finish`; for `reuse_previous`
+//! windows also once the key frame's interval is complete, see docs/bundle.md "Windows").
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::{Engine, LogLevel};
-use crate::bundle::{Padding, Scope};
+use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
 use crate::frame::{convert, FrameView};
 
@@ -37,12 +38,18 @@ struct KeyFrame {
     features: Vec<Option<Vec<f32>>>,
     /// Per window branch, the preprocessed frames gathered so far.
     windows: Vec<Vec<Arc<Vec<f32>>>>,
+    /// Per window branch, the features of the key frame's own window once computed; they become
+    /// `features` when the window rule allows (always, or once the interval is complete).
+    own_window: Vec<Option<Vec<f32>>>,
     output: Option<f32>,
 }
 
 pub struct Session {
     engine: Engine,
     interval: u64,
+    /// `round(fps) == 0`: every frame is a key frame, and `reuse_previous` windows all start at
+    /// frame 0 (the reference's chunks for a zero frame rate).
+    zero_rounded_fps: bool,
     frames_pushed: u64,
     key_frames: Vec<KeyFrame>,
     /// Index of the first key frame whose score is not yet queued.
@@ -58,10 +65,11 @@ impl Session {
             return Err(Error::invalid(format!("frame rate {fps} must be a positive number")));
         }
         // The reference: `int(round(fps))` (Python rounds half to even); 0 means every frame.
-        let interval = (fps.round_ties_even() as u64).max(1);
+        let rounded = fps.round_ties_even() as u64;
         Ok(Session {
             engine,
-            interval,
+            interval: rounded.max(1),
+            zero_rounded_fps: rounded == 0,
             frames_pushed: 0,
             key_frames: Vec::new(),
             next_to_score: 0,
@@ -97,10 +105,11 @@ impl Session {
 
         // Which window branches still need this frame, for which key frames.
         let mut wanted: Vec<(usize, usize)> = Vec::new(); // (key frame, branch)
-        for (k, key) in self.key_frames.iter().enumerate() {
+        for (k, key) in self.key_frames.iter().enumerate().skip(self.next_to_score) {
             for (b, branch) in inner.branches.iter().enumerate() {
                 if branch.spec.scope == Scope::Window
-                    && key.features[b].is_none()
+                    && self.owns_window(k, b)
+                    && key.own_window[b].is_none()
                     && key.windows[b].len() < branch.frames_per_sample()
                 {
                     wanted.push((k, b));
@@ -109,6 +118,9 @@ impl Session {
         }
         if !is_key && wanted.is_empty() {
             self.frames_pushed += 1;
+            // Completing an interval can make a computed window final.
+            self.resolve_windows(false);
+            self.queue_ready_scores();
             return Ok(());
         }
 
@@ -127,11 +139,12 @@ impl Session {
                 frame_index: index,
                 features: vec![None; inner.branches.len()],
                 windows: vec![Vec::new(); inner.branches.len()],
+                own_window: vec![None; inner.branches.len()],
                 output: None,
             });
             let k = self.key_frames.len() - 1;
             for (b, branch) in inner.branches.iter().enumerate() {
-                if branch.spec.scope == Scope::Window {
+                if branch.spec.scope == Scope::Window && self.owns_window(k, b) {
                     wanted.push((k, b));
                 }
             }
@@ -165,8 +178,62 @@ impl Session {
                 self.complete_window(k, b)?;
             }
         }
+        self.resolve_windows(false);
         self.queue_ready_scores();
         Ok(())
+    }
+
+    fn partial_interval(&self, b: usize) -> PartialInterval {
+        self.engine.inner().branches[b].spec.window.map_or(PartialInterval::PadWithLastFrame, |w| w.partial_interval)
+    }
+
+    /// Whether key frame `k` computes a window of its own for window branch `b`.
+    fn owns_window(&self, k: usize, b: usize) -> bool {
+        k == 0 || !(self.zero_rounded_fps && self.partial_interval(b) == PartialInterval::ReusePrevious)
+    }
+
+    /// Key frames whose interval (the frames up to the next key frame) is complete.
+    fn complete_intervals(&self) -> usize {
+        usize::try_from(self.frames_pushed / self.interval).unwrap_or(usize::MAX)
+    }
+
+    /// Turns computed windows into key-frame features where the branch's window rule allows it.
+    /// `at_finish`: the stream has ended, so key frames with an incomplete interval are settled.
+    fn resolve_windows(&mut self, at_finish: bool) {
+        let complete = self.complete_intervals();
+        for b in 0..self.engine.inner().branches.len() {
+            if self.engine.inner().branches[b].spec.scope != Scope::Window {
+                continue;
+            }
+            let reuse = self.partial_interval(b) == PartialInterval::ReusePrevious;
+            for k in self.next_to_score..self.key_frames.len() {
+                if self.key_frames[k].features[b].is_some() {
+                    continue;
+                }
+                let source = match (reuse, self.zero_rounded_fps) {
+                    (false, _) => Some(k),
+                    (true, true) => Some(0),
+                    (true, false) if k < complete => Some(k),
+                    // No complete interval at all: key frame 0 keeps its own (padded) window.
+                    (true, false) if at_finish => Some(complete.max(1) - 1),
+                    (true, false) => None,
+                };
+                let features = source.and_then(|j| self.key_frames[j].own_window[b].clone());
+                self.key_frames[k].features[b] = features;
+            }
+        }
+    }
+
+    /// Whether `finish` must complete key frame `k`'s own window of branch `b` (padding it):
+    /// not for windows whose features will not be used.
+    fn window_needed_at_finish(&self, k: usize, b: usize) -> bool {
+        if !self.owns_window(k, b) || self.key_frames[k].own_window[b].is_some() {
+            return false;
+        }
+        match self.partial_interval(b) {
+            PartialInterval::PadWithLastFrame => true,
+            PartialInterval::ReusePrevious => k == 0 || k < self.complete_intervals(),
+        }
     }
 
     /// Runs a window branch once its window is full, and frees the window's frames.
@@ -178,7 +245,7 @@ impl Session {
         let mut sample = Vec::new();
         branch.assemble_sample(&views, &mut sample);
         let mut features = branch.features(1, &sample)?;
-        self.key_frames[k].features[b] = features.pop();
+        self.key_frames[k].own_window[b] = features.pop();
         Ok(())
     }
 
@@ -230,9 +297,9 @@ impl Session {
     fn complete_all(&mut self) -> Result<ClipScore> {
         let engine = self.engine.clone();
         let inner = engine.inner();
-        for k in 0..self.key_frames.len() {
+        for k in self.next_to_score..self.key_frames.len() {
             for (b, branch) in inner.branches.iter().enumerate() {
-                if branch.spec.scope != Scope::Window || self.key_frames[k].features[b].is_some() {
+                if branch.spec.scope != Scope::Window || !self.window_needed_at_finish(k, b) {
                     continue;
                 }
                 let window = &mut self.key_frames[k].windows[b];
@@ -241,6 +308,7 @@ impl Session {
                 self.complete_window(k, b)?;
             }
         }
+        self.resolve_windows(true);
         self.queue_ready_scores();
 
         let mut outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();

@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod opencv_linear;
 pub mod ops;
+pub mod pil_resample;
 
 use crate::error::{Error, Result};
 

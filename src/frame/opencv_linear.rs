@@ -53,11 +53,7 @@ fn taps(src: usize, dst: usize, clamp_weights: bool) -> Vec<Tap> {
 /// Resizes an 8-bit RGB image held as integer-valued floats. Returns `None` when a value is not
 /// an integer in 0..=255 (OpenCV's 8-bit arithmetic would not apply).
 pub fn resize(image: &FloatImage, width: usize, height: usize) -> Option<FloatImage> {
-    let pixels: Vec<i32> = image
-        .data
-        .iter()
-        .map(|&v| (v.fract() == 0.0 && (0.0..=255.0).contains(&v)).then_some(v as i32))
-        .collect::<Option<_>>()?;
+    let pixels: Vec<i32> = image.to_bytes()?.into_iter().map(i32::from).collect();
     let data = if image.width == 2 * width && image.height == 2 * height {
         half_by_area(&pixels, image.width, width, height)
     } else {

@@ -12,6 +12,14 @@ pub struct FloatImage {
     pub data: Vec<f32>,
 }
 
+impl FloatImage {
+    /// The samples as bytes, or `None` when one is not an integer in 0..=255: the fixed-point
+    /// resamplers of other libraries (OpenCV, Pillow) are defined on 8-bit images only.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        self.data.iter().map(|&v| (v.fract() == 0.0 && (0.0..=255.0).contains(&v)).then_some(v as u8)).collect()
+    }
+}
+
 impl From<&RgbImage> for FloatImage {
     fn from(image: &RgbImage) -> Self {
         FloatImage {

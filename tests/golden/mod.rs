@@ -73,3 +73,26 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len(), "length mismatch");
     a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs()).fold(0.0, f64::max)
 }
+
+/// Max |got - expected| relative to the largest |expected|, after checking that the golden is not
+/// degenerate (a near-zero golden would make any relative tolerance meaningless).
+pub fn max_relative_diff(got: &[f32], expected: &[f32]) -> f64 {
+    let scale = expected.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
+    assert!(scale > 0.1, "degenerate golden values (max |v| {scale})");
+    max_abs_diff(got, expected) / scale
+}
+
+/// An 8-bit HWC golden image as the float image the resamplers take.
+pub fn float_image(shape: &[usize], bytes: &[u8]) -> vsrqa::frame::ops::FloatImage {
+    vsrqa::frame::ops::FloatImage {
+        width: shape[1],
+        height: shape[0],
+        data: bytes.iter().map(|&v| f32::from(v)).collect(),
+    }
+}
+
+/// How many bytes of `got` (integer-valued floats) differ from `expected`.
+pub fn differing_bytes(got: &[f32], expected: &[u8]) -> usize {
+    assert_eq!(got.len(), expected.len(), "length mismatch");
+    got.iter().zip(expected).filter(|(a, b)| **a != f32::from(**b)).count()
+}

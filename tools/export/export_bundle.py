@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Export a vsrqa bundle (docs/bundle.md) from the reference architectures: one command, one bundle.
 
-    venv/bin/python tools/export/export_bundle.py --out bundles/spatial --branches spatial \\
-        [--spatial-checkpoint RQ-VQA.pth] [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
+    venv/bin/python tools/export/export_bundle.py --out bundles/rq --branches spatial,slowfast \\
+        [--spatial-checkpoint RQ-VQA.pth] [--slowfast-checkpoint SLOWFAST_8x8_R50.pyth] \\
+        [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
 
-Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W], output "output" [N, D]) and
+Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 3, T, H, W], output
+"output" [N, D]) and
 <out>/head.safetensors, and checks every ONNX against PyTorch with ONNX Runtime before writing the
 manifest. Without a checkpoint the weights are random (fixed seed): such a bundle scores nothing
 meaningful; it is for tests, benchmarks and engine builds.
 
-Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack). The profiles `full` (all five)
-and `lite` (no Q-Align) need SlowFast, FAST-VQA, LIQE and Q-Align, which are not exported yet: asking
-for them is an error that says so, never a bundle with a missing branch.
+Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack) and slowfast (the fast pathway of
+pytorchvideo's SlowFast R50). The profiles `full` (all five) and `lite` (no Q-Align) also need
+FAST-VQA, LIQE and Q-Align, which are not exported yet: asking for them is an error that says so,
+never a bundle with a missing branch.
 
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
@@ -36,10 +39,11 @@ from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
 from vsrqa_ref.onnx_io import describe_onnx, export_onnx, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
+from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 
 ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's concatenation order
 PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
-IMPLEMENTED = {"spatial"}
+IMPLEMENTED = {"spatial", "slowfast"}
 ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
@@ -76,7 +80,35 @@ def spatial_branch(size: str, checkpoint: Path | None):
     return net.eval(), entry, (3, side, side), head_state
 
 
-BUILDERS = {"spatial": spatial_branch}
+def slowfast_branch(size: str, checkpoint: Path | None):
+    """The fast pathway of SlowFast R50 (Kinetics-400 8x8 weights from pytorchvideo's model zoo)."""
+    two_pathways = slowfast_ref.build_slowfast(slowfast_ref.FULL if size == "full" else slowfast_ref.TINY)
+    if checkpoint is not None:
+        slowfast_ref.load_slowfast_checkpoint(two_pathways, str(checkpoint))
+    else:
+        randomize_batchnorm(two_pathways, torch.Generator().manual_seed(11))
+    net = slowfast_ref.FastPathway(two_pathways.eval()).eval()
+    shape = slowfast_ref.FULL_INPUT if size == "full" else slowfast_ref.TINY_INPUT
+    _, frames, side, _ = shape
+    entry = {
+        "name": "slowfast",
+        "kind": "slowfast",
+        "scope": "window",
+        # data_loader.py BVQA_VideoDataset_SlowFast: 32-frame chunks at whole seconds only.
+        "window": {"frames": frames, "partial_interval": "reuse_previous"},
+        "network": "slowfast.onnx",
+        "input": {"height": side, "width": side},
+        # extract_SlowFast_feature_VQA.py: PIL frame -> Resize([224, 224]) -> ToTensor -> Normalize.
+        "preprocess": [
+            {"op": "resize", "height": side, "width": side, "interpolation": "pil_bilinear"},
+            {"op": "normalize", "mean": [0.45, 0.45, 0.45], "std": [0.225, 0.225, 0.225]},
+        ],
+        "output_dim": net.out_dim,
+    }
+    return net, entry, shape, None
+
+
+BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch}
 
 
 def sha256_file(path: Path) -> str:
@@ -92,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", choices=["full", "tiny"], default="full",
                     help="full: the published architectures; tiny: the small test variants")
     ap.add_argument("--spatial-checkpoint", type=Path, help="RQ-VQA checkpoint (.pth state dict)")
+    ap.add_argument("--slowfast-checkpoint", type=Path,
+                    help="pytorchvideo SLOWFAST_8x8_R50.pyth (Kinetics-400), the weights RQ-VQA's features use")
     ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
                     help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
@@ -114,7 +148,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     entries, head_states = [], []
     for name in names:
-        checkpoint = args.spatial_checkpoint if name == "spatial" else None
+        checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)

@@ -216,10 +216,38 @@ def _resize_opencv_linear(img: torch.Tensor, height: int, width: int) -> torch.T
     return torch.from_numpy(out.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
+PIL_FILTERS = {"pil_bilinear": "BILINEAR", "pil_bicubic": "BICUBIC"}
+
+
+def check_pillow_version() -> None:
+    """Pillow 13 changed the pass order of its resampler (python-pillow/Pillow#9549): its results
+    differ by one level from the Pillow the reference ran with, which vsrqa reproduces."""
+    import PIL
+    major = int(PIL.__version__.split(".")[0])
+    if major >= 13:
+        raise SystemExit(
+            f"Pillow {PIL.__version__}: the pil_* interpolations follow Pillow <= 12 (the reference's). Install one, e.g. "
+            "`pip install --no-deps --target /tmp/pil12 pillow==12.0.0` and run with PYTHONPATH=/tmp/pil12")
+
+
+def _resize_pil(img: torch.Tensor, height: int, width: int, interpolation: str) -> torch.Tensor:
+    """torchvision `Resize([h, w])` on a PIL image: Pillow's `Image.resize` with the filter."""
+    from PIL import Image
+    check_pillow_version()
+    x = img.detach().cpu().numpy()
+    if not (np.all(x == np.round(x)) and x.min() >= 0 and x.max() <= 255):
+        raise ValueError(f"{interpolation} resizes 8-bit images only")
+    pil = Image.fromarray(np.ascontiguousarray(x[0].transpose(1, 2, 0).astype(np.uint8)), "RGB")
+    out = np.asarray(pil.resize((width, height), getattr(Image, PIL_FILTERS[interpolation])))
+    return torch.from_numpy(out.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
 def resize(img: torch.Tensor, height: int, width: int, interpolation: str = "bilinear",
            round_to_u8: bool = False, arithmetic: str = "exact") -> torch.Tensor:
     if interpolation == "opencv_linear":
         return _resize_opencv_linear(img, height, width)
+    if interpolation in PIL_FILTERS:
+        return _resize_pil(img, height, width, interpolation)
     if interpolation != "bilinear":
         raise ValueError(f"unsupported interpolation {interpolation!r}")
     if arithmetic in ("torch_float32", "torch_float64"):
@@ -328,19 +356,44 @@ def padded_slots(key_frames: Sequence[int], count: int | None, pad: str) -> list
     return slots
 
 
+def reference_slowfast_chunk_starts(n_frames: int, fps: float, min_chunks: int = 8) -> list[int]:
+    """First frame of each SlowFast chunk, as RQ-VQA data_loader.py `BVQA_VideoDataset_SlowFast` builds
+    them: `rate = int(round(fps))`, `video_clip = 10 if rate == 0 else int(n / rate)` chunks starting at
+    `i * rate`, padded to `video_clip_min = 8` with the last chunk. The model's slot k reads chunk k.
+
+    A clip shorter than one second has no chunk and the reference fails (`transformed_video_all[-1]` of
+    an empty list); vsrqa's documented behaviour there is one chunk at frame 0, used here too."""
+    rate = int(round(fps))
+    clips = 10 if rate == 0 else int(n_frames / rate)
+    starts = [i * rate for i in range(clips)] or [0]
+    if len(starts) < min_chunks:
+        starts += [starts[-1]] * (min_chunks - len(starts))
+    return starts
+
+
+def window_start(branch: dict, slot: int, key_frame: int, n_frames: int, fps: float) -> int:
+    """First frame of the window a window branch sees in head slot `slot` (whose key frame is
+    `key_frame`): the key frame itself, or the reference's SlowFast chunk for `reuse_previous`."""
+    if branch["window"].get("partial_interval", "pad_with_last_frame") == "reuse_previous":
+        return reference_slowfast_chunk_starts(n_frames, fps)[slot]
+    return key_frame
+
+
 def window_indices(start: int, length: int, n_frames: int) -> list[int]:
     """Frames [start, start + length), repeating the last frame of the stream when it ends first."""
     return [min(start + t, n_frames - 1) for t in range(length)]
 
 
 def branch_input(rgb_frames: Sequence[np.ndarray], key_frame: int, branch: dict,
-                 arithmetic: str = "exact") -> torch.Tensor:
-    """The network input of one branch for one key frame: (1, 3, H, W) or (1, 3, T, H, W)."""
+                 arithmetic: str = "exact", start: int | None = None) -> torch.Tensor:
+    """The network input of one branch for one key frame: (1, 3, H, W) or (1, 3, T, H, W); a window
+    starts at `start` (default: the key frame)."""
     scope = branch["scope"]
     if scope == "key_frame":
         x = apply_ops(rgb_frames[key_frame], branch["preprocess"], arithmetic)
     elif scope == "window":
-        idx = window_indices(key_frame, branch["window"]["frames"], len(rgb_frames))
+        first = key_frame if start is None else start
+        idx = window_indices(first, branch["window"]["frames"], len(rgb_frames))
         x = torch.stack([apply_ops(rgb_frames[i], branch["preprocess"], arithmetic)[0] for i in idx],
                         dim=1).unsqueeze(0)
     else:

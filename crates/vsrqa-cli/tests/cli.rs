@@ -24,7 +24,7 @@ fn stderr(output: &Output) -> String {
 fn info_describes_the_bundle() {
     let bundle = data("tiny_bundle");
     let report = json(&vsrqa(&["info", "--model", bundle.to_str().unwrap(), "--json", "--check"]));
-    assert_eq!(report["feature_dim"], 24);
+    assert_eq!(report["feature_dim"], 80);
     assert_eq!(report["branches"][0]["name"], "spatial");
     assert_eq!(report["branches"][1]["frames_per_sample"], 8);
     assert_eq!(report["branches"][1]["sha256"].as_str().unwrap().len(), 64);
@@ -35,7 +35,7 @@ fn info_describes_the_bundle() {
 
     let text = vsrqa(&["info", "-m", bundle.to_str().unwrap()]);
     assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("temporal"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("slowfast"));
 }
 
 #[test]
