@@ -47,8 +47,8 @@ fn assert_mentions(message: &str, words: &[&str]) {
 #[test]
 fn the_tiny_bundle_loads() {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
-    assert_eq!(bundle.feature_dim(), 80);
-    assert_eq!(bundle.networks.len(), 2);
+    assert_eq!(bundle.feature_dim(), 575);
+    assert_eq!(bundle.networks.len(), 3);
     for file in &bundle.networks {
         assert_eq!(file.sha256.len(), 64);
     }
@@ -125,7 +125,7 @@ fn dims_that_do_not_add_up() {
     let dir = copy_bundle();
     edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 65.into());
     let (_, message) = bundle_error(dir.path());
-    assert_mentions(&message, &["add up to 81", "spatial 16 + slowfast 65", "input_dim is 80"]);
+    assert_mentions(&message, &["add up to 576", "spatial 16 + slowfast 65 + liqe 495", "input_dim is 575"]);
 }
 
 #[test]

@@ -77,6 +77,10 @@ fn golden_branch_features_match_pytorch() {
             let frames: Vec<Vec<f32>> = (first..first + frames_per_sample)
                 .map(|i| preprocess::run(&spec.preprocess, &rgb[i.min(rgb.len() - 1)]).unwrap())
                 .collect();
+            if let [frame] = &frames[..] {
+                batch.extend_from_slice(frame); // [3, H, W], or [P, 3, H, W] patches
+                continue;
+            }
             let plane = spec.input.height * spec.input.width;
             for c in 0..3 {
                 for frame in &frames {
@@ -99,10 +103,12 @@ fn golden_head_outputs_from_golden_features() {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let (_, spatial) = golden.f32("spatial.features");
     let (_, slowfast) = golden.f32("slowfast.features");
+    let (_, liqe) = golden.f32("liqe.features");
     let (_, expected) = golden.f32("head.outputs");
     for k in 0..3 {
         let mut features = spatial[k * 16..(k + 1) * 16].to_vec();
         features.extend_from_slice(&slowfast[k * 64..(k + 1) * 64]);
+        features.extend_from_slice(&liqe[k * 495..(k + 1) * 495]);
         let got = bundle.head.frame_output(&features);
         // Same features: only the head's own rounding differs (f64 accumulation here).
         assert!((f64::from(got) - f64::from(expected[k])).abs() <= 1e-6, "key frame {k}: {got} vs {}", expected[k]);

@@ -33,16 +33,21 @@ impl Branch {
         }
     }
 
-    /// Preprocesses one frame into planar CHW floats of `input.height x input.width`.
+    /// Preprocesses one frame into planar CHW floats of `input.height x input.width` (one such
+    /// image per patch for `patch_grid` branches).
     pub fn preprocess(&self, frame: &RgbImage) -> Result<Vec<f32>> {
         preprocess::run(&self.spec.preprocess, frame)
             .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))
     }
 
-    /// Lays out one sample from its preprocessed frames: `[3, H, W]` for a key frame,
-    /// `[3, T, H, W]` for a window (channel-major, as the reference's `permute(0, 2, 1, 3, 4)`).
+    /// Lays out one sample from its preprocessed frames: `[3, H, W]` (or `[P, 3, H, W]`) for a key
+    /// frame, `[3, T, H, W]` for a window (channel-major, as the reference's `permute(0, 2, 1, 3, 4)`).
     pub fn assemble_sample(&self, frames: &[&[f32]], out: &mut Vec<f32>) {
         debug_assert_eq!(frames.len(), self.frames_per_sample());
+        if let [frame] = frames {
+            out.extend_from_slice(frame);
+            return;
+        }
         let plane = self.spec.input.height * self.spec.input.width;
         for c in 0..3 {
             for frame in frames {
@@ -71,8 +76,9 @@ impl Branch {
 /// One sample's input shape as the manifest describes it.
 pub fn sample_shape(spec: &BranchSpec) -> Vec<usize> {
     let (h, w) = (spec.input.height, spec.input.width);
-    match (spec.scope, spec.window) {
-        (Scope::Window, Some(window)) => vec![3, window.frames, h, w],
+    match (spec.scope, spec.window, spec.patch_count()) {
+        (Scope::Window, Some(window), _) => vec![3, window.frames, h, w],
+        (_, _, Some(patches)) => vec![patches, 3, h, w],
         _ => vec![3, h, w],
     }
 }

@@ -6,35 +6,72 @@ use crate::frame::ops::{self, FloatImage};
 use crate::frame::RgbImage;
 use crate::frame::{opencv_linear, pil_resample};
 
-/// Returns the frame as normalized planar CHW floats. The manifest was validated at load, so
-/// the only failure left is a frame too small for a crop.
+/// Returns the frame as normalized planar CHW floats (one block per image when `patch_grid`
+/// turns the frame into patches). The manifest was validated at load, so the only failure left
+/// is a frame too small for a crop.
 pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
-    let mut image = FloatImage::from(frame);
+    let mut images = vec![FloatImage::from(frame)];
     let mut out = Vec::new();
     for op in ops_list {
         match *op {
             PreprocessOp::Resize { height, width, interpolation, round_to_u8 } => {
-                image = resize(&image, width, height, interpolation, round_to_u8)?;
+                images = each(images, |image| resize(image, width, height, interpolation, round_to_u8))?;
             }
             PreprocessOp::ResizeShortSide { size, interpolation, round_to_u8 } => {
-                let (width, height) = ops::short_side_size(image.width, image.height, size);
-                image = resize(&image, width.max(1), height.max(1), interpolation, round_to_u8)?;
+                images = each(images, |image| {
+                    let (width, height) = ops::short_side_size(image.width, image.height, size);
+                    resize(image, width.max(1), height.max(1), interpolation, round_to_u8)
+                })?;
             }
             PreprocessOp::CenterCrop { height, width } => {
-                if image.width < width || image.height < height {
-                    return Err(Error::unsupported(format!(
-                        "a {}x{} frame is {}x{} at this step, too small for a {width}x{height} crop",
-                        frame.width, frame.height, image.width, image.height
-                    )));
-                }
-                let top = ops::center_crop_offset(image.height, height);
-                let left = ops::center_crop_offset(image.width, width);
-                image = ops::crop(&image, left, top, width, height);
+                images = each(images, |image| {
+                    if image.width < width || image.height < height {
+                        return Err(Error::unsupported(format!(
+                            "a {}x{} frame is {}x{} at this step, too small for a {width}x{height} crop",
+                            frame.width, frame.height, image.width, image.height
+                        )));
+                    }
+                    let top = ops::center_crop_offset(image.height, height);
+                    let left = ops::center_crop_offset(image.width, width);
+                    Ok(ops::crop(image, left, top, width, height))
+                })?;
             }
-            PreprocessOp::Normalize { mean, std } => ops::normalize_into_chw(&image, mean, std, &mut out),
+            PreprocessOp::PatchGrid { size, stride, count } => {
+                images = images
+                    .iter()
+                    .map(|image| patches(image, size, stride, count))
+                    .collect::<Result<Vec<_>>>()?
+                    .concat();
+            }
+            PreprocessOp::Normalize { mean, std } => {
+                for image in &images {
+                    ops::normalize_into_chw(image, mean, std, &mut out);
+                }
+            }
         }
     }
     Ok(out)
+}
+
+fn each(images: Vec<FloatImage>, op: impl Fn(&FloatImage) -> Result<FloatImage>) -> Result<Vec<FloatImage>> {
+    images.iter().map(op).collect()
+}
+
+/// The reference's patches. A frame smaller than one patch (where the reference fails) is first
+/// enlarged with Pillow's bicubic so that its short side is `size` (docs/bundle.md).
+fn patches(image: &FloatImage, size: usize, stride: usize, count: usize) -> Result<Vec<FloatImage>> {
+    let enlarged;
+    let image = if image.width < size || image.height < size {
+        let (width, height) = ops::short_side_size(image.width, image.height, size);
+        enlarged = resize(image, width.max(size), height.max(size), Interpolation::PilBicubic, false)?;
+        &enlarged
+    } else {
+        image
+    };
+    Ok(ops::patch_grid_positions(image.width, image.height, size, stride, count)
+        .into_iter()
+        .map(|(left, top)| ops::crop(image, left, top, size, size))
+        .collect())
 }
 
 fn resize(

@@ -72,6 +72,16 @@ pub struct BranchSpec {
     pub output_dim: usize,
 }
 
+impl BranchSpec {
+    /// The number of patches one frame becomes (`patch_grid`), if the branch takes patches.
+    pub fn patch_count(&self) -> Option<usize> {
+        self.preprocess.iter().find_map(|op| match *op {
+            PreprocessOp::PatchGrid { count, .. } => Some(count),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum BranchKind {
@@ -159,6 +169,14 @@ pub enum PreprocessOp {
     CenterCrop {
         height: usize,
         width: usize,
+    },
+    /// LIQE's patch sampling (docs/bundle.md): every `size` x `size` window at `stride`, in
+    /// row-major order over the window grid; of the n windows, the `count` at indices
+    /// `(n / count) * i`. The image becomes `count` images, and the sample `[count, 3, size, size]`.
+    PatchGrid {
+        size: usize,
+        stride: usize,
+        count: usize,
     },
     Normalize {
         mean: [f32; 3],

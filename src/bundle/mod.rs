@@ -186,6 +186,19 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
                 }
                 fixed = None;
             }
+            PreprocessOp::PatchGrid { size, stride, count } => {
+                if size == 0 || stride == 0 || count == 0 {
+                    return Err(format!("preprocess[{i}] patch_grid needs a positive size, stride and count"));
+                }
+                let next_is_normalize = matches!(branch.preprocess.get(i + 1), Some(PreprocessOp::Normalize { .. }));
+                if !next_is_normalize {
+                    return Err(format!("preprocess[{i}] patch_grid must come right before normalize"));
+                }
+                if branch.scope != Scope::KeyFrame {
+                    return Err(format!("preprocess[{i}] patch_grid needs scope \"key_frame\""));
+                }
+                fixed = Some((size, size));
+            }
             PreprocessOp::Normalize { std, .. } => {
                 if !last {
                     return Err(format!("preprocess[{i}] normalize must be the last op"));

@@ -154,6 +154,23 @@ pub fn crop(image: &FloatImage, left: usize, top: usize, width: usize, height: u
 }
 
 /// `(v / 255 - mean[c]) / std[c]` into planar CHW order, appended to `out`.
+/// (left, top) of the patches LIQE takes from a `width x height` image: of the windows of
+/// `size` at `stride` in row-major order (`unfold` over rows, then columns), the `count` at
+/// indices `(n / count) * i`. With fewer than `count` windows every patch is window 0, as in the
+/// reference. The image must be at least `size` on both sides.
+pub fn patch_grid_positions(
+    width: usize,
+    height: usize,
+    size: usize,
+    stride: usize,
+    count: usize,
+) -> Vec<(usize, usize)> {
+    let rows = (height - size) / stride + 1;
+    let columns = (width - size) / stride + 1;
+    let step = rows * columns / count;
+    (0..count).map(|i| (step * i % columns * stride, step * i / columns * stride)).collect()
+}
+
 pub fn normalize_into_chw(image: &FloatImage, mean: [f32; 3], std: [f32; 3], out: &mut Vec<f32>) {
     for c in 0..3 {
         out.extend(image.data.iter().skip(c).step_by(3).map(|&v| (v / 255.0 - mean[c]) / std[c]));

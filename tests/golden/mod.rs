@@ -40,6 +40,12 @@ impl Golden {
         (shape, bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
     }
 
+    pub fn i32(&self, name: &str) -> (Vec<usize>, Vec<i32>) {
+        let (shape, dtype, bytes) = self.view(name);
+        assert_eq!(dtype, safetensors::Dtype::I32, "{name}");
+        (shape, bytes.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+
     pub fn u8(&self, name: &str) -> (Vec<usize>, Vec<u8>) {
         let (shape, dtype, bytes) = self.view(name);
         assert_eq!(dtype, safetensors::Dtype::U8, "{name}");

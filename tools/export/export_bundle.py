@@ -2,7 +2,7 @@
 """Export a vsrqa bundle (docs/bundle.md) from the reference architectures: one command, one bundle.
 
     venv/bin/python tools/export/export_bundle.py --out bundles/rq --branches spatial,slowfast \\
-        [--spatial-checkpoint RQ-VQA.pth] [--slowfast-checkpoint SLOWFAST_8x8_R50.pyth] \\
+        [--spatial-checkpoint RQ-VQA.pth] [--slowfast-checkpoint SLOWFAST_8x8_R50.pyth] [--liqe-checkpoint LIQE.pt] \\
         [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
 
 Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 3, T, H, W], output
@@ -11,10 +11,10 @@ Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 
 manifest. Without a checkpoint the weights are random (fixed seed): such a bundle scores nothing
 meaningful; it is for tests, benchmarks and engine builds.
 
-Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack) and slowfast (the fast pathway of
-pytorchvideo's SlowFast R50). The profiles `full` (all five) and `lite` (no Q-Align) also need
-FAST-VQA, LIQE and Q-Align, which are not exported yet: asking for them is an error that says so,
-never a bundle with a missing branch.
+Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of
+pytorchvideo's SlowFast R50) and liqe (LIQE's fine-tuned CLIP ViT-B/32 with its 495 prompts). The
+profiles `full` (all five) and `lite` (no Q-Align) also need FAST-VQA and Q-Align, which are not
+exported yet: asking for them is an error that says so, never a bundle with a missing branch.
 
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
@@ -40,10 +40,11 @@ from vsrqa_ref.head import Head  # noqa: E402
 from vsrqa_ref.onnx_io import describe_onnx, export_onnx, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
+from vsrqa_ref import liqe as liqe_ref  # noqa: E402
 
 ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's concatenation order
 PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
-IMPLEMENTED = {"spatial", "slowfast"}
+IMPLEMENTED = {"spatial", "slowfast", "liqe"}
 ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
@@ -108,7 +109,31 @@ def slowfast_branch(size: str, checkpoint: Path | None):
     return net, entry, shape, None
 
 
-BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch}
+def liqe_branch(size: str, checkpoint: Path | None):
+    """LIQE: the fine-tuned CLIP ViT-B/32's vision tower, its 495 prompt features as a constant."""
+    clip_model = liqe_ref.build_clip(liqe_ref.FULL_CLIP if size == "full" else liqe_ref.TINY_CLIP,
+                                     str(checkpoint) if checkpoint is not None else None)
+    net = liqe_ref.LiqeNet(clip_model).eval()
+    patches = liqe_ref.FULL_PATCHES if size == "full" else liqe_ref.TINY_PATCHES
+    side = patches["size"]
+    entry = {
+        "name": "liqe",
+        "kind": "liqe",
+        "scope": "key_frame",
+        "network": "liqe.onnx",
+        "input": {"height": side, "width": side},
+        # extract_LIQE_feature_KVQ.py + LIQE.py: the original-resolution key frame, ToTensor, CLIP's
+        # Normalize, 15 of the 224 windows at stride 32.
+        "preprocess": [
+            {"op": "patch_grid", **patches},
+            {"op": "normalize", "mean": liqe_ref.CLIP_MEAN, "std": liqe_ref.CLIP_STD},
+        ],
+        "output_dim": net.out_dim,
+    }
+    return net, entry, (patches["count"], 3, side, side), None
+
+
+BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "liqe": liqe_branch}
 
 
 def sha256_file(path: Path) -> str:
@@ -126,6 +151,7 @@ def main(argv=None) -> int:
     ap.add_argument("--spatial-checkpoint", type=Path, help="RQ-VQA checkpoint (.pth state dict)")
     ap.add_argument("--slowfast-checkpoint", type=Path,
                     help="pytorchvideo SLOWFAST_8x8_R50.pyth (Kinetics-400), the weights RQ-VQA's features use")
+    ap.add_argument("--liqe-checkpoint", type=Path, help="LIQE.pt (the fine-tuned CLIP ViT-B/32 state dict)")
     ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
                     help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
@@ -148,7 +174,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     entries, head_states = [], []
     for name in names:
-        checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint}.get(name)
+        checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint,
+                      "liqe": args.liqe_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)

@@ -300,6 +300,19 @@ def center_crop(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return img[..., top:top + height, left:left + width].contiguous()
 
 
+def patch_grid(img: torch.Tensor, size: int, stride: int, count: int) -> torch.Tensor:
+    """LIQE.py's patches of a (1, 3, H, W) image, with `unfold` as the reference does it: windows in
+    (row, column) order, then every (n // count)-th -> (count, 3, size, size). A frame smaller than one
+    patch (the reference fails there) is first enlarged with Pillow's bicubic to short side `size`."""
+    if img.shape[-2] < size or img.shape[-1] < size:
+        h, w = short_side_size(img.shape[-2], img.shape[-1], size)
+        img = _resize_pil(img, max(h, size), max(w, size), "pil_bicubic")
+    windows = img.unfold(2, size, stride).unfold(3, size, stride)  # (1, 3, rows, cols, size, size)
+    windows = windows.permute(2, 3, 0, 1, 4, 5).reshape(-1, 3, size, size)
+    step = windows.shape[0] // count
+    return windows[[step * i for i in range(count)]].contiguous()
+
+
 def normalize(img: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
@@ -307,7 +320,8 @@ def normalize(img: torch.Tensor, mean: Sequence[float], std: Sequence[float]) ->
 
 
 def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -> torch.Tensor:
-    """Run a manifest `preprocess` list on one 8-bit RGB frame -> (1, 3, H, W) float32.
+    """Run a manifest `preprocess` list on one 8-bit RGB frame -> (1, 3, H, W) float32, or
+    (1, P, 3, S, S) when `patch_grid` makes P patches.
 
     `arithmetic` selects how resizes are evaluated (see `resize`)."""
     x = rgb8_to_nchw(rgb)
@@ -321,12 +335,16 @@ def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -
                                   op.get("round_to_u8", False), arithmetic)
         elif kind == "center_crop":
             x = center_crop(x, op["height"], op["width"])
+        elif kind == "patch_grid":
+            x = patch_grid(x, op["size"], op["stride"], op["count"])
         elif kind == "normalize":
             if i != len(ops) - 1:
                 raise ValueError("normalize must be the last op")
             x = normalize(x, op["mean"], op["std"])
         else:
             raise ValueError(f"unknown op {kind!r}")
+    if any(op["op"] == "patch_grid" for op in ops):
+        x = x.unsqueeze(0)  # (1, count, 3, size, size): one sample of patches
     return x
 
 

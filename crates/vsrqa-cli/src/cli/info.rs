@@ -47,6 +47,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 "scope": branch.scope,
                 "frames_per_sample": frames,
                 "input": [3, branch.input.height, branch.input.width],
+                "sample_shape": vsrqa::branch::sample_shape(branch),
                 "output_dim": branch.output_dim,
                 "network": file.path,
                 "sha256": file.sha256,
@@ -92,12 +93,11 @@ fn print_text(report: &serde_json::Value) {
     println!("branches");
     for b in report["branches"].as_array().into_iter().flatten() {
         println!(
-            "  {:<10} {:<9} {:<9} input {} x {} frame(s) -> {} features   sha256 {}",
+            "  {:<10} {:<9} {:<9} sample {} -> {} features   sha256 {}",
             text(&b["name"]),
             text(&b["kind"]),
             text(&b["scope"]),
-            b["input"],
-            b["frames_per_sample"],
+            b["sample_shape"],
             b["output_dim"],
             text(&b["sha256"]),
         );
