@@ -154,6 +154,12 @@ typedef struct VsrqaSessionConfig {
   // Frames per second of the stream (> 0); key frames are every `round(fps)` frames.
   // Default 25.
   double fps;
+  // The number of frames the clip will have, when known (0, the default: unknown). Clip-level
+  // branches (FAST-VQA) sample frames over the whole clip: knowing the length lets them keep
+  // only those frames and score before the end; otherwise they keep every frame (about 150 KB
+  // each) until `vsrqa_session_finish`. Pushing more frames, or finishing with fewer, is an
+  // error.
+  uint64_t expected_frames;
 } VsrqaSessionConfig;
 
 // Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).

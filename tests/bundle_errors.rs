@@ -47,8 +47,8 @@ fn assert_mentions(message: &str, words: &[&str]) {
 #[test]
 fn the_tiny_bundle_loads() {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
-    assert_eq!(bundle.feature_dim(), 575);
-    assert_eq!(bundle.networks.len(), 3);
+    assert_eq!(bundle.feature_dim(), 607);
+    assert_eq!(bundle.networks.len(), 4);
     for file in &bundle.networks {
         assert_eq!(file.sha256.len(), 64);
     }
@@ -125,7 +125,10 @@ fn dims_that_do_not_add_up() {
     let dir = copy_bundle();
     edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 65.into());
     let (_, message) = bundle_error(dir.path());
-    assert_mentions(&message, &["add up to 576", "spatial 16 + slowfast 65 + liqe 495", "input_dim is 575"]);
+    assert_mentions(
+        &message,
+        &["add up to 608", "spatial 16 + slowfast 65 + liqe 495 + fastvqa 32", "input_dim is 607"],
+    );
 }
 
 #[test]

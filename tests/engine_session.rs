@@ -21,6 +21,49 @@ fn engine() -> Engine {
     Engine::new(data("tiny_bundle"), EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: None }).unwrap()
 }
 
+/// The tiny bundle without its clip branch (FAST-VQA), whose one feature for the whole clip
+/// would hold every score back until the clip's sampled frames are in: the head keeps its weights
+/// for the other branches' features. For tests of the key-frame and window timing.
+fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("vsrqa.json")).unwrap()).unwrap();
+    let removed = manifest["branches"].as_array_mut().unwrap().pop().unwrap();
+    assert_eq!(removed["scope"], "clip");
+    let kept = manifest["head"]["input_dim"].as_u64().unwrap() - removed["output_dim"].as_u64().unwrap();
+    manifest["head"]["input_dim"] = kept.into();
+    std::fs::write(dir.path().join("vsrqa.json"), manifest.to_string()).unwrap();
+
+    let bytes = std::fs::read(dir.path().join("head.safetensors")).unwrap();
+    let head = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, view) in head.tensors() {
+        let (shape, data) = (view.shape().to_vec(), view.data().to_vec());
+        if name == "quality.0.weight" {
+            // [out, in] row-major f32: keep the first `kept` inputs of each row.
+            let row = shape[1] * 4;
+            let data = data.chunks_exact(row).flat_map(|r| r[..kept as usize * 4].to_vec()).collect();
+            tensors.push((name, vec![shape[0], kept as usize], data));
+        } else {
+            tensors.push((name, shape, data));
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, s, d)| {
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
+        })
+        .collect();
+    safetensors::serialize_to_file(views, &None, &dir.path().join("head.safetensors")).unwrap();
+    let engine =
+        Engine::new(dir.path(), EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: None }).unwrap();
+    (dir, engine)
+}
+
 fn sample_frames() -> Vec<Vec<u8>> {
     let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
     let mut frames = Vec::new();
@@ -64,7 +107,7 @@ fn session_equals_score_clip_exactly() {
 
 #[test]
 fn scores_arrive_as_soon_as_their_window_is_complete() {
-    let engine = engine();
+    let (_dir, engine) = engine_without_clip_branch();
     let frames = sample_frames();
     let mut session = engine.session(8.0).unwrap();
     let mut arrivals = Vec::new(); // (frames pushed when it arrived, key frame index)
@@ -84,7 +127,7 @@ fn scores_arrive_as_soon_as_their_window_is_complete() {
 
 #[test]
 fn a_reused_window_waits_for_the_end_of_its_interval() {
-    let engine = engine();
+    let (_dir, engine) = engine_without_clip_branch();
     let frames = sample_frames();
     // 12 fps: key frames 0 and 12. Key frame 0's 8-frame window is complete at frame 8, but
     // whether key frame 12 will have a chunk of its own (it will not: 20 < 24 frames) is only
@@ -263,4 +306,71 @@ fn head_matches_the_hand_computed_case() {
 fn an_absurd_thread_count_is_refused_before_anything_is_spawned() {
     let options = EngineOptions { threads: vsrqa::engine::MAX_THREADS + 1, ..EngineOptions::default() };
     assert!(matches!(Engine::new(data("tiny_bundle"), options), Err(Error::InvalidArgument(_))));
+}
+
+/// (frames pushed when it arrived, key frame index) for each score polled while streaming.
+fn arrivals(session: &mut vsrqa::Session, frames: &[Vec<u8>]) -> Vec<(usize, u64)> {
+    let mut arrivals = Vec::new();
+    for (i, frame) in frames.iter().enumerate() {
+        session.push(&i420(frame)).unwrap();
+        while let Some(score) = session.poll() {
+            arrivals.push((i + 1, score.frame_index));
+        }
+    }
+    arrivals
+}
+
+#[test]
+fn a_clip_branch_scores_early_only_when_the_clip_length_is_known() {
+    let engine = engine();
+    let frames = sample_frames();
+    let (expected, _) = stream(&engine, &frames, 8.0);
+
+    // Unknown length: FAST-VQA's frames depend on it, so every score waits for finish.
+    let mut session = engine.session(8.0).unwrap();
+    assert_eq!(arrivals(&mut session, &frames), vec![]);
+    session.finish().unwrap();
+    assert_eq!(std::iter::from_fn(|| session.poll()).count(), 3);
+
+    // Known length (20): the tiny FAST-VQA samples frames 1-8 and 11-18, so its feature is known
+    // once frame 18 is in; key frames 0 and 8 (SlowFast windows complete at 8 and 16) follow.
+    let mut session = engine.session(8.0).unwrap();
+    session.set_expected_frames(20).unwrap();
+    let early = arrivals(&mut session, &frames);
+    assert_eq!(early, vec![(19, 0), (19, 8)]);
+    let clip = session.finish().unwrap();
+    let last: Vec<vsrqa::FrameScore> = std::iter::from_fn(|| session.poll()).collect();
+    assert_eq!(last.iter().map(|s| s.frame_index).collect::<Vec<_>>(), vec![16]);
+    // The same scores as the unknown-length stream, to the bit: the same frames reach the network.
+    assert_eq!(last[0].score, expected[2].score);
+    assert_eq!(clip.score, stream(&engine, &frames, 8.0).1.score);
+}
+
+#[test]
+fn a_wrong_clip_length_is_refused_clearly() {
+    let engine = engine();
+    let frames = sample_frames();
+    let mut session = engine.session(8.0).unwrap();
+    session.set_expected_frames(3).unwrap();
+    for frame in &frames[..3] {
+        session.push(&i420(frame)).unwrap();
+    }
+    let too_many = session.push(&i420(&frames[3])).unwrap_err();
+    assert!(too_many.to_string().contains("3 frames"), "{too_many}");
+
+    let mut session = engine.session(8.0).unwrap();
+    session.set_expected_frames(5).unwrap();
+    session.push(&i420(&frames[0])).unwrap();
+    let too_few = session.finish().unwrap_err();
+    assert!(too_few.to_string().contains("5 frames but 1"), "{too_few}");
+    // The caller can still push the missing frames and finish.
+    for frame in &frames[1..5] {
+        session.push(&i420(frame)).unwrap();
+    }
+    session.finish().unwrap();
+
+    let mut session = engine.session(8.0).unwrap();
+    session.push(&i420(&frames[0])).unwrap();
+    assert!(session.set_expected_frames(20).is_err(), "too late after the first frame");
+    assert!(engine.session(8.0).unwrap().set_expected_frames(0).is_err());
 }

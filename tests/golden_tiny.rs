@@ -68,7 +68,8 @@ fn golden_branch_features_match_pytorch() {
     let key_frames = [0usize, 8, 16];
     // The SlowFast chunk each key frame reads (see golden_preprocessing_is_exact).
     let window_starts = [0usize, 8, 8];
-    for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
+    // The clip branch (FAST-VQA) has no per-key-frame input: tests/parity_fastvqa.rs covers it.
+    for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks).filter(|(s, _)| s.scope != Scope::Clip) {
         let network = backend.load_network(&file.path, &sample_shape(spec)).unwrap();
         let frames_per_sample = spec.window.map_or(1, |w| w.frames);
         let mut batch = Vec::new();
@@ -104,11 +105,13 @@ fn golden_head_outputs_from_golden_features() {
     let (_, spatial) = golden.f32("spatial.features");
     let (_, slowfast) = golden.f32("slowfast.features");
     let (_, liqe) = golden.f32("liqe.features");
+    let (_, fastvqa) = golden.f32("fastvqa.clip_feature"); // the same in every slot
     let (_, expected) = golden.f32("head.outputs");
     for k in 0..3 {
         let mut features = spatial[k * 16..(k + 1) * 16].to_vec();
         features.extend_from_slice(&slowfast[k * 64..(k + 1) * 64]);
         features.extend_from_slice(&liqe[k * 495..(k + 1) * 495]);
+        features.extend_from_slice(&fastvqa);
         let got = bundle.head.frame_output(&features);
         // Same features: only the head's own rounding differs (f64 accumulation here).
         assert!((f64::from(got) - f64::from(expected[k])).abs() <= 1e-6, "key frame {k}: {got} vs {}", expected[k]);
@@ -116,7 +119,7 @@ fn golden_head_outputs_from_golden_features() {
 }
 
 #[test]
-fn golden_clip_and_frame_scores_end_to_end() {
+fn parity_end_to_end_clip_and_frame_scores_match_reference() {
     let golden = Golden::load("tiny_sample.safetensors");
     let (frames, width, height, fps) = sample_frames();
     let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();

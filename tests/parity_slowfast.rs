@@ -30,7 +30,7 @@ const SCORE_TOLERANCE: f64 = 1e-6;
 fn full_size_ops() -> Vec<PreprocessOp> {
     vec![
         PreprocessOp::Resize { height: 224, width: 224, interpolation: Interpolation::PilBilinear, round_to_u8: false },
-        PreprocessOp::Normalize { mean: [0.45; 3], std: [0.225; 3] },
+        PreprocessOp::Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 },
     ]
 }
 

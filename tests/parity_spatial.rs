@@ -26,7 +26,7 @@ fn full_size_ops() -> Vec<PreprocessOp> {
     vec![
         PreprocessOp::ResizeShortSide { size: 384, interpolation: Interpolation::OpencvLinear, round_to_u8: false },
         PreprocessOp::CenterCrop { height: 384, width: 384 },
-        PreprocessOp::Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+        PreprocessOp::Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 },
     ]
 }
 

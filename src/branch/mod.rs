@@ -6,6 +6,7 @@ pub mod preprocess;
 use crate::backend::{Backend, Network};
 use crate::bundle::{BranchSpec, NetworkFile, Scope};
 use crate::error::{Error, Result};
+use crate::frame::ops::FloatImage;
 use crate::frame::RgbImage;
 
 pub struct Branch {
@@ -25,11 +26,13 @@ impl Branch {
         Ok(Branch { spec: spec.clone(), network })
     }
 
-    /// Frames one sample of this branch spans: 1 for key-frame branches, T for windows.
+    /// Frames one sample of this branch spans: 1 for key-frame branches, T for windows and clip
+    /// segments.
     pub fn frames_per_sample(&self) -> usize {
         match self.spec.scope {
             Scope::KeyFrame => 1,
             Scope::Window => self.spec.window.map_or(1, |w| w.frames),
+            Scope::Clip => self.spec.clip.map_or(1, |c| c.frames),
         }
     }
 
@@ -38,6 +41,50 @@ impl Branch {
     pub fn preprocess(&self, frame: &RgbImage) -> Result<Vec<f32>> {
         preprocess::run(&self.spec.preprocess, frame)
             .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))
+    }
+
+    /// A clip branch's frame as it is kept until the clip ends: the 8-bit image before `normalize`
+    /// (bundle validation guarantees bytes there).
+    pub fn clip_frame(&self, frame: &RgbImage) -> Result<Vec<u8>> {
+        let images = preprocess::geometry(&self.spec.preprocess, frame)
+            .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))?;
+        match &images[..] {
+            [image] => image.to_bytes().ok_or_else(|| {
+                Error::Backend(format!("branch '{}': the preprocessed frame is not 8-bit", self.spec.name))
+            }),
+            _ => Err(Error::Backend(format!("branch '{}': a clip frame must be one image", self.spec.name))),
+        }
+    }
+
+    /// A clip branch's feature from its sampled frames (from [`Branch::clip_frame`], in the order
+    /// of `ClipSampling::frame_indices`): the segments as one batch, averaged (docs/bundle.md,
+    /// "Clip branches").
+    pub fn clip_feature(&self, sampled: &[&[u8]]) -> Result<Vec<f32>> {
+        let clip = self.spec.clip.ok_or_else(|| Error::Backend("not a clip branch".into()))?;
+        let (height, width) = (self.spec.input.height, self.spec.input.width);
+        if sampled.len() != clip.segments * clip.frames {
+            return Err(Error::Backend(format!("branch '{}': {} sampled frames", self.spec.name, sampled.len())));
+        }
+        let mut normalized = Vec::with_capacity(sampled.len());
+        for bytes in sampled {
+            let image = FloatImage { width, height, data: bytes.iter().map(|&v| f32::from(v)).collect() };
+            let mut out = Vec::with_capacity(bytes.len());
+            preprocess::normalize(&self.spec.preprocess, &[image], &mut out);
+            normalized.push(out);
+        }
+        let mut batch = Vec::new();
+        for segment in normalized.chunks(clip.frames) {
+            let views: Vec<&[f32]> = segment.iter().map(Vec::as_slice).collect();
+            self.assemble_sample(&views, &mut batch);
+        }
+        let features = self.features(clip.segments, &batch)?;
+        let mut mean = vec![0f64; self.spec.output_dim];
+        for feature in &features {
+            for (m, &v) in mean.iter_mut().zip(feature) {
+                *m += f64::from(v);
+            }
+        }
+        Ok(mean.iter().map(|&m| (m / clip.segments as f64) as f32).collect())
     }
 
     /// Lays out one sample from its preprocessed frames: `[3, H, W]` (or `[P, 3, H, W]`) for a key
@@ -76,9 +123,10 @@ impl Branch {
 /// One sample's input shape as the manifest describes it.
 pub fn sample_shape(spec: &BranchSpec) -> Vec<usize> {
     let (h, w) = (spec.input.height, spec.input.width);
-    match (spec.scope, spec.window, spec.patch_count()) {
-        (Scope::Window, Some(window), _) => vec![3, window.frames, h, w],
-        (_, _, Some(patches)) => vec![patches, 3, h, w],
+    match (spec.scope, spec.window, spec.clip, spec.patch_count()) {
+        (Scope::Window, Some(window), _, _) => vec![3, window.frames, h, w],
+        (Scope::Clip, _, Some(clip), _) => vec![3, clip.frames, h, w],
+        (_, _, _, Some(patches)) => vec![patches, 3, h, w],
         _ => vec![3, h, w],
     }
 }

@@ -4,14 +4,21 @@ use crate::bundle::{Interpolation, PreprocessOp};
 use crate::error::{Error, Result};
 use crate::frame::ops::{self, FloatImage};
 use crate::frame::RgbImage;
-use crate::frame::{opencv_linear, pil_resample};
+use crate::frame::{fragments, opencv_linear, pil_resample};
 
 /// Returns the frame as normalized planar CHW floats (one block per image when `patch_grid`
 /// turns the frame into patches). The manifest was validated at load, so the only failure left
 /// is a frame too small for a crop.
 pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
-    let mut images = vec![FloatImage::from(frame)];
+    let images = geometry(ops_list, frame)?;
     let mut out = Vec::new();
+    normalize(ops_list, &images, &mut out);
+    Ok(out)
+}
+
+/// Every op but the final `normalize`: the 0..255 image(s) the network input is made from.
+pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<FloatImage>> {
+    let mut images = vec![FloatImage::from(frame)];
     for op in ops_list {
         match *op {
             PreprocessOp::Resize { height, width, interpolation, round_to_u8 } => {
@@ -43,14 +50,25 @@ pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
                     .collect::<Result<Vec<_>>>()?
                     .concat();
             }
-            PreprocessOp::Normalize { mean, std } => {
-                for image in &images {
-                    ops::normalize_into_chw(image, mean, std, &mut out);
-                }
+            PreprocessOp::Fragments { grid, size } => {
+                images = each(images, |image| {
+                    fragments::fragments(image, grid, size)
+                        .ok_or_else(|| Error::unsupported("fragments cut 8-bit images only"))
+                })?;
             }
+            PreprocessOp::Normalize { .. } => {}
         }
     }
-    Ok(out)
+    Ok(images)
+}
+
+/// The final `normalize` of the op list on images from [`geometry`], appended to `out`.
+pub fn normalize(ops_list: &[PreprocessOp], images: &[FloatImage], out: &mut Vec<f32>) {
+    if let Some(&PreprocessOp::Normalize { mean, std, range }) = ops_list.last() {
+        for image in images {
+            ops::normalize_into_chw(image, mean, std, range, out);
+        }
+    }
 }
 
 fn each(images: Vec<FloatImage>, op: impl Fn(&FloatImage) -> Result<FloatImage>) -> Result<Vec<FloatImage>> {

@@ -64,6 +64,8 @@ pub struct BranchSpec {
     pub scope: Scope,
     #[serde(default)]
     pub window: Option<Window>,
+    #[serde(default)]
+    pub clip: Option<ClipSampling>,
     pub network: String,
     #[serde(default)]
     pub sha256: Option<String>,
@@ -98,6 +100,31 @@ pub enum BranchKind {
 pub enum Scope {
     KeyFrame,
     Window,
+    /// One feature for the whole clip, from frames sampled over all of it (FAST-VQA); every key
+    /// frame's slot gets it.
+    Clip,
+}
+
+/// FAST-VQA's temporal sampling (docs/bundle.md, "Clip branches"): `segments` segments of `frames`
+/// frames at `interval`, segment `i` starting at `(n / segments) * i` plus the middle of the free
+/// range; indices wrap modulo the clip length. The branch feature is the mean over the segments.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClipSampling {
+    pub segments: usize,
+    pub frames: usize,
+    pub interval: usize,
+}
+
+impl ClipSampling {
+    /// The frame indices of each segment, in order, for a clip of `n_frames` (at least 1).
+    pub fn frame_indices(&self, n_frames: u64) -> Vec<u64> {
+        let (segments, frames, interval) = (self.segments as u64, self.frames as u64, self.interval as u64);
+        let length = n_frames / segments;
+        let used = frames * interval;
+        let offset = if length > used { (length - used) / 2 } else { 0 };
+        (0..segments).flat_map(|i| (0..frames).map(move |k| (length * i + offset + k * interval) % n_frames)).collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -178,10 +205,24 @@ pub enum PreprocessOp {
         stride: usize,
         count: usize,
     },
+    /// FAST-VQA's spatial fragments (docs/bundle.md): a `grid` x `grid` mosaic of `size` x `size`
+    /// cells, one from each cell of the frame; frames smaller than the mosaic are enlarged first.
+    Fragments {
+        grid: usize,
+        size: usize,
+    },
     Normalize {
         mean: [f32; 3],
         std: [f32; 3],
+        /// The pixel range `mean` and `std` refer to: 1 (`(v / 255 - mean) / std`, torchvision) or
+        /// 255 (`(v - mean) / std`, FAST-VQA).
+        #[serde(default = "unit_range")]
+        range: f32,
     },
+}
+
+fn unit_range() -> f32 {
+    1.0
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

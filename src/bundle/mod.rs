@@ -139,7 +139,21 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     match (branch.scope, branch.window) {
         (Scope::Window, None) => return Err("scope \"window\" needs \"window\": {\"frames\": T}".into()),
         (Scope::Window, Some(Window { frames: 0, .. })) => return Err("window.frames must be at least 1".into()),
-        (Scope::KeyFrame, Some(_)) => return Err("\"window\" is only meaningful with scope \"window\"".into()),
+        (Scope::KeyFrame | Scope::Clip, Some(_)) => {
+            return Err("\"window\" is only meaningful with scope \"window\"".into())
+        }
+        _ => {}
+    }
+    match (branch.scope, branch.clip) {
+        (Scope::Clip, None) => {
+            return Err("scope \"clip\" needs \"clip\": {\"segments\": S, \"frames\": T, \"interval\": I}".into())
+        }
+        (Scope::Clip, Some(c)) if c.segments == 0 || c.frames == 0 || c.interval == 0 => {
+            return Err("clip.segments, clip.frames and clip.interval must be at least 1".into())
+        }
+        (Scope::KeyFrame | Scope::Window, Some(_)) => {
+            return Err("\"clip\" is only meaningful with scope \"clip\"".into())
+        }
         _ => {}
     }
     if branch.output_dim == 0 {
@@ -186,6 +200,17 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
                 }
                 fixed = None;
             }
+            PreprocessOp::Fragments { grid, size } => {
+                if grid == 0 || size == 0 {
+                    return Err(format!("preprocess[{i}] fragments needs a positive grid and size"));
+                }
+                if !bytes {
+                    return Err(format!(
+                        "preprocess[{i}] fragments needs 8-bit input (an earlier resize left fractions)"
+                    ));
+                }
+                fixed = Some((grid * size, grid * size));
+            }
             PreprocessOp::PatchGrid { size, stride, count } => {
                 if size == 0 || stride == 0 || count == 0 {
                     return Err(format!("preprocess[{i}] patch_grid needs a positive size, stride and count"));
@@ -199,7 +224,16 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
                 }
                 fixed = Some((size, size));
             }
-            PreprocessOp::Normalize { std, .. } => {
+            PreprocessOp::Normalize { std, range, .. } => {
+                if range != 1.0 && range != 255.0 {
+                    return Err(format!("preprocess[{i}] normalize range must be 1 or 255, not {range}"));
+                }
+                if branch.scope == Scope::Clip && !bytes {
+                    // Clip branches keep every frame until the clip ends: as bytes, 4x smaller.
+                    return Err(format!(
+                        "preprocess[{i}]: a clip branch's image must still be 8-bit before normalize (use round_to_u8)"
+                    ));
+                }
                 if !last {
                     return Err(format!("preprocess[{i}] normalize must be the last op"));
                 }

@@ -169,7 +169,8 @@ pub unsafe extern "C" fn vsrqa_session_config_default(
     config: *mut VsrqaSessionConfig,
     struct_size: usize,
 ) -> VsrqaStatus {
-    let value = VsrqaSessionConfig { struct_size: std::mem::size_of::<VsrqaSessionConfig>(), fps: 25.0 };
+    let value =
+        VsrqaSessionConfig { struct_size: std::mem::size_of::<VsrqaSessionConfig>(), fps: 25.0, expected_frames: 0 };
     // SAFETY: forwarded contract.
     unsafe { write_default(config, struct_size, value, "config") }
 }
@@ -426,7 +427,10 @@ pub unsafe extern "C" fn vsrqa_session_create(
         let engine = unsafe { engine_ref(engine)? };
         // SAFETY: forwarded contract.
         let config = unsafe { read_struct(config, "config")? };
-        let created = engine.session(config.fps)?;
+        let mut created = engine.session(config.fps)?;
+        if config.expected_frames > 0 {
+            created.set_expected_frames(config.expected_frames)?;
+        }
         let boxed = Box::new(VsrqaSession { session: Mutex::new(created) });
         // SAFETY: non-NULL, writable.
         unsafe { *session = Box::into_raw(boxed) };

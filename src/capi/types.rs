@@ -106,6 +106,12 @@ pub struct VsrqaSessionConfig {
     /// Frames per second of the stream (> 0); key frames are every `round(fps)` frames.
     /// Default 25.
     pub fps: f64,
+    /// The number of frames the clip will have, when known (0, the default: unknown). Clip-level
+    /// branches (FAST-VQA) sample frames over the whole clip: knowing the length lets them keep
+    /// only those frames and score before the end; otherwise they keep every frame (about 150 KB
+    /// each) until `vsrqa_session_finish`. Pushing more frames, or finishing with fewer, is an
+    /// error.
+    pub expected_frames: u64,
 }
 
 /// One frame, described without copying: vsrqa reads the planes during the call only.

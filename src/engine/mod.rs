@@ -2,6 +2,7 @@
 //! [`Session`]: one stream of frames. `score_frame` and `score_clip` are thin wrappers over a
 //! session, so the three ways of scoring cannot disagree.
 
+mod clip;
 mod session;
 
 use std::path::Path;
@@ -111,9 +112,13 @@ impl Engine {
         session.poll().ok_or_else(|| Error::Backend("a one-frame clip produced no frame score".into()))
     }
 
-    /// Scores a whole clip. Identical to pushing the frames through a session.
+    /// Scores a whole clip. Identical to pushing the frames through a session (told the clip
+    /// length, so that clip branches keep only the frames they sample).
     pub fn score_clip(&self, frames: &[FrameView<'_>], fps: f64) -> Result<ClipScore> {
         let mut session = self.session(fps)?;
+        if !frames.is_empty() {
+            session.set_expected_frames(frames.len() as u64)?;
+        }
         for frame in frames {
             session.push(frame)?;
         }

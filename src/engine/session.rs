@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::clip::ClipState;
 use super::{Engine, LogLevel};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
@@ -55,6 +56,10 @@ pub struct Session {
     /// Index of the first key frame whose score is not yet queued.
     next_to_score: usize,
     ready: VecDeque<FrameScore>,
+    /// One per clip branch: the frames it keeps and, once known, its feature.
+    clips: Vec<ClipState>,
+    /// The clip length the caller announced, if any.
+    expected_frames: Option<u64>,
     finished: bool,
     poisoned: Option<String>,
 }
@@ -66,6 +71,7 @@ impl Session {
         }
         // The reference: `int(round(fps))` (Python rounds half to even); 0 means every frame.
         let rounded = fps.round_ties_even() as u64;
+        let clips = Self::clip_states(&engine, None);
         Ok(Session {
             engine,
             interval: rounded.max(1),
@@ -74,9 +80,34 @@ impl Session {
             key_frames: Vec::new(),
             next_to_score: 0,
             ready: VecDeque::new(),
+            clips,
+            expected_frames: None,
             finished: false,
             poisoned: None,
         })
+    }
+
+    fn clip_states(engine: &Engine, expected_frames: Option<u64>) -> Vec<ClipState> {
+        let branches = &engine.inner().branches;
+        (0..branches.len())
+            .filter(|&b| branches[b].spec.scope == Scope::Clip)
+            .map(|b| ClipState::new(b, &branches[b], expected_frames))
+            .collect()
+    }
+
+    /// Announces the clip length before the first frame. Clip branches (FAST-VQA) then keep only
+    /// the frames they sample and score as soon as the last of those arrives; without it they keep
+    /// every frame until `finish`. Pushing more frames, or finishing with fewer, is an error.
+    pub fn set_expected_frames(&mut self, frames: u64) -> Result<()> {
+        if self.frames_pushed > 0 {
+            return Err(Error::invalid("the clip length must be set before the first frame"));
+        }
+        if frames == 0 {
+            return Err(Error::invalid("a clip has at least one frame"));
+        }
+        self.expected_frames = Some(frames);
+        self.clips = Self::clip_states(&self.engine, Some(frames));
+        Ok(())
     }
 
     pub fn frames_pushed(&self) -> u64 {
@@ -99,6 +130,11 @@ impl Session {
         self.check_usable()?;
         frame.validate()?;
         let index = self.frames_pushed;
+        if let Some(expected) = self.expected_frames.filter(|&n| index >= n) {
+            return Err(Error::invalid(format!(
+                "the session was told the clip has {expected} frames; this is one more"
+            )));
+        }
         let inner = self.engine.inner();
         let count_limit = inner.bundle.manifest.key_frames.count.map(|c| c as usize);
         let is_key = index % self.interval == 0 && count_limit.is_none_or(|c| self.key_frames.len() < c);
@@ -116,7 +152,8 @@ impl Session {
                 }
             }
         }
-        if !is_key && wanted.is_empty() {
+        let clip_wants: Vec<bool> = self.clips.iter().map(|c| c.wants(index)).collect();
+        if !is_key && wanted.is_empty() && !clip_wants.contains(&true) {
             self.frames_pushed += 1;
             // Completing an interval can make a computed window final.
             self.resolve_windows(false);
@@ -128,10 +165,17 @@ impl Session {
         let rgb = convert::to_rgb8(frame)?;
         let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
         for (b, branch) in inner.branches.iter().enumerate() {
-            let needed = is_key || wanted.iter().any(|&(_, wb)| wb == b);
+            let needed = branch.spec.scope != Scope::Clip && (is_key || wanted.iter().any(|&(_, wb)| wb == b));
             if needed {
                 per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
             }
+        }
+        let mut clip_frames = Vec::new(); // (clip, frame)
+        for (c, clip) in self.clips.iter().enumerate().filter(|&(c, _)| clip_wants[c]) {
+            clip_frames.push((c, inner.branches[clip.branch].clip_frame(&rgb)?));
+        }
+        for (c, frame) in clip_frames {
+            self.clips[c].keep(index, frame);
         }
 
         if is_key {
@@ -142,6 +186,10 @@ impl Session {
                 own_window: vec![None; inner.branches.len()],
                 output: None,
             });
+            let k = self.key_frames.len() - 1;
+            for clip in &self.clips {
+                self.key_frames[k].features[clip.branch] = clip.feature.clone();
+            }
             let k = self.key_frames.len() - 1;
             for (b, branch) in inner.branches.iter().enumerate() {
                 if branch.spec.scope == Scope::Window && self.owns_window(k, b) {
@@ -179,7 +227,26 @@ impl Session {
             }
         }
         self.resolve_windows(false);
+        self.compute_clip_features(None)?;
         self.queue_ready_scores();
+        Ok(())
+    }
+
+    /// Computes the clip branches' features that can be computed now (`clip_length`: at `finish`)
+    /// and gives them to every key frame.
+    fn compute_clip_features(&mut self, clip_length: Option<u64>) -> Result<()> {
+        let engine = self.engine.clone();
+        for clip in &mut self.clips {
+            if clip.feature.is_some() {
+                continue;
+            }
+            clip.try_compute(&engine.inner().branches[clip.branch], self.frames_pushed, clip_length)?;
+            if let Some(feature) = &clip.feature {
+                for key in &mut self.key_frames[self.next_to_score..] {
+                    key.features[clip.branch] = Some(feature.clone());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -281,6 +348,12 @@ impl Session {
         if self.frames_pushed == 0 {
             return Err(Error::invalid("no frames were pushed: a clip needs at least one frame"));
         }
+        if let Some(expected) = self.expected_frames.filter(|&n| n != self.frames_pushed) {
+            return Err(Error::invalid(format!(
+                "the session was told the clip has {expected} frames but {} were pushed",
+                self.frames_pushed
+            )));
+        }
         let result = self.complete_all();
         match result {
             Ok(score) => {
@@ -309,6 +382,7 @@ impl Session {
             }
         }
         self.resolve_windows(true);
+        self.compute_clip_features(Some(self.frames_pushed))?;
         self.queue_ready_scores();
 
         let mut outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();

@@ -2,6 +2,7 @@
 //! 8-bit RGB ([`convert`]), and the geometric operations the branches need ([`ops`]).
 
 pub mod convert;
+pub mod fragments;
 pub mod opencv_linear;
 pub mod ops;
 pub mod pil_resample;

@@ -171,9 +171,14 @@ pub fn patch_grid_positions(
     (0..count).map(|i| (step * i % columns * stride, step * i / columns * stride)).collect()
 }
 
-pub fn normalize_into_chw(image: &FloatImage, mean: [f32; 3], std: [f32; 3], out: &mut Vec<f32>) {
+pub fn normalize_into_chw(image: &FloatImage, mean: [f32; 3], std: [f32; 3], range: f32, out: &mut Vec<f32>) {
     for c in 0..3 {
-        out.extend(image.data.iter().skip(c).step_by(3).map(|&v| (v / 255.0 - mean[c]) / std[c]));
+        let channel = image.data.iter().skip(c).step_by(3);
+        if range == 255.0 {
+            out.extend(channel.map(|&v| (v - mean[c]) / std[c]));
+        } else {
+            out.extend(channel.map(|&v| (v / 255.0 - mean[c]) / std[c]));
+        }
     }
 }
 
@@ -241,7 +246,7 @@ mod tests {
     fn normalize_produces_planar_channels() {
         let image = FloatImage { width: 1, height: 1, data: vec![255.0, 0.0, 127.5] };
         let mut out = Vec::new();
-        normalize_into_chw(&image, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], &mut out);
+        normalize_into_chw(&image, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], 1.0, &mut out);
         assert_eq!(out, vec![1.0, -1.0, 0.0]);
     }
 }

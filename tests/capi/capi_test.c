@@ -263,6 +263,39 @@ static void test_valid_scoring(const char *bundle, const Clip *clip) {
     free(frames);
 }
 
+/* ---- a known clip length: clip-level branches score before the end ---- */
+
+static void test_expected_frames(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaSessionConfig sc;
+    vsrqa_session_config_default(&sc, sizeof sc);
+    CHECK(sc.expected_frames == 0, "expected_frames defaults to 0 (unknown)");
+    sc.fps = clip->fps;
+    sc.expected_frames = (uint64_t)clip->count;
+    VsrqaSession *session = NULL;
+    CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    int before_finish = 0;
+    for (int i = 0; i < clip->count; i++) {
+        VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+        CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push %d: %s", i, vsrqa_last_error());
+        while (vsrqa_session_poll(session, &fs) == VSRQA_OK) before_finish++;
+    }
+    /* The tiny bundle's FAST-VQA branch has its frames by frame 19 of 20: key frames 0 and 8 are
+       scored before finish (without expected_frames, none is). */
+    CHECK(before_finish == 2, "%d scores before finish, expected 2", before_finish);
+    VsrqaFrame extra = i420_frame(clip->data, clip->width, clip->height);
+    CHECK_STATUS(vsrqa_session_push(session, &extra), VSRQA_ERROR_INVALID_ARGUMENT, "frames");
+    VsrqaClipScore cs;
+    vsrqa_clip_score_default(&cs, sizeof cs);
+    CHECK(vsrqa_session_finish(session, &cs) == VSRQA_OK, "finish: %s", vsrqa_last_error());
+    CHECK(cs.frames == (uint64_t)clip->count, "frames %llu", (unsigned long long)cs.frames);
+    vsrqa_session_destroy(session);
+    vsrqa_engine_destroy(engine);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(const char *bundle, const Clip *clip) {
@@ -406,6 +439,7 @@ int main(int argc, char **argv) {
     }
     printf("vsrqa %s (C API %d.%d)\n", vsrqa_version(), VSRQA_API_VERSION_MAJOR, VSRQA_API_VERSION_MINOR);
     test_valid_scoring(argv[1], &clip);
+    test_expected_frames(argv[1], &clip);
     test_bad_input(argv[1], &clip);
     free(clip.data);
     printf("%d checks, %d failures\n", checks, failures);

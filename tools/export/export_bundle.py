@@ -3,6 +3,7 @@
 
     venv/bin/python tools/export/export_bundle.py --out bundles/rq --branches spatial,slowfast \\
         [--spatial-checkpoint RQ-VQA.pth] [--slowfast-checkpoint SLOWFAST_8x8_R50.pyth] [--liqe-checkpoint LIQE.pt] \\
+        [--fastvqa-checkpoint FAST_VQA_B_1_4.pth --fastvqa-src FAST-VQA-checkout] \\
         [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
 
 Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 3, T, H, W], output
@@ -12,9 +13,10 @@ manifest. Without a checkpoint the weights are random (fixed seed): such a bundl
 meaningful; it is for tests, benchmarks and engine builds.
 
 Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of
-pytorchvideo's SlowFast R50) and liqe (LIQE's fine-tuned CLIP ViT-B/32 with its 495 prompts). The
-profiles `full` (all five) and `lite` (no Q-Align) also need FAST-VQA and Q-Align, which are not
-exported yet: asking for them is an error that says so, never a bundle with a missing branch.
+pytorchvideo's SlowFast R50), liqe (LIQE's fine-tuned CLIP ViT-B/32 with its 495 prompts) and fastvqa
+(FAST-VQA-B's Swin3D on fragments; its code is read from a FAST-VQA checkout, --fastvqa-src or
+$FASTVQA_SRC). So `--profile lite` (no Q-Align) exports; `--profile full` also needs Q-Align, which is
+not exported yet: asking for it is an error that says so, never a bundle with a missing branch.
 
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -41,10 +44,11 @@ from vsrqa_ref.onnx_io import describe_onnx, export_onnx, onnx_vs_torch, ort_ses
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 from vsrqa_ref import liqe as liqe_ref  # noqa: E402
+from vsrqa_ref import fastvqa as fastvqa_ref  # noqa: E402
 
 ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's concatenation order
 PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
-IMPLEMENTED = {"spatial", "slowfast", "liqe"}
+IMPLEMENTED = {"spatial", "slowfast", "liqe", "fastvqa"}
 ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
@@ -133,7 +137,36 @@ def liqe_branch(size: str, checkpoint: Path | None):
     return net, entry, (patches["count"], 3, side, side), None
 
 
-BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "liqe": liqe_branch}
+def fastvqa_branch(size: str, checkpoint: Path | None):
+    """FAST-VQA-B (`swin_tiny_grpb`) on 7x7 fragments of 32x32; 4 segments of 32 frames per clip."""
+    root = fastvqa_ref.source_dir()
+    backbone = fastvqa_ref.build_backbone(root, fastvqa_ref.FULL if size == "full" else fastvqa_ref.TINY,
+                                          str(checkpoint) if checkpoint is not None else None)
+    if checkpoint is None:
+        fastvqa_ref.randomize_position_biases(backbone, torch.Generator().manual_seed(14))
+    net = fastvqa_ref.FastVqaNet(backbone).eval()
+    sampling = fastvqa_ref.FULL_SAMPLING if size == "full" else fastvqa_ref.TINY_SAMPLING
+    frag = fastvqa_ref.FULL_FRAGMENTS if size == "full" else fastvqa_ref.TINY_FRAGMENTS
+    side = frag["grid"] * frag["size"]
+    entry = {
+        "name": "fastvqa",
+        "kind": "fastvqa",
+        "scope": "clip",
+        # fast-b_NTIRE_UGC.yml + fusion_datasets.py: FragmentSampleFrames(32, 4, 2), fragments 7x7x32,
+        # (v - mean) / std on 0..255 values.
+        "clip": sampling,
+        "network": "fastvqa.onnx",
+        "input": {"height": side, "width": side},
+        "preprocess": [
+            {"op": "fragments", **frag},
+            {"op": "normalize", "mean": fastvqa_ref.MEAN, "std": fastvqa_ref.STD, "range": 255},
+        ],
+        "output_dim": net.out_dim,
+    }
+    return net, entry, (3, sampling["frames"], side, side), None
+
+
+BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "liqe": liqe_branch, "fastvqa": fastvqa_branch}
 
 
 def sha256_file(path: Path) -> str:
@@ -152,6 +185,8 @@ def main(argv=None) -> int:
     ap.add_argument("--slowfast-checkpoint", type=Path,
                     help="pytorchvideo SLOWFAST_8x8_R50.pyth (Kinetics-400), the weights RQ-VQA's features use")
     ap.add_argument("--liqe-checkpoint", type=Path, help="LIQE.pt (the fine-tuned CLIP ViT-B/32 state dict)")
+    ap.add_argument("--fastvqa-checkpoint", type=Path, help="FAST_VQA_B_1_4.pth (FAST-VQA-B's evaluator state dict)")
+    ap.add_argument("--fastvqa-src", type=Path, help="FAST-VQA checkout with fastvqa/models (default: $FASTVQA_SRC)")
     ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
                     help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
@@ -166,6 +201,8 @@ def main(argv=None) -> int:
     if missing:
         ap.error(f"export of {missing} is not implemented yet (implemented: {sorted(IMPLEMENTED)})")
     names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
+    if args.fastvqa_src is not None:
+        os.environ["FASTVQA_SRC"] = str(args.fastvqa_src)
     dynamic = args.batch == "dynamic"
     batch = 1 if dynamic else int(args.batch)
 
@@ -175,7 +212,7 @@ def main(argv=None) -> int:
     entries, head_states = [], []
     for name in names:
         checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint,
-                      "liqe": args.liqe_checkpoint}.get(name)
+                      "liqe": args.liqe_checkpoint, "fastvqa": args.fastvqa_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)

@@ -313,10 +313,24 @@ def patch_grid(img: torch.Tensor, size: int, stride: int, count: int) -> torch.T
     return windows[[step * i for i in range(count)]].contiguous()
 
 
-def normalize(img: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+def normalize(img: torch.Tensor, mean: Sequence[float], std: Sequence[float], value_range: float = 1) -> torch.Tensor:
+    """torchvision ToTensor + Normalize (`value_range` 1), or FAST-VQA's `(v - mean) / std` on 0..255
+    values (`value_range` 255)."""
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    if value_range == 255:
+        return (img - m) / s
     return (img / 255.0 - m) / s
+
+
+def fragments(img: torch.Tensor, grid: int, size: int) -> torch.Tensor:
+    """FAST-VQA's spatial fragments of a (1, 3, H, W) 8-bit image (tools/vsrqa_ref/fastvqa.py)."""
+    from . import fastvqa
+    x = img.detach().cpu().numpy()
+    if not (np.all(x == np.round(x)) and x.min() >= 0 and x.max() <= 255):
+        raise ValueError("fragments cut 8-bit images only")
+    out = fastvqa.fragments(np.ascontiguousarray(x[0].transpose(1, 2, 0).astype(np.uint8)), grid, size)
+    return torch.from_numpy(out.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
 def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -> torch.Tensor:
@@ -337,10 +351,12 @@ def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -
             x = center_crop(x, op["height"], op["width"])
         elif kind == "patch_grid":
             x = patch_grid(x, op["size"], op["stride"], op["count"])
+        elif kind == "fragments":
+            x = fragments(x, op["grid"], op["size"])
         elif kind == "normalize":
             if i != len(ops) - 1:
                 raise ValueError("normalize must be the last op")
-            x = normalize(x, op["mean"], op["std"])
+            x = normalize(x, op["mean"], op["std"], op.get("range", 1))
         else:
             raise ValueError(f"unknown op {kind!r}")
     if any(op["op"] == "patch_grid" for op in ops):
