@@ -47,8 +47,8 @@ fn assert_mentions(message: &str, words: &[&str]) {
 #[test]
 fn the_tiny_bundle_loads() {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
-    assert_eq!(bundle.feature_dim(), 607);
-    assert_eq!(bundle.networks.len(), 4);
+    assert_eq!(bundle.feature_dim(), 671);
+    assert_eq!(bundle.networks.len(), 5);
     for file in &bundle.networks {
         assert_eq!(file.sha256.len(), 64);
     }
@@ -127,7 +127,7 @@ fn dims_that_do_not_add_up() {
     let (_, message) = bundle_error(dir.path());
     assert_mentions(
         &message,
-        &["add up to 608", "spatial 16 + slowfast 65 + liqe 495 + fastvqa 32", "input_dim is 607"],
+        &["add up to 672", "spatial 16 + slowfast 65 + qalign 64 + liqe 495 + fastvqa 32", "input_dim is 671"],
     );
 }
 

@@ -104,12 +104,14 @@ fn golden_head_outputs_from_golden_features() {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let (_, spatial) = golden.f32("spatial.features");
     let (_, slowfast) = golden.f32("slowfast.features");
+    let (_, qalign) = golden.f32("qalign.features");
     let (_, liqe) = golden.f32("liqe.features");
     let (_, fastvqa) = golden.f32("fastvqa.clip_feature"); // the same in every slot
     let (_, expected) = golden.f32("head.outputs");
     for k in 0..3 {
         let mut features = spatial[k * 16..(k + 1) * 16].to_vec();
         features.extend_from_slice(&slowfast[k * 64..(k + 1) * 64]);
+        features.extend_from_slice(&qalign[k * 64..(k + 1) * 64]);
         features.extend_from_slice(&liqe[k * 495..(k + 1) * 495]);
         features.extend_from_slice(&fastvqa);
         let got = bundle.head.frame_output(&features);

@@ -15,7 +15,7 @@
 
 mod golden;
 
-use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, Golden};
+use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::cpu::CpuBackend;
 use vsrqa::branch::Branch;
 use vsrqa::bundle::{Bundle, ClipSampling, Scope};
@@ -69,9 +69,10 @@ fn parity_fastvqa_segment_frames_match_reference_sampler() {
 fn parity_fastvqa_clip_feature_matches_pytorch() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let spec = &bundle.manifest.branches[3];
+    let (spec, file) = tiny_branch(&bundle, "fastvqa");
+    let spec = &spec;
     assert_eq!((spec.name.as_str(), spec.scope), ("fastvqa", Scope::Clip));
-    let branch = Branch::load(spec, &bundle.networks[3], &CpuBackend::new(1)).unwrap();
+    let branch = Branch::load(spec, &file, &CpuBackend::new(1)).unwrap();
     let frames: Vec<Vec<u8>> = rgb_frames().iter().map(|f| branch.clip_frame(f).unwrap()).collect();
     // The tiny sampling (2 segments of 8 frames at interval 1) on the sample's 20 frames.
     let indices = spec.clip.unwrap().frame_indices(frames.len() as u64);

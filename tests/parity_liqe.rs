@@ -9,7 +9,7 @@
 
 mod golden;
 
-use golden::{data, max_relative_diff, rgb_frames, Golden};
+use golden::{data, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, PreprocessOp};
@@ -20,7 +20,7 @@ const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 /// (taken from the tiny bundle, which uses the same).
 fn full_size_ops() -> Vec<PreprocessOp> {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let normalize = bundle.manifest.branches[2].preprocess.last().unwrap().clone();
+    let normalize = tiny_branch(&bundle, "liqe").0.preprocess.last().unwrap().clone();
     assert!(matches!(normalize, PreprocessOp::Normalize { .. }));
     vec![PreprocessOp::PatchGrid { size: 224, stride: 32, count: 15 }, normalize]
 }
@@ -73,8 +73,9 @@ fn parity_liqe_small_frame_is_enlarged_like_pil_bicubic() {
 fn parity_liqe_preprocessing_matches_reference() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let spec = &bundle.manifest.branches[2];
-    assert_eq!((spec.name.as_str(), spec.patch_count()), ("liqe", Some(15)));
+    let (spec, _) = tiny_branch(&bundle, "liqe");
+    let spec = &spec;
+    assert_eq!((spec.name.as_str(), spec.images_per_frame()), ("liqe", Some(15)));
     let input = preprocess::run(&spec.preprocess, &rgb_frames()[8]).unwrap();
     let (shape, expected) = golden.f32("liqe.input.kf1.rows0");
     assert_eq!(shape, vec![15, 3, 64]);
@@ -85,9 +86,10 @@ fn parity_liqe_preprocessing_matches_reference() {
 fn parity_liqe_network_matches_pytorch() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let spec = &bundle.manifest.branches[2];
+    let (spec, file) = tiny_branch(&bundle, "liqe");
+    let spec = &spec;
     assert_eq!(sample_shape(spec), vec![15, 3, 64, 64]);
-    let network = CpuBackend::new(1).load_network(&bundle.networks[2].path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
     let input = preprocess::run(&spec.preprocess, &rgb_frames()[8]).unwrap();
     let output = network.run(1, &input).unwrap();
     assert_eq!(output.shape, vec![1, 495]);

@@ -14,7 +14,9 @@
 
 mod golden;
 
-use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, views, Golden};
+use golden::{
+    data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, tiny_branch, views, Golden,
+};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
@@ -79,9 +81,10 @@ fn parity_slowfast_pil_resize_matches_pillow_on_odd_sizes() {
 fn parity_slowfast_network_matches_pytorch() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let spec = &bundle.manifest.branches[1];
+    let (spec, file) = tiny_branch(&bundle, "slowfast");
+    let spec = &spec;
     assert_eq!(spec.name, "slowfast");
-    let network = CpuBackend::new(1).load_network(&bundle.networks[1].path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
     // Key frame 2's input (the reference's chunk 1, frames 8..16), as the golden stores it.
     let (shape, input) = golden.f32("slowfast.input.kf2");
     assert_eq!(shape, vec![1, 3, 8, 64, 64]);

@@ -11,7 +11,7 @@
 
 mod golden;
 
-use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, Golden};
+use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
@@ -78,9 +78,10 @@ fn parity_spatial_opencv_linear_matches_cv2_on_odd_sizes() {
 fn parity_spatial_network_matches_pytorch() {
     let golden = Golden::load("tiny_sample.safetensors");
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
-    let spec = &bundle.manifest.branches[0];
+    let (spec, file) = tiny_branch(&bundle, "spatial");
+    let spec = &spec;
     assert_eq!(spec.name, "spatial");
-    let network = CpuBackend::new(1).load_network(&bundle.networks[0].path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
     let rgb = rgb_frames();
     let mut batch = Vec::new();
     for k in [0usize, 8, 16] {

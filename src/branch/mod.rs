@@ -123,7 +123,7 @@ impl Branch {
 /// One sample's input shape as the manifest describes it.
 pub fn sample_shape(spec: &BranchSpec) -> Vec<usize> {
     let (h, w) = (spec.input.height, spec.input.width);
-    match (spec.scope, spec.window, spec.clip, spec.patch_count()) {
+    match (spec.scope, spec.window, spec.clip, spec.images_per_frame()) {
         (Scope::Window, Some(window), _, _) => vec![3, window.frames, h, w],
         (Scope::Clip, _, Some(clip), _) => vec![3, clip.frames, h, w],
         (_, _, _, Some(patches)) => vec![patches, 3, h, w],

@@ -50,6 +50,12 @@ pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<Float
                     .collect::<Result<Vec<_>>>()?
                     .concat();
             }
+            PreprocessOp::SplitHalves => {
+                images = images.iter().flat_map(ops::split_halves).collect();
+            }
+            PreprocessOp::ExpandToSquare { fill } => {
+                images = each(images, |image| Ok(ops::expand_to_square(image, fill)))?;
+            }
             PreprocessOp::Fragments { grid, size } => {
                 images = each(images, |image| {
                     fragments::fragments(image, grid, size)

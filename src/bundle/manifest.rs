@@ -75,10 +75,12 @@ pub struct BranchSpec {
 }
 
 impl BranchSpec {
-    /// The number of patches one frame becomes (`patch_grid`), if the branch takes patches.
-    pub fn patch_count(&self) -> Option<usize> {
+    /// The number of images one frame becomes (`patch_grid` patches, `split_halves` halves), if
+    /// the branch turns a frame into several; the sample is then `[images, 3, H, W]`.
+    pub fn images_per_frame(&self) -> Option<usize> {
         self.preprocess.iter().find_map(|op| match *op {
             PreprocessOp::PatchGrid { count, .. } => Some(count),
+            PreprocessOp::SplitHalves => Some(2),
             _ => None,
         })
     }
@@ -204,6 +206,13 @@ pub enum PreprocessOp {
         size: usize,
         stride: usize,
         count: usize,
+    },
+    /// Q-Align's halves (docs/bundle.md): the upper `h / 2` rows and the rest, as two images.
+    SplitHalves,
+    /// Q-Align's `expand2square`: pad to a square with `fill`, the image centred (offset rounded
+    /// down).
+    ExpandToSquare {
+        fill: [u8; 3],
     },
     /// FAST-VQA's spatial fragments (docs/bundle.md): a `grid` x `grid` mosaic of `size` x `size`
     /// cells, one from each cell of the frame; frames smaller than the mosaic are enlarged first.

@@ -168,6 +168,11 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     // Whether the image still holds bytes: 8-bit resamplers must come before any op that
     // produces fractions.
     let mut bytes = true;
+    let splits =
+        branch.preprocess.iter().filter(|op| matches!(op, PreprocessOp::SplitHalves | PreprocessOp::PatchGrid { .. }));
+    if splits.count() > 1 {
+        return Err("preprocess may split a frame once (one patch_grid or split_halves)".into());
+    }
     for (i, op) in branch.preprocess.iter().enumerate() {
         let last = i + 1 == branch.preprocess.len();
         if let PreprocessOp::Resize { interpolation, round_to_u8, .. }
@@ -197,6 +202,12 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
             PreprocessOp::ResizeShortSide { size, .. } => {
                 if size == 0 {
                     return Err(format!("preprocess[{i}] resizes the short side to 0"));
+                }
+                fixed = None;
+            }
+            PreprocessOp::SplitHalves | PreprocessOp::ExpandToSquare { .. } => {
+                if branch.scope != Scope::KeyFrame {
+                    return Err(format!("preprocess[{i}] split_halves and expand_to_square need scope \"key_frame\""));
                 }
                 fixed = None;
             }

@@ -154,6 +154,29 @@ pub fn crop(image: &FloatImage, left: usize, top: usize, width: usize, height: u
 }
 
 /// `(v / 255 - mean[c]) / std[c]` into planar CHW order, appended to `out`.
+/// Q-Align's halves: PIL `crop((0, 0, w, h // 2))` and `crop((0, h // 2, w, h))`.
+pub fn split_halves(image: &FloatImage) -> [FloatImage; 2] {
+    let middle = image.height / 2;
+    [crop(image, 0, 0, image.width, middle), crop(image, 0, middle, image.width, image.height - middle)]
+}
+
+/// Q-Align's `expand2square`: a square canvas of the long side filled with `fill`, the image
+/// pasted at `(long - short) / 2` (rounded down) along the short side.
+pub fn expand_to_square(image: &FloatImage, fill: [u8; 3]) -> FloatImage {
+    let side = image.width.max(image.height);
+    if image.width == image.height {
+        return image.clone();
+    }
+    let (left, top) = ((side - image.width) / 2, (side - image.height) / 2);
+    let mut data: Vec<f32> = fill.iter().map(|&v| f32::from(v)).cycle().take(side * side * 3).collect();
+    for y in 0..image.height {
+        let source = &image.data[y * image.width * 3..(y + 1) * image.width * 3];
+        let start = ((top + y) * side + left) * 3;
+        data[start..start + source.len()].copy_from_slice(source);
+    }
+    FloatImage { width: side, height: side, data }
+}
+
 /// (left, top) of the patches LIQE takes from a `width x height` image: of the windows of
 /// `size` at `stride` in row-major order (`unfold` over rows, then columns), the `count` at
 /// indices `(n / count) * i`. With fewer than `count` windows every patch is window 0, as in the

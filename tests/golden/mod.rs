@@ -40,6 +40,12 @@ impl Golden {
         (shape, bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
     }
 
+    pub fn f64(&self, name: &str) -> (Vec<usize>, Vec<f64>) {
+        let (shape, dtype, bytes) = self.view(name);
+        assert_eq!(dtype, safetensors::Dtype::F64, "{name}");
+        (shape, bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect())
+    }
+
     pub fn i32(&self, name: &str) -> (Vec<usize>, Vec<i32>) {
         let (shape, dtype, bytes) = self.view(name);
         assert_eq!(dtype, safetensors::Dtype::I32, "{name}");
@@ -101,4 +107,14 @@ pub fn float_image(shape: &[usize], bytes: &[u8]) -> vsrqa::frame::ops::FloatIma
 pub fn differing_bytes(got: &[f32], expected: &[u8]) -> usize {
     assert_eq!(got.len(), expected.len(), "length mismatch");
     got.iter().zip(expected).filter(|(a, b)| **a != f32::from(**b)).count()
+}
+
+/// The tiny bundle's branch `name`: its spec and network file.
+pub fn tiny_branch(
+    bundle: &vsrqa::bundle::Bundle,
+    name: &str,
+) -> (vsrqa::bundle::BranchSpec, vsrqa::bundle::NetworkFile) {
+    let index =
+        bundle.manifest.branches.iter().position(|b| b.name == name).unwrap_or_else(|| panic!("no branch {name}"));
+    (bundle.manifest.branches[index].clone(), bundle.networks[index].clone())
 }

@@ -4,6 +4,7 @@
     venv/bin/python tools/export/export_bundle.py --out bundles/rq --branches spatial,slowfast \\
         [--spatial-checkpoint RQ-VQA.pth] [--slowfast-checkpoint SLOWFAST_8x8_R50.pyth] [--liqe-checkpoint LIQE.pt] \\
         [--fastvqa-checkpoint FAST_VQA_B_1_4.pth --fastvqa-src FAST-VQA-checkout] \\
+        [--qalign-checkpoint one-align/ --qalign-src Q-Align-checkout] \\
         [--size full|tiny] [--batch dynamic|N] [--sigmoid after_pooling]
 
 Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 3, T, H, W], output
@@ -12,11 +13,13 @@ Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 
 manifest. Without a checkpoint the weights are random (fixed seed): such a bundle scores nothing
 meaningful; it is for tests, benchmarks and engine builds.
 
-Branches implemented so far: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of
-pytorchvideo's SlowFast R50), liqe (LIQE's fine-tuned CLIP ViT-B/32 with its 495 prompts) and fastvqa
-(FAST-VQA-B's Swin3D on fragments; its code is read from a FAST-VQA checkout, --fastvqa-src or
-$FASTVQA_SRC). So `--profile lite` (no Q-Align) exports; `--profile full` also needs Q-Align, which is
-not exported yet: asking for it is an error that says so, never a bundle with a missing branch.
+Branches: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of pytorchvideo's
+SlowFast R50), qalign (One-Align / mPLUG-Owl2 prefill on the two halves of a key frame; Q-Align's code
+from a checkout, --qalign-src or $QALIGN_SRC, with transformers 4.36.1), liqe (LIQE's fine-tuned CLIP
+ViT-B/32 with its 495 prompts) and fastvqa (FAST-VQA-B's Swin3D on fragments; FAST-VQA's code from a
+checkout, --fastvqa-src or $FASTVQA_SRC). `--profile full` has all five, `--profile lite` all but
+Q-Align. A full-size Q-Align needs the One-Align folder (--qalign-checkpoint: weights and tokenizer);
+its fp32 ONNX is about 30 GB (external data), an export this tool has not been run on here.
 
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
@@ -45,10 +48,12 @@ from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 from vsrqa_ref import liqe as liqe_ref  # noqa: E402
 from vsrqa_ref import fastvqa as fastvqa_ref  # noqa: E402
+from vsrqa_ref import qalign as qalign_ref  # noqa: E402
 
 ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's concatenation order
 PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
-IMPLEMENTED = {"spatial", "slowfast", "liqe", "fastvqa"}
+IMPLEMENTED = {"spatial", "slowfast", "qalign", "liqe", "fastvqa"}
+FIXED_BATCH = {"qalign"}  # its prompt splicing is a Python loop over the batch: exported for batch 1
 ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
@@ -166,7 +171,37 @@ def fastvqa_branch(size: str, checkpoint: Path | None):
     return net, entry, (3, sampling["frames"], side, side), None
 
 
-BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "liqe": liqe_branch, "fastvqa": fastvqa_branch}
+def qalign_branch(size: str, checkpoint: Path | None):
+    """One-Align: vision encoder + visual abstractor + LLaMA-2 prefill, mean of the last hidden states."""
+    root = qalign_ref.source_dir()
+    if size == "full" and checkpoint is None:
+        raise SystemExit("qalign at full size needs --qalign-checkpoint (the One-Align folder: a random 7B "
+                         "model would need about 30 GB and no tokenizer is available without it)")
+    model, tokenizer = qalign_ref.build_model(root, str(checkpoint) if checkpoint is not None else None)
+    if checkpoint is None:
+        qalign_ref.randomize_norms(model, torch.Generator().manual_seed(15))
+    net = qalign_ref.QAlignNet(model, qalign_ref.prompt_ids(root, tokenizer)).eval()
+    side = qalign_ref.FULL_SIDE if size == "full" else qalign_ref.TINY_SIDE
+    entry = {
+        "name": "qalign",
+        "kind": "qalign",
+        "scope": "key_frame",
+        "network": "qalign.onnx",
+        "input": {"height": side, "width": side},
+        # q_align_feature_extract.py: halves, expand2square, CLIPImageProcessor (448, bicubic, CLIP).
+        "preprocess": [
+            {"op": "split_halves"},
+            {"op": "expand_to_square", "fill": qalign_ref.BACKGROUND},
+            {"op": "resize", "height": side, "width": side, "interpolation": "pil_bicubic"},
+            {"op": "normalize", "mean": qalign_ref.CLIP_MEAN, "std": qalign_ref.CLIP_STD},
+        ],
+        "output_dim": net.out_dim,
+    }
+    return net, entry, (2, 3, side, side), None
+
+
+BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "qalign": qalign_branch, "liqe": liqe_branch,
+            "fastvqa": fastvqa_branch}
 
 
 def sha256_file(path: Path) -> str:
@@ -187,6 +222,8 @@ def main(argv=None) -> int:
     ap.add_argument("--liqe-checkpoint", type=Path, help="LIQE.pt (the fine-tuned CLIP ViT-B/32 state dict)")
     ap.add_argument("--fastvqa-checkpoint", type=Path, help="FAST_VQA_B_1_4.pth (FAST-VQA-B's evaluator state dict)")
     ap.add_argument("--fastvqa-src", type=Path, help="FAST-VQA checkout with fastvqa/models (default: $FASTVQA_SRC)")
+    ap.add_argument("--qalign-checkpoint", type=Path, help="the One-Align folder (Hugging Face q-future/one-align)")
+    ap.add_argument("--qalign-src", type=Path, help="Q-Align checkout with q_align/model (default: $QALIGN_SRC)")
     ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
                     help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
@@ -203,6 +240,8 @@ def main(argv=None) -> int:
     names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
     if args.fastvqa_src is not None:
         os.environ["FASTVQA_SRC"] = str(args.fastvqa_src)
+    if args.qalign_src is not None:
+        os.environ["QALIGN_SRC"] = str(args.qalign_src)
     dynamic = args.batch == "dynamic"
     batch = 1 if dynamic else int(args.batch)
 
@@ -212,13 +251,16 @@ def main(argv=None) -> int:
     entries, head_states = [], []
     for name in names:
         checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint,
-                      "liqe": args.liqe_checkpoint, "fastvqa": args.fastvqa_checkpoint}.get(name)
+                      "liqe": args.liqe_checkpoint, "fastvqa": args.fastvqa_checkpoint,
+                      "qalign": args.qalign_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)
         path = out / entry["network"]
-        export_onnx(net, (batch,) + shape, path, dynamic_batch=dynamic)
-        x = torch.randn((batch if not dynamic else 2,) + shape, generator=torch.Generator().manual_seed(1))
+        branch_dynamic = dynamic and name not in FIXED_BATCH
+        branch_batch = batch if name not in FIXED_BATCH else 1
+        export_onnx(net, (branch_batch,) + shape, path, dynamic_batch=branch_dynamic)
+        x = torch.randn((2 if branch_dynamic else branch_batch,) + shape, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
             scale = float(net(x).abs().max())
         diff = onnx_vs_torch(net, ort_session(path), x)

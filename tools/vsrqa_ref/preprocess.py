@@ -333,35 +333,63 @@ def fragments(img: torch.Tensor, grid: int, size: int) -> torch.Tensor:
     return torch.from_numpy(out.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
+def split_halves(img: torch.Tensor) -> list[torch.Tensor]:
+    """Q-Align's halves of a (1, 3, H, W) image: PIL crop((0, 0, w, h // 2)) and crop((0, h // 2, w, h))."""
+    middle = img.shape[-2] // 2
+    return [img[..., :middle, :].contiguous(), img[..., middle:, :].contiguous()]
+
+
+def expand_to_square(img: torch.Tensor, fill: Sequence[int]) -> torch.Tensor:
+    """Q-Align's `expand2square`: a square canvas of the long side filled with `fill`, the image pasted
+    at ((long - w) // 2, (long - h) // 2)."""
+    h, w = img.shape[-2], img.shape[-1]
+    if h == w:
+        return img
+    side = max(h, w)
+    canvas = torch.tensor(fill, dtype=img.dtype).view(1, 3, 1, 1).repeat(1, 1, side, side)
+    top, left = (side - h) // 2, (side - w) // 2
+    canvas[..., top:top + h, left:left + w] = img
+    return canvas
+
+
 def apply_ops(rgb: np.ndarray, ops: Sequence[dict], arithmetic: str = "exact") -> torch.Tensor:
     """Run a manifest `preprocess` list on one 8-bit RGB frame -> (1, 3, H, W) float32, or
-    (1, P, 3, S, S) when `patch_grid` makes P patches.
+    (1, P, 3, S, S) when `patch_grid` or `split_halves` makes P images.
 
     `arithmetic` selects how resizes are evaluated (see `resize`)."""
-    x = rgb8_to_nchw(rgb)
+    images = [rgb8_to_nchw(rgb)]
     for i, op in enumerate(ops):
         kind = op["op"]
-        if kind == "resize":
-            x = resize(x, op["height"], op["width"], op.get("interpolation", "bilinear"),
-                       op.get("round_to_u8", False), arithmetic)
-        elif kind == "resize_short_side":
-            x = resize_short_side(x, op["size"], op.get("interpolation", "bilinear"),
-                                  op.get("round_to_u8", False), arithmetic)
-        elif kind == "center_crop":
-            x = center_crop(x, op["height"], op["width"])
+        if kind == "normalize" and i != len(ops) - 1:
+            raise ValueError("normalize must be the last op")
+        if kind == "split_halves":
+            images = [half for x in images for half in split_halves(x)]
         elif kind == "patch_grid":
-            x = patch_grid(x, op["size"], op["stride"], op["count"])
-        elif kind == "fragments":
-            x = fragments(x, op["grid"], op["size"])
-        elif kind == "normalize":
-            if i != len(ops) - 1:
-                raise ValueError("normalize must be the last op")
-            x = normalize(x, op["mean"], op["std"], op.get("range", 1))
+            images = [p.unsqueeze(0) for x in images for p in patch_grid(x, op["size"], op["stride"], op["count"])]
         else:
-            raise ValueError(f"unknown op {kind!r}")
-    if any(op["op"] == "patch_grid" for op in ops):
-        x = x.unsqueeze(0)  # (1, count, 3, size, size): one sample of patches
-    return x
+            images = [_apply_one(x, op, arithmetic) for x in images]
+    if any(op["op"] in ("patch_grid", "split_halves") for op in ops):
+        return torch.cat(images, dim=0).unsqueeze(0)  # (1, P, 3, S, S): one sample of P images
+    return images[0]
+
+
+def _apply_one(x: torch.Tensor, op: dict, arithmetic: str) -> torch.Tensor:
+    kind = op["op"]
+    if kind == "resize":
+        return resize(x, op["height"], op["width"], op.get("interpolation", "bilinear"),
+                      op.get("round_to_u8", False), arithmetic)
+    if kind == "resize_short_side":
+        return resize_short_side(x, op["size"], op.get("interpolation", "bilinear"),
+                                 op.get("round_to_u8", False), arithmetic)
+    if kind == "center_crop":
+        return center_crop(x, op["height"], op["width"])
+    if kind == "expand_to_square":
+        return expand_to_square(x, op["fill"])
+    if kind == "fragments":
+        return fragments(x, op["grid"], op["size"])
+    if kind == "normalize":
+        return normalize(x, op["mean"], op["std"], op.get("range", 1))
+    raise ValueError(f"unknown op {kind!r}")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ fn stderr(output: &Output) -> String {
 fn info_describes_the_bundle() {
     let bundle = data("tiny_bundle");
     let report = json(&vsrqa(&["info", "--model", bundle.to_str().unwrap(), "--json", "--check"]));
-    assert_eq!(report["feature_dim"], 607);
+    assert_eq!(report["feature_dim"], 671);
     assert_eq!(report["branches"][0]["name"], "spatial");
     assert_eq!(report["branches"][1]["frames_per_sample"], 8);
     assert_eq!(report["branches"][1]["sha256"].as_str().unwrap().len(), 64);
