@@ -2,13 +2,13 @@
 # Installs what building and testing vsrqa needs on Debian/Ubuntu: a C/C++ toolchain, CMake and
 # pkg-config (the C package and its tests), FFmpeg (the CLI to make test videos, the libraries for
 # the FFmpeg example and the CLI's decoder; libclang for ffmpeg-sys-next's bindgen), and Rust with
-# rustfmt and clippy when missing.
+# rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi).
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev)
+packages=(build-essential cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

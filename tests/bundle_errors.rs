@@ -234,3 +234,47 @@ fn eight_bit_resampler_after_a_fractional_resize() {
     edit_manifest(dir.path(), |m| m["branches"][1]["preprocess"][0]["round_to_u8"] = true.into());
     Bundle::load(dir.path()).unwrap();
 }
+
+#[test]
+fn absurd_counts_and_sizes_are_refused_before_anything_is_allocated() {
+    // Found by tests/fuzz.rs: 2^61 frames overflowed the clip sampling arithmetic.
+    for (path, value, field) in [
+        (&["branches", "4", "clip", "frames"][..], 1u64 << 61, "clip.frames"),
+        (&["branches", "1", "window", "frames"][..], 1 << 40, "window.frames"),
+        (&["branches", "0", "preprocess", "0", "size"][..], 1 << 40, "preprocess[0] size"),
+        (&["key_frames", "count"][..], u64::from(u32::MAX), "key_frames.count"),
+        (&["branches", "3", "output_dim"][..], 1 << 40, "output_dim"),
+    ] {
+        let dir = copy_bundle();
+        edit_manifest(dir.path(), |m| {
+            let target = path.iter().fold(m, |v, key| match key.parse::<usize>() {
+                Ok(i) => &mut v[i],
+                Err(_) => &mut v[*key],
+            });
+            *target = value.into();
+        });
+        let (_, message) = bundle_error(dir.path());
+        assert_mentions(&message, &[field, "above the limit"]);
+    }
+}
+
+#[test]
+fn an_engine_outlives_damage_to_its_bundle_files() {
+    // An engine reads everything at creation: corrupting or deleting the files afterwards changes
+    // nothing for it, and a new engine on the damaged bundle fails with a clear error.
+    let dir = copy_bundle();
+    let engine = Engine::new(dir.path(), EngineOptions::default()).unwrap();
+    let frame = vec![128u8; 64 * 64 * 3];
+    let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 64, 64, &frame).unwrap();
+    let before = engine.score_frame(&view).unwrap();
+    std::fs::write(dir.path().join("spatial.onnx"), b"not a network any more").unwrap();
+    std::fs::remove_file(dir.path().join("head.safetensors")).unwrap();
+    assert_eq!(engine.score_frame(&view).unwrap(), before);
+    let (path, message) = bundle_error(dir.path());
+    assert!(path.ends_with("spatial.onnx") || path.ends_with("head.safetensors"), "{path:?}: {message}");
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    assert_eq!(engine.score_frame(&view).unwrap(), before);
+    assert!(Bundle::load(dir.path()).is_err());
+}

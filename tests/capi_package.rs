@@ -4,9 +4,9 @@
 //! and to the static library, and the C++ examples), run them with ctest (ffmpeg_score on each
 //! video of tests/videos/make.sh), then build and run the C test once more through pkg-config.
 //!
-//! Needs cmake, ctest, pkg-config, a C/C++ compiler, the ffmpeg CLI and the FFmpeg development
-//! packages (scripts/install-deps.sh). Their absence is a failure, not a skip: this is the only
-//! test of the installed package.
+//! Needs cmake, ctest, pkg-config, a C/C++ compiler, valgrind, the ffmpeg CLI and the FFmpeg
+//! development packages (scripts/install-deps.sh). Their absence is a failure, not a skip: this is
+//! the only test of the installed package. The static C test also runs under valgrind memcheck.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -121,13 +121,18 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
             .arg(&tests_build)
             .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display()))
             .arg(format!("-DVSRQA_TEST_VIDEOS={}", videos.display()))
-            .arg("-DVSRQA_EXAMPLES_FFMPEG=ON"),
+            .arg("-DVSRQA_EXAMPLES_FFMPEG=ON")
+            .arg("-DVSRQA_TEST_VALGRIND=ON"),
     );
     run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
     let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
-    // capi_shared, capi_static, example_player_score, and ffmpeg_score on each of the 11 videos.
-    assert!(ctest.contains("out of 14"), "expected the shared, static, player and 11 ffmpeg_score tests:\n{ctest}");
+    // capi_shared, capi_static, capi_valgrind, example_player_score, and ffmpeg_score on each of
+    // the 11 videos.
+    assert!(
+        ctest.contains("out of 15"),
+        "expected the shared, static, valgrind, player and 11 ffmpeg_score tests:\n{ctest}"
+    );
 
     // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
     let pc_path = moved.join("lib/pkgconfig");

@@ -18,7 +18,11 @@ fn data(path: &str) -> PathBuf {
 }
 
 fn engine() -> Engine {
-    Engine::new(data("tiny_bundle"), EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: None }).unwrap()
+    Engine::new(
+        data("tiny_bundle"),
+        EngineOptions { backend: BackendKind::Cpu, threads: 1, ..EngineOptions::default() },
+    )
+    .unwrap()
 }
 
 /// The tiny bundle without its clip branch (FAST-VQA), whose one feature for the whole clip
@@ -60,7 +64,8 @@ fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
         .collect();
     safetensors::serialize_to_file(views, &None, &dir.path().join("head.safetensors")).unwrap();
     let engine =
-        Engine::new(dir.path(), EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: None }).unwrap();
+        Engine::new(dir.path(), EngineOptions { backend: BackendKind::Cpu, threads: 1, ..EngineOptions::default() })
+            .unwrap();
     (dir, engine)
 }
 
@@ -373,4 +378,32 @@ fn a_wrong_clip_length_is_refused_clearly() {
     session.push(&i420(&frames[0])).unwrap();
     assert!(session.set_expected_frames(20).is_err(), "too late after the first frame");
     assert!(engine.session(8.0).unwrap().set_expected_frames(0).is_err());
+}
+
+#[test]
+fn a_clip_branch_without_the_clip_length_refuses_to_keep_too_much() {
+    // The tiny FAST-VQA keeps a 64x64x3 mosaic per frame; allow three of them.
+    let engine = Engine::new(
+        data("tiny_bundle"),
+        EngineOptions { threads: 1, max_kept_clip_bytes: Some(3 * 64 * 64 * 3), ..EngineOptions::default() },
+    )
+    .unwrap();
+    let frames = sample_frames();
+    let mut session = engine.session(8.0).unwrap();
+    for frame in &frames[..3] {
+        session.push(&i420(frame)).unwrap();
+    }
+    let error = session.push(&i420(&frames[3])).unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+    assert!(error.to_string().contains("set_expected_frames"), "{error}");
+    // The refused frame left the session as it was: the 3 frames still make a clip.
+    assert_eq!(session.finish().unwrap().frames, 3);
+
+    // With the length given, only the sampled frames are kept: the same limit is no obstacle.
+    let mut session = engine.session(8.0).unwrap();
+    session.set_expected_frames(frames.len() as u64).unwrap();
+    for frame in &frames {
+        session.push(&i420(frame)).unwrap();
+    }
+    assert_eq!(session.finish().unwrap().frames, 20);
 }

@@ -31,6 +31,30 @@ impl Backend for CpuBackend {
     }
 
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
+        // tract can panic on a damaged graph (found by tests/fuzz.rs: an index out of bounds in
+        // its padding computation): that is a bad file, not a reason to abort the caller.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load(path, sample_shape))).unwrap_or_else(
+            |panic| {
+                Err(Error::bundle(
+                    path,
+                    format!("the network cannot be loaded: tract failed on it ({})", panic_message(&panic)),
+                ))
+            },
+        )
+    }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+impl CpuBackend {
+    fn load(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
         let fail = |what: &str, e: TractError| Error::bundle(path, format!("{what}: {e:#}"));
         let mut model = tract_onnx::onnx().model_for_path(path).map_err(|e| fail("not a loadable ONNX network", e))?;
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
@@ -109,9 +133,13 @@ impl CpuNetwork {
         let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
         let tensor = tract_ndarray::ArrayD::from_shape_vec(shape, input.to_vec())
             .map_err(|e| Error::Backend(format!("{}: input shape: {e}", self.path)))?;
-        let outputs =
-            multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(Tensor::from(tensor).into())))
-                .map_err(|e| Error::Backend(format!("{}: {e:#}", self.path)))?;
+        let run =
+            || multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(Tensor::from(tensor).into())));
+        let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+            .map_err(|panic| {
+                Error::Backend(format!("{}: tract failed on this input ({})", self.path, panic_message(&panic)))
+            })?
+            .map_err(|e| Error::Backend(format!("{}: {e:#}", self.path)))?;
         let output = outputs[0]
             .to_plain_array_view::<f32>()
             .map_err(|e| Error::Backend(format!("{}: output is not float32: {e:#}", self.path)))?;

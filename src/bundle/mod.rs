@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::frame::MAX_DIMENSION;
 use crate::head::Head;
 pub use manifest::*;
 
@@ -100,6 +101,21 @@ fn parse_manifest(text: &str) -> Result<Manifest, String> {
     serde_json::from_value(value).map_err(|e| format!("invalid manifest: {e}"))
 }
 
+/// Upper bounds on the manifest's counts and sizes. Far above any real bundle; they keep a damaged
+/// or hostile manifest from asking for absurd allocations or overflowing arithmetic.
+const MAX_KEY_FRAMES: u32 = 1 << 16;
+const MAX_FRAMES_PER_SAMPLE: usize = 4096;
+const MAX_IMAGES_PER_FRAME: usize = 4096;
+const MAX_FEATURES: usize = 1 << 20;
+
+/// Checks one count or size field against its bound.
+fn bounded(what: &str, value: usize, max: usize) -> Result<(), String> {
+    if value > max {
+        return Err(format!("{what} = {value} is above the limit of {max}"));
+    }
+    Ok(())
+}
+
 fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     if manifest.branches.is_empty() {
         return Err("\"branches\" is empty: a bundle needs at least one feature branch".into());
@@ -107,6 +123,10 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     if manifest.key_frames.count == Some(0) {
         return Err("\"key_frames.count\" is 0: use null to pool every key frame".into());
     }
+    if let Some(count) = manifest.key_frames.count {
+        bounded("key_frames.count", count as usize, MAX_KEY_FRAMES as usize)?;
+    }
+    bounded("head.input_dim", manifest.head.input_dim, MAX_FEATURES)?;
     let mut names = HashSet::new();
     for branch in &manifest.branches {
         let name = &branch.name;
@@ -120,6 +140,7 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
         }
         validate_branch(branch).map_err(|e| format!("branch '{name}': {e}"))?;
     }
+    // Each output_dim is bounded by validate_branch, so the sum cannot overflow.
     let total: usize = manifest.branches.iter().map(|b| b.output_dim).sum();
     if total != manifest.head.input_dim {
         let dims: Vec<String> = manifest.branches.iter().map(|b| format!("{} {}", b.name, b.output_dim)).collect();
@@ -158,6 +179,37 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
     }
     if branch.output_dim == 0 {
         return Err("output_dim must be at least 1".into());
+    }
+    bounded("output_dim", branch.output_dim, MAX_FEATURES)?;
+    if let Some(window) = branch.window {
+        bounded("window.frames", window.frames, MAX_FRAMES_PER_SAMPLE)?;
+    }
+    if let Some(clip) = branch.clip {
+        bounded("clip.frames", clip.frames, MAX_FRAMES_PER_SAMPLE)?;
+        bounded("clip.interval", clip.interval, MAX_FRAMES_PER_SAMPLE)?;
+        bounded("clip.segments x clip.frames", clip.segments.saturating_mul(clip.frames), MAX_FRAMES_PER_SAMPLE)?;
+    }
+    let dimension = MAX_DIMENSION as usize;
+    bounded("input.height", branch.input.height, dimension)?;
+    bounded("input.width", branch.input.width, dimension)?;
+    for (i, op) in branch.preprocess.iter().enumerate() {
+        let at = |field: &str| format!("preprocess[{i}] {field}");
+        match *op {
+            PreprocessOp::Resize { height, width, .. } | PreprocessOp::CenterCrop { height, width } => {
+                bounded(&at("height"), height, dimension)?;
+                bounded(&at("width"), width, dimension)?;
+            }
+            PreprocessOp::ResizeShortSide { size, .. } => bounded(&at("size"), size, dimension)?,
+            PreprocessOp::PatchGrid { size, stride, count } => {
+                bounded(&at("size"), size, dimension)?;
+                bounded(&at("stride"), stride, dimension)?;
+                bounded(&at("count"), count, MAX_IMAGES_PER_FRAME)?;
+            }
+            PreprocessOp::Fragments { grid, size } => {
+                bounded(&at("grid x size"), grid.saturating_mul(size), dimension)?
+            }
+            PreprocessOp::SplitHalves | PreprocessOp::ExpandToSquare { .. } | PreprocessOp::Normalize { .. } => {}
+        }
     }
     let InputGeometry { height, width } = branch.input;
     if height == 0 || width == 0 {

@@ -292,7 +292,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             let logger = CallbackLogger { callback, user_data: config.log_user_data, max_level: config.log_level };
             Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as crate::engine::Logger
         });
-        let options = EngineOptions { backend, threads: config.threads as usize, logger };
+        let options = EngineOptions { backend, threads: config.threads as usize, logger, ..EngineOptions::default() };
         let created = Engine::new(bundle_path, options)?;
         if !config.cuda_stream.is_null() || config.device >= 0 {
             created.log(LogLevel::Warning, "cuda_stream/device are ignored by the CPU backend");

@@ -11,6 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::branch::Branch;
 use crate::error::{Error, Result};
 
+/// Default of `EngineOptions::max_kept_clip_bytes`: most bytes a clip branch keeps for a session of
+/// unknown length (about 28,000 frames of FAST-VQA's 224x224 fragments: 15 minutes at 30 fps).
+/// Beyond, `push` fails with a message that says to give the clip length, instead of the process
+/// running out of memory.
+pub(super) const MAX_KEPT_BYTES: usize = 4 << 30;
+
 pub(super) struct ClipState {
     /// Index of the branch in the engine.
     pub branch: usize,
@@ -19,13 +25,39 @@ pub(super) struct ClipState {
     /// The sampled frame indices, when the clip length is known.
     needed: Option<BTreeSet<u64>>,
     frames: BTreeMap<u64, Vec<u8>>,
+    kept_bytes: usize,
+    max_kept_bytes: usize,
     pub feature: Option<Vec<f32>>,
 }
 
 impl ClipState {
-    pub fn new(branch_index: usize, branch: &Branch, expected_frames: Option<u64>) -> ClipState {
+    pub fn new(branch_index: usize, branch: &Branch, expected_frames: Option<u64>, max_kept_bytes: usize) -> ClipState {
         let needed = expected_frames.and_then(|n| branch.spec.clip.map(|c| c.frame_indices(n).into_iter().collect()));
-        ClipState { branch: branch_index, expected: expected_frames, needed, frames: BTreeMap::new(), feature: None }
+        ClipState {
+            branch: branch_index,
+            expected: expected_frames,
+            needed,
+            frames: BTreeMap::new(),
+            kept_bytes: 0,
+            max_kept_bytes,
+            feature: None,
+        }
+    }
+
+    /// Whether a frame of `len` bytes can still be kept; checked before the session changes. With
+    /// a known clip length only the sampled frames are kept, which the manifest bounds.
+    pub fn check_room(&self, branch: &Branch, len: usize) -> Result<()> {
+        if self.expected.is_none() && self.kept_bytes.saturating_add(len) > self.max_kept_bytes {
+            return Err(Error::invalid(format!(
+                "branch '{}' samples frames over the whole clip and has kept {} frames ({} MB) without knowing the clip \
+                 length; give the length when the session starts (Session::set_expected_frames, \
+                 VsrqaSessionConfig.expected_frames) so that only the sampled frames are kept",
+                branch.spec.name,
+                self.frames.len(),
+                self.kept_bytes >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// Whether frame `index` must be kept.
@@ -34,6 +66,7 @@ impl ClipState {
     }
 
     pub fn keep(&mut self, index: u64, frame: Vec<u8>) {
+        self.kept_bytes += frame.len();
         self.frames.insert(index, frame);
     }
 
@@ -60,6 +93,7 @@ impl ClipState {
             .collect::<Result<Vec<&[u8]>>>()?;
         self.feature = Some(branch.clip_feature(&frames)?);
         self.frames = BTreeMap::new();
+        self.kept_bytes = 0;
         Ok(())
     }
 }

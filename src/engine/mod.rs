@@ -37,6 +37,9 @@ pub struct EngineOptions {
     pub backend: BackendKind,
     /// CPU threads per network run; 0 = all cores.
     pub threads: usize,
+    /// Most bytes a clip-level branch (FAST-VQA) keeps per session when the clip length is not
+    /// given (docs/bundle.md, "Clip branches"); `None`: 4 GiB.
+    pub max_kept_clip_bytes: Option<usize>,
     pub logger: Option<Logger>,
 }
 
@@ -51,6 +54,7 @@ pub(crate) struct EngineInner {
     pub(crate) branches: Vec<Branch>,
     backend_name: &'static str,
     logger: Option<Logger>,
+    pub(crate) max_kept_clip_bytes: usize,
 }
 
 impl Engine {
@@ -81,7 +85,13 @@ impl Engine {
             );
         }
         Ok(Engine {
-            inner: Arc::new(EngineInner { bundle, branches, backend_name: backend.name(), logger: options.logger }),
+            inner: Arc::new(EngineInner {
+                bundle,
+                branches,
+                backend_name: backend.name(),
+                logger: options.logger,
+                max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),
+            }),
         })
     }
 

@@ -91,7 +91,7 @@ impl Session {
         let branches = &engine.inner().branches;
         (0..branches.len())
             .filter(|&b| branches[b].spec.scope == Scope::Clip)
-            .map(|b| ClipState::new(b, &branches[b], expected_frames))
+            .map(|b| ClipState::new(b, &branches[b], expected_frames, engine.inner().max_kept_clip_bytes))
             .collect()
     }
 
@@ -172,7 +172,10 @@ impl Session {
         }
         let mut clip_frames = Vec::new(); // (clip, frame)
         for (c, clip) in self.clips.iter().enumerate().filter(|&(c, _)| clip_wants[c]) {
-            clip_frames.push((c, inner.branches[clip.branch].clip_frame(&rgb)?));
+            let branch = &inner.branches[clip.branch];
+            let frame = branch.clip_frame(&rgb)?;
+            clip.check_room(branch, frame.len())?;
+            clip_frames.push((c, frame));
         }
         for (c, frame) in clip_frames {
             self.clips[c].keep(index, frame);

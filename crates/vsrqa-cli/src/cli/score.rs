@@ -119,7 +119,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         None
     };
-    let engine = Engine::new(&args.model, EngineOptions { backend, threads: args.threads, logger })?;
+    let engine =
+        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, logger, ..EngineOptions::default() })?;
     let context = Context {
         model_path: engine.bundle().dir.clone(),
         model_name: engine.bundle().manifest.name.clone(),
