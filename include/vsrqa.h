@@ -55,12 +55,18 @@
 // Major version of the C API: changes when the ABI breaks.
 #define VSRQA_API_VERSION_MAJOR 0
 
-// Minor version of the C API: changes when functions or constants are added.
-#define VSRQA_API_VERSION_MINOR 1
+// Minor version of the C API: changes when functions, constants or struct fields are added (2:
+// `VsrqaSessionConfig.expected_frames`; while the major version is 0, a grown struct is refused
+// from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
+#define VSRQA_API_VERSION_MINOR 2
 
 // Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
 // is an error rather than an attempt to spawn that many threads.
 #define MAX_THREADS 1024
+
+// Margin of the rank hinge: pairs whose predictions are less than this apart in the MOS order
+// are pushed apart.
+#define RANK_MARGIN 0.05
 
 // Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 enum VsrqaStatus

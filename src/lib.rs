@@ -14,6 +14,7 @@ pub mod error;
 pub mod frame;
 pub mod head;
 pub mod metrics;
+pub mod train;
 pub mod video;
 
 pub use engine::{ClipScore, Engine, EngineOptions, FrameScore, Session};

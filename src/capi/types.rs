@@ -6,8 +6,10 @@ use std::ffi::{c_char, c_void};
 
 /// Major version of the C API: changes when the ABI breaks.
 pub const VSRQA_API_VERSION_MAJOR: u32 = 0;
-/// Minor version of the C API: changes when functions or constants are added.
-pub const VSRQA_API_VERSION_MINOR: u32 = 1;
+/// Minor version of the C API: changes when functions, constants or struct fields are added (2:
+/// `VsrqaSessionConfig.expected_frames`; while the major version is 0, a grown struct is refused
+/// from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
+pub const VSRQA_API_VERSION_MINOR: u32 = 2;
 
 /// Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).
 pub type VsrqaPixelFormat = u32;
