@@ -6,7 +6,8 @@
 //!
 //! Needs cmake, ctest, pkg-config, a C/C++ compiler, valgrind, the ffmpeg CLI and the FFmpeg
 //! development packages (scripts/install-deps.sh). Their absence is a failure, not a skip: this is
-//! the only test of the installed package. The static C test also runs under valgrind memcheck.
+//! the only test of the installed package. The static C test and the C++ player example also run
+//! under valgrind memcheck.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -127,11 +128,11 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
     let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
-    // capi_shared, capi_static, capi_valgrind, example_player_score, and ffmpeg_score on each of
-    // the 11 videos.
+    // capi_shared, capi_static, capi_valgrind, example_player_score, example_player_valgrind, and
+    // ffmpeg_score on each of the 11 videos.
     assert!(
-        ctest.contains("out of 15"),
-        "expected the shared, static, valgrind, player and 11 ffmpeg_score tests:\n{ctest}"
+        ctest.contains("out of 16"),
+        "expected the shared, static, valgrind, player, player under valgrind and 11 ffmpeg_score tests:\n{ctest}"
     );
 
     // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
