@@ -117,14 +117,7 @@ fn fixed_point_linear(pixels: &[i32], in_width: usize, in_height: usize, width: 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gray(width: usize, height: usize, values: &[f32]) -> FloatImage {
-        FloatImage { width, height, data: values.iter().flat_map(|&v| [v, v, v]).collect() }
-    }
-
-    fn first_channel(image: &FloatImage) -> Vec<f32> {
-        image.data.iter().step_by(3).copied().collect()
-    }
+    use crate::frame::ops::test_images::{first_channel, gray};
 
     #[test]
     fn weights_follow_opencv_fixed_point() {

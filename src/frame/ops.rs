@@ -205,6 +205,21 @@ pub fn normalize_into_chw(image: &FloatImage, mean: [f32; 3], std: [f32; 3], ran
     }
 }
 
+/// Small images for the resamplers' unit tests.
+#[cfg(test)]
+pub(crate) mod test_images {
+    use super::FloatImage;
+
+    /// A gray image: each value repeated on the 3 channels.
+    pub fn gray(width: usize, height: usize, values: &[f32]) -> FloatImage {
+        FloatImage { width, height, data: values.iter().flat_map(|&v| [v, v, v]).collect() }
+    }
+
+    pub fn first_channel(image: &FloatImage) -> Vec<f32> {
+        image.data.iter().step_by(3).copied().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

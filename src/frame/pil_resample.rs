@@ -164,14 +164,7 @@ pub fn resize(image: &FloatImage, width: usize, height: usize, filter: Filter) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gray(width: usize, height: usize, values: &[f32]) -> FloatImage {
-        FloatImage { width, height, data: values.iter().flat_map(|&v| [v, v, v]).collect() }
-    }
-
-    fn first_channel(image: &FloatImage) -> Vec<f32> {
-        image.data.iter().step_by(3).copied().collect()
-    }
+    use crate::frame::ops::test_images::{first_channel, gray};
 
     #[test]
     fn downscale_widens_the_filter() {

@@ -33,13 +33,14 @@ or RQ-VQA's `feature_extraction/FastVQA_feature`); vsrqa does not copy it.
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from .checkout import checkout
 
 FULL = dict(use_checkpoint=False)  # swin_tiny_grpb = SwinTransformer3D() with its defaults
 FULL_SAMPLING = dict(segments=4, frames=32, interval=2)
@@ -54,14 +55,7 @@ STD = [58.395, 57.12, 57.375]
 
 def source_dir(path: str | Path | None = None) -> Path:
     """The FAST-VQA checkout: `path`, else $FASTVQA_SRC."""
-    path = path or os.environ.get("FASTVQA_SRC")
-    if not path:
-        raise SystemExit("FAST-VQA's code is needed: pass --fastvqa-src DIR or set FASTVQA_SRC to a checkout of "
-                         "github.com/VQAssessment/FAST-VQA-and-FasterVQA (or RQ-VQA's feature_extraction/FastVQA_feature)")
-    root = Path(path)
-    if not (root / "fastvqa" / "models" / "swin_backbone.py").is_file():
-        raise SystemExit(f"{root}: no fastvqa/models/swin_backbone.py there")
-    return root
+    return checkout(path, "FASTVQA_SRC", "--fastvqa-src", "fastvqa/models/swin_backbone.py", "github.com/VQAssessment/FAST-VQA-and-FasterVQA (or RQ-VQA's feature_extraction/FastVQA_feature)")
 
 
 def load_module(root: Path, relative: str, name: str):

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sys
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from .checkout import checkout
 
 BACKGROUND = [122, 116, 104]  # tuple(int(x * 255) for x in CLIP's image_mean)
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -58,14 +59,8 @@ ANSWER_PREFIX = " The quality of the image is"
 
 
 def source_dir(path: str | Path | None = None) -> Path:
-    path = path or os.environ.get("QALIGN_SRC")
-    if not path:
-        raise SystemExit("Q-Align's code is needed: pass --qalign-src DIR or set QALIGN_SRC to a checkout of "
-                         "github.com/Q-Future/Q-Align (or RQ-VQA's feature_extraction/Q-Align)")
-    root = Path(path)
-    if not (root / "q_align" / "model" / "modeling_mplug_owl2.py").is_file():
-        raise SystemExit(f"{root}: no q_align/model/modeling_mplug_owl2.py there")
-    return root
+    """The Q-Align checkout: `path`, else $QALIGN_SRC."""
+    return checkout(path, "QALIGN_SRC", "--qalign-src", "q_align/model/modeling_mplug_owl2.py", "github.com/Q-Future/Q-Align (or RQ-VQA's feature_extraction/Q-Align)")
 
 
 class StandInTokenizer:
