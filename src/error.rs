@@ -33,11 +33,19 @@ pub enum Error {
     /// Reading an input file failed.
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
+
+    /// A training feature bank is unreadable, damaged, or from another model.
+    #[error("feature bank {}: {message}", path.display())]
+    FeatureBank { path: PathBuf, message: String },
 }
 
 impl Error {
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Bundle { path: path.into(), message: message.into() }
+    }
+
+    pub(crate) fn bank(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::FeatureBank { path: path.into(), message: message.into() }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

@@ -77,6 +77,12 @@ impl Head {
         self.layers[0].inputs
     }
 
+    /// Each layer's `(weight, bias)` as PyTorch stores them (`[outputs, inputs]` row-major, then
+    /// `[outputs]`): the starting point and the shapes for training (`vsrqa::train`).
+    pub fn parameters(&self) -> Vec<(&[f32], &[f32])> {
+        self.layers.iter().map(|l| (l.weight.as_slice(), l.bias.as_slice())).collect()
+    }
+
     /// The head's raw output for one key frame's concatenated features (before the output
     /// activation). Dot products accumulate in f64; layer outputs are stored as f32 like
     /// PyTorch's.

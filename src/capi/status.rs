@@ -87,7 +87,7 @@ impl From<Error> for CError {
             Error::Backend(_) => VSRQA_ERROR_BACKEND,
             Error::BackendUnavailable(_) => VSRQA_ERROR_BACKEND_UNAVAILABLE,
             Error::SessionFinished => VSRQA_ERROR_SESSION_FINISHED,
-            Error::Input { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
+            Error::Input { .. } | Error::FeatureBank { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
         };
         CError::new(status, error.to_string())
     }

@@ -388,13 +388,9 @@ impl Session {
         self.compute_clip_features(Some(self.frames_pushed))?;
         self.queue_ready_scores();
 
-        let mut outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();
+        let outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();
         let key_frames = outputs.len() as u32;
-        let spec = &inner.bundle.manifest.key_frames;
-        if let (Some(count), Padding::RepeatLast) = (spec.count, spec.pad) {
-            let last = *outputs.last().expect("frame 0 is always a key frame");
-            outputs.resize(count as usize, last);
-        }
+        let outputs = self.pooled_slots(outputs);
         let score = inner.bundle.head.clip_score(&outputs);
         engine.log(
             LogLevel::Debug,
@@ -405,6 +401,28 @@ impl Session {
             ),
         );
         Ok(ClipScore { score, frames: self.frames_pushed, key_frames, pooled_slots: outputs.len() as u32 })
+    }
+
+    /// The key-frame values the clip score averages: one per key frame, padded by repeating the
+    /// last when the manifest pools a fixed count with `repeat_last`.
+    fn pooled_slots<T: Clone>(&self, mut values: Vec<T>) -> Vec<T> {
+        let spec = &self.engine.inner().bundle.manifest.key_frames;
+        if let (Some(count), Padding::RepeatLast) = (spec.count, spec.pad) {
+            let last = values.last().expect("frame 0 is always a key frame").clone();
+            values.resize(count as usize, last);
+        }
+        values
+    }
+
+    /// After [`Session::finish`]: the head's inputs the clip score was pooled over, one row of
+    /// concatenated branch features per pooled slot (what a feature bank stores for training).
+    /// `None` before the session has finished.
+    pub fn pooled_features(&self) -> Option<Vec<Vec<f32>>> {
+        if !self.finished {
+            return None;
+        }
+        let rows = self.key_frames.iter().map(|k| k.features.iter().flatten().flatten().copied().collect()).collect();
+        Some(self.pooled_slots(rows))
     }
 
     fn check_usable(&self) -> Result<()> {

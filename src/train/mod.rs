@@ -1,5 +1,10 @@
-//! Training and evaluation of the fusion head (issue 5): the metrics of quality assessment and the
-//! training loss. The feature bank and the `train`/`eval` commands build on these.
+//! Training and evaluation of the fusion head (issue 5): the metrics of quality assessment, the
+//! training loss, the head as a trainable model, the optimizer, the feature bank and the training
+//! loop. The `vsrqa features`/`train`/`eval` commands are built on these.
 
+pub mod adam;
+pub mod bank;
 pub mod correlation;
+pub mod head_model;
 pub mod loss;
+pub mod trainer;

@@ -1,5 +1,9 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
+mod dataset;
+mod eval;
+mod extract;
+mod features;
 mod info;
 mod input;
 mod plot;
@@ -7,6 +11,7 @@ mod progress;
 mod report;
 mod score;
 mod stats;
+mod train;
 
 use std::process::ExitCode;
 
@@ -26,6 +31,15 @@ enum Command {
     /// Score clips (any video FFmpeg decodes, Y4M, or raw frames with --pix-fmt/--size/--fps):
     /// JSON, JSON Lines, CSV or text.
     Score(Box<score::Args>),
+    /// Extract the frozen branches' features of a labelled dataset into a feature bank
+    /// (resumable: run again to finish an interrupted or partly failed run).
+    Features(features::Args),
+    /// Train the fusion head on a feature bank (PLCC + rank hinge loss, Adam, seeded 80/20 split)
+    /// and write the head or a new bundle.
+    Train(Box<train::Args>),
+    /// Evaluate a model on a labelled dataset: SRCC, KRCC, PLCC and RMSE (after the logistic fit
+    /// and raw), per group, JSON or a table, optional scatter plot.
+    Eval(eval::Args),
 }
 
 /// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
@@ -62,6 +76,9 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Score(args) => score::run(&args),
+        Command::Features(args) => features::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

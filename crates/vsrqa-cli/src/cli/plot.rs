@@ -105,3 +105,83 @@ fn draw_on<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+/// One video of `vsrqa eval --plot`.
+pub struct ScatterPoint {
+    pub mos: f64,
+    pub prediction: f64,
+    pub group: Option<String>,
+}
+
+/// Predictions (y) against MOS (x), one color per group, the axes fitted to the data.
+pub fn scatter(path: &Path, kind: PlotKind, points: &[ScatterPoint]) -> Result<(), String> {
+    register_fonts();
+    let result = match kind {
+        PlotKind::Png => {
+            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+            scatter_on(&root, points).and_then(|()| root.present().map_err(|e| e.to_string()))
+        }
+        PlotKind::Svg => {
+            let root = SVGBackend::new(path, SIZE).into_drawing_area();
+            scatter_on(&root, points).and_then(|()| root.present().map_err(|e| e.to_string()))
+        }
+    };
+    result.map_err(|e| format!("--plot {}: {e}", path.display()))
+}
+
+/// `[min, max]` of the values with 5% margins (a unit span around a single value).
+fn padded_range(values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
+    let min = values.clone().fold(f64::INFINITY, f64::min);
+    let max = values.fold(f64::NEG_INFINITY, f64::max);
+    if !min.is_finite() || !max.is_finite() {
+        return 0.0..1.0;
+    }
+    let margin = if max > min { (max - min) * 0.05 } else { 0.5 };
+    (min - margin)..(max + margin)
+}
+
+fn scatter_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[ScatterPoint]) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption("vsrqa predictions against MOS", ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            padded_range(points.iter().map(|p| p.mos)),
+            padded_range(points.iter().map(|p| p.prediction)),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("MOS")
+        .y_desc("predicted score")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(err)?;
+    let mut groups: Vec<Option<&str>> = points.iter().map(|p| p.group.as_deref()).collect();
+    groups.sort();
+    groups.dedup();
+    for (i, group) in groups.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let members = points.iter().filter(|p| p.group.as_deref() == *group);
+        chart
+            .draw_series(members.map(|p| Circle::new((p.mos, p.prediction), 4, color.filled())))
+            .map_err(err)?
+            .label(group.unwrap_or("videos").to_string())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+    }
+    if !points.is_empty() {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `vsrqa features`: the feature bank of a dataset (docs/training.md). Resumable: videos already in
+//! the bank are skipped (only relabeled when the list changed their MOS or group), so a run that
+//! was interrupted, or that failed on some videos, is finished by running the same command again.
+//! A video that fails is reported (stderr and `errors.json` in the bank) and the others go on.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+use vsrqa::backend::BackendKind;
+use vsrqa::train::bank::{BankInfo, Entry, FeatureBank};
+use vsrqa::{Engine, EngineOptions};
+
+use super::dataset::{read_list, Video};
+use super::extract::extract;
+use super::input::RawOptions;
+use super::Failure;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model bundle directory whose branches compute the features.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    model: PathBuf,
+    /// The dataset: CSV rows path,mos[,group] (optional header; paths relative to the CSV).
+    #[arg(long, value_name = "CSV")]
+    list: PathBuf,
+    /// The feature bank directory (created, or resumed when it exists).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: PathBuf,
+    /// auto, cpu or tensorrt.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// CPU threads per network run (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress lines on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// What happened to one video of the list.
+enum Outcome {
+    Extracted,
+    AlreadyThere,
+    Relabeled,
+    Failed(String),
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    let videos = read_list(&args.list)?;
+    let engine =
+        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, ..EngineOptions::default() })?;
+    let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle())?)?;
+    let leftovers = bank.remove_temporaries()?;
+    if leftovers > 0 && !args.quiet {
+        eprintln!("vsrqa: removed {leftovers} partial file(s) of an interrupted run");
+    }
+    let options = RawOptions { pix_fmt: None, size: None, fps: None, matrix: None, range: None };
+
+    let mut failures = Vec::new();
+    let (mut extracted, mut skipped, mut relabeled) = (0usize, 0usize, 0usize);
+    for (i, video) in videos.iter().enumerate() {
+        let started = Instant::now();
+        let outcome = process(&engine, &bank, video, &options);
+        let what = match &outcome {
+            Outcome::Extracted => {
+                extracted += 1;
+                format!("extracted in {:.1} s", started.elapsed().as_secs_f64())
+            }
+            Outcome::AlreadyThere => {
+                skipped += 1;
+                "already in the bank".into()
+            }
+            Outcome::Relabeled => {
+                relabeled += 1;
+                "already in the bank, MOS/group updated".into()
+            }
+            Outcome::Failed(error) => {
+                failures.push(json!({ "video": video.name, "error": error }));
+                format!("FAILED: {error}")
+            }
+        };
+        if !args.quiet {
+            eprintln!("[{}/{}] {}: {what}", i + 1, videos.len(), video.name);
+        }
+    }
+
+    let report = json!({ "list": args.list, "videos": videos.len(), "failed": failures });
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(bank.dir().join("errors.json"), format!("{text}\n"))
+        .map_err(|e| format!("{}: cannot write errors.json: {e}", bank.dir().display()))?;
+    let listed: std::collections::HashSet<&str> = videos.iter().map(|v| v.name.as_str()).collect();
+    let others = bank.entries()?.iter().filter(|e| !listed.contains(e.video.as_str())).count();
+    eprintln!(
+        "vsrqa: feature bank {}: {extracted} extracted, {skipped} already there, {relabeled} relabeled, {} failed{}",
+        bank.dir().display(),
+        failures.len(),
+        if others > 0 {
+            format!("; {others} entries of videos not in this list (train uses every entry)")
+        } else {
+            String::new()
+        }
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::from(format!(
+            "{} of {} videos failed (listed in {}); run the same command again to retry them",
+            failures.len(),
+            videos.len(),
+            bank.dir().join("errors.json").display()
+        )))
+    }
+}
+
+fn process(engine: &Engine, bank: &FeatureBank, video: &Video, options: &RawOptions) -> Outcome {
+    match bank.read(&video.name) {
+        Ok(Some(entry)) if entry.mos == video.mos && entry.group == video.group => return Outcome::AlreadyThere,
+        Ok(Some(entry)) => {
+            let relabeled = Entry { mos: video.mos, group: video.group.clone(), ..entry };
+            return match bank.write(&relabeled) {
+                Ok(()) => Outcome::Relabeled,
+                Err(e) => Outcome::Failed(e.to_string()),
+            };
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("vsrqa: {e}; extracting it again"),
+    }
+    let extracted = match extract(engine, &video.path, options) {
+        Ok(x) => x,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let entry = Entry {
+        video: video.name.clone(),
+        mos: video.mos,
+        group: video.group.clone(),
+        frames: extracted.score.frames,
+        rows: extracted.rows,
+        features: extracted.features,
+    };
+    match bank.write(&entry) {
+        Ok(()) => Outcome::Extracted,
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}

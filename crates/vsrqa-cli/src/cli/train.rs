@@ -1,0 +1,174 @@
+//! `vsrqa train`: fits the head on a feature bank (vsrqa::train::trainer, RQ-VQA's recipe) and
+//! writes either the head's weights (`--out NAME.safetensors`) or a complete bundle (`--out DIR`
+//! with `--model`: the model's manifest and networks with the new head). Per-epoch progress goes
+//! to stderr, the report (configuration, split, history, best epoch) to stdout as JSON.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use vsrqa::bundle::{Bundle, MANIFEST_FILE};
+use vsrqa::train::bank::{fingerprint, FeatureBank};
+use vsrqa::train::head_model::{HeadModel, Sample};
+use vsrqa::train::trainer::{train, Example, TrainConfig};
+
+use super::{print_json, Failure};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The feature bank (from `vsrqa features`).
+    #[arg(long, value_name = "DIR")]
+    bank: PathBuf,
+    /// NAME.safetensors: the head's weights only; any other path: a new bundle directory (needs --model).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    out: PathBuf,
+    /// The bundle the bank was extracted with: its networks and manifest go into the new bundle.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Seeds the 80/20 split, the initialization and the batch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Adam's learning rate (RQ-VQA: 1e-5).
+    #[arg(long, default_value_t = 1e-5)]
+    lr: f64,
+    #[arg(long, default_value_t = 1e-7)]
+    weight_decay: f64,
+    /// The learning rate is multiplied by --decay-ratio every --decay-interval epochs.
+    #[arg(long, default_value_t = 2)]
+    decay_interval: usize,
+    #[arg(long, default_value_t = 0.95)]
+    decay_ratio: f64,
+    /// Share of the videos held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    validation: f64,
+    /// No per-epoch lines on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let head_only = args.out.extension().is_some_and(|e| e == "safetensors");
+    if !head_only && args.model.is_none() {
+        return Err(Failure::usage("--out names a bundle directory: give --model, the bundle the bank was made with (or write NAME.safetensors)"));
+    }
+    if !head_only && args.out.exists() && fs::read_dir(&args.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(Failure::usage(format!("--out {}: the directory exists and is not empty", args.out.display())));
+    }
+    let config = TrainConfig {
+        seed: args.seed,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        decay_interval: args.decay_interval,
+        decay_ratio: args.decay_ratio,
+        validation_fraction: args.validation,
+    };
+    let bank = FeatureBank::open(&args.bank)?;
+    let model = match &args.model {
+        Some(dir) => {
+            let bundle = Bundle::load(dir)?;
+            if fingerprint(&bundle)? != bank.info.fingerprint {
+                return Err(Failure::from(format!(
+                    "--model {}: its branches are not the ones the bank was extracted with ('{}')",
+                    dir.display(),
+                    bank.info.model_name
+                )));
+            }
+            Some(bundle)
+        }
+        None => None,
+    };
+    let entries = bank.entries()?;
+    let examples: Vec<Example> =
+        entries.iter().map(|e| Example { features: e.features.clone(), rows: e.rows, mos: e.mos }).collect();
+
+    let quiet = args.quiet;
+    let outcome = train(&examples, &bank.info.head, &config, &mut |log| {
+        if !quiet {
+            let v = &log.validation;
+            eprintln!(
+                "epoch {:>3}/{}: lr {:.3e}, train loss {:.5}, validation SRCC {:.4} PLCC {:.4} KRCC {:.4} RMSE {:.4}",
+                log.epoch, config.epochs, log.learning_rate, log.train_loss, v.srcc, v.plcc, v.krcc, v.rmse
+            );
+        }
+    })?;
+
+    let spec = &bank.info.head.spec;
+    let weights = outcome.model.to_safetensors(spec)?;
+    let written = match &model {
+        None => {
+            write_file(&args.out, &weights)?;
+            args.out.clone()
+        }
+        Some(bundle) => {
+            write_bundle(bundle, &args.out, &weights)?;
+            check_bundle(&args.out, &outcome.model, &examples)?;
+            args.out.clone()
+        }
+    };
+    eprintln!(
+        "vsrqa: best validation SRCC {:.4} (PLCC {:.4}) at epoch {}; wrote {}",
+        outcome.best.srcc,
+        outcome.best.plcc,
+        outcome.best_epoch,
+        written.display()
+    );
+    let name = |i: &usize| entries[*i].video.clone();
+    print_json(&json!({
+        "bank": args.bank,
+        "output": written,
+        "config": config,
+        "videos": entries.len(),
+        "train": outcome.train.iter().map(name).collect::<Vec<_>>(),
+        "validation": outcome.validation.iter().map(name).collect::<Vec<_>>(),
+        "best_epoch": outcome.best_epoch,
+        "best_validation": outcome.best,
+        "history": outcome.history,
+    }))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    fs::write(path, bytes).map_err(|e| Failure::from(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// The source bundle's manifest and networks (copied) with the new head weights.
+fn write_bundle(bundle: &Bundle, out: &Path, weights: &[u8]) -> Result<(), Failure> {
+    let fail = |path: &Path, e: std::io::Error| Failure::from(format!("{}: {e}", path.display()));
+    fs::create_dir_all(out).map_err(|e| fail(out, e))?;
+    for branch in &bundle.manifest.branches {
+        let (from, to) = (bundle.dir.join(&branch.network), out.join(&branch.network));
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(|e| fail(parent, e))?;
+        }
+        fs::copy(&from, &to).map_err(|e| fail(&from, e))?;
+    }
+    write_file(&out.join(&bundle.manifest.head.weights), weights)?;
+    // The manifest as it was written (the weights keep their file and tensor names).
+    let manifest = bundle.dir.join(MANIFEST_FILE);
+    fs::copy(&manifest, out.join(MANIFEST_FILE)).map(|_| ()).map_err(|e| fail(&manifest, e))
+}
+
+/// Loads the written bundle and compares its head (float32, as the engine runs it) with the
+/// trained model on every video of the bank: a bundle that would not score as trained is an error.
+fn check_bundle(dir: &Path, model: &HeadModel, examples: &[Example]) -> Result<(), Failure> {
+    let bundle = Bundle::load(dir)?;
+    let head = &bundle.head;
+    let dim = head.input_dim();
+    let mut worst = 0f64;
+    for example in examples {
+        let outputs: Vec<f32> = example.features.chunks_exact(dim).map(|row| head.frame_output(row)).collect();
+        let engine_score = head.clip_score(&outputs);
+        let trained = model.predict(Sample { features: &example.features, rows: example.rows });
+        worst = worst.max((engine_score - trained).abs());
+    }
+    // float32 weights and layer outputs against float64 training: observed about 1e-7.
+    if worst > 1e-4 {
+        return Err(Failure::from(format!("the written head scores up to {worst:e} away from the trained model")));
+    }
+    Ok(())
+}
