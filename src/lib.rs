@@ -17,7 +17,7 @@ pub mod metrics;
 pub mod train;
 pub mod video;
 
-pub use engine::{ClipScore, Engine, EngineOptions, FrameScore, Session};
+pub use engine::{ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Session, StageTime};
 pub use error::{Error, Result};
 
 /// The crate version, also returned by `vsrqa_version()`.

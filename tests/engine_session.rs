@@ -407,3 +407,30 @@ fn a_clip_branch_without_the_clip_length_refuses_to_keep_too_much() {
     }
     assert_eq!(session.finish().unwrap().frames, 20);
 }
+
+#[test]
+fn timings_count_every_stage_of_a_clip() {
+    let engine = engine();
+    let frames = sample_frames();
+    let views: Vec<FrameView> = frames.iter().map(|f| i420(f)).collect();
+    engine.score_clip(&views, 8.0).unwrap();
+    let times = engine.timings();
+    // 20 frames at 8 fps: key frames 0, 8 and 16; SlowFast's whole-second chunks at 0 and 8 (key
+    // frame 16 reuses the second; its own window's 4 frames are preprocessed but never run);
+    // FAST-VQA: 2 segments x 8 frames kept, normalized once, one batch.
+    assert_eq!(times.convert.calls, 20);
+    let calls: Vec<(&str, u64, u64)> =
+        times.branches.iter().map(|b| (b.name.as_str(), b.preprocess.calls, b.network.calls)).collect();
+    assert_eq!(
+        calls,
+        vec![("spatial", 3, 3), ("slowfast", 20, 2), ("qalign", 3, 3), ("liqe", 3, 3), ("fastvqa", 17, 1)]
+    );
+    assert!(times.branches.iter().all(|b| b.network.time > std::time::Duration::ZERO));
+    // Accumulated over sessions until reset.
+    engine.score_clip(&views, 8.0).unwrap();
+    assert_eq!(engine.timings().branches[0].network.calls, 6);
+    engine.reset_timings();
+    let zero = engine.timings();
+    assert_eq!(zero.convert, vsrqa::StageTime::default());
+    assert!(zero.branches.iter().all(|b| b.network.calls == 0 && b.preprocess.time.is_zero()));
+}

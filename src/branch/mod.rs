@@ -5,6 +5,7 @@ pub mod preprocess;
 
 use crate::backend::{Backend, Network};
 use crate::bundle::{BranchSpec, NetworkFile, Scope};
+use crate::engine::timing::{BranchTimes, Stopwatch};
 use crate::error::{Error, Result};
 use crate::frame::ops::FloatImage;
 use crate::frame::RgbImage;
@@ -12,6 +13,8 @@ use crate::frame::RgbImage;
 pub struct Branch {
     pub spec: BranchSpec,
     network: Box<dyn Network>,
+    preprocess_time: Stopwatch,
+    network_time: Stopwatch,
 }
 
 impl std::fmt::Debug for Branch {
@@ -23,7 +26,25 @@ impl std::fmt::Debug for Branch {
 impl Branch {
     pub fn load(spec: &BranchSpec, file: &NetworkFile, backend: &dyn Backend) -> Result<Branch> {
         let network = backend.load_network(&file.path, &sample_shape(spec))?;
-        Ok(Branch { spec: spec.clone(), network })
+        Ok(Branch {
+            spec: spec.clone(),
+            network,
+            preprocess_time: Stopwatch::default(),
+            network_time: Stopwatch::default(),
+        })
+    }
+
+    pub fn times(&self) -> BranchTimes {
+        BranchTimes {
+            name: self.spec.name.clone(),
+            preprocess: self.preprocess_time.total(),
+            network: self.network_time.total(),
+        }
+    }
+
+    pub fn reset_times(&self) {
+        self.preprocess_time.reset();
+        self.network_time.reset();
     }
 
     /// Frames one sample of this branch spans: 1 for key-frame branches, T for windows and clip
@@ -39,14 +60,17 @@ impl Branch {
     /// Preprocesses one frame into planar CHW floats of `input.height x input.width` (one such
     /// image per patch for `patch_grid` branches).
     pub fn preprocess(&self, frame: &RgbImage) -> Result<Vec<f32>> {
-        preprocess::run(&self.spec.preprocess, frame)
+        self.preprocess_time
+            .time(|| preprocess::run(&self.spec.preprocess, frame))
             .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))
     }
 
     /// A clip branch's frame as it is kept until the clip ends: the 8-bit image before `normalize`
     /// (bundle validation guarantees bytes there).
     pub fn clip_frame(&self, frame: &RgbImage) -> Result<Vec<u8>> {
-        let images = preprocess::geometry(&self.spec.preprocess, frame)
+        let images = self
+            .preprocess_time
+            .time(|| preprocess::geometry(&self.spec.preprocess, frame))
             .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))?;
         match &images[..] {
             [image] => image.to_bytes().ok_or_else(|| {
@@ -65,13 +89,17 @@ impl Branch {
         if sampled.len() != clip.segments * clip.frames {
             return Err(Error::Backend(format!("branch '{}': {} sampled frames", self.spec.name, sampled.len())));
         }
-        let mut normalized = Vec::with_capacity(sampled.len());
-        for bytes in sampled {
-            let image = FloatImage { width, height, data: bytes.iter().map(|&v| f32::from(v)).collect() };
-            let mut out = Vec::with_capacity(bytes.len());
-            preprocess::normalize(&self.spec.preprocess, &[image], &mut out);
-            normalized.push(out);
-        }
+        let normalized: Vec<Vec<f32>> = self.preprocess_time.time(|| {
+            sampled
+                .iter()
+                .map(|bytes| {
+                    let image = FloatImage { width, height, data: bytes.iter().map(|&v| f32::from(v)).collect() };
+                    let mut out = Vec::with_capacity(bytes.len());
+                    preprocess::normalize(&self.spec.preprocess, &[image], &mut out);
+                    out
+                })
+                .collect()
+        });
         let mut batch = Vec::new();
         for segment in normalized.chunks(clip.frames) {
             let views: Vec<&[f32]> = segment.iter().map(Vec::as_slice).collect();
@@ -106,7 +134,7 @@ impl Branch {
     /// Runs the network on `batch` assembled samples and returns one feature vector per
     /// sample, checking that the output is `[batch, output_dim]`.
     pub fn features(&self, batch: usize, input: &[f32]) -> Result<Vec<Vec<f32>>> {
-        let output = self.network.run(batch, input)?;
+        let output = self.network_time.time(|| self.network.run(batch, input))?;
         let dim = self.spec.output_dim;
         let expected_len = batch * dim;
         let ok_shape = output.shape.first() == Some(&batch) && output.shape.iter().skip(1).product::<usize>() == dim;

@@ -4,12 +4,14 @@
 
 mod clip;
 mod session;
+pub mod timing;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub use session::{ClipScore, FrameScore, Session};
+pub use timing::{BranchTimes, EngineTimes, StageTime};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
@@ -55,6 +57,7 @@ pub(crate) struct EngineInner {
     backend_name: &'static str,
     logger: Option<Logger>,
     pub(crate) max_kept_clip_bytes: usize,
+    pub(crate) convert_time: timing::Stopwatch,
 }
 
 impl Engine {
@@ -91,6 +94,7 @@ impl Engine {
                 backend_name: backend.name(),
                 logger: options.logger,
                 max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),
+                convert_time: timing::Stopwatch::default(),
             }),
         })
     }
@@ -133,6 +137,20 @@ impl Engine {
             session.push(frame)?;
         }
         session.finish()
+    }
+
+    /// Time spent so far in each stage, over every session of this engine.
+    pub fn timings(&self) -> EngineTimes {
+        EngineTimes {
+            convert: self.inner.convert_time.total(),
+            branches: self.inner.branches.iter().map(Branch::times).collect(),
+        }
+    }
+
+    /// Starts [`Engine::timings`] from zero.
+    pub fn reset_timings(&self) {
+        self.inner.convert_time.reset();
+        self.inner.branches.iter().for_each(Branch::reset_times);
     }
 
     pub(crate) fn inner(&self) -> &EngineInner {

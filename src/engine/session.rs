@@ -162,7 +162,7 @@ impl Session {
         }
 
         // Everything that can fail because of the frame happens before the session changes.
-        let rgb = convert::to_rgb8(frame)?;
+        let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
         let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
         for (b, branch) in inner.branches.iter().enumerate() {
             let needed = branch.spec.scope != Scope::Clip && (is_key || wanted.iter().any(|&(_, wb)| wb == b));

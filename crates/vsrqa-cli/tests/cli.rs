@@ -185,3 +185,35 @@ fn failures_exit_with_1_and_name_the_cause() {
     assert_eq!(tensorrt.status.code(), Some(1));
     assert!(stderr(&tensorrt).contains("backend unavailable"));
 }
+
+#[test]
+fn bench_reports_stages_latency_and_memory() {
+    let (bundle, clip) = (data("tiny_bundle"), data("sample.y4m"));
+    let (b, c) = (bundle.to_str().unwrap(), clip.to_str().unwrap());
+    let report = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "2", "--threads", "1"]));
+    assert_eq!(report["clip"]["frames"], 20);
+    assert_eq!(report["runs_seconds"].as_array().unwrap().len(), 2);
+    let branches = report["stages"]["branches"].as_array().unwrap();
+    let runs: Vec<(String, u64)> = branches
+        .iter()
+        .map(|b| (b["name"].as_str().unwrap().to_string(), b["network_calls"].as_u64().unwrap()))
+        .collect();
+    let expected = [("spatial", 3), ("slowfast", 2), ("qalign", 3), ("liqe", 3), ("fastvqa", 1)];
+    assert_eq!(runs, expected.map(|(n, c)| (n.to_string(), c)).to_vec());
+    // The median run's stages fit in its total.
+    let total = report["clip_score_seconds"].as_f64().unwrap();
+    let stages: f64 = branches
+        .iter()
+        .map(|b| b["preprocess_seconds"].as_f64().unwrap() + b["network_seconds"].as_f64().unwrap())
+        .sum::<f64>()
+        + report["stages"]["convert"]["seconds"].as_f64().unwrap();
+    assert!(stages > 0.0 && stages <= total, "stages {stages} s, total {total} s");
+    let s = &report["streaming"];
+    let ms = |k: &str| s[k].as_f64().unwrap();
+    assert!(ms("push_ms_p50") <= ms("push_ms_p95") && ms("push_ms_p95") <= ms("push_ms_max"));
+    assert!(report["peak_rss_bytes"].as_u64().unwrap() > report["frames_bytes"].as_u64().unwrap());
+    // The benchmarked score is the real one.
+    let scored = json(&vsrqa(&["score", "-m", b, c]));
+    assert_eq!(report["score"], scored["clip_score"]);
+    assert_eq!(vsrqa(&["bench", "-m", b, c, "--repeat", "0"]).status.code(), Some(2));
+}

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
+mod bench;
 mod dataset;
 mod eval;
 mod extract;
@@ -40,6 +41,9 @@ enum Command {
     /// Evaluate a model on a labelled dataset: SRCC, KRCC, PLCC and RMSE (after the logistic fit
     /// and raw), per group, JSON or a table, optional scatter plot.
     Eval(eval::Args),
+    /// Time scoring one clip (Y4M) on this machine: each branch's preprocessing and network, the
+    /// clip score, per-frame latency, peak memory (JSON; tools/bench/bench.py adds the reference).
+    Bench(bench::Args),
 }
 
 /// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
@@ -79,6 +83,7 @@ pub fn run() -> ExitCode {
         Command::Features(args) => features::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,211 @@
+//! `vsrqa bench`: where the time goes when this build scores one clip. The clip (Y4M) is read into
+//! memory first, so decoding is timed apart; then the engine is loaded and the clip is streamed
+//! through a session `--repeat` times. Reported: the clip score time of each run, the median
+//! run's stages (frame conversion, each branch's preprocessing and network), per-frame push
+//! latency, the finish latency and the process's peak memory. tools/bench/bench.py runs it next to
+//! the PyTorch reference and ONNX Runtime and prints the ratios (docs/performance.md).
+
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vsrqa::backend::BackendKind;
+use vsrqa::frame::FrameView;
+use vsrqa::video::y4m::Y4mReader;
+use vsrqa::{Engine, EngineOptions, EngineTimes};
+
+use super::Failure;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model bundle directory.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    model: PathBuf,
+    /// The clip: Y4M (read into memory before timing).
+    #[arg(value_name = "CLIP.y4m")]
+    clip: PathBuf,
+    /// Runs of the whole clip; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// CPU threads per network run (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// auto, cpu or tensorrt.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Write the JSON report to PATH instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+struct Run {
+    total: Duration,
+    pushes: Vec<Duration>,
+    finish: Duration,
+    times: EngineTimes,
+    score: f64,
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    if args.repeat == 0 {
+        return Err(Failure::usage("--repeat must be at least 1"));
+    }
+    let input_error = |message: String| Failure::from(format!("{}: {message}", args.clip.display()));
+    let started = Instant::now();
+    let file = std::fs::File::open(&args.clip).map_err(|e| input_error(e.to_string()))?;
+    let mut reader = Y4mReader::new(BufReader::new(file)).map_err(input_error)?;
+    let header = reader.header.clone();
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).map_err(input_error)? {
+        frames.push(buffer.clone());
+    }
+    let decode = started.elapsed();
+    if frames.is_empty() {
+        return Err(input_error("no frames".into()));
+    }
+
+    let started = Instant::now();
+    let engine =
+        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, ..EngineOptions::default() })?;
+    let load = started.elapsed();
+
+    let mut runs = Vec::with_capacity(args.repeat);
+    for _ in 0..args.repeat {
+        engine.reset_timings();
+        let started = Instant::now();
+        let mut session = engine.session(header.fps)?;
+        session.set_expected_frames(frames.len() as u64)?;
+        let mut pushes = Vec::with_capacity(frames.len());
+        for data in &frames {
+            let view = FrameView::packed(header.format, header.width, header.height, data)?;
+            let pushed = Instant::now();
+            session.push(&view)?;
+            pushes.push(pushed.elapsed());
+        }
+        let finishing = Instant::now();
+        let score = session.finish()?.score;
+        let finish = finishing.elapsed();
+        runs.push(Run { total: started.elapsed(), pushes, finish, times: engine.timings(), score });
+    }
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&i| runs[i].total);
+    let median = &runs[order[order.len() / 2]];
+
+    let report = json!({
+        "vsrqa_version": vsrqa::VERSION,
+        "backend": engine.backend_name(),
+        "threads": args.threads,
+        "machine": machine(),
+        "model": engine.bundle().dir,
+        "model_name": engine.bundle().manifest.name,
+        "clip": {
+            "path": args.clip, "width": header.width, "height": header.height, "fps": header.fps, "frames": frames.len(),
+        },
+        "decode_seconds": decode.as_secs_f64(),
+        "engine_load_seconds": load.as_secs_f64(),
+        "clip_score_seconds": median.total.as_secs_f64(),
+        "runs_seconds": runs.iter().map(|r| r.total.as_secs_f64()).collect::<Vec<_>>(),
+        "score": median.score,
+        "stages": stages(&median.times),
+        "streaming": streaming(median),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "frames_bytes": frames.iter().map(Vec::len).sum::<usize>(),
+    });
+    eprint!("{}", summary(&report));
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: cannot write: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn stages(times: &EngineTimes) -> Value {
+    json!({
+        "convert": { "seconds": times.convert.time.as_secs_f64(), "calls": times.convert.calls },
+        "branches": times.branches.iter().map(|b| json!({
+            "name": b.name,
+            "preprocess_seconds": b.preprocess.time.as_secs_f64(),
+            "preprocess_calls": b.preprocess.calls,
+            "network_seconds": b.network.time.as_secs_f64(),
+            "network_calls": b.network.calls,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Push latency percentiles (nearest rank) and the finish latency, in milliseconds.
+fn streaming(run: &Run) -> Value {
+    let mut ms: Vec<f64> = run.pushes.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
+    json!({
+        "push_ms_p50": rank(0.5),
+        "push_ms_p95": rank(0.95),
+        "push_ms_max": ms[ms.len() - 1],
+        "push_ms_mean": ms.iter().sum::<f64>() / ms.len() as f64,
+        "finish_ms": run.finish.as_secs_f64() * 1e3,
+    })
+}
+
+/// The process's peak resident memory (getrusage: kilobytes on Linux).
+fn peak_rss_bytes() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
+        text.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    });
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "cpu": cpu,
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+fn summary(report: &Value) -> String {
+    let seconds = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut out = format!(
+        "clip {}x{} {} frames: decode {:.2} s, engine load {:.2} s, clip score {:.2} s (median of {:?})\n",
+        report["clip"]["width"],
+        report["clip"]["height"],
+        report["clip"]["frames"],
+        seconds(&report["decode_seconds"]),
+        seconds(&report["engine_load_seconds"]),
+        seconds(&report["clip_score_seconds"]),
+        report["runs_seconds"]
+            .as_array()
+            .map(|r| r.iter().map(|v| (seconds(v) * 100.0).round() / 100.0).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
+    out += &format!("  convert to RGB        {:>8.3} s\n", seconds(&report["stages"]["convert"]["seconds"]));
+    for b in report["stages"]["branches"].as_array().into_iter().flatten() {
+        out += &format!(
+            "  {:<10} preprocess {:>8.3} s ({} calls), network {:>8.3} s ({} runs)\n",
+            b["name"].as_str().unwrap_or(""),
+            seconds(&b["preprocess_seconds"]),
+            b["preprocess_calls"],
+            seconds(&b["network_seconds"]),
+            b["network_calls"]
+        );
+    }
+    let s = &report["streaming"];
+    out += &format!(
+        "  push latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; finish {:.1} ms; peak RSS {:.0} MB\n",
+        seconds(&s["push_ms_p50"]),
+        seconds(&s["push_ms_p95"]),
+        seconds(&s["push_ms_max"]),
+        seconds(&s["finish_ms"]),
+        seconds(&report["peak_rss_bytes"]) / 1e6
+    );
+    out
+}
