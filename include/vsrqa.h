@@ -56,9 +56,9 @@
 #define VSRQA_API_VERSION_MAJOR 0
 
 // Minor version of the C API: changes when functions, constants or struct fields are added (2:
-// `VsrqaSessionConfig.expected_frames`; while the major version is 0, a grown struct is refused
+// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; while the major version is 0, a grown struct is refused
 // from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
-#define VSRQA_API_VERSION_MINOR 2
+#define VSRQA_API_VERSION_MINOR 3
 
 // Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
 // is an error rather than an attempt to spawn that many threads.
@@ -275,6 +275,11 @@ typedef struct VsrqaClipScore {
 
 // TensorRT; VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot run.
 #define VSRQA_BACKEND_TENSORRT 2
+
+// ONNX Runtime on the CPU (API minor version 3): the library is loaded at run time from
+// `$ORT_DYLIB_PATH` or the system's libonnxruntime.so; VSRQA_ERROR_BACKEND_UNAVAILABLE where it
+// cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
+#define VSRQA_BACKEND_ONNXRUNTIME 3
 
 #define VSRQA_LOG_NONE 0
 

@@ -2,13 +2,14 @@
 # Installs what building and testing vsrqa needs on Debian/Ubuntu: a C/C++ toolchain, CMake and
 # pkg-config (the C package and its tests), FFmpeg (the CLI to make test videos, the libraries for
 # the FFmpeg example and the CLI's decoder; libclang for ffmpeg-sys-next's bindgen), and Rust with
-# rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi).
+# rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi); the ONNX
+# Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel).
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind)
+packages=(build-essential cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind python3 python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,3 +33,4 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 cargo --version
+echo "ONNX Runtime: $(bash "$(dirname "$0")/onnxruntime-lib.sh")"

@@ -159,7 +159,7 @@ impl Network for CpuNetwork {
             )));
         }
         let chunk = self.fixed_batch.unwrap_or(batch);
-        if batch % chunk != 0 {
+        if !batch.is_multiple_of(chunk) {
             return Err(Error::Backend(format!(
                 "{}: the network has a fixed batch of {chunk}; {batch} is not a multiple",
                 self.path

@@ -2,6 +2,7 @@
 //! Backends know nothing of video quality; the branch layer gives them tensors.
 
 pub mod cpu;
+pub mod onnxruntime;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +22,10 @@ pub enum BackendKind {
     /// The best available: TensorRT when a library and a GPU are usable, else the CPU.
     #[default]
     Auto,
+    /// tract: pure Rust, always available; the numerical reference.
     Cpu,
+    /// ONNX Runtime on the CPU, when its library loads (`onnxruntime::library_path`).
+    OnnxRuntime,
     TensorRt,
 }
 
@@ -30,6 +34,7 @@ impl BackendKind {
         match self {
             BackendKind::Auto => "auto",
             BackendKind::Cpu => "cpu",
+            BackendKind::OnnxRuntime => "onnxruntime",
             BackendKind::TensorRt => "tensorrt",
         }
     }
@@ -41,15 +46,20 @@ impl std::str::FromStr for BackendKind {
         match s {
             "auto" => Ok(BackendKind::Auto),
             "cpu" => Ok(BackendKind::Cpu),
+            "onnxruntime" | "ort" => Ok(BackendKind::OnnxRuntime),
             "tensorrt" => Ok(BackendKind::TensorRt),
-            other => Err(Error::invalid(format!("unknown backend \"{other}\" (auto, cpu, tensorrt)"))),
+            other => Err(Error::invalid(format!("unknown backend \"{other}\" (auto, cpu, onnxruntime, tensorrt)"))),
         }
     }
 }
 
 /// Why each backend is or is not usable on this host, for `vsrqa info` and the log.
 pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
-    vec![(BackendKind::Cpu, Ok(())), (BackendKind::TensorRt, Err(tensorrt_unavailable_reason()))]
+    vec![
+        (BackendKind::Cpu, Ok(())),
+        (BackendKind::OnnxRuntime, onnxruntime::availability()),
+        (BackendKind::TensorRt, Err(tensorrt_unavailable_reason())),
+    ]
 }
 
 fn tensorrt_unavailable_reason() -> String {
@@ -60,6 +70,7 @@ fn tensorrt_unavailable_reason() -> String {
 pub fn create(kind: BackendKind, threads: usize) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
+        BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
         BackendKind::Auto => Ok((
             Arc::new(cpu::CpuBackend::new(threads)),
             format!("auto: tensorrt unavailable ({})", tensorrt_unavailable_reason()),

@@ -279,6 +279,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             VSRQA_BACKEND_AUTO => BackendKind::Auto,
             VSRQA_BACKEND_CPU => BackendKind::Cpu,
             VSRQA_BACKEND_TENSORRT => BackendKind::TensorRt,
+            VSRQA_BACKEND_ONNXRUNTIME => BackendKind::OnnxRuntime,
             other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown backend {other}"))),
         };
         if config.log_level > VSRQA_LOG_DEBUG {

@@ -7,9 +7,9 @@ use std::ffi::{c_char, c_void};
 /// Major version of the C API: changes when the ABI breaks.
 pub const VSRQA_API_VERSION_MAJOR: u32 = 0;
 /// Minor version of the C API: changes when functions, constants or struct fields are added (2:
-/// `VsrqaSessionConfig.expected_frames`; while the major version is 0, a grown struct is refused
+/// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; while the major version is 0, a grown struct is refused
 /// from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
-pub const VSRQA_API_VERSION_MINOR: u32 = 2;
+pub const VSRQA_API_VERSION_MINOR: u32 = 3;
 
 /// Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).
 pub type VsrqaPixelFormat = u32;
@@ -59,6 +59,10 @@ pub const VSRQA_BACKEND_AUTO: VsrqaBackend = 0;
 pub const VSRQA_BACKEND_CPU: VsrqaBackend = 1;
 /// TensorRT; VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot run.
 pub const VSRQA_BACKEND_TENSORRT: VsrqaBackend = 2;
+/// ONNX Runtime on the CPU (API minor version 3): the library is loaded at run time from
+/// `$ORT_DYLIB_PATH` or the system's libonnxruntime.so; VSRQA_ERROR_BACKEND_UNAVAILABLE where it
+/// cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
+pub const VSRQA_BACKEND_ONNXRUNTIME: VsrqaBackend = 3;
 
 /// Log levels (one of `VSRQA_LOG_*`); a config's `log_level` is the most verbose delivered.
 pub type VsrqaLogLevel = u32;

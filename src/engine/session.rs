@@ -137,7 +137,7 @@ impl Session {
         }
         let inner = self.engine.inner();
         let count_limit = inner.bundle.manifest.key_frames.count.map(|c| c as usize);
-        let is_key = index % self.interval == 0 && count_limit.is_none_or(|c| self.key_frames.len() < c);
+        let is_key = index.is_multiple_of(self.interval) && count_limit.is_none_or(|c| self.key_frames.len() < c);
 
         // Which window branches still need this frame, for which key frames.
         let mut wanted: Vec<(usize, usize)> = Vec::new(); // (key frame, branch)

@@ -1,28 +1,27 @@
 #!/usr/bin/env python3
-"""One command, one machine, one clip: vsrqa's CPU backend next to the PyTorch reference pipeline and
-ONNX Runtime, with the ratios (docs/performance.md keeps the latest table).
+"""One command, one machine, one clip: vsrqa's CPU backends next to the PyTorch reference pipeline, with
+the ratios (docs/performance.md keeps the latest table).
 
-    venv/bin/python tools/bench/bench.py [--work /tmp/vsrqa-bench] [--size 960x540] [--seconds 8] \\
-        [--fps 24] [--threads 2] [--repeat 3] [--write-doc]
+    venv/bin/python tools/bench/bench.py [--work /tmp/vsrqa-bench] [--size 960x540] [--seconds 8] \
+        [--fps 24] [--threads 2] [--repeat 3] [--backends onnxruntime,cpu] [--reuse] [--write-doc]
 
 Steps:
 1. the `lite` bundle at full size with random weights (tools/export/export_bundle.py; cached in --work;
    FAST-VQA's code from $FASTVQA_SRC);
 2. a clip: FFmpeg's testsrc2 pattern at --size, --fps, --seconds, as Y4M (or --clip FILE.y4m);
-3. `vsrqa bench` (release build): the clip score streamed through a session, each branch's
-   preprocessing and network time, per-frame push latency, peak memory;
+3. `vsrqa bench` (release build) once per backend (`onnxruntime`: the ONNX Runtime library from
+   $ORT_DYLIB_PATH or scripts/onnxruntime-lib.sh; `cpu`: tract): the clip score streamed through a
+   session, each branch's preprocessing and network time, per-frame push latency, peak memory;
 4. the reference pipeline, in a process of its own: RQ-VQA's computation with its own libraries
    (OpenCV decoding and resizing, Pillow + torchvision transforms, unfold for LIQE, FAST-VQA's fragment
    sampling, the PyTorch networks: Swin-B 384 + BoTStack on the key frames as one batch, SlowFast R50
    with both pathways per one-second chunk as the reference runs it, CLIP ViT-B/32 per key frame,
-   FAST-VQA-B on the four segments as one batch), timed per branch (preprocessing, network);
-5. ONNX Runtime on the bundle's ONNX files, in a process of its own, called as vsrqa calls tract
-   (one sample per run), on the reference's preprocessed inputs: the network time alone.
+   FAST-VQA-B on the four segments as one batch), timed per branch (preprocessing, network).
 
-Every side uses --threads threads (torch.set_num_threads, ONNX Runtime intra-op threads, vsrqa
---threads). Times are wall-clock medians of --repeat runs (the reference and ONNX Runtime: --repeat
-runs too). Peak memory is each process's maximum resident set size. Ratios are reference time over
-vsrqa time (above 1: vsrqa is faster).
+Every side uses --threads threads (torch.set_num_threads, vsrqa --threads). Times are wall-clock
+medians of --repeat runs. Peak memory is each process's maximum resident set size. Ratios are
+reference time over vsrqa time (above 1: vsrqa is faster). --reuse keeps results already in --work
+(e.g. to add a backend without rerunning the slow ones).
 """
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -57,8 +55,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--backends", default="onnxruntime,cpu", help="vsrqa backends to time (the first is compared)")
+    ap.add_argument("--reuse", action="store_true", help="reuse the results already in --work (same clip and bundle)")
     ap.add_argument("--write-doc", action="store_true", help="replace the table in docs/performance.md")
-    ap.add_argument("--part", choices=["reference", "ort"], help=argparse.SUPPRESS)
+    ap.add_argument("--part", choices=["reference"], help=argparse.SUPPRESS)
     ap.add_argument("--bundle", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.part:
@@ -77,18 +77,26 @@ def main(argv=None) -> int:
                         str(clip)], check=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "vsrqa-cli"], cwd=ROOT, check=True)
 
-    print("vsrqa...", flush=True)
-    vsrqa_json = args.work / "vsrqa.json"
-    subprocess.run([str(ROOT / "target/release/vsrqa"), "bench", "-m", str(bundle), str(clip), "--threads",
-                    str(args.threads), "--repeat", str(args.repeat), "-o", str(vsrqa_json)], check=True)
-    parts = {}
-    for part in ("reference", "ort"):
-        print(f"{part}...", flush=True)
-        out = args.work / f"{part}.json"
-        subprocess.run([sys.executable, __file__, "--part", part, "--bundle", str(bundle), "--clip", str(clip),
-                        "--threads", str(args.threads), "--repeat", str(args.repeat), "--work", str(out)], check=True)
-        parts[part] = json.loads(out.read_text())
-    report = combine(json.loads(vsrqa_json.read_text()), parts["reference"], parts["ort"], args)
+    env = dict(os.environ)
+    if "onnxruntime" in args.backends and not env.get("ORT_DYLIB_PATH"):
+        env["ORT_DYLIB_PATH"] = subprocess.run(["bash", str(ROOT / "scripts/onnxruntime-lib.sh")], check=True,
+                                               capture_output=True, text=True).stdout.strip()
+    runs = {}
+    for backend in args.backends.split(","):
+        out = args.work / f"vsrqa-{backend}.json"
+        if not (args.reuse and out.exists()):
+            print(f"vsrqa ({backend})...", flush=True)
+            subprocess.run([str(ROOT / "target/release/vsrqa"), "bench", "-m", str(bundle), str(clip), "--backend",
+                            backend, "--threads", str(args.threads), "--repeat", str(args.repeat), "-o", str(out)],
+                           check=True, env=env)
+        runs[backend] = json.loads(out.read_text())
+    reference_json = args.work / "reference.json"
+    if not (args.reuse and reference_json.exists()):
+        print("reference...", flush=True)
+        subprocess.run([sys.executable, __file__, "--part", "reference", "--bundle", str(bundle), "--clip", str(clip),
+                        "--threads", str(args.threads), "--repeat", str(args.repeat), "--work", str(reference_json)],
+                       check=True)
+    report = combine(runs, json.loads(reference_json.read_text()), args)
     (args.work / "bench_report.json").write_text(json.dumps(report, indent=1) + "\n")
     table = markdown(report)
     print(table)
@@ -102,26 +110,28 @@ def main(argv=None) -> int:
     return 0
 
 
-def combine(vsrqa: dict, reference: dict, ort: dict, args) -> dict:
+def combine(runs: dict, reference: dict, args) -> dict:
+    first = next(iter(runs.values()))
     branches = []
-    for b in vsrqa["stages"]["branches"]:
-        name = b["name"]
-        ref, onnx = reference["branches"].get(name, {}), ort["branches"].get(name, {})
-        branches.append({
-            "name": name,
-            "vsrqa_preprocess_s": b["preprocess_seconds"], "reference_preprocess_s": ref.get("preprocess_s"),
-            "vsrqa_network_s": b["network_seconds"], "reference_network_s": ref.get("network_s"),
-            "ort_network_s": onnx.get("network_s"), "network_runs": b["network_calls"],
-        })
+    for i, b in enumerate(first["stages"]["branches"]):
+        ref = reference["branches"].get(b["name"], {})
+        row = {"name": b["name"], "network_runs": b["network_calls"],
+               "reference_preprocess_s": ref.get("preprocess_s"), "reference_network_s": ref.get("network_s")}
+        for backend, run in runs.items():
+            stage = run["stages"]["branches"][i]
+            row[f"{backend}_preprocess_s"] = stage["preprocess_seconds"]
+            row[f"{backend}_network_s"] = stage["network_seconds"]
+        branches.append(row)
     return {
-        "machine": vsrqa["machine"], "threads": args.threads, "clip": vsrqa["clip"], "model": vsrqa["model_name"],
-        "vsrqa": {"clip_score_s": vsrqa["clip_score_seconds"], "decode_s": vsrqa["decode_seconds"],
-                  "convert_s": vsrqa["stages"]["convert"]["seconds"], "engine_load_s": vsrqa["engine_load_seconds"],
-                  "streaming": vsrqa["streaming"], "peak_rss_bytes": vsrqa["peak_rss_bytes"]},
+        "machine": first["machine"], "threads": args.threads, "clip": first["clip"], "model": first["model_name"],
+        "backends": list(runs),
+        "vsrqa": {backend: {"clip_score_s": run["clip_score_seconds"], "decode_s": run["decode_seconds"],
+                            "convert_s": run["stages"]["convert"]["seconds"], "engine_load_s": run["engine_load_seconds"],
+                            "streaming": run["streaming"], "peak_rss_bytes": run["peak_rss_bytes"], "score": run["score"]}
+                  for backend, run in runs.items()},
         "reference": {"clip_score_s": reference["clip_score_s"], "decode_s": reference["decode_s"],
                       "load_s": reference["load_s"], "peak_rss_bytes": reference["peak_rss_bytes"],
                       "torch": reference["torch"]},
-        "ort": {"networks_s": ort["networks_s"], "peak_rss_bytes": ort["peak_rss_bytes"], "version": ort["version"]},
         "branches": branches,
     }
 
@@ -131,38 +141,42 @@ def ratio(reference, ours):
 
 
 def markdown(r: dict) -> str:
-    m, c = r["machine"], r["clip"]
+    m, c, backends = r["machine"], r["clip"], r["backends"]
+    main = backends[0]
     lines = [
         f"Machine: {m.get('cpu')} ({m['cpus']} CPUs), {r['threads']} threads per side; clip {c['width']}x{c['height']}, "
         f"{c['frames']} frames at {c['fps']:g} fps; bundle `{r['model']}` (full-size architectures, random weights); "
-        f"PyTorch {r['reference']['torch']}, ONNX Runtime {r['ort']['version']}. Seconds per clip (median); "
-        "speed-up = reference / vsrqa.",
+        f"PyTorch {r['reference']['torch']}. Seconds per clip (median of the runs); speed-up = reference / vsrqa "
+        f"({main} backend).",
         "",
-        "| stage | vsrqa (tract) | PyTorch reference | speed-up | ONNX Runtime (network) |",
-        "|---|---|---|---|---|",
+        "| stage | " + " | ".join(f"vsrqa {b}" for b in backends) + f" | PyTorch reference | speed-up ({main}) |",
+        "|---|" + "---|" * (len(backends) + 2),
     ]
+    fmt = lambda v: f"{v:.2f}" if v is not None else "n/a"  # noqa: E731
     for b in r["branches"]:
-        lines.append(f"| {b['name']} preprocessing | {b['vsrqa_preprocess_s']:.2f} | "
-                     f"{b['reference_preprocess_s'] or float('nan'):.2f} | "
-                     f"{ratio(b['reference_preprocess_s'], b['vsrqa_preprocess_s'])} | |")
-        lines.append(f"| {b['name']} network ({b['network_runs']} runs) | {b['vsrqa_network_s']:.2f} | "
-                     f"{b['reference_network_s'] or float('nan'):.2f} | "
-                     f"{ratio(b['reference_network_s'], b['vsrqa_network_s'])} | {b['ort_network_s'] or float('nan'):.2f} |")
+        for stage, label in (("preprocess", "preprocessing"), ("network", f"network ({b['network_runs']} runs)")):
+            ours = [b[f"{k}_{stage}_s"] for k in backends]
+            ref = b[f"reference_{stage}_s"]
+            lines.append(f"| {b['name']} {label} | " + " | ".join(fmt(v) for v in ours)
+                         + f" | {fmt(ref)} | {ratio(ref, ours[0])} |")
     v, ref = r["vsrqa"], r["reference"]
+    row = lambda label, key, ref_text, speed="": (  # noqa: E731
+        f"| {label} | " + " | ".join(fmt(v[k][key]) for k in backends) + f" | {ref_text} | {speed} |")
     lines += [
-        f"| frame conversion to RGB | {v['convert_s']:.2f} | (in decoding) | | |",
-        f"| **clip score** (decoded frames in memory) | **{v['clip_score_s']:.2f}** | **{ref['clip_score_s']:.2f}** | "
-        f"**{ratio(ref['clip_score_s'], v['clip_score_s'])}** | {r['ort']['networks_s']:.2f} (networks only) |",
-        f"| decoding the clip | {v['decode_s']:.2f} (Y4M read) | {ref['decode_s']:.2f} (OpenCV, to RGB) | | |",
-        f"| loading the model | {v['engine_load_s']:.2f} | {ref['load_s']:.2f} | | |",
-        f"| peak memory (RSS, MB) | {v['peak_rss_bytes'] / 1e6:.0f} | {ref['peak_rss_bytes'] / 1e6:.0f} | | "
-        f"{r['ort']['peak_rss_bytes'] / 1e6:.0f} |",
-        "",
-        f"vsrqa streaming: push latency p50 {v['streaming']['push_ms_p50']:.1f} ms, p95 "
-        f"{v['streaming']['push_ms_p95']:.1f} ms, max {v['streaming']['push_ms_max']:.1f} ms; finish "
-        f"{v['streaming']['finish_ms']:.1f} ms (the reference has no streaming mode: it scores whole clips).",
+        row("frame conversion to RGB", "convert_s", "(in decoding)"),
+        f"| **clip score** (decoded frames in memory) | " + " | ".join(f"**{v[k]['clip_score_s']:.2f}**" for k in backends)
+        + f" | **{ref['clip_score_s']:.2f}** | **{ratio(ref['clip_score_s'], v[main]['clip_score_s'])}** |",
+        row("decoding the clip (vsrqa: Y4M read; reference: OpenCV to RGB)", "decode_s", fmt(ref["decode_s"])),
+        row("loading the model", "engine_load_s", fmt(ref["load_s"])),
+        "| peak memory (RSS, MB) | " + " | ".join(f"{v[k]['peak_rss_bytes'] / 1e6:.0f}" for k in backends)
+        + f" | {ref['peak_rss_bytes'] / 1e6:.0f} | |",
         "",
     ]
+    for k in backends:
+        s = v[k]["streaming"]
+        lines.append(f"vsrqa {k} streaming: push latency p50 {s['push_ms_p50']:.1f} ms, p95 {s['push_ms_p95']:.1f} ms, "
+                     f"max {s['push_ms_max']:.1f} ms; finish {s['finish_ms']:.1f} ms.")
+    lines += ["(The reference has no streaming mode: it scores whole clips.)", ""]
     return "\n".join(lines)
 
 
@@ -180,18 +194,12 @@ def run_part(args) -> int:
     decode_s = time.perf_counter() - started
     runs = []
     for _ in range(args.repeat):
-        runs.append(reference_run(frames, fps, branches, args) if args.part == "reference"
-                    else ort_run(frames, fps, branches, args))
+        runs.append(reference_run(frames, fps, branches, args))
     runs.sort(key=lambda r: r["total_s"])
     median = runs[len(runs) // 2]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if args.part == "reference":
-        out = {"clip_score_s": median["total_s"], "decode_s": decode_s, "load_s": median["load_s"],
-               "branches": median["branches"], "peak_rss_bytes": peak, "torch": torch.__version__}
-    else:
-        import onnxruntime
-        out = {"networks_s": median["total_s"], "branches": median["branches"], "peak_rss_bytes": peak,
-               "version": onnxruntime.__version__}
+    out = {"clip_score_s": median["total_s"], "decode_s": decode_s, "load_s": median["load_s"],
+           "branches": median["branches"], "peak_rss_bytes": peak, "torch": torch.__version__}
     args.work.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
@@ -330,43 +338,6 @@ def reference_run(frames, fps, branches, args) -> dict:
     total = time.perf_counter() - started
     return {"total_s": total, "load_s": load_s,
             "branches": {n: {"preprocess_s": t.preprocess_s, "network_s": t.network_s} for n, t in timers.items()}}
-
-
-def ort_run(frames, fps, branches, args) -> dict:
-    """The bundle's ONNX files on the reference's inputs, one sample per run as vsrqa runs them."""
-    import numpy as np
-    import onnxruntime as ort
-    import torch
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = args.threads
-    sessions = {name: ort.InferenceSession(str(args.bundle / b["network"]), sess_options=so,
-                                           providers=["CPUExecutionProvider"]) for name, b in branches.items()}
-    n = len(frames)
-    keys = key_frames(n, fps, 8)
-    inputs = {}
-    with torch.no_grad():
-        if "spatial" in branches:
-            side = branches["spatial"]["input"]["height"]
-            inputs["spatial"] = [spatial_input(frames[k], side).unsqueeze(0).numpy() for k in keys]
-        if "slowfast" in branches:
-            side = branches["slowfast"]["input"]["height"]
-            video = torch.stack([slowfast_frame(f, side) for f in frames])
-            window = branches["slowfast"]["window"]["frames"]
-            inputs["slowfast"] = [video[c[:window]].permute(1, 0, 2, 3).unsqueeze(0).numpy() for c in slowfast_chunks(n, fps, window)]
-        if "liqe" in branches:
-            spec = next(op for op in branches["liqe"]["preprocess"] if op["op"] == "patch_grid")
-            inputs["liqe"] = [liqe_patches(frames[k], spec).unsqueeze(0).numpy() for k in keys]
-        if "fastvqa" in branches:
-            # vsrqa runs the segments as one batch (Branch::clip_feature).
-            inputs["fastvqa"] = [fastvqa_input(frames, branches["fastvqa"]).numpy()]
-    result, total = {}, 0.0
-    for name, batches in inputs.items():
-        started = time.perf_counter()
-        for x in batches:
-            sessions[name].run(["output"], {"input": np.ascontiguousarray(x, dtype=np.float32)})
-        result[name] = {"network_s": time.perf_counter() - started}
-        total += result[name]["network_s"]
-    return {"total_s": total, "branches": result}
 
 
 if __name__ == "__main__":

@@ -217,3 +217,39 @@ fn bench_reports_stages_latency_and_memory() {
     assert_eq!(report["score"], scored["clip_score"]);
     assert_eq!(vsrqa(&["bench", "-m", b, c, "--repeat", "0"]).status.code(), Some(2));
 }
+
+#[test]
+fn onnxruntime_backend_unavailable_is_explained() {
+    let (bundle, clip) = (data("tiny_bundle"), data("sample.y4m"));
+    let output = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["score", "-m", bundle.to_str().unwrap(), clip.to_str().unwrap(), "--backend", "onnxruntime"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("/nonexistent/libonnxruntime.so") && message.contains("ORT_DYLIB_PATH"), "{message}");
+    // `info` names it among the backends, with the same reason.
+    let info = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["info", "-m", bundle.to_str().unwrap(), "--json"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let report = json(&info);
+    let backends = report["backends"].as_array().unwrap();
+    assert!(backends
+        .iter()
+        .any(|b| b["name"] == "onnxruntime" && b["reason"].as_str().unwrap().contains("ORT_DYLIB_PATH")));
+}
+
+#[test]
+fn onnxruntime_backend_scores_like_the_cpu_backend() {
+    // ORT_DYLIB_PATH comes from scripts/test.sh (CI installs the library).
+    let (bundle, clip) = (data("tiny_bundle"), data("sample.y4m"));
+    let (b, c) = (bundle.to_str().unwrap(), clip.to_str().unwrap());
+    let cpu = json(&vsrqa(&["score", "-m", b, c, "--backend", "cpu"]));
+    let ort = json(&vsrqa(&["score", "-m", b, c, "--backend", "onnxruntime"]));
+    assert_eq!(ort["backend"], "onnxruntime");
+    let (x, y) = (cpu["clip_score"].as_f64().unwrap(), ort["clip_score"].as_f64().unwrap());
+    assert!((x - y).abs() < 1e-6, "cpu {x}, onnxruntime {y}");
+}

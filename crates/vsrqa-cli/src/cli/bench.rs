@@ -31,7 +31,7 @@ pub struct Args {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// auto, cpu or tensorrt.
+    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "cpu")]
     backend: String,
     /// Write the JSON report to PATH instead of stdout.

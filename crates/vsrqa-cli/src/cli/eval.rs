@@ -39,7 +39,7 @@ pub struct Args {
     /// Scatter plot of predictions against MOS into PATH.png or PATH.svg.
     #[arg(long, value_name = "PATH")]
     plot: Option<PathBuf>,
-    /// auto, cpu or tensorrt.
+    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
     /// CPU threads per network run (0 = all cores).

@@ -27,7 +27,7 @@ pub struct Args {
     /// The feature bank directory (created, or resumed when it exists).
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
-    /// auto, cpu or tensorrt.
+    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
     /// CPU threads per network run (0 = all cores).

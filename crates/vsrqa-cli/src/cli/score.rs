@@ -47,7 +47,7 @@ pub struct Args {
     /// No progress bar (it is only drawn when stderr is a terminal anyway).
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// auto, cpu or tensorrt.
+    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
     /// CPU threads per network run (0 = all cores).
@@ -198,7 +198,7 @@ impl KeyFramePredictor {
     }
 
     fn is_key(&mut self, index: u64) -> bool {
-        let key = index % self.interval == 0 && self.count.is_none_or(|c| self.seen < c);
+        let key = index.is_multiple_of(self.interval) && self.count.is_none_or(|c| self.seen < c);
         self.seen += u32::from(key);
         key
     }

@@ -1,0 +1,133 @@
+//! The ONNX Runtime CPU backend: the bundle's ONNX files run by Microsoft's runtime, whose CPU
+//! kernels are 2.4x (Swin-B) to 100x (SlowFast's 3-D convolutions) faster than tract's on the
+//! branches' networks (docs/performance.md). The library is loaded at run time, from
+//! `$ORT_DYLIB_PATH` or else the system's `libonnxruntime.so` (the `onnxruntime` Python wheel ships
+//! one in `onnxruntime/capi/`), so vsrqa builds and runs without it; asking for this backend where
+//! it cannot load is a clear error. Its results agree with the CPU (tract) backend to float
+//! rounding (tests/backend_onnxruntime.rs).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::environment::Environment;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::{Backend, Network, Tensor};
+use crate::error::{Error, Result};
+
+/// The runtime's C API version vsrqa asks for (ONNX Runtime 1.20 or newer).
+const MINIMUM_VERSION: &str = "1.20";
+
+/// Where the library is looked for.
+pub fn library_path() -> PathBuf {
+    match std::env::var_os("ORT_DYLIB_PATH") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)),
+    }
+}
+
+/// The process-wide environment: the library is loaded once (ONNX Runtime allows one per process).
+fn environment() -> std::result::Result<&'static Environment, String> {
+    static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+    ENVIRONMENT
+        .get_or_init(|| {
+            let path = library_path();
+            let load = || -> std::result::Result<Environment, String> {
+                let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
+                builder.with_name("vsrqa").build().map_err(|e| e.to_string())
+            };
+            // ort panics when the library is older than the API version it asks for.
+            std::panic::catch_unwind(load).unwrap_or_else(|_| Err("the library is too old".into())).map_err(|e| {
+                format!(
+                    "cannot load ONNX Runtime from {} ({e}); set ORT_DYLIB_PATH to libonnxruntime.so of ONNX Runtime {MINIMUM_VERSION} or newer (pip install onnxruntime ships one in onnxruntime/capi/)",
+                    path.display()
+                )
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether the backend can run here, and if not why (for `vsrqa info` and `auto`).
+pub fn availability() -> std::result::Result<(), String> {
+    environment().map(|_| ())
+}
+
+pub struct OnnxRuntimeBackend {
+    threads: usize,
+}
+
+impl OnnxRuntimeBackend {
+    /// `threads`: intra-op threads per network run; 0 = all cores.
+    pub fn new(threads: usize) -> Result<Self> {
+        environment().map_err(Error::BackendUnavailable)?;
+        let threads =
+            if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+        Ok(OnnxRuntimeBackend { threads })
+    }
+}
+
+impl Backend for OnnxRuntimeBackend {
+    fn name(&self) -> &'static str {
+        "onnxruntime"
+    }
+
+    fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
+        let environment = environment().map_err(Error::BackendUnavailable)?;
+        let fail = |e: ort::Error| Error::bundle(path, format!("ONNX Runtime cannot load the network: {e}"));
+        let session = Session::builder(environment)
+            .map_err(fail)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| fail(e.into()))?
+            .with_intra_threads(self.threads)
+            .map_err(|e| fail(e.into()))?
+            .with_inter_threads(1)
+            .map_err(|e| fail(e.into()))?
+            .commit_from_file(path)
+            .map_err(fail)?;
+        if session.inputs().len() != 1 || session.outputs().len() != 1 {
+            return Err(Error::bundle(
+                path,
+                format!(
+                    "the network has {} inputs and {} outputs; exactly one of each is supported",
+                    session.inputs().len(),
+                    session.outputs().len()
+                ),
+            ));
+        }
+        let output_name = session.outputs()[0].name().to_string();
+        Ok(Box::new(OnnxRuntimeNetwork {
+            session: Mutex::new(session),
+            sample_shape: sample_shape.to_vec(),
+            output_name,
+            path: path.to_path_buf(),
+        }))
+    }
+}
+
+struct OnnxRuntimeNetwork {
+    /// `Session::run` takes `&mut self`; runs of one network from several threads take turns (each
+    /// run already uses the backend's threads).
+    session: Mutex<Session>,
+    sample_shape: Vec<usize>,
+    output_name: String,
+    path: PathBuf,
+}
+
+impl Network for OnnxRuntimeNetwork {
+    fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor> {
+        let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
+        if input.len() != shape.iter().product::<usize>() {
+            return Err(Error::Backend(format!("{} values for an input of shape {shape:?}", input.len())));
+        }
+        let fail = |e: ort::Error| Error::Backend(format!("{}: ONNX Runtime: {e}", self.path.display()));
+        let tensor = TensorRef::from_array_view((shape, input)).map_err(fail)?;
+        let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let outputs = session.run(ort::inputs![tensor]).map_err(fail)?;
+        let (out_shape, data) = outputs[self.output_name.as_str()].try_extract_tensor::<f32>().map_err(fail)?;
+        let shape = out_shape.iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
+        Ok(Tensor { shape, data: data.to_vec() })
+    }
+}

@@ -1,0 +1,57 @@
+//! The ONNX Runtime backend against the CPU (tract) backend, the numerical reference, on the tiny
+//! bundle: every branch's features within 1e-4 relative to their largest magnitude (two runtimes'
+//! float32 kernels sum in different orders; observed about 1e-6), frame and clip scores within 1e-6.
+//!
+//! Needs the ONNX Runtime library: `ORT_DYLIB_PATH` (scripts/test.sh sets it from
+//! scripts/onnxruntime-lib.sh, which CI's install step runs). Without it this test fails and says so.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use vsrqa::backend::BackendKind;
+use vsrqa::frame::{FrameView, PixelFormat};
+use vsrqa::video::y4m::Y4mReader;
+use vsrqa::{Engine, EngineOptions};
+
+fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let engine =
+        Engine::new(data.join("tiny_bundle"), EngineOptions { backend, threads: 2, ..EngineOptions::default() })
+            .unwrap_or_else(|e| panic!("{} backend: {e} (scripts/test.sh sets ORT_DYLIB_PATH)", backend.name()));
+    assert_eq!(engine.backend_name(), backend.name());
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
+    let mut session = engine.session(reader.header.fps).unwrap();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        session.push(&FrameView::packed(PixelFormat::I420, 112, 80, &buffer).unwrap()).unwrap();
+    }
+    let clip = session.finish().unwrap();
+    let frames = std::iter::from_fn(|| session.poll()).map(|s| s.score).collect();
+    (frames, clip.score, session.pooled_features().unwrap())
+}
+
+#[test]
+fn onnxruntime_backend_matches_the_cpu_backend() {
+    let (cpu_frames, cpu_clip, cpu_features) = run(BackendKind::Cpu);
+    let (ort_frames, ort_clip, ort_features) = run(BackendKind::OnnxRuntime);
+    assert_eq!(cpu_frames.len(), ort_frames.len());
+    for (a, b) in cpu_frames.iter().zip(&ort_frames) {
+        assert!((a - b).abs() < 1e-6, "frame score {a} (cpu) vs {b} (onnxruntime)");
+    }
+    assert!((cpu_clip - ort_clip).abs() < 1e-6, "clip score {cpu_clip} vs {ort_clip}");
+    // Per branch: the slices of the concatenated rows (671 = 16 + 64 + 64 + 495 + 32).
+    let bundle =
+        vsrqa::bundle::Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")).unwrap();
+    let mut offset = 0;
+    for branch in &bundle.manifest.branches {
+        let range = offset..offset + branch.output_dim;
+        offset += branch.output_dim;
+        for (row_cpu, row_ort) in cpu_features.iter().zip(&ort_features) {
+            let (a, b) = (&row_cpu[range.clone()], &row_ort[range.clone()]);
+            let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+            let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(diff / scale <= 1e-4, "branch '{}': max |diff| {diff:e}, relative {:e}", branch.name, diff / scale);
+        }
+    }
+}
