@@ -115,6 +115,13 @@ impl Head {
         }
     }
 
+    /// The clip score from the head's inputs the clip pools over: `rows` concatenated rows of
+    /// `input_dim` features (a feature bank entry, `Session::pooled_features`).
+    pub fn clip_score_of_rows(&self, rows: &[f32]) -> f64 {
+        let outputs: Vec<f32> = rows.chunks_exact(self.input_dim()).map(|row| self.frame_output(row)).collect();
+        self.clip_score(&outputs)
+    }
+
     fn activate(&self, value: f64) -> f64 {
         match self.output_activation {
             OutputActivation::None => value,
@@ -123,7 +130,7 @@ impl Head {
     }
 }
 
-fn sigmoid(x: f64) -> f64 {
+pub(crate) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 

@@ -19,10 +19,9 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::head_model::Architecture;
-use crate::bundle::Bundle;
+use crate::bundle::{sha256_hex, Bundle};
 use crate::error::{Error, Result};
 
 pub const BANK_FORMAT: &str = "vsrqa-feature-bank";
@@ -82,7 +81,7 @@ pub fn fingerprint(bundle: &Bundle) -> Result<String> {
         "networks": bundle.networks.iter().map(|n| n.sha256.clone()).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string(&described).map_err(|e| Error::invalid(format!("fingerprint: {e}")))?;
-    Ok(hex(&Sha256::digest(text.as_bytes())))
+    Ok(sha256_hex(text.as_bytes()))
 }
 
 /// One video's entry.
@@ -158,7 +157,7 @@ impl FeatureBank {
 
     /// Where the entry of `video` lives: a hash of its name, so any name maps to a safe file name.
     pub fn entry_path(&self, video: &str) -> PathBuf {
-        let key = hex(&Sha256::digest(video.as_bytes()));
+        let key = sha256_hex(video.as_bytes());
         self.dir.join(ENTRIES_DIR).join(format!("{}.{ENTRY_EXTENSION}", &key[..24]))
     }
 
@@ -195,7 +194,7 @@ impl FeatureBank {
             ("mos".to_string(), format!("{:?}", entry.mos)),
             ("frames".to_string(), entry.frames.to_string()),
             ("fingerprint".to_string(), self.info.fingerprint.clone()),
-            ("sha256".to_string(), hex(&Sha256::digest(&bytes))),
+            ("sha256".to_string(), sha256_hex(&bytes)),
         ]);
         if let Some(group) = &entry.group {
             metadata.insert("group".into(), group.clone());
@@ -218,6 +217,11 @@ impl FeatureBank {
         Ok(entries)
     }
 
+    /// Writes a report file (e.g. `errors.json`) into the bank directory, atomically.
+    pub fn write_report(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomically(&self.dir.join(name), bytes)
+    }
+
     /// Deletes the temporary files an interrupted run left; returns how many.
     pub fn remove_temporaries(&self) -> Result<usize> {
         let mut removed = 0;
@@ -234,7 +238,8 @@ impl FeatureBank {
         Ok(removed)
     }
 
-    fn entry_files(&self) -> Result<Vec<PathBuf>> {
+    /// The entry files in the bank (without reading them).
+    pub fn entry_files(&self) -> Result<Vec<PathBuf>> {
         let dir = self.dir.join(ENTRIES_DIR);
         let listing = fs::read_dir(&dir).map_err(|e| Error::bank(&dir, format!("cannot list: {e}")))?;
         let mut files: Vec<PathBuf> = listing
@@ -266,7 +271,7 @@ impl FeatureBank {
                 return Err(format!("damaged entry: features are {dtype:?} {shape:?}, expected F32 [rows, {dim}]"))
             }
         };
-        if &hex(&Sha256::digest(view.data())) != field("sha256")? {
+        if &sha256_hex(view.data()) != field("sha256")? {
             return Err("damaged entry: its features do not match their checksum".into());
         }
         let features: Vec<f32> =
@@ -292,8 +297,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&temporary);
         Error::bank(path, format!("cannot write: {e}"))
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

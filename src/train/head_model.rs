@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Activation, ActivationStage, HeadSpec, OutputActivation};
 use crate::error::{Error, Result};
-use crate::head::Head;
+use crate::head::{sigmoid, Head};
 
 /// The head's architecture: the manifest's description plus each layer's output size (the
 /// manifest leaves sizes to the weight shapes).
@@ -235,10 +235,6 @@ impl HeadModel {
             ActivationStage::AfterPooling => output_activate(self.output_activation, outputs.iter().sum::<f64>() / n),
         }
     }
-}
-
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 fn activate(activation: Activation, x: f64) -> f64 {

@@ -51,11 +51,11 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
+from vsrqa_ref.loss import plcc_loss, rank_hinge  # noqa: E402
 from vsrqa_ref.onnx_io import export_onnx, onnx_vs_torch, ort_session  # noqa: E402
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-RANK_MARGIN = 0.05
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,24 +191,6 @@ class Head(torch.nn.Module):
             lin.weight.data.copy_(head_state[w])
             lin.bias.data.copy_(head_state[b])
         return True
-
-
-def plcc_loss(y_pred, y):  # RQ-VQA utils.py, called as criterion(labels, outputs)
-    sigma_hat, m_hat = torch.std_mean(y_pred, unbiased=False)
-    y_pred = (y_pred - m_hat) / (sigma_hat + 1e-8)
-    sigma, m = torch.std_mean(y, unbiased=False)
-    y = (y - m) / (sigma + 1e-8)
-    loss0 = torch.nn.functional.mse_loss(y_pred, y) / 4
-    rho = torch.mean(y_pred * y)
-    loss1 = torch.nn.functional.mse_loss(rho * y_pred, y) / 4
-    return (loss0 + loss1) / 2
-
-
-def rank_hinge(pred, mos, margin=RANK_MARGIN):
-    pairs = (mos[:, None] - mos[None, :]) > 0
-    if not pairs.any():
-        return pred.sum() * 0
-    return torch.clamp(margin - (pred[:, None] - pred[None, :])[pairs], min=0).mean()
 
 
 # ------------------------------------------------------------------------------------------------

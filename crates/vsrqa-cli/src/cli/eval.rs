@@ -8,22 +8,19 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use vsrqa::backend::BackendKind;
 use vsrqa::train::bank::{fingerprint, FeatureBank};
 use vsrqa::train::correlation::{performance, Performance};
-use vsrqa::{Engine, EngineOptions};
+use vsrqa::Engine;
 
 use super::dataset::{read_list, Video};
-use super::extract::extract;
-use super::input::RawOptions;
+use super::extract::{extract, EngineArgs};
 use super::plot::{self, PlotKind, ScatterPoint};
 use super::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model bundle to evaluate.
-    #[arg(long, short = 'm', value_name = "DIR")]
-    model: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// The labelled videos: CSV rows path,mos[,group].
     #[arg(long, value_name = "CSV")]
     list: PathBuf,
@@ -39,12 +36,6 @@ pub struct Args {
     /// Scatter plot of predictions against MOS into PATH.png or PATH.svg.
     #[arg(long, value_name = "PATH")]
     plot: Option<PathBuf>,
-    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
-    #[arg(long, default_value = "auto")]
-    backend: String,
-    /// CPU threads per network run (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -62,7 +53,7 @@ struct Prediction<'a> {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    let backend = args.engine.backend()?;
     let plot_kind = match &args.plot {
         Some(path) => Some(PlotKind::from_path(path).ok_or_else(|| {
             Failure::usage(format!("--plot {}: the file name must end in .png or .svg", path.display()))
@@ -70,8 +61,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
     let videos = read_list(&args.list)?;
-    let engine =
-        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, ..EngineOptions::default() })?;
+    let engine = args.engine.engine(backend)?;
     let predictions = match &args.bank {
         Some(dir) => from_bank(&engine, dir, &videos)?,
         None => by_scoring(&engine, &videos, args.quiet),
@@ -116,12 +106,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn by_scoring<'a>(engine: &Engine, videos: &'a [Video], quiet: bool) -> Vec<Prediction<'a>> {
-    let options = RawOptions { pix_fmt: None, size: None, fps: None, matrix: None, range: None };
     videos
         .iter()
         .enumerate()
         .map(|(i, video)| {
-            let result = extract(engine, &video.path, &options).map(|x| x.score.score);
+            let result = extract(engine, &video.path).map(|x| x.score.score);
             if !quiet {
                 match &result {
                     Ok(score) => eprintln!("[{}/{}] {}: {score:.6}", i + 1, videos.len(), video.name),
@@ -143,14 +132,10 @@ fn from_bank<'a>(engine: &Engine, dir: &std::path::Path, videos: &'a [Video]) ->
         )));
     }
     let head = &engine.bundle().head;
-    let dim = head.input_dim();
     let mut predictions = Vec::with_capacity(videos.len());
     for video in videos {
         let result = match bank.read(&video.name)? {
-            Some(entry) => {
-                let outputs: Vec<f32> = entry.features.chunks_exact(dim).map(|row| head.frame_output(row)).collect();
-                Ok(head.clip_score(&outputs))
-            }
+            Some(entry) => Ok(head.clip_score_of_rows(&entry.features)),
             None => Err("not in the feature bank (run vsrqa features with this list)".to_string()),
         };
         predictions.push(Prediction { video, result });

@@ -2,11 +2,38 @@
 //! pushed, then the clip score and the head's pooled inputs. Unlike `vsrqa score`, a stream that
 //! breaks mid-way is a failure here: a truncated video must not enter a training set.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use vsrqa::{ClipScore, Engine};
+use vsrqa::backend::BackendKind;
+use vsrqa::{ClipScore, Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
+use super::Failure;
+
+/// The model and how to run it, as `features` and `eval` take them.
+#[derive(clap::Args)]
+pub struct EngineArgs {
+    /// The model bundle directory.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    pub model: PathBuf,
+    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// CPU threads per network run (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+impl EngineArgs {
+    /// The backend asked for (a usage error when unknown; checked before any file is read).
+    pub fn backend(&self) -> Result<BackendKind, Failure> {
+        self.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))
+    }
+
+    pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
+        Ok(Engine::new(&self.model, EngineOptions { backend, threads: self.threads, ..EngineOptions::default() })?)
+    }
+}
 
 pub struct Extracted {
     pub score: ClipScore,
@@ -15,8 +42,9 @@ pub struct Extracted {
     pub rows: usize,
 }
 
-pub fn extract(engine: &Engine, path: &Path, options: &RawOptions) -> Result<Extracted, String> {
-    let mut clip = Clip::open(path, options).map_err(|f| f.message)?;
+/// The video as a file says it is (no raw-frame options: lists name real video files).
+pub fn extract(engine: &Engine, path: &Path) -> Result<Extracted, String> {
+    let mut clip = Clip::open(path, &RawOptions::default()).map_err(|f| f.message)?;
     let mut session = engine.session(clip.fps).map_err(|e| e.to_string())?;
     let mut index = 0u64;
     while let Some(frame) = clip.next_frame().map_err(|f| f.message)? {

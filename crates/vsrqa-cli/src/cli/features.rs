@@ -7,32 +7,23 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
-use vsrqa::backend::BackendKind;
 use vsrqa::train::bank::{BankInfo, Entry, FeatureBank};
-use vsrqa::{Engine, EngineOptions};
+use vsrqa::Engine;
 
 use super::dataset::{read_list, Video};
-use super::extract::extract;
-use super::input::RawOptions;
+use super::extract::{extract, EngineArgs};
 use super::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model bundle directory whose branches compute the features.
-    #[arg(long, short = 'm', value_name = "DIR")]
-    model: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// The dataset: CSV rows path,mos[,group] (optional header; paths relative to the CSV).
     #[arg(long, value_name = "CSV")]
     list: PathBuf,
     /// The feature bank directory (created, or resumed when it exists).
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
-    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
-    #[arg(long, default_value = "auto")]
-    backend: String,
-    /// CPU threads per network run (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -47,22 +38,20 @@ enum Outcome {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    let backend = args.engine.backend()?;
     let videos = read_list(&args.list)?;
-    let engine =
-        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, ..EngineOptions::default() })?;
+    let engine = args.engine.engine(backend)?;
     let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle())?)?;
     let leftovers = bank.remove_temporaries()?;
     if leftovers > 0 && !args.quiet {
         eprintln!("vsrqa: removed {leftovers} partial file(s) of an interrupted run");
     }
-    let options = RawOptions { pix_fmt: None, size: None, fps: None, matrix: None, range: None };
 
     let mut failures = Vec::new();
     let (mut extracted, mut skipped, mut relabeled) = (0usize, 0usize, 0usize);
     for (i, video) in videos.iter().enumerate() {
         let started = Instant::now();
-        let outcome = process(&engine, &bank, video, &options);
+        let outcome = process(&engine, &bank, video);
         let what = match &outcome {
             Outcome::Extracted => {
                 extracted += 1;
@@ -88,10 +77,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
     let report = json!({ "list": args.list, "videos": videos.len(), "failed": failures });
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(bank.dir().join("errors.json"), format!("{text}\n"))
-        .map_err(|e| format!("{}: cannot write errors.json: {e}", bank.dir().display()))?;
-    let listed: std::collections::HashSet<&str> = videos.iter().map(|v| v.name.as_str()).collect();
-    let others = bank.entries()?.iter().filter(|e| !listed.contains(e.video.as_str())).count();
+    bank.write_report("errors.json", format!("{text}\n").as_bytes())?;
+    // By file name (a hash of the video's name): counting them needs no entry read.
+    let listed: std::collections::HashSet<PathBuf> = videos.iter().map(|v| bank.entry_path(&v.name)).collect();
+    let others = bank.entry_files()?.iter().filter(|path| !listed.contains(*path)).count();
     eprintln!(
         "vsrqa: feature bank {}: {extracted} extracted, {skipped} already there, {relabeled} relabeled, {} failed{}",
         bank.dir().display(),
@@ -114,7 +103,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
 }
 
-fn process(engine: &Engine, bank: &FeatureBank, video: &Video, options: &RawOptions) -> Outcome {
+fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
     match bank.read(&video.name) {
         Ok(Some(entry)) if entry.mos == video.mos && entry.group == video.group => return Outcome::AlreadyThere,
         Ok(Some(entry)) => {
@@ -127,7 +116,7 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video, options: &RawOpti
         Ok(None) => {}
         Err(e) => eprintln!("vsrqa: {e}; extracting it again"),
     }
-    let extracted = match extract(engine, &video.path, options) {
+    let extracted = match extract(engine, &video.path) {
         Ok(x) => x,
         Err(e) => return Outcome::Failed(e),
     };

@@ -12,7 +12,9 @@ use vsrqa_ffmpeg::Decoder;
 
 use super::Failure;
 
-/// How the clip's frames are stored, and what the user said about them.
+/// How the clip's frames are stored, and what the user said about them (default: nothing, i.e.
+/// each file says it itself).
+#[derive(Default)]
 pub struct RawOptions {
     pub pix_fmt: Option<String>,
     pub size: Option<String>,

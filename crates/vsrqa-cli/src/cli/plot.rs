@@ -42,68 +42,87 @@ fn register_fonts() {
     });
 }
 
-/// Draws the curves into `path`; the x axis spans frames 0 to `last_frame` (at least).
-pub fn draw(path: &Path, kind: PlotKind, series: &[Series], last_frame: u64) -> Result<(), String> {
+/// A chart that can be drawn on any plotters backend.
+trait Figure {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// Draws `figure` into `path` as PNG or SVG.
+fn render(path: &Path, kind: PlotKind, figure: &impl Figure) -> Result<(), String> {
     register_fonts();
     let result = match kind {
         PlotKind::Png => {
             let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-            draw_on(&root, series, last_frame).and_then(|()| root.present().map_err(|e| e.to_string()))
+            figure.draw_on(&root).and_then(|()| root.present().map_err(|e| e.to_string()))
         }
         PlotKind::Svg => {
             let root = SVGBackend::new(path, SIZE).into_drawing_area();
-            draw_on(&root, series, last_frame).and_then(|()| root.present().map_err(|e| e.to_string()))
+            figure.draw_on(&root).and_then(|()| root.present().map_err(|e| e.to_string()))
         }
     };
     result.map_err(|e| format!("--plot {}: {e}", path.display()))
 }
 
-fn draw_on<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    series: &[Series],
-    last_frame: u64,
-) -> Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
-    let last = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).max().unwrap_or(0).max(last_frame).max(1);
-    let mut chart = ChartBuilder::on(root)
-        .caption("vsrqa key-frame scores", ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0u64..last, 0f64..1f64)
-        .map_err(err)?;
+/// The series legend, in the lower right corner.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> Result<(), String> {
     chart
-        .configure_mesh()
-        .x_desc("frame index")
-        .y_desc("score")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 15))
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::LowerRight)
         .draw()
-        .map_err(err)?;
-    for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let style = ShapeStyle::from(color).stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (x, y.clamp(0.0, 1.0))), style))
-            .map_err(err)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        chart
-            .draw_series(s.points.iter().map(|&(x, y)| Circle::new((x, y.clamp(0.0, 1.0)), 3, color.filled())))
+        .map_err(|e| e.to_string())
+}
+
+/// Draws the curves into `path`; the x axis spans frames 0 to `last_frame` (at least).
+pub fn draw(path: &Path, kind: PlotKind, series: &[Series], last_frame: u64) -> Result<(), String> {
+    render(path, kind, &Curves { series, last_frame })
+}
+
+struct Curves<'a> {
+    series: &'a [Series],
+    last_frame: u64,
+}
+
+impl Figure for Curves<'_> {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (series, last_frame) = (self.series, self.last_frame);
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let last = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).max().unwrap_or(0).max(last_frame).max(1);
+        let mut chart = ChartBuilder::on(root)
+            .caption("vsrqa key-frame scores", ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0u64..last, 0f64..1f64)
             .map_err(err)?;
-    }
-    if !series.is_empty() {
         chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::LowerRight)
+            .configure_mesh()
+            .x_desc("frame index")
+            .y_desc("score")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .draw()
             .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let style = ShapeStyle::from(color).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (x, y.clamp(0.0, 1.0))), style))
+                .map_err(err)?
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart
+                .draw_series(s.points.iter().map(|&(x, y)| Circle::new((x, y.clamp(0.0, 1.0)), 3, color.filled())))
+                .map_err(err)?;
+        }
+        if !series.is_empty() {
+            legend(&mut chart)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// One video of `vsrqa eval --plot`.
@@ -115,19 +134,10 @@ pub struct ScatterPoint {
 
 /// Predictions (y) against MOS (x), one color per group, the axes fitted to the data.
 pub fn scatter(path: &Path, kind: PlotKind, points: &[ScatterPoint]) -> Result<(), String> {
-    register_fonts();
-    let result = match kind {
-        PlotKind::Png => {
-            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-            scatter_on(&root, points).and_then(|()| root.present().map_err(|e| e.to_string()))
-        }
-        PlotKind::Svg => {
-            let root = SVGBackend::new(path, SIZE).into_drawing_area();
-            scatter_on(&root, points).and_then(|()| root.present().map_err(|e| e.to_string()))
-        }
-    };
-    result.map_err(|e| format!("--plot {}: {e}", path.display()))
+    render(path, kind, &Scatter(points))
 }
+
+struct Scatter<'a>(&'a [ScatterPoint]);
 
 /// `[min, max]` of the values with 5% margins (a unit span around a single value).
 fn padded_range(values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
@@ -140,48 +150,44 @@ fn padded_range(values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f6
     (min - margin)..(max + margin)
 }
 
-fn scatter_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[ScatterPoint]) -> Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(root)
-        .caption("vsrqa predictions against MOS", ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(
-            padded_range(points.iter().map(|p| p.mos)),
-            padded_range(points.iter().map(|p| p.prediction)),
-        )
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("MOS")
-        .y_desc("predicted score")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 15))
-        .draw()
-        .map_err(err)?;
-    let mut groups: Vec<Option<&str>> = points.iter().map(|p| p.group.as_deref()).collect();
-    groups.sort();
-    groups.dedup();
-    for (i, group) in groups.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let members = points.iter().filter(|p| p.group.as_deref() == *group);
+impl Figure for Scatter<'_> {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let points = self.0;
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("vsrqa predictions against MOS", ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(
+                padded_range(points.iter().map(|p| p.mos)),
+                padded_range(points.iter().map(|p| p.prediction)),
+            )
+            .map_err(err)?;
         chart
-            .draw_series(members.map(|p| Circle::new((p.mos, p.prediction), 4, color.filled())))
-            .map_err(err)?
-            .label(group.unwrap_or("videos").to_string())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-    }
-    if !points.is_empty() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::LowerRight)
+            .configure_mesh()
+            .x_desc("MOS")
+            .y_desc("predicted score")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .draw()
             .map_err(err)?;
+        let mut groups: Vec<Option<&str>> = points.iter().map(|p| p.group.as_deref()).collect();
+        groups.sort();
+        groups.dedup();
+        for (i, group) in groups.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let members = points.iter().filter(|p| p.group.as_deref() == *group);
+            chart
+                .draw_series(members.map(|p| Circle::new((p.mos, p.prediction), 4, color.filled())))
+                .map_err(err)?
+                .label(group.unwrap_or("videos").to_string())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+        }
+        if !points.is_empty() {
+            legend(&mut chart)?;
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -84,8 +84,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
     let entries = bank.entries()?;
+    let names: Vec<String> = entries.iter().map(|e| e.video.clone()).collect();
+    // The features move into the examples (a bank can be hundreds of MB).
     let examples: Vec<Example> =
-        entries.iter().map(|e| Example { features: e.features.clone(), rows: e.rows, mos: e.mos }).collect();
+        entries.into_iter().map(|e| Example { features: e.features, rows: e.rows, mos: e.mos }).collect();
 
     let quiet = args.quiet;
     let outcome = train(&examples, &bank.info.head, &config, &mut |log| {
@@ -118,12 +120,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         outcome.best_epoch,
         written.display()
     );
-    let name = |i: &usize| entries[*i].video.clone();
+    let name = |i: &usize| names[*i].clone();
     print_json(&json!({
         "bank": args.bank,
         "output": written,
         "config": config,
-        "videos": entries.len(),
+        "videos": names.len(),
         "train": outcome.train.iter().map(name).collect::<Vec<_>>(),
         "validation": outcome.validation.iter().map(name).collect::<Vec<_>>(),
         "best_epoch": outcome.best_epoch,
@@ -157,12 +159,9 @@ fn write_bundle(bundle: &Bundle, out: &Path, weights: &[u8]) -> Result<(), Failu
 /// trained model on every video of the bank: a bundle that would not score as trained is an error.
 fn check_bundle(dir: &Path, model: &HeadModel, examples: &[Example]) -> Result<(), Failure> {
     let bundle = Bundle::load(dir)?;
-    let head = &bundle.head;
-    let dim = head.input_dim();
     let mut worst = 0f64;
     for example in examples {
-        let outputs: Vec<f32> = example.features.chunks_exact(dim).map(|row| head.frame_output(row)).collect();
-        let engine_score = head.clip_score(&outputs);
+        let engine_score = bundle.head.clip_score_of_rows(&example.features);
         let trained = model.predict(Sample { features: &example.features, rows: example.rows });
         worst = worst.max((engine_score - trained).abs());
     }
