@@ -55,3 +55,49 @@ fn onnxruntime_backend_matches_the_cpu_backend() {
         }
     }
 }
+
+/// `VSRQA_BACKEND_ONNXRUNTIME` through the C ABI: an engine on it scores the sample's first frame
+/// as the Rust API does (the same backend, so exactly).
+#[test]
+fn onnxruntime_backend_through_the_c_api() {
+    use std::ffi::CString;
+    use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
+    use vsrqa::capi::*;
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
+    let mut frame_data = Vec::new();
+    assert!(reader.read_frame(&mut frame_data).unwrap());
+    let expected = Engine::new(
+        data.join("tiny_bundle"),
+        EngineOptions { backend: BackendKind::OnnxRuntime, threads: 2, ..EngineOptions::default() },
+    )
+    .unwrap()
+    .score_frame(&FrameView::packed(PixelFormat::I420, 112, 80, &frame_data).unwrap())
+    .unwrap();
+    let dir = CString::new(data.join("tiny_bundle").to_str().unwrap()).unwrap();
+    // SAFETY: structs initialized by their _default functions with their own sizes; the path and
+    // the planes outlive the calls; the engine is destroyed once.
+    unsafe {
+        let mut config = std::mem::zeroed::<VsrqaEngineConfig>();
+        assert_eq!(vsrqa_engine_config_default(&mut config, std::mem::size_of::<VsrqaEngineConfig>()), VSRQA_OK);
+        config.bundle_path = dir.as_ptr();
+        config.backend = VSRQA_BACKEND_ONNXRUNTIME;
+        config.threads = 2;
+        let mut engine = std::ptr::null_mut();
+        assert_eq!(vsrqa_engine_create(&config, &mut engine), VSRQA_OK);
+        let mut frame = std::mem::zeroed::<VsrqaFrame>();
+        assert_eq!(vsrqa_frame_default(&mut frame, std::mem::size_of::<VsrqaFrame>()), VSRQA_OK);
+        frame.format = VSRQA_PIXEL_FORMAT_I420;
+        frame.width = 112;
+        frame.height = 80;
+        let (y, c) = (112 * 80, 56 * 40);
+        frame.planes =
+            [frame_data.as_ptr().cast(), frame_data[y..].as_ptr().cast(), frame_data[y + c..].as_ptr().cast()];
+        frame.pitches = [112, 56, 56];
+        let mut score = std::mem::zeroed::<VsrqaFrameScore>();
+        assert_eq!(vsrqa_frame_score_default(&mut score, std::mem::size_of::<VsrqaFrameScore>()), VSRQA_OK);
+        assert_eq!(vsrqa_score_frame(engine, &frame, &mut score), VSRQA_OK);
+        vsrqa_engine_destroy(engine);
+        assert_eq!(score.score, expected.score);
+    }
+}
