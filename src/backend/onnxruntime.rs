@@ -85,6 +85,15 @@ impl Backend for OnnxRuntimeBackend {
             .map_err(|e| fail(e.into()))?
             .with_inter_threads(1)
             .map_err(|e| fail(e.into()))?
+            // Idle runtime threads sleep instead of spinning: vsrqa runs inside other programs,
+            // and between network runs the caller's thread preprocesses frames on the same cores.
+            .with_intra_op_spinning(false)
+            .map_err(|e| fail(e.into()))?
+            // The memory pattern plans one block per input shape from the first run; for FAST-VQA
+            // it nearly doubled peak memory (9.0 -> 5.3 GB for the lite bundle without it) and
+            // made the second run the slowest (docs/performance.md). The arena stays on.
+            .with_memory_pattern(false)
+            .map_err(|e| fail(e.into()))?
             .commit_from_file(path)
             .map_err(fail)?;
         if session.inputs().len() != 1 || session.outputs().len() != 1 {

@@ -18,8 +18,13 @@ pub fn run(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>> {
 
 /// Every op but the final `normalize`: the 0..255 image(s) the network input is made from.
 pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<FloatImage>> {
-    let mut images = vec![FloatImage::from(frame)];
-    for op in ops_list {
+    // The first op reads the frame's bytes when it can: turning a large frame into floats (and an
+    // 8-bit resampler turning them back into bytes) costs more than a downscale itself.
+    let (mut images, rest) = match ops_list.split_first().and_then(|(op, rest)| Some((on_bytes(op, frame)?, rest))) {
+        Some((image, rest)) => (vec![image], rest),
+        None => (vec![FloatImage::from(frame)], ops_list),
+    };
+    for op in rest {
         match *op {
             PreprocessOp::Resize { height, width, interpolation, round_to_u8 } => {
                 images = each(images, |image| resize(image, width, height, interpolation, round_to_u8))?;
@@ -73,6 +78,33 @@ pub fn normalize(ops_list: &[PreprocessOp], images: &[FloatImage], out: &mut Vec
     if let Some(&PreprocessOp::Normalize { mean, std, range }) = ops_list.last() {
         for image in images {
             ops::normalize_into_chw(image, mean, std, range, out);
+        }
+    }
+}
+
+/// `op` applied straight to the frame's bytes, where it has an 8-bit implementation; the same
+/// result as on the frame as floats.
+fn on_bytes(op: &PreprocessOp, frame: &RgbImage) -> Option<FloatImage> {
+    let (width, height, interpolation) = match *op {
+        PreprocessOp::Resize { height, width, interpolation, .. } => (width, height, interpolation),
+        PreprocessOp::ResizeShortSide { size, interpolation, .. } => {
+            let (width, height) = ops::short_side_size(frame.width, frame.height, size);
+            (width.max(1), height.max(1), interpolation)
+        }
+        PreprocessOp::Fragments { grid, size } => {
+            return Some(fragments::fragments_of_bytes(&frame.data, frame.width, frame.height, grid, size))
+        }
+        _ => return None,
+    };
+    let (pixels, in_width, in_height) = (&frame.data, frame.width, frame.height);
+    match interpolation {
+        Interpolation::Bilinear => None,
+        Interpolation::OpencvLinear => Some(opencv_linear::resize_bytes(pixels, in_width, in_height, width, height)),
+        Interpolation::PilBilinear => {
+            Some(pil_resample::resize_bytes(pixels, in_width, in_height, width, height, pil_resample::Filter::Bilinear))
+        }
+        Interpolation::PilBicubic => {
+            Some(pil_resample::resize_bytes(pixels, in_width, in_height, width, height, pil_resample::Filter::Bicubic))
         }
     }
 }

@@ -17,13 +17,18 @@ use super::ops::FloatImage;
 /// The mosaic of an 8-bit RGB image held as integer-valued floats; `None` when a value is not a
 /// byte.
 pub fn fragments(image: &FloatImage, grid: usize, size: usize) -> Option<FloatImage> {
-    let pixels = image.to_bytes()?;
-    let (height, width) = (image.height, image.width);
+    Some(fragments_of_bytes(&image.to_bytes()?, image.width, image.height, grid, size))
+}
+
+/// The mosaic of packed 8-bit RGB (`width * height * 3` bytes).
+pub fn fragments_of_bytes(pixels: &[u8], width: usize, height: usize, grid: usize, size: usize) -> FloatImage {
     let mosaic = grid * size;
     let ratio = f64::min(height as f64 / mosaic as f64, width as f64 / mosaic as f64);
-    let (source, source_width) = if ratio < 1.0 {
-        let (data, w) = enlarge_like_torch(&pixels, width, height, 1.0 / ratio);
-        (data, w)
+    let enlarged;
+    let (source, source_width): (&[u8], usize) = if ratio < 1.0 {
+        let (data, w) = enlarge_like_torch(pixels, width, height, 1.0 / ratio);
+        enlarged = data;
+        (&enlarged, w)
     } else {
         (pixels, width)
     };
@@ -45,7 +50,7 @@ pub fn fragments(image: &FloatImage, grid: usize, size: usize) -> Option<FloatIm
             }
         }
     }
-    Some(FloatImage { width: mosaic, height: mosaic, data })
+    FloatImage { width: mosaic, height: mosaic, data }
 }
 
 /// vsrqa's offset where the reference draws `randint(room - used)`: the middle of the room.

@@ -53,13 +53,18 @@ fn taps(src: usize, dst: usize, clamp_weights: bool) -> Vec<Tap> {
 /// Resizes an 8-bit RGB image held as integer-valued floats. Returns `None` when a value is not
 /// an integer in 0..=255 (OpenCV's 8-bit arithmetic would not apply).
 pub fn resize(image: &FloatImage, width: usize, height: usize) -> Option<FloatImage> {
-    let pixels: Vec<i32> = image.to_bytes()?.into_iter().map(i32::from).collect();
-    let data = if image.width == 2 * width && image.height == 2 * height {
-        half_by_area(&pixels, image.width, width, height)
+    Some(resize_bytes(&image.to_bytes()?, image.width, image.height, width, height))
+}
+
+/// Resizes packed 8-bit RGB (`in_width * in_height * 3` bytes).
+pub fn resize_bytes(pixels: &[u8], in_width: usize, in_height: usize, width: usize, height: usize) -> FloatImage {
+    let pixels: Vec<i32> = pixels.iter().map(|&v| i32::from(v)).collect();
+    let data = if in_width == 2 * width && in_height == 2 * height {
+        half_by_area(&pixels, in_width, width, height)
     } else {
-        fixed_point_linear(&pixels, image.width, image.height, width, height)
+        fixed_point_linear(&pixels, in_width, in_height, width, height)
     };
-    Some(FloatImage { width, height, data })
+    FloatImage { width, height, data }
 }
 
 /// OpenCV turns an exact 2x downscale on both axes into INTER_AREA: the rounded 2x2 mean.

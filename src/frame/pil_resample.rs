@@ -100,24 +100,37 @@ impl Coefficients {
 }
 
 /// Pillow's `clip8`: drop the fraction (the sums start at one half, so this rounds) and clamp.
-fn clip8(sum: i64) -> u8 {
+/// Pillow sums in C `int`: with coefficients summing to 2^22 (bicubic's negative lobes add at most
+/// a fifth), 255 times their absolute sum stays below 2^31, so i32 is exact, as in Pillow.
+fn clip8(sum: i32) -> u8 {
     (sum >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-const HALF: i64 = 1 << (PRECISION_BITS - 1);
+const HALF: i32 = 1 << (PRECISION_BITS - 1);
 
 /// Resizes an 8-bit RGB image held as integer-valued floats. Returns `None` when a value is not
 /// an integer in 0..=255 (Pillow's 8-bit arithmetic would not apply).
 pub fn resize(image: &FloatImage, width: usize, height: usize, filter: Filter) -> Option<FloatImage> {
-    let pixels = image.to_bytes()?;
-    let (in_width, in_height) = (image.width, image.height);
+    Some(resize_bytes(&image.to_bytes()?, image.width, image.height, width, height, filter))
+}
+
+/// Resizes packed 8-bit RGB (`in_width * in_height * 3` bytes).
+pub fn resize_bytes(
+    pixels: &[u8],
+    in_width: usize,
+    in_height: usize,
+    width: usize,
+    height: usize,
+    filter: Filter,
+) -> FloatImage {
     let rows = Coefficients::new(in_height, height, filter);
 
     // Horizontal pass (skipped when the width does not change, as in Pillow) over the source rows
     // the vertical pass reads, each rounded to 8 bits.
     let first_row = rows.first.first().copied().unwrap_or(0);
     let end_row = (0..height).map(|y| rows.first[y] + rows.count[y]).max().unwrap_or(first_row);
-    let (horizontal, row_offset) = if width == in_width {
+    let horizontal_rows;
+    let (horizontal, row_offset): (&[u8], usize) = if width == in_width {
         (pixels, 0)
     } else {
         let columns = Coefficients::new(in_width, width, filter);
@@ -126,39 +139,42 @@ pub fn resize(image: &FloatImage, width: usize, height: usize, filter: Filter) -
             let source = &pixels[y * in_width * 3..(y + 1) * in_width * 3];
             for x in 0..width {
                 let (start, weights) = columns.taps(x);
-                for c in 0..3 {
-                    let sum: i64 = weights
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &w)| i64::from(source[(start + k) * 3 + c]) * i64::from(w))
-                        .sum();
-                    out.push(clip8(HALF + sum));
+                let taps = &source[start * 3..(start + weights.len()) * 3];
+                let (mut r, mut g, mut b) = (HALF, HALF, HALF);
+                for (pixel, &w) in taps.chunks_exact(3).zip(weights) {
+                    r += i32::from(pixel[0]) * w;
+                    g += i32::from(pixel[1]) * w;
+                    b += i32::from(pixel[2]) * w;
                 }
+                out.extend([clip8(r), clip8(g), clip8(b)]);
             }
         }
-        (out, first_row)
+        horizontal_rows = out;
+        (&horizontal_rows, first_row)
     };
 
-    // Vertical pass, skipped when the height does not change.
+    // Vertical pass, skipped when the height does not change. Row after row of taps into one
+    // accumulator row, so the inner loop runs over contiguous bytes.
+    let stride = width * 3;
     let data: Vec<f32> = if height == in_height {
-        horizontal.iter().map(|&v| f32::from(v)).collect()
+        horizontal[..height * stride].iter().map(|&v| f32::from(v)).collect()
     } else {
-        let stride = width * 3;
         let mut out = Vec::with_capacity(height * stride);
+        let mut sums = vec![0i32; stride];
         for y in 0..height {
             let (start, weights) = rows.taps(y);
-            for i in 0..stride {
-                let sum: i64 = weights
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &w)| i64::from(horizontal[(start + k - row_offset) * stride + i]) * i64::from(w))
-                    .sum();
-                out.push(f32::from(clip8(HALF + sum)));
+            sums.fill(HALF);
+            for (k, &w) in weights.iter().enumerate() {
+                let row = &horizontal[(start + k - row_offset) * stride..][..stride];
+                for (sum, &v) in sums.iter_mut().zip(row) {
+                    *sum += i32::from(v) * w;
+                }
             }
+            out.extend(sums.iter().map(|&sum| f32::from(clip8(sum))));
         }
         out
     };
-    Some(FloatImage { width, height, data })
+    FloatImage { width, height, data }
 }
 
 #[cfg(test)]

@@ -108,6 +108,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "engine_load_seconds": load.as_secs_f64(),
         "clip_score_seconds": median.total.as_secs_f64(),
         "runs_seconds": runs.iter().map(|r| r.total.as_secs_f64()).collect::<Vec<_>>(),
+        "runs_stages": runs.iter().map(|r| stages(&r.times)).collect::<Vec<_>>(),
         "score": median.score,
         "stages": stages(&median.times),
         "streaming": streaming(median),
