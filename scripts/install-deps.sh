@@ -3,7 +3,8 @@
 # pkg-config (the C package and its tests), FFmpeg (the CLI to make test videos, the libraries for
 # the FFmpeg example and the CLI's decoder; libclang for ffmpeg-sys-next's bindgen), and Rust with
 # rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi); the ONNX
-# Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel).
+# Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel);
+# TensorRT-RTX's library for the GPU-path tests that need no GPU (scripts/tensorrt-rtx-lib.sh).
 set -euo pipefail
 
 SUDO=""
@@ -34,3 +35,4 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 cargo --version
 echo "ONNX Runtime: $(bash "$(dirname "$0")/onnxruntime-lib.sh")"
+echo "TensorRT-RTX: $(bash "$(dirname "$0")/tensorrt-rtx-lib.sh")"

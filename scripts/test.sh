@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 # The onnxruntime backend's tests need the library (fetched by scripts/install-deps.sh).
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/onnxruntime-lib.sh)}"
+# The GPU-path tests that need no GPU load TensorRT-RTX's library (also fetched by install-deps.sh).
+export VSRQA_TEST_TENSORRT_RTX="${VSRQA_TEST_TENSORRT_RTX:-$(bash scripts/tensorrt-rtx-lib.sh)}"
 cargo fmt --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Every feature combination builds: the library without its default `cuda` feature too.
+cargo clippy -p vsrqa --no-default-features --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -2,6 +2,7 @@
 //! Backends know nothing of video quality; the branch layer gives them tensors.
 
 pub mod cpu;
+pub mod gpu;
 pub mod onnxruntime;
 
 use std::path::Path;
@@ -58,24 +59,25 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
         (BackendKind::OnnxRuntime, onnxruntime::availability()),
-        (BackendKind::TensorRt, Err(tensorrt_unavailable_reason())),
+        (BackendKind::TensorRt, Err(gpu::tensorrt_unavailable_reason())),
     ]
 }
 
-fn tensorrt_unavailable_reason() -> String {
-    "this build of vsrqa has no GPU backend yet (the TensorRT/CUDA backend is a separate work item); use the CPU backend".into()
-}
+/// Why `auto` does not pick TensorRT. It does not probe the driver or load TensorRT (both cost
+/// time at every engine creation) while there is no engine runner to use them with.
+const AUTO_SKIPS_TENSORRT: &str = "this build has no TensorRT engine runner yet";
 
 /// Creates the backend for `kind`. `Auto` falls back to the CPU and says why in `chosen_because`.
 pub fn create(kind: BackendKind, threads: usize) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
-        BackendKind::Auto => Ok((
-            Arc::new(cpu::CpuBackend::new(threads)),
-            format!("auto: tensorrt unavailable ({})", tensorrt_unavailable_reason()),
-        )),
-        BackendKind::TensorRt => Err(Error::BackendUnavailable(format!("tensorrt: {}", tensorrt_unavailable_reason()))),
+        BackendKind::Auto => {
+            Ok((Arc::new(cpu::CpuBackend::new(threads)), format!("auto: tensorrt unavailable ({AUTO_SKIPS_TENSORRT})")))
+        }
+        BackendKind::TensorRt => {
+            Err(Error::BackendUnavailable(format!("tensorrt: {}", gpu::tensorrt_unavailable_reason())))
+        }
     }
 }
 

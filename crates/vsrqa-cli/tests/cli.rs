@@ -253,3 +253,47 @@ fn onnxruntime_backend_scores_like_the_cpu_backend() {
     let (x, y) = (cpu["clip_score"].as_f64().unwrap(), ort["clip_score"].as_f64().unwrap());
     assert!((x - y).abs() < 1e-6, "cpu {x}, onnxruntime {y}");
 }
+
+#[test]
+fn info_says_why_the_gpu_path_is_unavailable() {
+    // TensorRT-RTX's real library (scripts/test.sh: VSRQA_TEST_TENSORRT_RTX), found through the
+    // variable users set; the machines CI runs on have no NVIDIA driver.
+    let rtx = std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
+    let bundle = data("tiny_bundle");
+    let info = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["info", "-m", bundle.to_str().unwrap(), "--json"])
+        .env("VSRQA_TENSORRT_LIBRARY", &rtx)
+        .output()
+        .unwrap();
+    let report = json(&info);
+    let library = &report["gpu"]["tensorrt_library"];
+    assert_eq!(library["found"], true, "{library}");
+    assert!(library["description"].as_str().unwrap().starts_with("TensorRT-RTX 1."), "{library}");
+    let devices = &report["gpu"]["devices"];
+    let has_gpu = !devices["found"].as_array().unwrap().is_empty();
+    if !has_gpu {
+        assert!(devices["reason"].as_str().unwrap().contains("NVIDIA driver"), "{devices}");
+    }
+    let tensorrt = report["backends"].as_array().unwrap().iter().find(|b| b["name"] == "tensorrt").unwrap();
+    assert_eq!(tensorrt["available"], false);
+    let reason = tensorrt["reason"].as_str().unwrap();
+    assert!(reason.contains("TensorRT-RTX 1.") && reason.contains("no TensorRT engine runner"), "{reason}");
+    assert!(has_gpu || reason.contains("NVIDIA driver"), "{reason}");
+
+    // A wrong path is named, with the variable, in the text report and in the refusal to run.
+    let missing = "/nonexistent/libtensorrt_rtx.so.1";
+    let text = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["info", "-m", bundle.to_str().unwrap()])
+        .env("VSRQA_TENSORRT_LIBRARY", missing)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(out.contains(&format!("tensorrt none: VSRQA_TENSORRT_LIBRARY: cannot open {missing}")), "{out}");
+    let score = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["score", "-m", bundle.to_str().unwrap(), data("sample.y4m").to_str().unwrap(), "--backend", "tensorrt"])
+        .env("VSRQA_TENSORRT_LIBRARY", missing)
+        .output()
+        .unwrap();
+    assert_eq!(score.status.code(), Some(1));
+    assert!(stderr(&score).contains(missing), "{}", stderr(&score));
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use vsrqa::backend::{self, BackendKind};
+use vsrqa::backend::{self, gpu, BackendKind};
 use vsrqa::bundle::{Bundle, Scope};
 use vsrqa::{Engine, EngineOptions};
 
@@ -62,6 +62,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         })
         .collect();
     let report = json!({
+        "gpu": gpu_report(),
         "vsrqa_version": vsrqa::VERSION,
         "bundle": bundle.dir,
         "name": manifest.name,
@@ -84,6 +85,27 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
     print_text(&report);
     Ok(())
+}
+
+/// The GPU path's pieces on this host: the driver's devices and the TensorRT library, each with
+/// the reason when missing.
+fn gpu_report() -> serde_json::Value {
+    let devices = match gpu::device::devices() {
+        Ok(devices) => json!({ "found": devices.iter().map(|d| json!({
+            "ordinal": d.ordinal,
+            "name": d.name,
+            "compute_capability": format!("{}.{}", d.compute_capability.0, d.compute_capability.1),
+            "multiprocessors": d.multiprocessors,
+            "memory_bytes": d.memory_bytes,
+            "description": d.describe(),
+        })).collect::<Vec<_>>() }),
+        Err(reason) => json!({ "found": [], "reason": reason }),
+    };
+    let library = match gpu::tensorrt_library::probe() {
+        Ok(library) => json!({ "found": true, "path": library.path, "description": library.describe() }),
+        Err(reason) => json!({ "found": false, "reason": reason }),
+    };
+    json!({ "devices": devices, "tensorrt_library": library })
 }
 
 fn print_text(report: &serde_json::Value) {
@@ -113,6 +135,23 @@ fn print_text(report: &serde_json::Value) {
     );
     if report["networks_checked_on_cpu"] == true {
         println!("networks load and optimize on the CPU backend");
+    }
+    let gpu = &report["gpu"];
+    match gpu["devices"]["found"].as_array() {
+        Some(found) if !found.is_empty() => {
+            for d in found {
+                println!("gpu      {}", text(&d["description"]));
+            }
+        }
+        _ => println!("gpu      none: {}", text(&gpu["devices"]["reason"])),
+    }
+    match gpu["tensorrt_library"]["found"].as_bool() {
+        Some(true) => println!(
+            "tensorrt {} ({})",
+            text(&gpu["tensorrt_library"]["description"]),
+            text(&gpu["tensorrt_library"]["path"])
+        ),
+        _ => println!("tensorrt none: {}", text(&gpu["tensorrt_library"]["reason"])),
     }
     println!("backends");
     for b in report["backends"].as_array().into_iter().flatten() {
