@@ -13,8 +13,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/onnxruntime-lib.sh)}"
 # The GPU-path tests that need no GPU load TensorRT-RTX's library (also fetched by install-deps.sh).
 export VSRQA_TEST_TENSORRT_RTX="${VSRQA_TEST_TENSORRT_RTX:-$(bash scripts/tensorrt-rtx-lib.sh)}"
+# The `tensorrt-rtx` feature compiles vsrqa's C++ facade against TensorRT-RTX's headers (crates.io).
+export VSRQA_TENSORRT_INCLUDE_DIR="${VSRQA_TENSORRT_INCLUDE_DIR:-$(bash scripts/tensorrt-headers.sh)}"
 cargo fmt --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# Every feature combination builds: the library without its default `cuda` feature too.
+# Every feature combination builds: the library without its default `cuda` feature, and with all.
 cargo clippy -p vsrqa --no-default-features --all-targets --locked -- -D warnings
+cargo clippy -p vsrqa --all-features --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
+cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build

@@ -5,6 +5,8 @@
 
 pub mod device;
 pub mod engine_cache_key;
+#[cfg(feature = "tensorrt-rtx")]
+pub mod tensorrt_build;
 pub mod tensorrt_library;
 
 /// Why the TensorRT backend cannot run here, naming every missing piece (driver, GPU, library).
