@@ -19,7 +19,8 @@ cargo fmt --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Every feature combination builds: the library without its default `cuda` feature, and with all.
 cargo clippy -p vsrqa --no-default-features --all-targets --locked -- -D warnings
-cargo clippy -p vsrqa --all-features --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-features --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
 cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build
+cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines

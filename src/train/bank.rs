@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::TensorView;
@@ -21,6 +20,7 @@ use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use super::head_model::Architecture;
+use crate::atomic_file;
 use crate::bundle::{sha256_hex, Bundle};
 use crate::error::{Error, Result};
 
@@ -30,7 +30,6 @@ const INFO_FILE: &str = "bank.json";
 const ENTRIES_DIR: &str = "videos";
 const ENTRY_EXTENSION: &str = "safetensors";
 /// Temporary files start with this; a run deletes the ones an interrupted run left.
-const TEMPORARY_PREFIX: &str = ".partial-";
 const FEATURES_TENSOR: &str = "features";
 
 /// What `bank.json` holds.
@@ -228,7 +227,7 @@ impl FeatureBank {
         for dir in [self.dir.clone(), self.dir.join(ENTRIES_DIR)] {
             let listing = fs::read_dir(&dir).map_err(|e| Error::bank(&dir, format!("cannot list: {e}")))?;
             for item in listing.flatten() {
-                if item.file_name().to_string_lossy().starts_with(TEMPORARY_PREFIX) {
+                if item.file_name().to_string_lossy().starts_with(atomic_file::TEMPORARY_PREFIX) {
                     fs::remove_file(item.path())
                         .map_err(|e| Error::bank(item.path(), format!("cannot delete: {e}")))?;
                     removed += 1;
@@ -247,7 +246,7 @@ impl FeatureBank {
             .map(|item| item.path())
             .filter(|p| {
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                !name.starts_with(TEMPORARY_PREFIX) && name.ends_with(&format!(".{ENTRY_EXTENSION}"))
+                !name.starts_with(atomic_file::TEMPORARY_PREFIX) && name.ends_with(&format!(".{ENTRY_EXTENSION}"))
             })
             .collect();
         files.sort();
@@ -282,19 +281,7 @@ impl FeatureBank {
     }
 }
 
-/// Writes `bytes` to a temporary file next to `path`, syncs it and renames it over `path`.
+/// Writes `bytes` to `path` atomically (crate::atomic_file).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = dir.join(format!("{TEMPORARY_PREFIX}{}-{name}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temporary);
-        Error::bank(path, format!("cannot write: {e}"))
-    })
+    atomic_file::write(path, bytes).map_err(|e| Error::bank(path, format!("cannot write: {e}")))
 }

@@ -3,7 +3,9 @@
 //! built engine is cached (`engine_cache_key`). Every probe returns a reason instead of panicking,
 //! so `vsrqa info`, `auto` and the C API can say why the GPU path is or is not usable.
 
+pub mod build_engines;
 pub mod device;
+pub mod engine_cache;
 pub mod engine_cache_key;
 #[cfg(feature = "tensorrt-rtx")]
 pub mod tensorrt_build;

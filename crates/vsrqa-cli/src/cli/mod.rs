@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
 mod bench;
+mod build_engines;
 mod dataset;
 mod eval;
 mod extract;
@@ -44,6 +45,9 @@ enum Command {
     /// Time scoring one clip (Y4M) on this machine: each branch's preprocessing and network, the
     /// clip score, per-frame latency, peak memory (JSON; tools/bench/bench.py adds the reference).
     Bench(bench::Args),
+    /// Build every branch's TensorRT engine ahead of time into the engine cache (TensorRT-RTX;
+    /// needs no GPU; the CLI built with --features tensorrt-rtx).
+    BuildEngines(build_engines::Args),
 }
 
 /// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
@@ -84,6 +88,7 @@ pub fn run() -> ExitCode {
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::BuildEngines(args) => build_engines::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,99 @@
+//! `vsrqa build-engines` (issue 7) with TensorRT-RTX's real library (VSRQA_TEST_TENSORRT_RTX, set by
+//! scripts/test.sh), on a machine without a GPU. With the `tensorrt-rtx` feature the engines are
+//! built, cached, reused and rebuilt when damaged; without it the command says why it cannot build.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn build_engines(cache: &Path) -> Output {
+    let rtx = std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle");
+    Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+        .args(["build-engines", "-m", bundle.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap()])
+        .args(["--optimization-level", "0"])
+        .env("VSRQA_TENSORRT_LIBRARY", rtx)
+        .output()
+        .unwrap()
+}
+
+fn report(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+#[cfg(feature = "tensorrt-rtx")]
+fn outcomes(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["engines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let what = if e["ok"] == true { e["outcome"].as_str().unwrap() } else { "failed" };
+            (e["branch"].as_str().unwrap().to_string(), what.to_string())
+        })
+        .collect()
+}
+
+#[cfg(feature = "tensorrt-rtx")]
+#[test]
+fn build_engines_builds_caches_and_rebuilds_damaged_engines() {
+    let cache = tempfile::tempdir().unwrap();
+    let first = build_engines(cache.path());
+    // Q-Align's NonZero needs a TensorRT plugin, which TensorRT-RTX lacks: that branch fails (exit
+    // 1, named on stderr); the other four are built.
+    assert_eq!(first.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("qalign"), "{}", String::from_utf8_lossy(&first.stderr));
+    let first_report = report(&first);
+    let expected = |lite: &str| {
+        ["spatial", "slowfast", "liqe", "fastvqa", "qalign"]
+            .iter()
+            .map(|b| (b.to_string(), if *b == "qalign" { "failed" } else { lite }.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let mut got = outcomes(&first_report);
+    got.sort();
+    let mut want = expected("built");
+    want.sort();
+    assert_eq!(got, want);
+
+    // Again: every engine comes from the cache, unchanged.
+    let paths: Vec<std::path::PathBuf> = first_report["engines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ok"] == true)
+        .map(|e| std::path::PathBuf::from(e["path"].as_str().unwrap()))
+        .collect();
+    let before: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let mut got = outcomes(&report(&build_engines(cache.path())));
+    got.sort();
+    let mut want = expected("cached");
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(before, paths.iter().map(|p| std::fs::read(p).unwrap()).collect::<Vec<_>>());
+
+    // A damaged engine file is rebuilt; the others stay cached.
+    let damaged = &paths[0];
+    let mut bytes = std::fs::read(damaged).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(damaged, &bytes).unwrap();
+    let third = outcomes(&report(&build_engines(cache.path())));
+    let rebuilt: Vec<_> = third.iter().filter(|(_, o)| o == "rebuilt").collect();
+    assert_eq!(rebuilt.len(), 1, "{third:?}");
+    assert!(std::fs::read(damaged).unwrap().len() > 10_000);
+    // Nothing but the engines in the cache (no temporaries).
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 4);
+}
+
+#[cfg(not(feature = "tensorrt-rtx"))]
+#[test]
+fn build_engines_without_the_feature_says_why() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = build_engines(cache.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("built without the `tensorrt-rtx` feature"), "{stderr}");
+    assert!(report(&output)["engines"].as_array().unwrap().iter().all(|e| e["ok"] == false));
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}

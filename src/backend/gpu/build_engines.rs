@@ -1,0 +1,98 @@
+//! `vsrqa build-engines`: a TensorRT engine for every branch of a bundle, built ahead of time into
+//! the engine cache, so that the first engine creation on a GPU does not wait for the builder.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::engine_cache::{EngineCache, Outcome};
+use super::engine_cache_key::{engine_cache_key, BuildConfig, ShapeProfile};
+use super::tensorrt_library::{self, Flavor};
+use crate::bundle::Bundle;
+
+/// The builder settings vsrqa uses.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildOptions {
+    pub optimization_level: u8,
+    pub workspace_bytes: u64,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { optimization_level: 3, workspace_bytes: 1 << 30 }
+    }
+}
+
+/// A branch's engine, or the branch's name and why it could not be built.
+pub type BranchResult = Result<BuiltEngine, (String, String)>;
+
+/// One branch's engine in the cache.
+#[derive(Clone, Debug)]
+pub struct BuiltEngine {
+    pub branch: String,
+    pub key: String,
+    pub path: PathBuf,
+    pub outcome: Outcome,
+    pub bytes: usize,
+    pub seconds: f64,
+}
+
+/// The build settings of one branch: fp32 (precision is the ONNX graph's), one profile from one
+/// sample up to the batch the engine runs it with (the clip branch's segments, else 1).
+pub fn branch_config(bundle: &Bundle, branch: usize, options: &BuildOptions) -> BuildConfig {
+    let spec = &bundle.manifest.branches[branch];
+    let sample = crate::branch::sample_shape(spec);
+    let batch = spec.clip.map_or(1, |clip| clip.segments);
+    let shape = |b: usize| std::iter::once(b).chain(sample.iter().copied()).collect::<Vec<_>>();
+    BuildConfig {
+        precision: "fp32".into(),
+        optimization_level: options.optimization_level,
+        workspace_bytes: options.workspace_bytes,
+        profiles: vec![ShapeProfile { input: "input".into(), min: shape(1), opt: shape(batch), max: shape(batch) }],
+    }
+}
+
+/// Builds (or finds in `cache`) every branch's engine. `progress(i, n, branch)` is called before
+/// each. One branch failing does not stop the others: each result is reported.
+pub fn build_engines(
+    bundle: &Bundle,
+    cache: &EngineCache,
+    options: &BuildOptions,
+    mut progress: impl FnMut(usize, usize, &str),
+) -> Result<Vec<BranchResult>, String> {
+    let library = tensorrt_library::probe()?;
+    if library.flavor != Flavor::Rtx {
+        // A TensorRT (not RTX) plan is built for one GPU model; that needs the runner's device.
+        return Err(format!("{} found: ahead-of-time builds need TensorRT-RTX", library.describe()));
+    }
+    let count = bundle.manifest.branches.len();
+    Ok((0..count)
+        .map(|i| {
+            let name = bundle.manifest.branches[i].name.clone();
+            progress(i, count, &name);
+            let network = &bundle.networks[i];
+            let config = branch_config(bundle, i, options);
+            let started = Instant::now();
+            let built = engine_cache_key(&network.sha256, &config, &library, None).and_then(|key| {
+                let (plan, outcome) =
+                    cache.get_or_build(&name, &key, || build_plan(&library, &network.path, &config))?;
+                Ok(BuiltEngine {
+                    path: cache.path(&name, &key),
+                    branch: name.clone(),
+                    key,
+                    outcome,
+                    bytes: plan.len(),
+                    seconds: started.elapsed().as_secs_f64(),
+                })
+            });
+            built.map_err(|e| (name, e))
+        })
+        .collect())
+}
+
+#[cfg(feature = "tensorrt-rtx")]
+use super::tensorrt_build::build_plan;
+
+#[cfg(not(feature = "tensorrt-rtx"))]
+fn build_plan(_: &tensorrt_library::TensorRtLibrary, _: &std::path::Path, _: &BuildConfig) -> Result<Vec<u8>, String> {
+    Err("this build of vsrqa cannot build TensorRT engines (built without the `tensorrt-rtx` feature)".into())
+}
