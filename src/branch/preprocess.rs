@@ -96,16 +96,24 @@ fn on_bytes(op: &PreprocessOp, frame: &RgbImage) -> Option<FloatImage> {
         }
         _ => return None,
     };
-    let (pixels, in_width, in_height) = (&frame.data, frame.width, frame.height);
+    resize_8bit(&frame.data, frame.width, frame.height, width, height, interpolation)
+}
+
+/// The 8-bit resamplers on packed RGB bytes; `None` for the float-only `Bilinear`.
+fn resize_8bit(
+    pixels: &[u8],
+    in_width: usize,
+    in_height: usize,
+    width: usize,
+    height: usize,
+    interpolation: Interpolation,
+) -> Option<FloatImage> {
+    let pil = |filter| pil_resample::resize_bytes(pixels, in_width, in_height, width, height, filter);
     match interpolation {
         Interpolation::Bilinear => None,
         Interpolation::OpencvLinear => Some(opencv_linear::resize_bytes(pixels, in_width, in_height, width, height)),
-        Interpolation::PilBilinear => {
-            Some(pil_resample::resize_bytes(pixels, in_width, in_height, width, height, pil_resample::Filter::Bilinear))
-        }
-        Interpolation::PilBicubic => {
-            Some(pil_resample::resize_bytes(pixels, in_width, in_height, width, height, pil_resample::Filter::Bicubic))
-        }
+        Interpolation::PilBilinear => Some(pil(pil_resample::Filter::Bilinear)),
+        Interpolation::PilBicubic => Some(pil(pil_resample::Filter::Bicubic)),
     }
 }
 
@@ -137,13 +145,13 @@ fn resize(
     interpolation: Interpolation,
     round_to_u8: bool,
 ) -> Result<FloatImage> {
-    match interpolation {
-        Interpolation::Bilinear => return Ok(ops::resize_bilinear(image, width, height, round_to_u8)),
-        // The 8-bit resamplers output bytes, so `round_to_u8` changes nothing. Bundle validation
-        // puts them before any op that produces fractions; `None` cannot happen for a valid bundle.
-        Interpolation::OpencvLinear => opencv_linear::resize(image, width, height),
-        Interpolation::PilBilinear => pil_resample::resize(image, width, height, pil_resample::Filter::Bilinear),
-        Interpolation::PilBicubic => pil_resample::resize(image, width, height, pil_resample::Filter::Bicubic),
+    if interpolation == Interpolation::Bilinear {
+        return Ok(ops::resize_bilinear(image, width, height, round_to_u8));
     }
-    .ok_or_else(|| Error::unsupported(format!("{interpolation:?} resizes 8-bit images only")))
+    // The 8-bit resamplers output bytes, so `round_to_u8` changes nothing. Bundle validation puts
+    // them before any op that produces fractions; `None` cannot happen for a valid bundle.
+    image
+        .to_bytes()
+        .and_then(|pixels| resize_8bit(&pixels, image.width, image.height, width, height, interpolation))
+        .ok_or_else(|| Error::unsupported(format!("{interpolation:?} resizes 8-bit images only")))
 }

@@ -3,7 +3,6 @@
 //! part of the key, so a change to any one makes a new cache entry instead of loading a stale plan.
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::device::GpuInfo;
 use super::tensorrt_library::{Flavor, TensorRtLibrary};
@@ -59,8 +58,7 @@ pub fn engine_cache_key(
         "library": { "flavor": format!("{:?}", library.flavor), "version": [library.version.0, library.version.1, library.version.2] },
         "gpu": gpu,
     });
-    let digest = Sha256::digest(canonical.to_string().as_bytes());
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::bundle::sha256_hex(canonical.to_string().as_bytes()))
 }
 
 /// The cache file of one branch's engine.
