@@ -34,8 +34,9 @@ fn tensorrt_facade() {
         .or_else(|| include.parent().map(PathBuf::from))
         .filter(|d| d.join("cuda_runtime_api.h").is_file())
         .expect("cuda_runtime_api.h: set VSRQA_CUDA_INCLUDE_DIR to CUDA's include directory");
-    cxx_build::bridge("src/backend/gpu/tensorrt_build.rs")
+    cxx_build::bridges(["src/backend/gpu/tensorrt_build.rs", "src/backend/gpu/tensorrt_runtime.rs"])
         .file("src/backend/gpu/tensorrt_facade.cpp")
+        .file("src/backend/gpu/tensorrt_runtime_facade.cpp")
         .include(&include)
         .include(&cuda)
         .std("c++17")
@@ -47,6 +48,9 @@ fn tensorrt_facade() {
         "src/backend/gpu/tensorrt_build.rs",
         "src/backend/gpu/tensorrt_facade.cpp",
         "src/backend/gpu/tensorrt_facade.h",
+        "src/backend/gpu/tensorrt_runtime.rs",
+        "src/backend/gpu/tensorrt_runtime_facade.cpp",
+        "src/backend/gpu/tensorrt_runtime_facade.h",
     ] {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -98,6 +98,9 @@ enum VsrqaStatus
   VSRQA_ERROR_BACKEND_UNAVAILABLE = -7,
   // `push` or `finish` on a session that is already finished.
   VSRQA_ERROR_SESSION_FINISHED = -8,
+  // A buffer for this input could not be allocated (e.g. a huge frame on a machine without the
+  // memory for it). Nothing changed: the session can go on with other frames.
+  VSRQA_ERROR_OUT_OF_MEMORY = -9,
   // An internal error (a bug in vsrqa): the call had no effect that can be relied on.
   VSRQA_ERROR_INTERNAL = -100,
 };
@@ -137,10 +140,13 @@ typedef struct VsrqaEngineConfig {
   const char *bundle_path;
   // Default `VSRQA_BACKEND_AUTO`.
   VsrqaBackend backend;
-  // CUDA device ordinal for GPU backends; -1 (default) = the device of the current context.
+  // CUDA device ordinal for GPU backends; -1 (default) = the device of the calling thread's
+  // current context (device 0 when none is current).
   int32_t device;
-  // The caller's `CUstream` for GPU backends (work is enqueued there, never on a hidden
-  // stream); NULL (default) = none. Ignored by the CPU backend.
+  // The caller's `CUstream` for GPU backends: a stream of that device's primary context (the
+  // one the CUDA runtime uses), alive until the engine is destroyed. Every copy and launch is
+  // enqueued there; NULL (default) = the engine creates a stream of its own (never the legacy
+  // default stream). Ignored by the CPU backends.
   void *cuda_stream;
   // Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
   const char *cache_dir;

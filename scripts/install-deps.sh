@@ -4,13 +4,14 @@
 # the FFmpeg example and the CLI's decoder; libclang for ffmpeg-sys-next's bindgen), and Rust with
 # rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi); the ONNX
 # Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel);
-# TensorRT-RTX's library for the GPU-path tests that need no GPU (scripts/tensorrt-rtx-lib.sh).
+# TensorRT-RTX's library for the GPU-path tests that need no GPU (scripts/tensorrt-rtx-lib.sh);
+# NVRTC, which compiles the GPU preprocessing kernels without a GPU (scripts/nvrtc-lib.sh).
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind python3 python3-pip)
+packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind python3 python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,3 +37,4 @@ fi
 cargo --version
 echo "ONNX Runtime: $(bash "$(dirname "$0")/onnxruntime-lib.sh")"
 echo "TensorRT-RTX: $(bash "$(dirname "$0")/tensorrt-rtx-lib.sh")"
+echo "NVRTC: $(bash "$(dirname "$0")/nvrtc-lib.sh")"

@@ -5,7 +5,9 @@
 #     errors, engine and session behaviour, the committed C header being current (tests/header.rs),
 #     the C ABI through the installed CMake and pkg-config package (tests/capi_package.rs, runs
 #     ctest), FFmpeg decoding against ffmpeg/ffprobe (crates/vsrqa-ffmpeg/tests) and the CLI
-#     (crates/vsrqa-cli/tests)
+#     (crates/vsrqa-cli/tests), the GPU preprocessing kernels emulated on the CPU and compiled
+#     by NVRTC (tests/gpu_kernels_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
+#     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -13,6 +15,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/onnxruntime-lib.sh)}"
 # The GPU-path tests that need no GPU load TensorRT-RTX's library (also fetched by install-deps.sh).
 export VSRQA_TEST_TENSORRT_RTX="${VSRQA_TEST_TENSORRT_RTX:-$(bash scripts/tensorrt-rtx-lib.sh)}"
+# NVRTC compiles the GPU preprocessing kernels in tests/gpu_cuda.rs (no GPU needed; from PyPI).
+export VSRQA_NVRTC_LIBRARY="${VSRQA_NVRTC_LIBRARY:-$(bash scripts/nvrtc-lib.sh)}"
 # The `tensorrt-rtx` feature compiles vsrqa's C++ facade against TensorRT-RTX's headers (crates.io).
 export VSRQA_TENSORRT_INCLUDE_DIR="${VSRQA_TENSORRT_INCLUDE_DIR:-$(bash scripts/tensorrt-headers.sh)}"
 cargo fmt --check

@@ -9,6 +9,12 @@ use std::path::Path;
 /// Temporaries are named `.partial-<pid>-<thread>-<file name>`.
 pub const TEMPORARY_PREFIX: &str = ".partial-";
 
+/// Whether a write failed because the filesystem is full or the user's quota is spent: retrying the
+/// next file will fail the same way, so callers stop instead of going on.
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+}
+
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

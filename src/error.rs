@@ -37,6 +37,15 @@ pub enum Error {
     /// A training feature bank is unreadable, damaged, or from another model.
     #[error("feature bank {}: {message}", path.display())]
     FeatureBank { path: PathBuf, message: String },
+
+    /// A file could not be written because its filesystem is full (or the quota is spent). Files
+    /// are written atomically, so nothing was left half-written.
+    #[error("{}: cannot write, the disk is full ({message}); nothing was half-written", path.display())]
+    DiskFull { path: PathBuf, message: String },
+
+    /// A buffer for this input could not be allocated (e.g. a huge frame on a small machine).
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
 }
 
 impl Error {

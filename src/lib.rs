@@ -5,7 +5,7 @@
 //! [`engine`] (Engine + Session) -> [`bundle`] / [`branch`] / [`head`] -> [`frame`] ->
 //! [`backend`] (networks on tensors).
 
-mod atomic_file;
+pub mod atomic_file;
 pub mod backend;
 pub mod branch;
 pub mod bundle;

@@ -90,3 +90,113 @@ fn gpu_tensorrt_rtx_build_errors_are_clear() {
     other.flavor = Flavor::TensorRt;
     assert!(build_plan(&other, &spatial, &config(&[3, 64, 64])).unwrap_err().contains("TensorRT-RTX 1.7 headers"));
 }
+
+fn has_gpu() -> bool {
+    vsrqa::backend::gpu::device::devices().is_ok_and(|devices| !devices.is_empty())
+}
+
+/// The runtime side of the facade: a plan built here deserializes where there is a GPU, and fails
+/// with TensorRT's reason, not a crash, where there is none (CI).
+#[test]
+fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
+    use vsrqa::backend::gpu::tensorrt_runtime::Engine;
+    let library = rtx();
+    let plan = build_plan(&library, &tiny_bundle().join("spatial.onnx"), &config(&[3, 64, 64])).unwrap();
+    match Engine::deserialize(&library.path, &plan) {
+        Ok(engine) => {
+            assert!(has_gpu(), "deserialized without a GPU");
+            let tensors = engine.tensors();
+            assert_eq!(tensors.iter().filter(|t| t.is_input).count(), 1);
+            assert_eq!(tensors.iter().filter(|t| !t.is_input).count(), 1);
+            assert!(engine.create_context().is_ok());
+        }
+        Err(error) => {
+            assert!(!has_gpu(), "a GPU is there but deserializing failed: {error}");
+            assert!(error.contains("TensorRT could not deserialize the engine"), "{error}");
+        }
+    }
+    // Bytes that are not a plan: an error on any machine.
+    let error = Engine::deserialize(&library.path, b"not a plan").err().expect("garbage deserialized");
+    assert!(error.contains("deserialize"), "{error}");
+}
+
+/// Engines with backend `tensorrt` or `auto`, in a child process that has VSRQA_TENSORRT_LIBRARY
+/// (the library is found once per process, so the variable must be there from the start).
+#[test]
+fn gpu_tensorrt_backend_selection_says_why() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_process_of_the_backend_selection_test", "--nocapture"])
+        .env("VSRQA_TENSORRT_LIBRARY", rtx().path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("1 passed"), "{text}{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+#[ignore = "runs only as the child process of gpu_tensorrt_backend_selection_says_why"]
+fn child_process_of_the_backend_selection_test() {
+    use std::sync::{Arc, Mutex};
+    use vsrqa::backend::BackendKind;
+    use vsrqa::engine::LogLevel;
+    let logged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = logged.clone();
+    let logger: vsrqa::engine::Logger =
+        Arc::new(move |_: LogLevel, message: &str| sink.lock().unwrap().push(message.to_string()));
+    let options = |backend| vsrqa::EngineOptions {
+        backend,
+        threads: 1,
+        logger: Some(logger.clone()),
+        ..vsrqa::EngineOptions::default()
+    };
+    let auto = vsrqa::Engine::new(tiny_bundle(), options(BackendKind::Auto)).unwrap();
+    let explicit = vsrqa::Engine::new(tiny_bundle(), options(BackendKind::TensorRt));
+    let log = logged.lock().unwrap().join("\n");
+    if has_gpu() {
+        // With a GPU TensorRT-RTX supports, auto takes it; Q-Align falls back to the CPU.
+        let explicit = explicit.unwrap();
+        assert_eq!(explicit.backend_name(), "tensorrt");
+        assert!(log.contains("branch 'qalign' runs on the CPU backend"), "{log}");
+        println!("auto chose {} ({log})", auto.backend_name());
+    } else {
+        assert_eq!(auto.backend_name(), "cpu");
+        assert!(log.contains("auto: tensorrt not used") && log.contains("NVIDIA driver"), "{log}");
+        assert!(log.contains("this build has the TensorRT runner"), "{log}");
+        let error = explicit.err().expect("tensorrt without a GPU");
+        assert!(matches!(error, vsrqa::Error::BackendUnavailable(_)), "{error}");
+        assert!(error.to_string().contains("NVIDIA driver"), "{error}");
+    }
+}
+
+/// The tensorrt backend against the CPU backend on the sample clip (needs a GPU TensorRT-RTX
+/// supports). Tolerance: 1e-4 on each key frame's score: both compute in float32 (TF32 is off in
+/// our builds), with different kernels and summation orders (about 1e-6 relative on features).
+#[test]
+#[ignore = "needs an NVIDIA GPU and VSRQA_TENSORRT_LIBRARY: cargo test --features tensorrt-rtx --test gpu_tensorrt_build -- --ignored gpu_"]
+fn gpu_tensorrt_backend_scores_like_the_cpu_backend() {
+    use vsrqa::backend::BackendKind;
+    let clip = std::fs::File::open(tiny_bundle().join("../sample.y4m")).unwrap();
+    let mut reader = vsrqa::video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
+    let (width, height) = (reader.header.width, reader.header.height);
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        frames.push(buffer.clone());
+    }
+    let score = |backend| {
+        let engine = vsrqa::Engine::new(
+            tiny_bundle(),
+            vsrqa::EngineOptions { backend, threads: 2, ..vsrqa::EngineOptions::default() },
+        )
+        .unwrap();
+        let mut session = engine.session(24.0).unwrap();
+        for frame in &frames {
+            let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, frame).unwrap();
+            session.push(&view).unwrap();
+        }
+        session.finish().unwrap()
+    };
+    let (gpu, cpu) = (score(BackendKind::TensorRt), score(BackendKind::Cpu));
+    println!("clip score: tensorrt {} cpu {}", gpu.score, cpu.score);
+    assert!((gpu.score - cpu.score).abs() < 1e-4, "tensorrt {} cpu {}", gpu.score, cpu.score);
+}

@@ -29,7 +29,7 @@ fn parity_fastvqa_fragments_match_reference_at_full_size() {
     // The sample is 112x80, smaller than the 224 mosaic: enlarged by 2.8 first, cells placed on
     // the original 112x80 grid.
     let golden = Golden::load("fragments_cases.safetensors");
-    let got = fragments(&FloatImage::from(&rgb_frames()[1]), 7, 32).unwrap();
+    let got = fragments(&FloatImage::try_from_rgb(&rgb_frames()[1]).unwrap(), 7, 32).unwrap();
     let (shape, expected) = golden.u8("sample_frame.full");
     assert_eq!(shape, vec![224, 224, 3]);
     let differing = differing_bytes(&got.data, &expected);

@@ -39,13 +39,13 @@ fn full_size_ops() -> Vec<PreprocessOp> {
 fn parity_qalign_halves_are_expanded_like_expand2square() {
     // A 5x3 image: halves of 1 and 2 rows; each padded to 5x5 with the fill, pasted at row 2 and 1.
     let image = FloatImage { width: 5, height: 3, data: (0..45).map(|v| v as f32).collect() };
-    let [upper, lower] = ops::split_halves(&image);
+    let [upper, lower] = ops::split_halves(&image).unwrap();
     assert_eq!((upper.height, lower.height), (1, 2));
-    let square = ops::expand_to_square(&upper, [7, 8, 9]);
+    let square = ops::expand_to_square(&upper, [7, 8, 9]).unwrap();
     assert_eq!((square.width, square.height), (5, 5));
     assert_eq!(&square.data[..3], &[7.0, 8.0, 9.0]);
     assert_eq!(&square.data[2 * 15..3 * 15], &image.data[..15]); // row 2 is the pasted row
-    let square = ops::expand_to_square(&lower, [7, 8, 9]);
+    let square = ops::expand_to_square(&lower, [7, 8, 9]).unwrap();
     assert_eq!(&square.data[15..45], &image.data[15..45]); // rows 1-2: the lower half
 }
 

@@ -41,7 +41,7 @@ fn parity_slowfast_preprocessing_matches_pil_torchvision_at_224() {
     let golden = Golden::load("slowfast224_f3.safetensors");
     let frame = &rgb_frames()[3];
 
-    let resized = pil_resample::resize(&FloatImage::from(frame), 224, 224, Filter::Bilinear).unwrap();
+    let resized = pil_resample::resize(&FloatImage::try_from_rgb(frame).unwrap(), 224, 224, Filter::Bilinear).unwrap();
     let (shape, expected) = golden.u8("resized_u8");
     assert_eq!(shape, vec![224, 224, 3]);
     let differing = differing_bytes(&resized.data, &expected);

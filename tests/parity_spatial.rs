@@ -36,13 +36,13 @@ fn parity_spatial_preprocessing_matches_opencv_pil_torchvision_at_384() {
     let frame = &rgb_frames()[8]; // key frame 1 at 8 fps
 
     // The 8-bit crop, through the same functions the preprocess op list calls.
-    let image = FloatImage::from(frame);
+    let image = FloatImage::try_from_rgb(frame).unwrap();
     let (width, height) = ops::short_side_size(image.width, image.height, 384);
     assert_eq!((width, height), (537, 384));
     let resized = opencv_linear::resize(&image, width, height).unwrap();
     let left = ops::center_crop_offset(width, 384);
     let top = ops::center_crop_offset(height, 384);
-    let crop = ops::crop(&resized, left, top, 384, 384);
+    let crop = ops::crop(&resized, left, top, 384, 384).unwrap();
     let (shape, expected) = golden.u8("crop_u8");
     assert_eq!(shape, vec![384, 384, 3]);
     let got: Vec<u8> = crop.data.iter().map(|&v| v as u8).collect();

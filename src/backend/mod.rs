@@ -2,6 +2,9 @@
 //! Backends know nothing of video quality; the branch layer gives them tensors.
 
 pub mod cpu;
+/// Nothing in here is C API (cbindgen skips it).
+///
+/// cbindgen:ignore
 pub mod gpu;
 pub mod onnxruntime;
 
@@ -59,26 +62,38 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
         (BackendKind::OnnxRuntime, onnxruntime::availability()),
-        (BackendKind::TensorRt, Err(gpu::tensorrt_unavailable_reason())),
+        (BackendKind::TensorRt, gpu::tensorrt_availability()),
     ]
 }
 
-/// Why `auto` does not pick TensorRT. It does not probe the driver or load TensorRT (both cost
-/// time at every engine creation) while there is no engine runner to use them with.
-const AUTO_SKIPS_TENSORRT: &str = "this build has no TensorRT engine runner yet";
-
-/// Creates the backend for `kind`. `Auto` falls back to the CPU and says why in `chosen_because`.
-pub fn create(kind: BackendKind, threads: usize) -> Result<(Arc<dyn Backend>, String)> {
+/// Creates the backend for `kind`. `Auto` takes TensorRT where `gpu::tensorrt_availability` finds
+/// everything it needs and the backend starts, else the CPU, and says why in `chosen_because`.
+pub fn create(kind: BackendKind, threads: usize, gpu_options: &gpu::GpuOptions) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
+        BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
-            Ok((Arc::new(cpu::CpuBackend::new(threads)), format!("auto: tensorrt unavailable ({AUTO_SKIPS_TENSORRT})")))
-        }
-        BackendKind::TensorRt => {
-            Err(Error::BackendUnavailable(format!("tensorrt: {}", gpu::tensorrt_unavailable_reason())))
+            let why = match gpu::tensorrt_availability().map_err(Error::BackendUnavailable) {
+                Ok(()) => match create_tensorrt(gpu_options, threads) {
+                    Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT-RTX are usable".into())),
+                    Err(error) => error.to_string(),
+                },
+                Err(error) => error.to_string(),
+            };
+            Ok((Arc::new(cpu::CpuBackend::new(threads)), format!("auto: tensorrt not used ({why})")))
         }
     }
+}
+
+#[cfg(feature = "tensorrt-rtx")]
+fn create_tensorrt(options: &gpu::GpuOptions, threads: usize) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(gpu::tensorrt_backend::TensorRtBackend::new(options, threads)?))
+}
+
+#[cfg(not(feature = "tensorrt-rtx"))]
+fn create_tensorrt(_: &gpu::GpuOptions, _: usize) -> Result<Arc<dyn Backend>> {
+    Err(Error::BackendUnavailable(format!("tensorrt: {}", gpu::tensorrt_unavailable_reason())))
 }
 
 pub trait Backend: Send + Sync {
@@ -88,10 +103,34 @@ pub trait Backend: Send + Sync {
     /// the batch dimension), as the manifest describes it; the network's own declared input
     /// shape must agree with it.
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>>;
+
+    /// [`load_network`](Self::load_network) for a bundle's branch, for backends that build an
+    /// engine per network and batch range (TensorRT) and cache it under the branch's name.
+    fn load_branch_network(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
+        self.load_network(request.path, request.sample_shape)
+    }
+}
+
+/// What a branch asks of its backend.
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkRequest<'a> {
+    /// The branch's name (the engine cache names engines by it).
+    pub name: &'a str,
+    pub path: &'a Path,
+    /// SHA-256 of the network file, as the bundle computed it when loading.
+    pub sha256: &'a str,
+    pub sample_shape: &'a [usize],
+    /// The largest batch the branch runs (FAST-VQA's segments, else 1).
+    pub max_batch: usize,
 }
 
 pub trait Network: Send + Sync {
     /// Runs a batch of `batch` samples laid out one after another in `input`, and returns the
     /// single output, whose first dimension is `batch`.
     fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor>;
+
+    /// Why this network runs on another backend than the engine's (the engine logs it).
+    fn fallback_reason(&self) -> Option<&str> {
+        None
+    }
 }

@@ -25,13 +25,24 @@ impl std::fmt::Debug for Branch {
 
 impl Branch {
     pub fn load(spec: &BranchSpec, file: &NetworkFile, backend: &dyn Backend) -> Result<Branch> {
-        let network = backend.load_network(&file.path, &sample_shape(spec))?;
+        let network = backend.load_branch_network(&crate::backend::NetworkRequest {
+            name: &spec.name,
+            path: &file.path,
+            sha256: &file.sha256,
+            sample_shape: &sample_shape(spec),
+            max_batch: spec.clip.map_or(1, |clip| clip.segments),
+        })?;
         Ok(Branch {
             spec: spec.clone(),
             network,
             preprocess_time: Stopwatch::default(),
             network_time: Stopwatch::default(),
         })
+    }
+
+    /// Why this branch's network runs on another backend than the engine's, if it does.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.network.fallback_reason()
     }
 
     pub fn times(&self) -> BranchTimes {
@@ -60,9 +71,17 @@ impl Branch {
     /// Preprocesses one frame into planar CHW floats of `input.height x input.width` (one such
     /// image per patch for `patch_grid` branches).
     pub fn preprocess(&self, frame: &RgbImage) -> Result<Vec<f32>> {
-        self.preprocess_time
-            .time(|| preprocess::run(&self.spec.preprocess, frame))
-            .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))
+        self.preprocess_time.time(|| preprocess::run(&self.spec.preprocess, frame)).map_err(|e| self.named(e))
+    }
+
+    /// A preprocessing error with the branch's name, of the same kind (out of memory stays so).
+    fn named(&self, error: Error) -> Error {
+        let name = &self.spec.name;
+        match error {
+            Error::OutOfMemory(message) => Error::OutOfMemory(format!("branch '{name}': {message}")),
+            Error::UnsupportedFrame(message) => Error::unsupported(format!("branch '{name}': {message}")),
+            other => Error::unsupported(format!("branch '{name}': {other}")),
+        }
     }
 
     /// A clip branch's frame as it is kept until the clip ends: the 8-bit image before `normalize`
@@ -71,7 +90,7 @@ impl Branch {
         let images = self
             .preprocess_time
             .time(|| preprocess::geometry(&self.spec.preprocess, frame))
-            .map_err(|e| Error::unsupported(format!("branch '{}': {e}", self.spec.name)))?;
+            .map_err(|e| self.named(e))?;
         match &images[..] {
             [image] => image.to_bytes().ok_or_else(|| {
                 Error::Backend(format!("branch '{}': the preprocessed frame is not 8-bit", self.spec.name))

@@ -22,7 +22,7 @@ pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<Float
     // 8-bit resampler turning them back into bytes) costs more than a downscale itself.
     let (mut images, rest) = match ops_list.split_first().and_then(|(op, rest)| Some((on_bytes(op, frame)?, rest))) {
         Some((image, rest)) => (vec![image], rest),
-        None => (vec![FloatImage::from(frame)], ops_list),
+        None => (vec![FloatImage::try_from_rgb(frame)?], ops_list),
     };
     for op in rest {
         match *op {
@@ -45,7 +45,7 @@ pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<Float
                     }
                     let top = ops::center_crop_offset(image.height, height);
                     let left = ops::center_crop_offset(image.width, width);
-                    Ok(ops::crop(image, left, top, width, height))
+                    ops::crop(image, left, top, width, height)
                 })?;
             }
             PreprocessOp::PatchGrid { size, stride, count } => {
@@ -56,10 +56,10 @@ pub fn geometry(ops_list: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<Float
                     .concat();
             }
             PreprocessOp::SplitHalves => {
-                images = images.iter().flat_map(ops::split_halves).collect();
+                images = images.iter().map(ops::split_halves).collect::<Result<Vec<_>>>()?.concat();
             }
             PreprocessOp::ExpandToSquare { fill } => {
-                images = each(images, |image| Ok(ops::expand_to_square(image, fill)))?;
+                images = each(images, |image| ops::expand_to_square(image, fill))?;
             }
             PreprocessOp::Fragments { grid, size } => {
                 images = each(images, |image| {
@@ -132,10 +132,10 @@ fn patches(image: &FloatImage, size: usize, stride: usize, count: usize) -> Resu
     } else {
         image
     };
-    Ok(ops::patch_grid_positions(image.width, image.height, size, stride, count)
+    ops::patch_grid_positions(image.width, image.height, size, stride, count)
         .into_iter()
         .map(|(left, top)| ops::crop(image, left, top, size, size))
-        .collect())
+        .collect()
 }
 
 fn resize(

@@ -285,18 +285,26 @@ pub unsafe extern "C" fn vsrqa_engine_create(
         if config.log_level > VSRQA_LOG_DEBUG {
             return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
         }
-        if !config.cache_dir.is_null() {
+        let cache_dir = if config.cache_dir.is_null() {
+            None
+        } else {
             // SAFETY: NUL-terminated per the contract.
-            unsafe { utf8(config.cache_dir, "config->cache_dir")? };
-        }
+            Some(std::path::PathBuf::from(unsafe { utf8(config.cache_dir, "config->cache_dir")? }))
+        };
+        let gpu = crate::backend::gpu::GpuOptions {
+            device: usize::try_from(config.device).ok(),
+            stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
+            cache_dir,
+        };
         let logger = config.log_callback.map(|callback| {
             let logger = CallbackLogger { callback, user_data: config.log_user_data, max_level: config.log_level };
             Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as crate::engine::Logger
         });
-        let options = EngineOptions { backend, threads: config.threads as usize, logger, ..EngineOptions::default() };
+        let options =
+            EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
         let created = Engine::new(bundle_path, options)?;
-        if !config.cuda_stream.is_null() || config.device >= 0 {
-            created.log(LogLevel::Warning, "cuda_stream/device are ignored by the CPU backend");
+        if (!config.cuda_stream.is_null() || config.device >= 0) && created.backend_name() != "tensorrt" {
+            created.log(LogLevel::Warning, "cuda_stream/device are ignored by the CPU backends");
         }
         let boxed = Box::new(VsrqaEngine { engine: created });
         // SAFETY: non-NULL, writable per the contract.

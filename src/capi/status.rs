@@ -36,6 +36,9 @@ pub enum VsrqaStatus {
     VSRQA_ERROR_BACKEND_UNAVAILABLE = -7,
     /// `push` or `finish` on a session that is already finished.
     VSRQA_ERROR_SESSION_FINISHED = -8,
+    /// A buffer for this input could not be allocated (e.g. a huge frame on a machine without the
+    /// memory for it). Nothing changed: the session can go on with other frames.
+    VSRQA_ERROR_OUT_OF_MEMORY = -9,
     /// An internal error (a bug in vsrqa): the call had no effect that can be relied on.
     VSRQA_ERROR_INTERNAL = -100,
 }
@@ -56,6 +59,7 @@ impl VsrqaStatus {
             -6 => "backend error\0",
             -7 => "backend unavailable\0",
             -8 => "session already finished\0",
+            -9 => "out of memory\0",
             -100 => "internal error\0",
             _ => "unknown status\0",
         }
@@ -87,7 +91,9 @@ impl From<Error> for CError {
             Error::Backend(_) => VSRQA_ERROR_BACKEND,
             Error::BackendUnavailable(_) => VSRQA_ERROR_BACKEND_UNAVAILABLE,
             Error::SessionFinished => VSRQA_ERROR_SESSION_FINISHED,
-            Error::Input { .. } | Error::FeatureBank { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
+            Error::OutOfMemory(_) => VSRQA_ERROR_OUT_OF_MEMORY,
+            // Files are only written by the command line tool today; no C call reaches these.
+            Error::Input { .. } | Error::FeatureBank { .. } | Error::DiskFull { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
         };
         CError::new(status, error.to_string())
     }

@@ -87,10 +87,13 @@ pub struct VsrqaEngineConfig {
     pub bundle_path: *const c_char,
     /// Default `VSRQA_BACKEND_AUTO`.
     pub backend: VsrqaBackend,
-    /// CUDA device ordinal for GPU backends; -1 (default) = the device of the current context.
+    /// CUDA device ordinal for GPU backends; -1 (default) = the device of the calling thread's
+    /// current context (device 0 when none is current).
     pub device: i32,
-    /// The caller's `CUstream` for GPU backends (work is enqueued there, never on a hidden
-    /// stream); NULL (default) = none. Ignored by the CPU backend.
+    /// The caller's `CUstream` for GPU backends: a stream of that device's primary context (the
+    /// one the CUDA runtime uses), alive until the engine is destroyed. Every copy and launch is
+    /// enqueued there; NULL (default) = the engine creates a stream of its own (never the legacy
+    /// default stream). Ignored by the CPU backends.
     pub cuda_stream: *mut c_void,
     /// Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
     pub cache_dir: *const c_char,

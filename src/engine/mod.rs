@@ -43,6 +43,8 @@ pub struct EngineOptions {
     /// given (docs/bundle.md, "Clip branches"); `None`: 4 GiB.
     pub max_kept_clip_bytes: Option<usize>,
     pub logger: Option<Logger>,
+    /// Device, stream and engine cache of the GPU backend (ignored by the CPU backends).
+    pub gpu: crate::backend::gpu::GpuOptions,
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
@@ -71,12 +73,16 @@ impl Engine {
             return Err(Error::invalid(format!("threads = {} is above the limit of {MAX_THREADS}", options.threads)));
         }
         let bundle = Bundle::load(bundle_dir)?;
-        let (backend, why) = backend::create(options.backend, options.threads)?;
+        let (backend, why) = backend::create(options.backend, options.threads, &options.gpu)?;
         log(LogLevel::Info, &format!("backend {} ({why})", backend.name()));
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
         for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
             let started = Instant::now();
-            branches.push(Branch::load(spec, file, backend.as_ref())?);
+            let branch = Branch::load(spec, file, backend.as_ref())?;
+            if let Some(reason) = branch.fallback_reason() {
+                log(LogLevel::Warning, reason);
+            }
+            branches.push(branch);
             log(
                 LogLevel::Debug,
                 &format!(

@@ -59,6 +59,19 @@ impl YuvCoefficients {
     }
 }
 
+/// The conversion's five tables for the GPU kernel (`convert_to_rgb8` in
+/// backend/gpu/kernels/preprocess.cu): y, r_v, g_u, g_v, b_u, each padded to 1024 entries.
+pub(crate) fn conversion_tables(matrix: ColorMatrix, range: ColorRange, bits: u32) -> Vec<f64> {
+    let tables = YuvCoefficients::new(matrix, range, bits).tables(bits);
+    let mut flat = vec![0.0; 5 * 1024];
+    for (slot, table) in
+        flat.chunks_exact_mut(1024).zip([&tables.y, &tables.r_v, &tables.g_u, &tables.g_v, &tables.b_u])
+    {
+        slot[..table.len()].copy_from_slice(table);
+    }
+    flat
+}
+
 /// [`YuvCoefficients::tables`]: the terms of R = Y + r_v V, G = Y - g_u U - g_v V, B = Y + b_u U.
 struct YuvTables {
     y: Vec<f64>,
@@ -100,7 +113,7 @@ fn le16(bytes: &[u8], index: usize) -> u16 {
 pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
     frame.validate()?;
     let (w, h) = (frame.width as usize, frame.height as usize);
-    let mut data = vec![0u8; w * h * 3];
+    let mut data = super::try_buffer(w * h * 3, 0u8, "the frame in RGB")?;
     let packed_rgb = |order: [usize; 3], step: usize, data: &mut [u8]| {
         for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
             let row = frame.row(0, y);

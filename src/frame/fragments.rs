@@ -33,24 +33,38 @@ pub fn fragments_of_bytes(pixels: &[u8], width: usize, height: usize, grid: usiz
         (pixels, width)
     };
     let source_height = source.len() / (source_width * 3);
-    let cell_origin = |extent: usize, i: usize| (extent / grid * i).min(extent.saturating_sub(size));
-    let (offset_y, offset_x) = (middle_offset(height / grid, size), middle_offset(width / grid, size));
-    let mut data = vec![0f32; mosaic * mosaic * 3];
-    for i in 0..grid {
-        let top = cell_origin(height, i) + offset_y;
-        for j in 0..grid {
-            let left = cell_origin(width, j) + offset_x;
-            for y in 0..size {
-                let row = ((top + y).min(source_height - 1) * source_width) * 3;
-                let out_row = ((i * size + y) * mosaic + j * size) * 3;
-                for x in 0..size * 3 {
-                    let column = ((left * 3) + x).min(source_width * 3 - 1);
-                    data[out_row + x] = f32::from(source[row + column]);
-                }
-            }
-        }
+    let (rows, columns) = source_tables(width, height, source_width, source_height, grid, size);
+    let mut data = Vec::with_capacity(mosaic * mosaic * 3);
+    for &row in &rows {
+        let source_row = &source[row * source_width * 3..];
+        data.extend(columns.iter().map(|&column| f32::from(source_row[column])));
     }
     FloatImage { width: mosaic, height: mosaic, data }
+}
+
+/// Where each mosaic byte comes from: the source row of every mosaic row and the byte within a
+/// source row of every mosaic byte column (cells at their grid positions in the `width x height`
+/// frame, read from the `source_width x source_height` image, which is the frame or its
+/// enlargement; clamped at the edges byte by byte, as the reference's slicing does).
+pub(crate) fn source_tables(
+    width: usize,
+    height: usize,
+    source_width: usize,
+    source_height: usize,
+    grid: usize,
+    size: usize,
+) -> (Vec<usize>, Vec<usize>) {
+    let cell_origin = |extent: usize, i: usize| (extent / grid * i).min(extent.saturating_sub(size));
+    let (offset_y, offset_x) = (middle_offset(height / grid, size), middle_offset(width / grid, size));
+    let rows = (0..grid)
+        .flat_map(|i| (0..size).map(move |y| (cell_origin(height, i) + offset_y + y).min(source_height - 1)))
+        .collect();
+    let columns = (0..grid)
+        .flat_map(|j| {
+            (0..size * 3).map(move |x| ((cell_origin(width, j) + offset_x) * 3 + x).min(source_width * 3 - 1))
+        })
+        .collect();
+    (rows, columns)
 }
 
 /// vsrqa's offset where the reference draws `randint(room - used)`: the middle of the room.

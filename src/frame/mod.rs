@@ -162,6 +162,18 @@ impl<'a> FrameView<'a> {
     }
 }
 
+/// A buffer of `len` copies of `value` for one frame's pixels, or [`Error::OutOfMemory`] where the
+/// allocator refuses: a frame too large for the machine must be a clean error to the caller, not
+/// an abort of its process. Buffers that scale with the frame's size go through here.
+pub(crate) fn try_buffer<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>> {
+    let mut buffer = Vec::new();
+    buffer.try_reserve_exact(len).map_err(|_| {
+        Error::OutOfMemory(format!("{what} needs {} MiB, which could not be allocated", (len * size_of::<T>()) >> 20))
+    })?;
+    buffer.resize(len, value);
+    Ok(buffer)
+}
+
 /// An 8-bit RGB image, rows packed, 3 bytes a pixel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RgbImage {

@@ -13,16 +13,16 @@ const COEF_SCALE: f32 = 2048.0;
 
 /// Source indices and fixed-point weights (sum 2048) of one output row or column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Tap {
-    i0: usize,
-    i1: usize,
-    w0: i32,
-    w1: i32,
+pub(crate) struct Tap {
+    pub i0: usize,
+    pub i1: usize,
+    pub w0: i32,
+    pub w1: i32,
 }
 
 /// OpenCV's per-axis coefficients. `clamp_weights`: columns outside the image take one source
 /// pixel with full weight (OpenCV's `xmin`/`xmax` handling); rows only clamp their indices.
-fn taps(src: usize, dst: usize, clamp_weights: bool) -> Vec<Tap> {
+pub(crate) fn taps(src: usize, dst: usize, clamp_weights: bool) -> Vec<Tap> {
     // OpenCV computes the inverse scale first and inverts it; `src / dst` can differ in the last bit.
     let scale = 1.0 / (dst as f64 / src as f64);
     let last = src as i64 - 1;
@@ -58,17 +58,20 @@ pub fn resize(image: &FloatImage, width: usize, height: usize) -> Option<FloatIm
 
 /// Resizes packed 8-bit RGB (`in_width * in_height * 3` bytes).
 pub fn resize_bytes(pixels: &[u8], in_width: usize, in_height: usize, width: usize, height: usize) -> FloatImage {
-    let pixels: Vec<i32> = pixels.iter().map(|&v| i32::from(v)).collect();
-    let data = if in_width == 2 * width && in_height == 2 * height {
-        half_by_area(&pixels, in_width, width, height)
+    let data = if is_half_by_area(in_width, in_height, width, height) {
+        half_by_area(pixels, in_width, width, height)
     } else {
-        fixed_point_linear(&pixels, in_width, in_height, width, height)
+        fixed_point_linear(pixels, in_width, in_height, width, height)
     };
     FloatImage { width, height, data }
 }
 
 /// OpenCV turns an exact 2x downscale on both axes into INTER_AREA: the rounded 2x2 mean.
-fn half_by_area(pixels: &[i32], in_width: usize, width: usize, height: usize) -> Vec<f32> {
+pub(crate) fn is_half_by_area(in_width: usize, in_height: usize, width: usize, height: usize) -> bool {
+    in_width == 2 * width && in_height == 2 * height
+}
+
+fn half_by_area(pixels: &[u8], in_width: usize, width: usize, height: usize) -> Vec<f32> {
     let stride = in_width * 3;
     let mut out = Vec::with_capacity(width * height * 3);
     for y in 0..height {
@@ -76,7 +79,8 @@ fn half_by_area(pixels: &[i32], in_width: usize, width: usize, height: usize) ->
         for x in 0..width {
             for c in 0..3 {
                 let (left, right) = (2 * x * 3 + c, (2 * x + 1) * 3 + c);
-                let sum = pixels[top + left] + pixels[top + right] + pixels[bottom + left] + pixels[bottom + right];
+                let at = |i: usize| i32::from(pixels[i]);
+                let sum = at(top + left) + at(top + right) + at(bottom + left) + at(bottom + right);
                 out.push(((sum + 2) >> 2) as f32);
             }
         }
@@ -84,7 +88,7 @@ fn half_by_area(pixels: &[i32], in_width: usize, width: usize, height: usize) ->
     out
 }
 
-fn fixed_point_linear(pixels: &[i32], in_width: usize, in_height: usize, width: usize, height: usize) -> Vec<f32> {
+fn fixed_point_linear(pixels: &[u8], in_width: usize, in_height: usize, width: usize, height: usize) -> Vec<f32> {
     let columns = taps(in_width, width, true);
     let rows = taps(in_height, height, false);
     let stride = in_width * 3;
@@ -101,7 +105,7 @@ fn fixed_point_linear(pixels: &[i32], in_width: usize, in_height: usize, width: 
         let row = &pixels[y * stride..(y + 1) * stride];
         for (t, out) in columns.iter().zip(out_row.chunks_exact_mut(3)) {
             for (c, value) in out.iter_mut().enumerate() {
-                *value = row[t.i0 * 3 + c] * t.w0 + row[t.i1 * 3 + c] * t.w1;
+                *value = i32::from(row[t.i0 * 3 + c]) * t.w0 + i32::from(row[t.i1 * 3 + c]) * t.w1;
             }
         }
     }

@@ -2,7 +2,8 @@
 //! operation for operation (same float type, same order of arithmetic), so that the CPU path
 //! reproduces the reference's tensors to the last bit or close to it.
 
-use super::RgbImage;
+use super::{try_buffer, RgbImage};
+use crate::error::Result;
 
 /// An image of f32 values in 0..255, rows packed, 3 interleaved channels (RGB).
 #[derive(Clone, Debug, PartialEq)]
@@ -20,13 +21,14 @@ impl FloatImage {
     }
 }
 
-impl From<&RgbImage> for FloatImage {
-    fn from(image: &RgbImage) -> Self {
-        FloatImage {
-            width: image.width,
-            height: image.height,
-            data: image.data.iter().map(|&v| f32::from(v)).collect(),
+impl FloatImage {
+    /// The frame's bytes as floats (4 bytes a sample: a huge frame may not fit, see [`try_buffer`]).
+    pub fn try_from_rgb(image: &RgbImage) -> Result<Self> {
+        let mut data = try_buffer(image.data.len(), 0f32, "the frame in floats")?;
+        for (value, &byte) in data.iter_mut().zip(&image.data) {
+            *value = f32::from(byte);
         }
+        Ok(FloatImage { width: image.width, height: image.height, data })
     }
 }
 
@@ -144,37 +146,40 @@ pub fn center_crop_offset(input: usize, output: usize) -> usize {
 }
 
 /// Crops `width x height` at (`left`, `top`). The caller has checked that it fits.
-pub fn crop(image: &FloatImage, left: usize, top: usize, width: usize, height: usize) -> FloatImage {
+pub fn crop(image: &FloatImage, left: usize, top: usize, width: usize, height: usize) -> Result<FloatImage> {
     let stride = image.width * 3;
-    let mut data = Vec::with_capacity(width * height * 3);
-    for y in top..top + height {
-        data.extend_from_slice(&image.data[y * stride + left * 3..y * stride + (left + width) * 3]);
+    let mut data = try_buffer(width * height * 3, 0f32, "a crop of the frame")?;
+    for (y, row) in (top..top + height).zip(data.chunks_exact_mut(width * 3)) {
+        row.copy_from_slice(&image.data[y * stride + left * 3..y * stride + (left + width) * 3]);
     }
-    FloatImage { width, height, data }
+    Ok(FloatImage { width, height, data })
 }
 
 /// `(v / 255 - mean[c]) / std[c]` into planar CHW order, appended to `out`.
 /// Q-Align's halves: PIL `crop((0, 0, w, h // 2))` and `crop((0, h // 2, w, h))`.
-pub fn split_halves(image: &FloatImage) -> [FloatImage; 2] {
+pub fn split_halves(image: &FloatImage) -> Result<[FloatImage; 2]> {
     let middle = image.height / 2;
-    [crop(image, 0, 0, image.width, middle), crop(image, 0, middle, image.width, image.height - middle)]
+    Ok([crop(image, 0, 0, image.width, middle)?, crop(image, 0, middle, image.width, image.height - middle)?])
 }
 
 /// Q-Align's `expand2square`: a square canvas of the long side filled with `fill`, the image
 /// pasted at `(long - short) / 2` (rounded down) along the short side.
-pub fn expand_to_square(image: &FloatImage, fill: [u8; 3]) -> FloatImage {
+pub fn expand_to_square(image: &FloatImage, fill: [u8; 3]) -> Result<FloatImage> {
     let side = image.width.max(image.height);
     if image.width == image.height {
-        return image.clone();
+        return Ok(image.clone());
     }
     let (left, top) = ((side - image.width) / 2, (side - image.height) / 2);
-    let mut data: Vec<f32> = fill.iter().map(|&v| f32::from(v)).cycle().take(side * side * 3).collect();
+    let mut data = try_buffer(side * side * 3, 0f32, "the square canvas")?;
+    for (pixel, value) in data.iter_mut().zip(fill.iter().map(|&v| f32::from(v)).cycle()) {
+        *pixel = value;
+    }
     for y in 0..image.height {
         let source = &image.data[y * image.width * 3..(y + 1) * image.width * 3];
         let start = ((top + y) * side + left) * 3;
         data[start..start + source.len()].copy_from_slice(source);
     }
-    FloatImage { width: side, height: side, data }
+    Ok(FloatImage { width: side, height: side, data })
 }
 
 /// (left, top) of the patches LIQE takes from a `width x height` image: of the windows of

@@ -51,17 +51,17 @@ const PRECISION_BITS: u32 = 22;
 /// The taps of every output index along one axis: the first source index and the fixed-point
 /// weights (`ksize` per output, zero beyond the tap count).
 #[derive(Debug)]
-struct Coefficients {
-    ksize: usize,
-    first: Vec<usize>,
-    count: Vec<usize>,
-    weights: Vec<i32>,
+pub(crate) struct Coefficients {
+    pub ksize: usize,
+    pub first: Vec<usize>,
+    pub count: Vec<usize>,
+    pub weights: Vec<i32>,
 }
 
 impl Coefficients {
     /// Pillow's `precompute_coeffs` followed by `normalize_coeffs_8bpc`, for the whole input
     /// (`box` = (0, in_size)).
-    fn new(in_size: usize, out_size: usize, filter: Filter) -> Coefficients {
+    pub(crate) fn new(in_size: usize, out_size: usize, filter: Filter) -> Coefficients {
         let scale = in_size as f64 / out_size as f64;
         let filter_scale = scale.max(1.0);
         let support = filter.support() * filter_scale;
@@ -91,6 +91,13 @@ impl Coefficients {
             count.push(n);
         }
         Coefficients { ksize, first, count, weights }
+    }
+
+    /// The source indices any output reads: the horizontal pass computes only these rows.
+    pub(crate) fn source_range(&self) -> (usize, usize) {
+        let first = self.first.first().copied().unwrap_or(0);
+        let end = self.first.iter().zip(&self.count).map(|(f, c)| f + c).max().unwrap_or(first);
+        (first, end)
     }
 
     fn taps(&self, index: usize) -> (usize, &[i32]) {
@@ -127,8 +134,7 @@ pub fn resize_bytes(
 
     // Horizontal pass (skipped when the width does not change, as in Pillow) over the source rows
     // the vertical pass reads, each rounded to 8 bits.
-    let first_row = rows.first.first().copied().unwrap_or(0);
-    let end_row = (0..height).map(|y| rows.first[y] + rows.count[y]).max().unwrap_or(first_row);
+    let (first_row, end_row) = rows.source_range();
     let horizontal_rows;
     let (horizontal, row_offset): (&[u8], usize) = if width == in_width {
         (pixels, 0)

@@ -283,5 +283,11 @@ impl FeatureBank {
 
 /// Writes `bytes` to `path` atomically (crate::atomic_file).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    atomic_file::write(path, bytes).map_err(|e| Error::bank(path, format!("cannot write: {e}")))
+    atomic_file::write(path, bytes).map_err(|e| {
+        if atomic_file::is_disk_full(&e) {
+            Error::DiskFull { path: path.to_path_buf(), message: e.to_string() }
+        } else {
+            Error::bank(path, format!("cannot write: {e}"))
+        }
+    })
 }

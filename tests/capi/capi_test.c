@@ -419,7 +419,7 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     const int statuses[] = {VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
                             VSRQA_ERROR_INVALID_ARGUMENT, VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BUNDLE,
                             VSRQA_ERROR_BACKEND, VSRQA_ERROR_BACKEND_UNAVAILABLE, VSRQA_ERROR_SESSION_FINISHED,
-                            VSRQA_ERROR_INTERNAL, 12345};
+                            VSRQA_ERROR_OUT_OF_MEMORY, VSRQA_ERROR_INTERNAL, 12345};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         const char *text = vsrqa_status_str(statuses[i]);
         CHECK(text != NULL && text[0] != '\0', "status_str(%d)", statuses[i]);

@@ -97,3 +97,57 @@ fn build_engines_without_the_feature_says_why() {
     assert!(report(&output)["engines"].as_array().unwrap().iter().all(|e| e["ok"] == false));
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
 }
+
+#[cfg(feature = "tensorrt-rtx")]
+#[path = "support/small_filesystem.rs"]
+mod small_filesystem;
+
+/// The engine cache on a real full disk (a 64 KiB tmpfs, smaller than any plan): the first plan
+/// cannot be stored, the error says the disk is full, the other branches are not built for
+/// nothing, and no partial file is left; after space is freed the same command builds them all.
+#[cfg(feature = "tensorrt-rtx")]
+#[test]
+fn full_disk_engine_cache_stops_and_builds_after_space_is_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mount_point, out) = (dir.path().join("small"), dir.path().join("out"));
+    std::fs::create_dir_all(&mount_point).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let script = r#"
+        build() {
+            "$VSRQA" build-engines -m "$MODEL" --cache-dir "$FS/engines" --optimization-level 0 > "$OUT/$1.json" 2> "$OUT/$1.err"
+            echo $? > "$OUT/$1.rc"; mkdir "$OUT/$1"; cp -a "$FS/." "$OUT/$1"
+        }
+        build full
+        mount -o remount,size=256m "$FS"
+        build freed
+    "#;
+    let rtx = std::path::PathBuf::from(std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX"));
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_vsrqa"));
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle");
+    let vars = [("VSRQA", &binary), ("MODEL", &bundle), ("OUT", &out), ("VSRQA_TENSORRT_LIBRARY", &rtx)];
+    let vars: Vec<(&str, &Path)> = vars.iter().map(|(name, path)| (*name, path.as_path())).collect();
+    let output = small_filesystem::run_script(&mount_point, 64, script, &vars);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+
+    assert_eq!(read("full.rc").trim(), "1", "{}", read("full.err"));
+    let full: serde_json::Value = serde_json::from_str(&read("full.json")).unwrap();
+    let errors: Vec<&str> = full["engines"].as_array().unwrap().iter().map(|e| e["error"].as_str().unwrap()).collect();
+    assert!(errors[0].contains("the disk is full") && errors[0].contains("No space left"), "{errors:?}");
+    assert!(errors[1..].iter().all(|e| e.starts_with("not attempted: ")), "{errors:?}");
+    // One progress line: the branches after the full disk were not built.
+    assert_eq!(read("full.err").lines().filter(|l| l.starts_with('[')).count(), 1, "{}", read("full.err"));
+    let left: Vec<_> = std::fs::read_dir(out.join("full/engines")).unwrap().collect();
+    assert!(left.is_empty(), "left in the full cache: {left:?}");
+
+    let freed: serde_json::Value = serde_json::from_str(&read("freed.json")).unwrap();
+    let mut got = outcomes(&freed);
+    got.sort();
+    let mut want: Vec<(String, String)> = ["fastvqa", "liqe", "qalign", "slowfast", "spatial"]
+        .iter()
+        .map(|b| (b.to_string(), if *b == "qalign" { "failed" } else { "built" }.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(small_filesystem::temporaries(&out.join("freed")), Vec::<String>::new());
+}

@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 
 use rand::{RngExt, SeedableRng};
 
+#[path = "support/small_filesystem.rs"]
+mod small_filesystem;
+
 fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
 }
@@ -376,4 +379,133 @@ fn train_cli_refuses_bad_requests() {
     assert!(stderr(&bad_list).contains("line 2"), "{}", stderr(&bad_list));
     let bad_plot = vsrqa(&["eval", "-m", t, "--list", list.to_str().unwrap(), "--plot", "x.gif"]);
     assert_eq!(bad_plot.status.code(), Some(2));
+}
+
+fn read_trimmed(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_string()
+}
+
+/// A feature bank on a real full disk (a 32 KiB tmpfs: the bank's description and one entry fit):
+/// the run stops at the first entry that does not fit (the later videos are not extracted for
+/// nothing), says so, leaves no partial file and keeps the entries that fit; after space is freed
+/// the same command finishes the bank, and it equals a bank made in one run.
+#[test]
+fn full_disk_feature_bank_stops_and_resumes_after_space_is_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = 6;
+    synthetic_dataset(dir.path(), count, 5);
+    let (mount_point, out) = (dir.path().join("small"), dir.path().join("out"));
+    std::fs::create_dir_all(&mount_point).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let script = r#"
+        features() { "$VSRQA" features -m "$MODEL" --list "$LIST" --out "$FS/bank" 2> "$OUT/$1.err"; echo $? > "$OUT/$1.rc"; cp -a "$FS/." "$OUT/$1"; }
+        features first
+        mount -o remount,size=4m "$FS"
+        features second
+    "#;
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_vsrqa"));
+    let output = small_filesystem::run_script(
+        &mount_point,
+        32,
+        script,
+        &[("VSRQA", &binary), ("MODEL", &data("tiny_bundle")), ("LIST", &dir.path().join("list.csv")), ("OUT", &out)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let first_log = read_trimmed(&out.join("first.err"));
+    assert_eq!(read_trimmed(&out.join("first.rc")), "1", "{first_log}");
+    let kept = entry_files(&out.join("first/bank"));
+    assert!(!kept.is_empty() && kept.len() < count, "{} entries fit on the small disk", kept.len());
+    assert!(first_log.contains("the disk is full") && first_log.contains("stopping"), "{first_log}");
+    assert!(first_log.contains("Free some space and run the same command again"), "{first_log}");
+    // Progress lines: the videos that fit, the one that did not, none after it.
+    let progress_lines = first_log.lines().filter(|l| l.starts_with('[')).count();
+    assert_eq!(progress_lines, kept.len() + 1, "{first_log}");
+    assert_eq!(small_filesystem::temporaries(&out.join("first")), Vec::<String>::new());
+
+    let second_log = read_trimmed(&out.join("second.err"));
+    assert_eq!(read_trimmed(&out.join("second.rc")), "0", "{second_log}");
+    let summary = format!("{} extracted, {} already there", count - kept.len(), kept.len());
+    assert!(second_log.contains(&summary), "expected '{summary}' in:\n{second_log}");
+    for path in &kept {
+        let again = out.join("second/bank/videos").join(path.file_name().unwrap());
+        assert!(std::fs::read(path).unwrap() == std::fs::read(again).unwrap(), "{} was rewritten", path.display());
+    }
+    assert_eq!(small_filesystem::temporaries(&out.join("second")), Vec::<String>::new());
+
+    let fresh = dir.path().join("fresh");
+    let made = vsrqa(&[
+        "features",
+        "-m",
+        data("tiny_bundle").to_str().unwrap(),
+        "--list",
+        dir.path().join("list.csv").to_str().unwrap(),
+        "--out",
+        fresh.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let open = |dir: &Path| vsrqa::train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
+    assert!(open(&out.join("second/bank")) == open(&fresh), "the resumed bank differs from a single run's");
+}
+
+/// `vsrqa train` onto a real full disk (a tmpfs filled up to its last byte): both outputs, the head
+/// file and a whole bundle, fail with a clear error and leave nothing under their names and no
+/// temporaries; with the space freed the same commands write them.
+#[test]
+fn full_disk_train_outputs_are_never_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic_dataset(dir.path(), 15, 6);
+    let bank = dir.path().join("bank");
+    let made = vsrqa(&[
+        "features",
+        "-m",
+        data("tiny_bundle").to_str().unwrap(),
+        "--list",
+        dir.path().join("list.csv").to_str().unwrap(),
+        "--out",
+        bank.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (mount_point, out) = (dir.path().join("small"), dir.path().join("out"));
+    std::fs::create_dir_all(&mount_point).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let script = r#"
+        train() { "$VSRQA" train --bank "$BANK" --epochs 3 -q "$@" > /dev/null; }
+        both() {
+            train -o "$FS/head.safetensors" 2> "$OUT/$1-head.err"; echo $? > "$OUT/$1-head.rc"
+            train -m "$MODEL" -o "$FS/bundle" 2> "$OUT/$1-bundle.err"; echo $? > "$OUT/$1-bundle.rc"
+            mkdir "$OUT/$1"; cp -a "$FS/." "$OUT/$1"
+        }
+        cat /dev/zero > "$FS/filler" 2> /dev/null
+        both full
+        rm "$FS/filler"
+        both freed
+    "#;
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_vsrqa"));
+    let output = small_filesystem::run_script(
+        &mount_point,
+        8192,
+        script,
+        &[("VSRQA", &binary), ("MODEL", &data("tiny_bundle")), ("BANK", &bank), ("OUT", &out)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    for what in ["head", "bundle"] {
+        let log = read_trimmed(&out.join(format!("full-{what}.err")));
+        assert_eq!(read_trimmed(&out.join(format!("full-{what}.rc"))), "1", "{what}: {log}");
+        assert!(log.contains("No space left on device"), "{what}: {log}");
+        assert_eq!(read_trimmed(&out.join(format!("freed-{what}.rc"))), "0", "{what}");
+    }
+    let full: Vec<String> = std::fs::read_dir(out.join("full"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(full, vec!["filler".to_string()], "left on the full disk");
+    // The same seed trains the same head: the head file is the new bundle's, byte for byte.
+    let bundle = vsrqa::bundle::Bundle::load(out.join("freed/bundle")).unwrap();
+    let bundle_head = std::fs::read(bundle.dir.join(&bundle.manifest.head.weights)).unwrap();
+    assert!(std::fs::read(out.join("freed/head.safetensors")).unwrap() == bundle_head);
+    assert_eq!(small_filesystem::temporaries(&out.join("freed")), Vec::<String>::new());
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::engine_cache::{EngineCache, Outcome};
+use super::engine_cache::{CacheError, EngineCache, Outcome};
 use super::engine_cache_key::{engine_cache_key, BuildConfig, ShapeProfile};
 use super::tensorrt_library::{self, Flavor};
 use crate::bundle::Bundle;
@@ -40,8 +40,12 @@ pub struct BuiltEngine {
 /// sample up to the batch the engine runs it with (the clip branch's segments, else 1).
 pub fn branch_config(bundle: &Bundle, branch: usize, options: &BuildOptions) -> BuildConfig {
     let spec = &bundle.manifest.branches[branch];
-    let sample = crate::branch::sample_shape(spec);
-    let batch = spec.clip.map_or(1, |clip| clip.segments);
+    build_config(&crate::branch::sample_shape(spec), spec.clip.map_or(1, |clip| clip.segments), options)
+}
+
+/// The build settings of a network taking samples of `sample` shape in batches up to `batch`.
+/// The engine runner asks for the same, so prebuilt engines are found in the cache.
+pub fn build_config(sample: &[usize], batch: usize, options: &BuildOptions) -> BuildConfig {
     let shape = |b: usize| std::iter::once(b).chain(sample.iter().copied()).collect::<Vec<_>>();
     BuildConfig {
         precision: "fp32".into(),
@@ -52,7 +56,8 @@ pub fn branch_config(bundle: &Bundle, branch: usize, options: &BuildOptions) -> 
 }
 
 /// Builds (or finds in `cache`) every branch's engine. `progress(i, n, branch)` is called before
-/// each. One branch failing does not stop the others: each result is reported.
+/// each. One branch failing does not stop the others: each result is reported. A full cache disk
+/// does: the branches after it are reported as not attempted.
 pub fn build_engines(
     bundle: &Bundle,
     cache: &EngineCache,
@@ -65,14 +70,21 @@ pub fn build_engines(
         return Err(format!("{} found: ahead-of-time builds need TensorRT-RTX", library.describe()));
     }
     let count = bundle.manifest.branches.len();
-    Ok((0..count)
-        .map(|i| {
-            let name = bundle.manifest.branches[i].name.clone();
-            progress(i, count, &name);
-            let network = &bundle.networks[i];
-            let config = branch_config(bundle, i, options);
-            let started = Instant::now();
-            let built = engine_cache_key(&network.sha256, &config, &library, None).and_then(|key| {
+    let mut results = Vec::with_capacity(count);
+    let mut disk_full = None;
+    for i in 0..count {
+        let name = bundle.manifest.branches[i].name.clone();
+        if let Some(error) = &disk_full {
+            // Building takes minutes per network; each plan would fail to be stored the same way.
+            results.push(Err((name, format!("not attempted: {error}"))));
+            continue;
+        }
+        progress(i, count, &name);
+        let network = &bundle.networks[i];
+        let config = branch_config(bundle, i, options);
+        let started = Instant::now();
+        let built =
+            engine_cache_key(&network.sha256, &config, &library, None).map_err(CacheError::from).and_then(|key| {
                 let (plan, outcome) =
                     cache.get_or_build(&name, &key, || build_plan(&library, &network.path, &config))?;
                 Ok(BuiltEngine {
@@ -84,9 +96,14 @@ pub fn build_engines(
                     seconds: started.elapsed().as_secs_f64(),
                 })
             });
-            built.map_err(|e| (name, e))
-        })
-        .collect())
+        results.push(built.map_err(|error| {
+            if error.disk_full {
+                disk_full = Some(error.message.clone());
+            }
+            (name, error.message)
+        }));
+    }
+    Ok(results)
 }
 
 #[cfg(feature = "tensorrt-rtx")]

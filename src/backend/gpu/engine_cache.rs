@@ -28,6 +28,26 @@ pub struct EngineCache {
     dir: PathBuf,
 }
 
+/// Why [`EngineCache::get_or_build`] or [`EngineCache::store`] has no plan for the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheError {
+    pub message: String,
+    /// The cache's filesystem is full (or over quota): storing another plan will fail too.
+    pub disk_full: bool,
+}
+
+impl From<String> for CacheError {
+    fn from(message: String) -> Self {
+        CacheError { message, disk_full: false }
+    }
+}
+
+impl std::fmt::Display for CacheError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What [`EngineCache::get_or_build`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -60,9 +80,16 @@ impl EngineCache {
     }
 
     /// Writes `plan` atomically; returns its path.
-    pub fn store(&self, branch: &str, key: &str, plan: &[u8]) -> Result<PathBuf, String> {
+    pub fn store(&self, branch: &str, key: &str, plan: &[u8]) -> Result<PathBuf, CacheError> {
         let path = self.path(branch, key);
-        let fail = |e: std::io::Error| format!("cannot write the engine cache file {}: {e}", path.display());
+        let fail = |e: std::io::Error| {
+            let disk_full = crate::atomic_file::is_disk_full(&e);
+            let why = if disk_full { "the disk is full, nothing was half-written: " } else { "" };
+            CacheError {
+                message: format!("cannot write the engine cache file {}: {why}{e}", path.display()),
+                disk_full,
+            }
+        };
         std::fs::create_dir_all(&self.dir).map_err(fail)?;
         crate::atomic_file::write(&path, &encode(plan)).map_err(fail)?;
         Ok(path)
@@ -74,7 +101,7 @@ impl EngineCache {
         branch: &str,
         key: &str,
         build: impl FnOnce() -> Result<Vec<u8>, String>,
-    ) -> Result<(Vec<u8>, Outcome), String> {
+    ) -> Result<(Vec<u8>, Outcome), CacheError> {
         let outcome = match self.load(branch, key) {
             Ok(Some(plan)) => return Ok((plan, Outcome::Cached)),
             Ok(None) => Outcome::Built,
@@ -158,13 +185,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = EngineCache::new(dir.path().join("engines"));
         let error = cache.get_or_build("liqe", KEY, || Err("parser failed".into())).unwrap_err();
-        assert_eq!(error, "parser failed");
+        assert_eq!(error, CacheError::from("parser failed".to_string()));
         assert!(!cache.path("liqe", KEY).exists());
 
         // A cache directory that cannot be created (a file is in the way): a clear error.
         let blocked = dir.path().join("blocked");
         std::fs::write(&blocked, b"").unwrap();
         let error = EngineCache::new(&blocked).store("liqe", KEY, &[1]).unwrap_err();
-        assert!(error.contains("cannot write the engine cache file"), "{error}");
+        assert!(error.message.contains("cannot write the engine cache file"), "{error}");
+        assert!(!error.disk_full);
     }
 }

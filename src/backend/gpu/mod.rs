@@ -4,25 +4,82 @@
 //! so `vsrqa info`, `auto` and the C API can say why the GPU path is or is not usable.
 
 pub mod build_engines;
+#[cfg(feature = "cuda")]
+pub mod cuda_executor;
 pub mod device;
 pub mod engine_cache;
 pub mod engine_cache_key;
+pub mod kernels;
+pub mod preprocess_plan;
+#[cfg(feature = "tensorrt-rtx")]
+pub mod tensorrt_backend;
 #[cfg(feature = "tensorrt-rtx")]
 pub mod tensorrt_build;
 pub mod tensorrt_library;
+#[cfg(feature = "tensorrt-rtx")]
+pub mod tensorrt_runtime;
 
-/// Why the TensorRT backend cannot run here, naming every missing piece (driver, GPU, library).
-pub fn tensorrt_unavailable_reason() -> String {
+/// Where a GPU backend runs, from the engine configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// CUDA device ordinal; `None`: device 0 of the driver's list.
+    pub device: Option<usize>,
+    /// The caller's `CUstream` (as an integer); `None`: vsrqa creates a stream of its own.
+    pub stream: Option<usize>,
+    /// Where built engines are cached; `None`: not cached (built at every engine creation).
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// Whether the TensorRT backend can run here: this build has its runner (feature `tensorrt-rtx`),
+/// the driver reports a GPU TensorRT-RTX supports, and a TensorRT-RTX library loads. `Err` names
+/// every missing piece.
+pub fn tensorrt_availability() -> Result<(), String> {
+    // Each part: what was found or why not, and whether it is usable.
     let gpu = match device::devices() {
-        Ok(devices) if devices.is_empty() => "the NVIDIA driver reports no GPU".to_string(),
-        Ok(devices) => format!("GPU: {}", devices.iter().map(device::GpuInfo::describe).collect::<Vec<_>>().join(", ")),
-        Err(reason) => reason,
+        Ok(devices) if devices.is_empty() => ("the NVIDIA driver reports no GPU".to_string(), false),
+        Ok(devices) => {
+            let list = devices.iter().map(device::GpuInfo::describe).collect::<Vec<_>>().join(", ");
+            if devices.iter().any(|d| tensorrt_rtx_supports(d.compute_capability)) {
+                (format!("GPU: {list}"), true)
+            } else {
+                (
+                    format!(
+                        "GPU: {list}, which TensorRT-RTX 1.7 does not list (7.5, 8.0, 8.6, 8.9, 12.0 and 12.1); \
+                         backend \"tensorrt\" may still be asked for explicitly"
+                    ),
+                    false,
+                )
+            }
+        }
+        Err(reason) => (reason, false),
     };
     let library = match tensorrt_library::probe() {
-        Ok(library) => format!("{} at {}", library.describe(), library.path.display()),
-        Err(reason) => reason,
+        Ok(library) if library.flavor == tensorrt_library::Flavor::Rtx => {
+            (format!("{} at {}", library.describe(), library.path.display()), true)
+        }
+        Ok(library) => (format!("{} found; this build runs TensorRT-RTX plans only", library.describe()), false),
+        Err(reason) => (reason, false),
     };
-    // Even with both present, engines cannot run yet: the TensorRT runner (issue 7's engine build
-    // and execution facade) is not in this build. Say so rather than pretend.
-    format!("{gpu}; {library}; and this build has no TensorRT engine runner yet, so the GPU path is unavailable")
+    let runner = if cfg!(feature = "tensorrt-rtx") {
+        ("this build has the TensorRT runner".to_string(), true)
+    } else {
+        ("this build has no TensorRT runner (built without the `tensorrt-rtx` feature)".to_string(), false)
+    };
+    let parts = [gpu, library, runner];
+    if parts.iter().all(|(_, usable)| *usable) {
+        Ok(())
+    } else {
+        Err(parts.map(|(text, _)| text).join("; "))
+    }
+}
+
+/// TensorRT-RTX 1.7's supported GPUs (its headers' list; TENSORRT.md).
+fn tensorrt_rtx_supports(compute_capability: (i32, i32)) -> bool {
+    matches!(compute_capability, (7, 5) | (8, 0) | (8, 6) | (8, 9) | (12, 0) | (12, 1))
+}
+
+/// Why the TensorRT backend cannot run here, naming every missing piece (driver, GPU, library,
+/// this build's runner).
+pub fn tensorrt_unavailable_reason() -> String {
+    tensorrt_availability().err().unwrap_or_else(|| "nothing is missing".into())
 }

@@ -68,8 +68,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
 
     let started = Instant::now();
-    let engine =
-        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, ..EngineOptions::default() })?;
+    let engine = Engine::new(
+        &args.model,
+        EngineOptions { backend, threads: args.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
+    )?;
     let load = started.elapsed();
 
     let mut runs = Vec::with_capacity(args.repeat);

@@ -31,7 +31,10 @@ impl EngineArgs {
     }
 
     pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
-        Ok(Engine::new(&self.model, EngineOptions { backend, threads: self.threads, ..EngineOptions::default() })?)
+        Ok(Engine::new(
+            &self.model,
+            EngineOptions { backend, threads: self.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
+        )?)
     }
 }
 

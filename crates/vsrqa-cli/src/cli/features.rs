@@ -1,7 +1,8 @@
 //! `vsrqa features`: the feature bank of a dataset (docs/training.md). Resumable: videos already in
 //! the bank are skipped (only relabeled when the list changed their MOS or group), so a run that
 //! was interrupted, or that failed on some videos, is finished by running the same command again.
-//! A video that fails is reported (stderr and `errors.json` in the bank) and the others go on.
+//! A video that fails is reported (stderr and `errors.json` in the bank) and the others go on; a
+//! full disk stops the run (every later video would be extracted only to fail the same way).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -35,6 +36,8 @@ enum Outcome {
     AlreadyThere,
     Relabeled,
     Failed(String),
+    /// The bank's disk is full: nothing was written for this video.
+    DiskFull(String),
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
@@ -49,7 +52,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
     let mut failures = Vec::new();
     let (mut extracted, mut skipped, mut relabeled) = (0usize, 0usize, 0usize);
+    let mut disk_full = None;
     for (i, video) in videos.iter().enumerate() {
+        if let Some(error) = &disk_full {
+            failures.push(json!({ "video": video.name, "error": format!("not attempted: {error}") }));
+            continue;
+        }
         let started = Instant::now();
         let outcome = process(&engine, &bank, video);
         let what = match &outcome {
@@ -69,6 +77,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 failures.push(json!({ "video": video.name, "error": error }));
                 format!("FAILED: {error}")
             }
+            Outcome::DiskFull(error) => {
+                failures.push(json!({ "video": video.name, "error": error }));
+                disk_full = Some(error.clone());
+                format!("FAILED: {error}; stopping, the videos after it are not attempted")
+            }
         };
         if !args.quiet {
             eprintln!("[{}/{}] {}: {what}", i + 1, videos.len(), video.name);
@@ -77,7 +90,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
     let report = json!({ "list": args.list, "videos": videos.len(), "failed": failures });
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    bank.write_report("errors.json", format!("{text}\n").as_bytes())?;
+    // On a full disk even this small file may not fit; the failures are on stderr anyway.
+    if let Err(error) = bank.write_report("errors.json", format!("{text}\n").as_bytes()) {
+        if disk_full.is_none() {
+            return Err(error.into());
+        }
+        eprintln!("vsrqa: {error}");
+    }
     // By file name (a hash of the video's name): counting them needs no entry read.
     let listed: std::collections::HashSet<PathBuf> = videos.iter().map(|v| bank.entry_path(&v.name)).collect();
     let others = bank.entry_files()?.iter().filter(|path| !listed.contains(*path)).count();
@@ -91,7 +110,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             String::new()
         }
     );
-    if failures.is_empty() {
+    if let Some(error) = disk_full {
+        Err(Failure::from(format!(
+            "stopped: {error}. Free some space and run the same command again: the {} videos in the bank are kept",
+            extracted + skipped + relabeled
+        )))
+    } else if failures.is_empty() {
         Ok(())
     } else {
         Err(Failure::from(format!(
@@ -110,7 +134,7 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
             let relabeled = Entry { mos: video.mos, group: video.group.clone(), ..entry };
             return match bank.write(&relabeled) {
                 Ok(()) => Outcome::Relabeled,
-                Err(e) => Outcome::Failed(e.to_string()),
+                Err(e) => write_failure(e),
             };
         }
         Ok(None) => {}
@@ -130,6 +154,13 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
     };
     match bank.write(&entry) {
         Ok(()) => Outcome::Extracted,
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => write_failure(e),
+    }
+}
+
+fn write_failure(error: vsrqa::Error) -> Outcome {
+    match error {
+        vsrqa::Error::DiskFull { .. } => Outcome::DiskFull(error.to_string()),
+        _ => Outcome::Failed(error.to_string()),
     }
 }

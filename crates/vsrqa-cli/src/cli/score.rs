@@ -119,8 +119,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         None
     };
-    let engine =
-        Engine::new(&args.model, EngineOptions { backend, threads: args.threads, logger, ..EngineOptions::default() })?;
+    let engine = Engine::new(
+        &args.model,
+        EngineOptions { backend, threads: args.threads, logger, gpu: super::gpu_options(), ..EngineOptions::default() },
+    )?;
     let context = Context {
         model_path: engine.bundle().dir.clone(),
         model_name: engine.bundle().manifest.name.clone(),

@@ -108,8 +108,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             args.out.clone()
         }
         Some(bundle) => {
-            write_bundle(bundle, &args.out, &weights)?;
-            check_bundle(&args.out, &outcome.model, &examples)?;
+            // Written and checked beside the target first, so a full disk or a failed check never
+            // leaves a half-written bundle under the target's name.
+            let staging = staging_dir(&args.out);
+            let staged = write_bundle(bundle, &staging, &weights)
+                .and_then(|()| check_bundle(&staging, &outcome.model, &examples))
+                .and_then(|()| move_into(&staging, &args.out));
+            let _ = fs::remove_dir_all(&staging);
+            staged?;
             args.out.clone()
         }
     };
@@ -135,7 +141,23 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    fs::write(path, bytes).map_err(|e| Failure::from(format!("{}: cannot write: {e}", path.display())))
+    vsrqa::atomic_file::write(path, bytes).map_err(|e| Failure::from(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// `.partial-<pid>-NAME` beside `out` (the prefix `vsrqa features` and the caches clean up).
+fn staging_dir(out: &Path) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    parent.join(format!("{}{}-{name}", vsrqa::atomic_file::TEMPORARY_PREFIX, std::process::id()))
+}
+
+/// Renames the staged bundle to `out` (checked earlier to be absent or an empty directory).
+fn move_into(staging: &Path, out: &Path) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::from(format!("{}: {e}", out.display()));
+    if out.is_dir() {
+        fs::remove_dir(out).map_err(fail)?;
+    }
+    fs::rename(staging, out).map_err(fail)
 }
 
 /// The source bundle's manifest and networks (copied) with the new head weights.

@@ -1,0 +1,179 @@
+//! The preprocessing kernels on a GPU through cudarc: NVRTC compiles kernels/preprocess.cu for the
+//! device's architecture, the module is loaded into the context of the stream given (the
+//! caller's own stream, wrapped without being owned, or one vsrqa creates), and every buffer and
+//! launch goes to that stream, so work is ordered with the caller's and nothing touches the
+//! legacy default stream.
+//!
+//! NVRTC is loaded at run time like the driver: `VSRQA_NVRTC_LIBRARY` names the library file
+//! (e.g. from `bash scripts/nvrtc-lib.sh`), else `libnvrtc.so.13` (and the other names cudarc
+//! tries) is looked up by the loader.
+
+use std::sync::Arc;
+
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg,
+};
+use cudarc::nvrtc::{CompileOptions, Ptx};
+
+use super::kernels::{self, Kernel, KernelExecutor, KernelParams, BLOCK_THREADS, NVRTC_OPTIONS, PREPROCESS_SOURCE};
+
+/// The environment variable naming the NVRTC library file.
+pub const NVRTC_LIBRARY_VARIABLE: &str = "VSRQA_NVRTC_LIBRARY";
+
+/// A kernel's parameter struct as cudarc passes it: by value, its bytes copied into the launch.
+#[repr(transparent)]
+struct Param<P>(P);
+
+// SAFETY: `P` is plain `#[repr(C)]` data with the layout of the kernel's parameter struct
+// (KernelParams' contract); addresses inside it are device addresses.
+unsafe impl<P: KernelParams> DeviceRepr for Param<P> {}
+
+/// Loads NVRTC once: from `VSRQA_NVRTC_LIBRARY` when set (with the `libnvrtc-builtins` beside
+/// it, which NVRTC opens by name), else by the loader's search. `Err` says why it cannot compile.
+fn load_nvrtc() -> Result<(), String> {
+    static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os(NVRTC_LIBRARY_VARIABLE).filter(|p| !p.is_empty()) {
+                let path = std::path::PathBuf::from(path);
+                let mut files = vec![path.clone()];
+                if let Some(dir) = path.parent() {
+                    // The builtins first: NVRTC's own dlopen of them by name then finds them loaded.
+                    let mut builtins: Vec<_> = std::fs::read_dir(dir)
+                        .map_err(|e| format!("{NVRTC_LIBRARY_VARIABLE}={}: {e}", path.display()))?
+                        .flatten()
+                        .map(|e| e.path())
+                        .filter(|p| {
+                            let name = p.file_name().unwrap_or_default().to_string_lossy();
+                            name.starts_with("libnvrtc-builtins.so") && !name.contains(".alt.")
+                        })
+                        .collect();
+                    builtins.sort();
+                    files.splice(0..0, builtins);
+                }
+                for file in files {
+                    // SAFETY: NVIDIA's NVRTC libraries; their initializers only set up NVRTC.
+                    let library = unsafe {
+                        libloading::os::unix::Library::open(
+                            Some(&file),
+                            libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
+                        )
+                    }
+                    .map_err(|e| format!("{NVRTC_LIBRARY_VARIABLE}: cannot load {}: {e}", file.display()))?;
+                    // Kept for the process's life: cudarc finds it by name from now on.
+                    std::mem::forget(library);
+                }
+            }
+            // SAFETY: only tries to open the library.
+            if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+                Ok(())
+            } else {
+                Err(format!(
+                    "NVRTC (libnvrtc.so.13) was not found: set {NVRTC_LIBRARY_VARIABLE} to its path \
+                     (bash scripts/nvrtc-lib.sh fetches it) or install the CUDA toolkit's NVRTC"
+                ))
+            }
+        })
+        .clone()
+}
+
+/// The preprocessing kernels compiled to PTX for `compute_XY` (`None`: NVRTC's default). Needs
+/// NVRTC, not a GPU.
+pub fn compile_preprocess_kernels(compute_capability: Option<(i32, i32)>) -> Result<Ptx, String> {
+    load_nvrtc()?;
+    let mut options: Vec<String> = NVRTC_OPTIONS.iter().map(|o| o.to_string()).collect();
+    if let Some((major, minor)) = compute_capability {
+        options.push(format!("--gpu-architecture=compute_{major}{minor}"));
+    }
+    let opts = CompileOptions { options, name: Some("preprocess.cu".into()), ..Default::default() };
+    // cudarc panics on some NVRTC failures (e.g. a program log it cannot read); never let that
+    // unwind into a host application.
+    std::panic::catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(PREPROCESS_SOURCE, opts))
+        .map_err(|_| "NVRTC failed (panic in cudarc)".to_string())?
+        .map_err(|e| format!("NVRTC cannot compile the preprocessing kernels: {e}"))
+}
+
+/// Runs the preprocessing kernels on one CUDA stream.
+pub struct CudaExecutor {
+    stream: Arc<CudaStream>,
+    _module: Arc<CudaModule>,
+    functions: Vec<(Kernel, CudaFunction)>,
+    buffers: Vec<CudaSlice<u8>>,
+}
+
+impl CudaExecutor {
+    /// Compiles and loads the kernels for `stream`'s device. The stream may be the caller's
+    /// (`CudaContext::wrap_borrowed_stream`).
+    pub fn new(stream: Arc<CudaStream>) -> Result<CudaExecutor, String> {
+        let context: &Arc<CudaContext> = stream.context();
+        let capability = context.compute_capability().map_err(|e| format!("CUDA: {e}"))?;
+        let ptx = compile_preprocess_kernels(Some(capability))?;
+        let module =
+            context.load_module(ptx).map_err(|e| format!("CUDA cannot load the preprocessing kernels: {e}"))?;
+        let functions = Kernel::ALL
+            .iter()
+            .map(|&kernel| {
+                module.load_function(kernel.name()).map(|f| (kernel, f)).map_err(|e| format!("{}: {e}", kernel.name()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CudaExecutor { stream, _module: module, functions, buffers: Vec::new() })
+    }
+
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// The device address of one of this executor's buffers.
+    fn address(&self, buffer: &CudaSlice<u8>) -> u64 {
+        let (address, _sync) = buffer.device_ptr(&self.stream);
+        address
+    }
+
+    /// Copies `bytes` from the device address `address` (inside one of this executor's buffers)
+    /// to the host, after the work queued before it.
+    pub fn download(&self, address: u64, bytes: usize) -> Result<Vec<u8>, String> {
+        let buffer = self
+            .buffers
+            .iter()
+            .find(|b| {
+                let start = self.address(b);
+                address >= start && address + bytes as u64 <= start + b.len() as u64
+            })
+            .ok_or("not an address of this executor's buffers")?;
+        let offset = (address - self.address(buffer)) as usize;
+        let host = self.stream.clone_dtoh(&buffer.slice(offset..offset + bytes)).map_err(|e| format!("CUDA: {e}"))?;
+        Ok(host)
+    }
+}
+
+impl KernelExecutor for CudaExecutor {
+    fn alloc(&mut self, bytes: usize) -> Result<u64, String> {
+        // SAFETY: every buffer is written by a kernel before it is read (the plans' contract).
+        let buffer = unsafe { self.stream.alloc::<u8>(bytes.max(1)) }.map_err(|e| format!("CUDA: {e}"))?;
+        let address = self.address(&buffer);
+        self.buffers.push(buffer);
+        Ok(address)
+    }
+
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String> {
+        let buffer = self.stream.clone_htod(bytes).map_err(|e| format!("CUDA: {e}"))?;
+        let address = self.address(&buffer);
+        self.buffers.push(buffer);
+        Ok(address)
+    }
+
+    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String> {
+        let function = &self.functions.iter().find(|(k, _)| *k == P::KERNEL).expect("every kernel is loaded").1;
+        let config = LaunchConfig {
+            grid_dim: (kernels::blocks(threads)?, 1, 1),
+            block_dim: (BLOCK_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let param = Param(*params);
+        let mut launch = self.stream.launch_builder(function);
+        launch.arg(&param);
+        // SAFETY: the kernel takes exactly this struct; its addresses are live device buffers of
+        // the sizes the plan computed, and the kernel checks its index against `threads`.
+        unsafe { launch.launch(config) }.map(|_| ()).map_err(|e| format!("CUDA launch of {}: {e}", P::KERNEL.name()))
+    }
+}

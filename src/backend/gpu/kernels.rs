@@ -1,0 +1,170 @@
+//! The preprocessing kernels (kernels/preprocess.cu, compiled at run time by NVRTC) as Rust sees
+//! them: the source, one `#[repr(C)]` parameter struct per kernel (the same layout as the C
+//! struct, checked by the emulated tests), and [`KernelExecutor`], what runs them. The CUDA
+//! executor (`cuda_executor.rs`) runs them on a GPU; the test suite runs the same source compiled
+//! for the CPU (tests/gpu_kernels_emulated.rs) to check it against the CPU path where there is no
+//! GPU.
+
+/// The CUDA C source of every preprocessing kernel.
+pub const PREPROCESS_SOURCE: &str = include_str!("kernels/preprocess.cu");
+
+/// NVRTC options the kernels need for the CPU path's results: no fused multiply-adds, IEEE
+/// division, no flush to zero.
+pub const NVRTC_OPTIONS: [&str; 4] = ["--fmad=false", "--prec-div=true", "--ftz=false", "--std=c++17"];
+
+/// Kernel names, as the source's `extern "C"` functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    ConvertToRgb8,
+    ResizeOpencvLinear,
+    ResizePilPass,
+    RemapRgb8,
+    NormalizeChw,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 5] = [
+        Kernel::ConvertToRgb8,
+        Kernel::ResizeOpencvLinear,
+        Kernel::ResizePilPass,
+        Kernel::RemapRgb8,
+        Kernel::NormalizeChw,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::ConvertToRgb8 => "convert_to_rgb8",
+            Kernel::ResizeOpencvLinear => "resize_opencv_linear",
+            Kernel::ResizePilPass => "resize_pil_pass",
+            Kernel::RemapRgb8 => "remap_rgb8",
+            Kernel::NormalizeChw => "normalize_chw",
+        }
+    }
+}
+
+/// A kernel's parameter struct: `#[repr(C)]`, plain data (device addresses as `u64`), passed by
+/// value as the kernel's one argument.
+///
+/// # Safety
+/// Implementors must be `#[repr(C)]` with exactly the layout of the struct of the same name in
+/// kernels/preprocess.cu.
+pub unsafe trait KernelParams: Copy + Send + Sync + 'static {
+    const KERNEL: Kernel;
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConvertParams {
+    pub planes: [u64; 3],
+    pub pitches: [u64; 3],
+    pub tables: u64,
+    pub out: u64,
+    pub format: u32,
+    pub width: u32,
+    pub height: u32,
+    pub pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpencvLinearParams {
+    pub input: u64,
+    pub out: u64,
+    pub columns: u64,
+    pub rows: u64,
+    pub in_width: u32,
+    pub width: u32,
+    pub height: u32,
+    pub half_by_area: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PilPassParams {
+    pub input: u64,
+    pub out: u64,
+    pub first: u64,
+    pub count: u64,
+    pub weights: u64,
+    pub in_width: u32,
+    pub width: u32,
+    pub height: u32,
+    pub ksize: u32,
+    pub vertical: u32,
+    pub row_offset: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemapParams {
+    pub input: u64,
+    pub out: u64,
+    pub rows: u64,
+    pub columns: u64,
+    pub in_width: u32,
+    pub width: u32,
+    pub height: u32,
+    pub fill: [u8; 3],
+    pub pad: u8,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NormalizeParams {
+    pub input: u64,
+    pub out: u64,
+    pub width: u32,
+    pub height: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub range: f32,
+    pub pad: u32,
+}
+
+// SAFETY: each struct above mirrors its C struct field for field (sizes 80, 48, 64, 48, 56 bytes,
+// checked by tests/gpu_kernels_emulated.rs against the C compiler's sizeof).
+unsafe impl KernelParams for ConvertParams {
+    const KERNEL: Kernel = Kernel::ConvertToRgb8;
+}
+unsafe impl KernelParams for OpencvLinearParams {
+    const KERNEL: Kernel = Kernel::ResizeOpencvLinear;
+}
+unsafe impl KernelParams for PilPassParams {
+    const KERNEL: Kernel = Kernel::ResizePilPass;
+}
+unsafe impl KernelParams for RemapParams {
+    const KERNEL: Kernel = Kernel::RemapRgb8;
+}
+unsafe impl KernelParams for NormalizeParams {
+    const KERNEL: Kernel = Kernel::NormalizeChw;
+}
+
+/// Threads per block of every launch (the kernels are one thread per output element).
+pub const BLOCK_THREADS: u32 = 256;
+
+/// Runs kernels on buffers it owns: a GPU stream (cuda_executor.rs) or the CPU emulation of the
+/// tests. Addresses are device addresses (`CUdeviceptr`) for a GPU.
+pub trait KernelExecutor {
+    /// A new buffer of `bytes` (contents unspecified); its address stays valid while the
+    /// executor lives.
+    fn alloc(&mut self, bytes: usize) -> Result<u64, String>;
+    /// A new buffer holding `bytes`.
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String>;
+    /// Runs `P::KERNEL` over `threads` threads (in blocks of [`BLOCK_THREADS`]) with `params`.
+    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String>;
+}
+
+/// Blocks for `threads` threads.
+pub fn blocks(threads: u64) -> Result<u32, String> {
+    u32::try_from(threads.div_ceil(u64::from(BLOCK_THREADS)))
+        .map_err(|_| format!("{threads} threads are more than one kernel launch takes"))
+}
+
+/// The tables' bytes for [`KernelExecutor::upload`] (little-endian, as CUDA devices are).
+pub fn i32_bytes(values: &[i32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn f64_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}

@@ -1,0 +1,504 @@
+//! A branch's `preprocess` list (docs/bundle.md) as a sequence of GPU kernel launches for one
+//! frame size. Every table the kernels apply (resampler taps and weights, crop and fragment
+//! source offsets, conversion terms) comes from the CPU path's own functions, so the GPU computes
+//! the same numbers; the kernels are in kernels/preprocess.cu.
+//!
+//! A plan is built once per (branch, frame size) and [`prepare`](PreprocessPlan::prepare)d once
+//! per executor (tables uploaded, intermediate images allocated); running it is then only kernel
+//! launches, the last of which writes the network's input directly.
+//!
+//! Op lists whose images stay 8-bit until `normalize` are planned (all five branches of the
+//! `lite` and `full` profiles, at any frame size FAST-VQA does not have to enlarge). Others
+//! (`resize` with `interpolation: bilinear`, FAST-VQA on frames smaller than its mosaic) return
+//! a reason; the caller then preprocesses that branch on the CPU and uploads the result.
+
+use crate::bundle::{Interpolation, PreprocessOp};
+use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorMatrix, ColorRange, PixelFormat};
+
+use super::kernels::{
+    f64_bytes, i32_bytes, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
+    RemapParams,
+};
+
+/// An 8-bit RGB image of the plan: intermediate buffer `buffer` (0 is the converted frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Image {
+    buffer: usize,
+    width: usize,
+    height: usize,
+}
+
+impl Image {
+    fn bytes(&self) -> usize {
+        self.width * self.height * 3
+    }
+}
+
+/// One kernel launch with its tables (host copies until prepared).
+#[derive(Debug)]
+enum Step {
+    OpencvLinear {
+        input: Image,
+        output: Image,
+        columns: Vec<i32>,
+        rows: Vec<i32>,
+        half_by_area: bool,
+    },
+    PilPass {
+        input: Image,
+        output: Image,
+        first: Vec<i32>,
+        count: Vec<i32>,
+        weights: Vec<i32>,
+        ksize: usize,
+        vertical: bool,
+        row_offset: usize,
+    },
+    Remap {
+        input: Image,
+        output: Image,
+        rows: Vec<i32>,
+        columns: Vec<i32>,
+        fill: [u8; 3],
+    },
+    Normalize {
+        input: Image,
+        offset: usize,
+        mean: [f32; 3],
+        std: [f32; 3],
+        range: f32,
+    },
+}
+
+/// The launches that turn a `width x height` RGB8 frame into a branch's network input.
+#[derive(Debug)]
+pub struct PreprocessPlan {
+    steps: Vec<Step>,
+    /// Bytes of each intermediate image (index 0: the frame, supplied by the caller).
+    buffers: Vec<usize>,
+    /// Floats the plan writes (every image of the frame, normalized, one after another).
+    output_floats: usize,
+}
+
+impl PreprocessPlan {
+    /// Plans `ops` for frames of `width x height`; `Err` names the op the kernels do not cover.
+    pub fn new(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, String> {
+        let mut plan = PreprocessPlan { steps: Vec::new(), buffers: vec![width * height * 3], output_floats: 0 };
+        let mut images = vec![Image { buffer: 0, width, height }];
+        for op in ops {
+            images = match *op {
+                PreprocessOp::Resize { height, width, interpolation, .. } => images
+                    .into_iter()
+                    .map(|image| plan.resize(image, width, height, interpolation))
+                    .collect::<Result<_, _>>()?,
+                PreprocessOp::ResizeShortSide { size, interpolation, .. } => images
+                    .into_iter()
+                    .map(|image| {
+                        let (w, h) = ops::short_side_size(image.width, image.height, size);
+                        plan.resize(image, w.max(1), h.max(1), interpolation)
+                    })
+                    .collect::<Result<_, _>>()?,
+                PreprocessOp::CenterCrop { height, width } => images
+                    .into_iter()
+                    .map(|image| {
+                        if image.width < width || image.height < height {
+                            return Err(format!(
+                                "a {}x{} image is too small for a {width}x{height} crop",
+                                image.width, image.height
+                            ));
+                        }
+                        let (left, top) = (
+                            ops::center_crop_offset(image.width, width),
+                            ops::center_crop_offset(image.height, height),
+                        );
+                        Ok(plan.crop(image, left, top, width, height))
+                    })
+                    .collect::<Result<_, _>>()?,
+                PreprocessOp::PatchGrid { size, stride, count } => {
+                    let mut patches = Vec::new();
+                    for image in images {
+                        let image = if image.width < size || image.height < size {
+                            let (w, h) = ops::short_side_size(image.width, image.height, size);
+                            plan.resize(image, w.max(size), h.max(size), Interpolation::PilBicubic)?
+                        } else {
+                            image
+                        };
+                        for (left, top) in ops::patch_grid_positions(image.width, image.height, size, stride, count) {
+                            patches.push(plan.crop(image, left, top, size, size));
+                        }
+                    }
+                    patches
+                }
+                PreprocessOp::SplitHalves => images
+                    .into_iter()
+                    .flat_map(|image| {
+                        let middle = image.height / 2;
+                        [
+                            plan.crop(image, 0, 0, image.width, middle),
+                            plan.crop(image, 0, middle, image.width, image.height - middle),
+                        ]
+                    })
+                    .collect(),
+                PreprocessOp::ExpandToSquare { fill } => {
+                    images.into_iter().map(|image| plan.expand_to_square(image, fill)).collect()
+                }
+                PreprocessOp::Fragments { grid, size } => {
+                    images.into_iter().map(|image| plan.fragments(image, grid, size)).collect::<Result<_, _>>()?
+                }
+                PreprocessOp::Normalize { mean, std, range } => {
+                    for &image in &images {
+                        plan.steps.push(Step::Normalize { input: image, offset: plan.output_floats, mean, std, range });
+                        plan.output_floats += image.width * image.height * 3;
+                    }
+                    images
+                }
+            };
+        }
+        Ok(plan)
+    }
+
+    /// Floats written into the network input per frame.
+    pub fn output_floats(&self) -> usize {
+        self.output_floats
+    }
+
+    /// Launches per frame.
+    pub fn launches(&self) -> usize {
+        self.steps.len()
+    }
+
+    fn image(&mut self, width: usize, height: usize) -> Image {
+        self.buffers.push(width * height * 3);
+        Image { buffer: self.buffers.len() - 1, width, height }
+    }
+
+    fn resize(
+        &mut self,
+        input: Image,
+        width: usize,
+        height: usize,
+        interpolation: Interpolation,
+    ) -> Result<Image, String> {
+        let filter = match interpolation {
+            Interpolation::OpencvLinear => return Ok(self.opencv_linear(input, width, height)),
+            Interpolation::PilBilinear => pil_resample::Filter::Bilinear,
+            Interpolation::PilBicubic => pil_resample::Filter::Bicubic,
+            Interpolation::Bilinear => {
+                return Err("resize with interpolation \"bilinear\" (float) has no GPU kernel".into())
+            }
+        };
+        Ok(self.pil(input, width, height, filter))
+    }
+
+    fn opencv_linear(&mut self, input: Image, width: usize, height: usize) -> Image {
+        let output = self.image(width, height);
+        let flat = |taps: Vec<opencv_linear::Tap>| -> Vec<i32> {
+            taps.iter().flat_map(|t| [t.i0 as i32, t.i1 as i32, t.w0, t.w1]).collect()
+        };
+        self.steps.push(Step::OpencvLinear {
+            input,
+            output,
+            columns: flat(opencv_linear::taps(input.width, width, true)),
+            rows: flat(opencv_linear::taps(input.height, height, false)),
+            half_by_area: opencv_linear::is_half_by_area(input.width, input.height, width, height),
+        });
+        output
+    }
+
+    /// Pillow's two passes (each skipped when its size does not change), as pil_resample.rs.
+    fn pil(&mut self, input: Image, width: usize, height: usize, filter: pil_resample::Filter) -> Image {
+        let rows = pil_resample::Coefficients::new(input.height, height, filter);
+        let (first_row, end_row) = rows.source_range();
+        let as_i32 = |values: &[usize]| values.iter().map(|&v| v as i32).collect::<Vec<_>>();
+        let (horizontal, row_offset) = if width == input.width {
+            (input, 0)
+        } else {
+            let columns = pil_resample::Coefficients::new(input.width, width, filter);
+            let output = self.image(width, end_row - first_row);
+            self.steps.push(Step::PilPass {
+                input,
+                output,
+                first: as_i32(&columns.first),
+                count: as_i32(&columns.count),
+                weights: columns.weights.clone(),
+                ksize: columns.ksize,
+                vertical: false,
+                row_offset: first_row,
+            });
+            (output, first_row)
+        };
+        if height == input.height {
+            // Pillow skips the vertical pass; the horizontal pass covered every row.
+            return horizontal;
+        }
+        let output = self.image(width, height);
+        self.steps.push(Step::PilPass {
+            input: horizontal,
+            output,
+            first: as_i32(&rows.first),
+            count: as_i32(&rows.count),
+            weights: rows.weights.clone(),
+            ksize: rows.ksize,
+            vertical: true,
+            row_offset,
+        });
+        output
+    }
+
+    fn remap(
+        &mut self,
+        input: Image,
+        width: usize,
+        height: usize,
+        rows: Vec<i32>,
+        columns: Vec<i32>,
+        fill: [u8; 3],
+    ) -> Image {
+        let output = self.image(width, height);
+        self.steps.push(Step::Remap { input, output, rows, columns, fill });
+        output
+    }
+
+    fn crop(&mut self, input: Image, left: usize, top: usize, width: usize, height: usize) -> Image {
+        let rows = (top..top + height).map(|y| y as i32).collect();
+        let columns = (left * 3..(left + width) * 3).map(|x| x as i32).collect();
+        self.remap(input, width, height, rows, columns, [0; 3])
+    }
+
+    fn expand_to_square(&mut self, input: Image, fill: [u8; 3]) -> Image {
+        if input.width == input.height {
+            return input;
+        }
+        let side = input.width.max(input.height);
+        let (left, top) = ((side - input.width) / 2, (side - input.height) / 2);
+        let inside = |i: usize, start: usize, extent: usize| {
+            if i >= start && i < start + extent {
+                (i - start) as i32
+            } else {
+                -1
+            }
+        };
+        let rows = (0..side).map(|y| inside(y, top, input.height)).collect();
+        let columns = (0..side * 3).map(|x| inside(x, left * 3, input.width * 3)).collect();
+        self.remap(input, side, side, rows, columns, fill)
+    }
+
+    fn fragments(&mut self, input: Image, grid: usize, size: usize) -> Result<Image, String> {
+        let mosaic = grid * size;
+        if input.width < mosaic || input.height < mosaic {
+            return Err(format!(
+                "a {}x{} image is smaller than the {mosaic}x{mosaic} fragment mosaic; enlarging it has no GPU kernel",
+                input.width, input.height
+            ));
+        }
+        let (rows, columns) =
+            fragments::source_tables(input.width, input.height, input.width, input.height, grid, size);
+        let as_i32 = |values: Vec<usize>| values.into_iter().map(|v| v as i32).collect();
+        Ok(self.remap(input, mosaic, mosaic, as_i32(rows), as_i32(columns), [0; 3]))
+    }
+
+    /// Uploads the tables and allocates the intermediate images on `executor`.
+    pub fn prepare<E: KernelExecutor>(&self, executor: &mut E) -> Result<PreparedPlan, String> {
+        let mut buffers = vec![0u64];
+        for &bytes in &self.buffers[1..] {
+            buffers.push(executor.alloc(bytes)?);
+        }
+        let mut launches = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            // Buffer 0, the frame, is filled in by `run`.
+            let at = |image: &Image| buffers[image.buffer];
+            let kind = match step {
+                Step::OpencvLinear { input, output, columns, rows, half_by_area } => {
+                    LaunchKind::OpencvLinear(OpencvLinearParams {
+                        input: at(input),
+                        out: at(output),
+                        columns: executor.upload(&i32_bytes(columns))?,
+                        rows: executor.upload(&i32_bytes(rows))?,
+                        in_width: input.width as u32,
+                        width: output.width as u32,
+                        height: output.height as u32,
+                        half_by_area: u32::from(*half_by_area),
+                    })
+                }
+                Step::PilPass { input, output, first, count, weights, ksize, vertical, row_offset } => {
+                    LaunchKind::PilPass(PilPassParams {
+                        input: at(input),
+                        out: at(output),
+                        first: executor.upload(&i32_bytes(first))?,
+                        count: executor.upload(&i32_bytes(count))?,
+                        weights: executor.upload(&i32_bytes(weights))?,
+                        in_width: input.width as u32,
+                        width: output.width as u32,
+                        height: output.height as u32,
+                        ksize: *ksize as u32,
+                        vertical: u32::from(*vertical),
+                        row_offset: *row_offset as u32,
+                    })
+                }
+                Step::Remap { input, output, rows, columns, fill } => LaunchKind::Remap(RemapParams {
+                    input: at(input),
+                    out: at(output),
+                    rows: executor.upload(&i32_bytes(rows))?,
+                    columns: executor.upload(&i32_bytes(columns))?,
+                    in_width: input.width as u32,
+                    width: output.width as u32,
+                    height: output.height as u32,
+                    fill: *fill,
+                    pad: 0,
+                }),
+                Step::Normalize { input, offset, mean, std, range } => LaunchKind::Normalize(
+                    *offset,
+                    NormalizeParams {
+                        input: at(input),
+                        out: 0,
+                        width: input.width as u32,
+                        height: input.height as u32,
+                        mean: *mean,
+                        std: *std,
+                        range: *range,
+                        pad: 0,
+                    },
+                ),
+            };
+            let (input, threads) = match step {
+                Step::OpencvLinear { input, output, .. }
+                | Step::PilPass { input, output, .. }
+                | Step::Remap { input, output, .. } => (input, output.bytes()),
+                Step::Normalize { input, .. } => (input, input.bytes()),
+            };
+            launches.push(Launch { kind, threads: threads as u64, reads_frame: input.buffer == 0 });
+        }
+        Ok(PreparedPlan { launches, frame_bytes: self.buffers[0], output_floats: self.output_floats })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum LaunchKind {
+    OpencvLinear(OpencvLinearParams),
+    PilPass(PilPassParams),
+    Remap(RemapParams),
+    /// The image's offset in the network input, in floats.
+    Normalize(usize, NormalizeParams),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Launch {
+    kind: LaunchKind,
+    threads: u64,
+    /// The step reads the frame (buffer 0), whose address changes with every frame.
+    reads_frame: bool,
+}
+
+/// A plan with its tables and intermediate images on an executor: per frame, only launches.
+#[derive(Debug)]
+pub struct PreparedPlan {
+    launches: Vec<Launch>,
+    frame_bytes: usize,
+    output_floats: usize,
+}
+
+impl PreparedPlan {
+    /// Floats written at `output` per frame.
+    pub fn output_floats(&self) -> usize {
+        self.output_floats
+    }
+
+    /// Runs the plan on the RGB8 frame at `frame` (`width * height * 3` bytes, as planned),
+    /// writing [`output_floats`](Self::output_floats) float32 values at `output`.
+    pub fn run<E: KernelExecutor>(&self, executor: &mut E, frame: u64, output: u64) -> Result<(), String> {
+        for launch in &self.launches {
+            let input = |planned: u64| if launch.reads_frame { frame } else { planned };
+            match launch.kind {
+                LaunchKind::OpencvLinear(p) => {
+                    executor.launch(launch.threads, &OpencvLinearParams { input: input(p.input), ..p })?
+                }
+                LaunchKind::PilPass(p) => {
+                    executor.launch(launch.threads, &PilPassParams { input: input(p.input), ..p })?
+                }
+                LaunchKind::Remap(p) => executor.launch(launch.threads, &RemapParams { input: input(p.input), ..p })?,
+                LaunchKind::Normalize(offset, p) => executor.launch(
+                    launch.threads,
+                    &NormalizeParams { input: input(p.input), out: output + (offset * size_of::<f32>()) as u64, ..p },
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of the RGB8 frame the plan reads.
+    pub fn frame_bytes(&self) -> usize {
+        self.frame_bytes
+    }
+}
+
+/// The conversion of frames to packed RGB8 on an executor: the tables of one colour matrix, range
+/// and bit depth uploaded once.
+pub struct FrameConverter {
+    tables: [Option<u64>; 8],
+}
+
+/// A frame in memory the executor can read (device pointers for a GPU).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceFrame {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub planes: [u64; 3],
+    pub pitches: [usize; 3],
+    pub matrix: ColorMatrix,
+    pub range: ColorRange,
+}
+
+impl Default for FrameConverter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameConverter {
+    pub fn new() -> FrameConverter {
+        FrameConverter { tables: [None; 8] }
+    }
+
+    /// Converts `frame` to packed RGB8 at `out` (`width * height * 3` bytes).
+    pub fn convert<E: KernelExecutor>(
+        &mut self,
+        executor: &mut E,
+        frame: &DeviceFrame,
+        out: u64,
+    ) -> Result<(), String> {
+        let (format, bits) = match frame.format {
+            PixelFormat::Rgb24 => (1, 8),
+            PixelFormat::Bgr24 => (2, 8),
+            PixelFormat::Rgba32 => (3, 8),
+            PixelFormat::Bgra32 => (4, 8),
+            PixelFormat::I420 => (10, 8),
+            PixelFormat::Nv12 => (11, 8),
+            PixelFormat::I420_10Le => (20, 10),
+            PixelFormat::P010 => (21, 10),
+        };
+        let slot = usize::from(frame.matrix == ColorMatrix::Bt709) * 4
+            + usize::from(frame.range == ColorRange::Full) * 2
+            + usize::from(bits == 10);
+        let tables = match self.tables[slot] {
+            Some(address) => address,
+            None => {
+                let address =
+                    executor.upload(&f64_bytes(&convert::conversion_tables(frame.matrix, frame.range, bits)))?;
+                self.tables[slot] = Some(address);
+                address
+            }
+        };
+        let params = ConvertParams {
+            planes: frame.planes,
+            pitches: frame.pitches.map(|p| p as u64),
+            tables,
+            out,
+            format,
+            width: frame.width,
+            height: frame.height,
+            pad: 0,
+        };
+        executor.launch(u64::from(frame.width) * u64::from(frame.height), &params)
+    }
+}

@@ -1,0 +1,267 @@
+//! The `tensorrt` backend (feature `tensorrt-rtx`): each branch's network as a TensorRT-RTX
+//! engine on one GPU. The engine comes from the engine cache (built and stored on a miss, so
+//! `vsrqa build-engines` makes the first engine creation fast), is deserialized once, and runs
+//! with activation memory vsrqa allocates (`kUSER_MANAGED`) on one stream: the caller's when
+//! given (`GpuOptions::stream`), else a stream vsrqa creates; never the legacy default stream.
+//!
+//! Inputs and outputs here are host tensors (the `Backend` interface the CPU backends share):
+//! each run copies its batch in, enqueues, copies the features out and waits for the stream.
+
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
+
+use super::build_engines::{build_config, BuildOptions};
+use super::engine_cache::EngineCache;
+use super::engine_cache_key::engine_cache_key;
+use super::tensorrt_build::build_plan;
+use super::tensorrt_library::{self, Flavor, TensorRtLibrary};
+use super::tensorrt_runtime::{Context, Engine};
+use super::{device, GpuOptions};
+use crate::backend::{Backend, Network, NetworkRequest, Tensor};
+use crate::error::{Error, Result};
+
+pub struct TensorRtBackend {
+    library: TensorRtLibrary,
+    stream: Arc<CudaStream>,
+    cache: Option<EngineCache>,
+    build: BuildOptions,
+    /// Runs the networks TensorRT-RTX cannot build (Q-Align's NonZero needs a plugin RTX lacks).
+    fallback: crate::backend::cpu::CpuBackend,
+}
+
+fn unavailable(reason: impl std::fmt::Display) -> Error {
+    Error::BackendUnavailable(format!("tensorrt: {reason}"))
+}
+
+fn backend_error(reason: impl std::fmt::Display) -> Error {
+    Error::Backend(format!("tensorrt: {reason}"))
+}
+
+impl TensorRtBackend {
+    /// The backend on `options.device` (else the device of the calling thread's current CUDA
+    /// context, else device 0), with the library `tensorrt_library::probe` finds. Errors say
+    /// what is missing.
+    pub fn new(options: &GpuOptions, threads: usize) -> Result<TensorRtBackend> {
+        let library = tensorrt_library::probe().map_err(unavailable)?;
+        if library.flavor != Flavor::Rtx {
+            return Err(unavailable(format!(
+                "{} found, but this build runs TensorRT-RTX plans only (its bridge is compiled against TensorRT-RTX 1.7 headers)",
+                library.describe()
+            )));
+        }
+        let devices = device::devices().map_err(unavailable)?;
+        let ordinal = options.device.or_else(current_device).unwrap_or(0);
+        if !devices.iter().any(|d| d.ordinal as usize == ordinal) {
+            return Err(unavailable(format!("no CUDA device {ordinal} (the driver reports {})", devices.len())));
+        }
+        let context = CudaContext::new(ordinal).map_err(|e| unavailable(format!("CUDA device {ordinal}: {e}")))?;
+        let stream = match options.stream {
+            // SAFETY: the caller promises (C API contract) a live CUstream of this device's
+            // primary context that outlives the engine.
+            Some(stream) => unsafe { context.wrap_borrowed_stream(stream as cudarc::driver::sys::CUstream) },
+            None => context.new_stream().map_err(|e| unavailable(format!("CUDA stream: {e}")))?,
+        };
+        Ok(TensorRtBackend {
+            library,
+            stream,
+            cache: options.cache_dir.clone().map(EngineCache::new),
+            build: BuildOptions::default(),
+            fallback: crate::backend::cpu::CpuBackend::new(threads),
+        })
+    }
+
+    /// The plan of `request`'s network: from the cache, else built (and stored when there is a
+    /// cache; a cache that cannot be written costs a rebuild next time, not this engine).
+    /// `rebuild`: skip the cached plan (the library or GPU refused it).
+    fn plan(&self, request: &NetworkRequest<'_>, rebuild: bool) -> Result<Vec<u8>> {
+        let config = build_config(request.sample_shape, request.max_batch, &self.build);
+        let key = engine_cache_key(request.sha256, &config, &self.library, None).map_err(backend_error)?;
+        if let (Some(cache), false) = (&self.cache, rebuild) {
+            // A damaged file is as good as none: it is rebuilt and replaced below.
+            if let Ok(Some(plan)) = cache.load(request.name, &key) {
+                return Ok(plan);
+            }
+        }
+        let plan = build_plan(&self.library, request.path, &config).map_err(backend_error)?;
+        if let Some(cache) = &self.cache {
+            let _ = cache.store(request.name, &key, &plan);
+        }
+        Ok(plan)
+    }
+}
+
+/// The device of the calling thread's current CUDA context, if the host application made one
+/// current (the C API's `device = -1`: work goes where the caller's work goes).
+fn current_device() -> Option<usize> {
+    cudarc::driver::result::ctx::get_current().ok()??;
+    let mut device = 0;
+    // SAFETY: a context is current (checked above); cuCtxGetDevice writes one CUdevice.
+    let status = unsafe { cudarc::driver::sys::cuCtxGetDevice(&mut device) };
+    (status == cudarc::driver::sys::CUresult::CUDA_SUCCESS).then_some(device as usize)
+}
+
+impl Backend for TensorRtBackend {
+    fn name(&self) -> &'static str {
+        "tensorrt"
+    }
+
+    fn load_network(&self, path: &std::path::Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
+        let sha256 = crate::bundle::sha256_file(path).map_err(|e| backend_error(format!("{}: {e}", path.display())))?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        self.load_branch_network(&NetworkRequest { name: &name, path, sha256: &sha256, sample_shape, max_batch: 1 })
+    }
+
+    fn load_branch_network(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
+        match self.load_engine(request) {
+            Ok(network) => Ok(network),
+            Err(error) => {
+                let network = self.fallback.load_network(request.path, request.sample_shape)?;
+                let reason = format!("branch '{}' runs on the CPU backend: {error}", request.name);
+                Ok(Box::new(FallbackNetwork { network, reason }))
+            }
+        }
+    }
+}
+
+/// A network the CPU backend runs for a TensorRT engine, and why.
+struct FallbackNetwork {
+    network: Box<dyn Network>,
+    reason: String,
+}
+
+impl Network for FallbackNetwork {
+    fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor> {
+        self.network.run(batch, input)
+    }
+
+    fn fallback_reason(&self) -> Option<&str> {
+        Some(&self.reason)
+    }
+}
+
+impl TensorRtBackend {
+    fn load_engine(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
+        let library = &self.library.path;
+        // TensorRT allocates the engine's weights on the thread's current device: make it ours.
+        self.stream.context().bind_to_thread().map_err(|e| backend_error(format!("CUDA: {e}")))?;
+        // A cached plan that this library or GPU refuses (e.g. from another release) is rebuilt once.
+        let engine = match Engine::deserialize(library, &self.plan(request, false)?) {
+            Ok(engine) => engine,
+            Err(_) if self.cache.is_some() => {
+                Engine::deserialize(library, &self.plan(request, true)?).map_err(backend_error)?
+            }
+            Err(error) => return Err(backend_error(error)),
+        };
+        let runner = Runner::new(engine, self.stream.clone(), request)?;
+        Ok(Box::new(TensorRtNetwork { runner: Mutex::new(runner) }))
+    }
+}
+
+/// One engine with its context and buffers; used by one thread at a time.
+struct Runner {
+    // Dropped in this order: the context before the engine it belongs to.
+    context: Context,
+    _engine: Engine,
+    stream: Arc<CudaStream>,
+    _activations: CudaSlice<u8>,
+    input: CudaSlice<f32>,
+    output: CudaSlice<f32>,
+    input_name: String,
+    output_name: String,
+    sample_shape: Vec<usize>,
+    sample_len: usize,
+    output_len: usize,
+    max_batch: usize,
+}
+
+impl Runner {
+    fn new(engine: Engine, stream: Arc<CudaStream>, request: &NetworkRequest<'_>) -> Result<Runner> {
+        let tensors = engine.tensors();
+        let (inputs, outputs): (Vec<_>, Vec<_>) = tensors.iter().partition(|t| t.is_input);
+        let ([input], [output]) = (inputs.as_slice(), outputs.as_slice()) else {
+            return Err(backend_error(format!(
+                "{}: {} inputs and {} outputs; one of each is supported",
+                request.name,
+                inputs.len(),
+                outputs.len()
+            )));
+        };
+        if !input.is_float || !output.is_float {
+            return Err(backend_error(format!("{}: inputs and outputs must be float32", request.name)));
+        }
+        let output_len = output.dims.iter().skip(1).map(|&d| usize::try_from(d).unwrap_or(0)).product::<usize>();
+        let sample_len = request.sample_shape.iter().product::<usize>();
+        let max_batch = request.max_batch.max(1);
+        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
+        let activations = stream.alloc_zeros::<u8>(engine.device_memory_size().max(1)).map_err(cuda)?;
+        let input_buffer = stream.alloc_zeros::<f32>(max_batch * sample_len).map_err(cuda)?;
+        let output_buffer = stream.alloc_zeros::<f32>(max_batch * output_len.max(1)).map_err(cuda)?;
+        let mut context = engine.create_context().map_err(backend_error)?;
+        let (address, size) = (activations.device_ptr(&stream).0, engine.device_memory_size());
+        // SAFETY: `activations` holds `size` bytes and lives as long as the context (same struct).
+        unsafe { context.set_device_memory(address, size) };
+        Ok(Runner {
+            input_name: input.name.clone(),
+            output_name: output.name.clone(),
+            context,
+            _engine: engine,
+            stream,
+            _activations: activations,
+            input: input_buffer,
+            output: output_buffer,
+            sample_shape: request.sample_shape.to_vec(),
+            sample_len,
+            output_len,
+            max_batch,
+        })
+    }
+
+    /// Runs `batch <= max_batch` samples; returns their outputs.
+    fn run_chunk(&mut self, batch: usize, input: &[f32]) -> Result<Vec<f32>> {
+        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
+        // Any thread may run a network; TensorRT works in the thread's current context.
+        self.stream.context().bind_to_thread().map_err(cuda)?;
+        let mut destination = self.input.slice_mut(0..input.len());
+        self.stream.memcpy_htod(input, &mut destination).map_err(cuda)?;
+        let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
+        self.context.set_input_shape(&self.input_name, &shape).map_err(backend_error)?;
+        let input_address = self.input.device_ptr(&self.stream).0;
+        let output_address = self.output.device_ptr(&self.stream).0;
+        // SAFETY: both buffers hold `max_batch` samples (>= batch) and live as long as `self`;
+        // the stream is the one the buffers were allocated on, alive through `self.stream`.
+        unsafe {
+            self.context.set_tensor_address(&self.input_name, input_address).map_err(backend_error)?;
+            self.context.set_tensor_address(&self.output_name, output_address).map_err(backend_error)?;
+            self.context.enqueue(self.stream.cu_stream() as u64).map_err(backend_error)?;
+        }
+        let output = self.stream.clone_dtoh(&self.output.slice(0..batch * self.output_len)).map_err(cuda)?;
+        self.stream.synchronize().map_err(cuda)?;
+        Ok(output)
+    }
+}
+
+struct TensorRtNetwork {
+    runner: Mutex<Runner>,
+}
+
+impl Network for TensorRtNetwork {
+    fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor> {
+        let mut runner = self.runner.lock().map_err(|_| backend_error("a previous run panicked"))?;
+        if input.len() != batch * runner.sample_len {
+            return Err(Error::invalid(format!(
+                "{} floats for a batch of {batch} samples of {}",
+                input.len(),
+                runner.sample_len
+            )));
+        }
+        let mut data = Vec::with_capacity(batch * runner.output_len);
+        let chunk = runner.max_batch;
+        for (i, samples) in input.chunks(chunk * runner.sample_len).enumerate() {
+            let count = (batch - i * chunk).min(chunk);
+            data.extend(runner.run_chunk(count, samples)?);
+        }
+        let output_len = runner.output_len;
+        Ok(Tensor { shape: vec![batch, output_len], data })
+    }
+}

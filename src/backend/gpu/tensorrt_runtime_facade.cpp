@@ -1,0 +1,122 @@
+#include "vsrqa/src/backend/gpu/tensorrt_runtime_facade.h"
+
+#include <dlfcn.h>
+
+#include <stdexcept>
+
+#include "NvInfer.h"
+#include "vsrqa/src/backend/gpu/tensorrt_runtime.rs.h"
+
+namespace vsrqa {
+namespace trt {
+
+// Keeps TensorRT's error messages for the exception that reports a failure. Engines log from
+// enqueue on the caller's thread; each engine has its own logger, and a context is used by one
+// thread at a time (tensorrt_runtime.rs holds it behind a mutex).
+class RuntimeLogger : public nvinfer1::ILogger {
+ public:
+  void log(Severity severity, nvinfer1::AsciiChar const* message) noexcept override {
+    if (severity > Severity::kERROR) return;
+    try {
+      errors_ += errors_.empty() ? "" : "; ";
+      errors_ += message;
+    } catch (...) {
+      // Out of memory while logging: the message is lost, the call still reports failure.
+    }
+  }
+  // `message` plus what TensorRT logged since the last call.
+  std::string take(std::string message) {
+    if (!errors_.empty()) message += " (TensorRT: " + errors_ + ")";
+    errors_.clear();
+    return message;
+  }
+
+ private:
+  std::string errors_;
+};
+
+Engine::Engine(std::unique_ptr<RuntimeLogger> logger, std::unique_ptr<nvinfer1::IRuntime> runtime)
+    : logger_(std::move(logger)), runtime_(std::move(runtime)) {}
+
+Engine::~Engine() {
+  engine_.reset();
+  runtime_.reset();
+}
+
+rust::Vec<TensorInfo> Engine::tensors() const {
+  rust::Vec<TensorInfo> tensors;
+  for (std::int32_t i = 0; i < engine_->getNbIOTensors(); ++i) {
+    char const* name = engine_->getIOTensorName(i);
+    nvinfer1::Dims const dims = engine_->getTensorShape(name);
+    TensorInfo info;
+    info.name = rust::String(name);
+    info.is_input = engine_->getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT;
+    info.is_float = engine_->getTensorDataType(name) == nvinfer1::DataType::kFLOAT;
+    for (std::int32_t d = 0; d < dims.nbDims; ++d) info.dims.push_back(dims.d[d]);
+    tensors.push_back(std::move(info));
+  }
+  return tensors;
+}
+
+std::int64_t Engine::device_memory_size() const { return engine_->getDeviceMemorySizeV2(); }
+
+Context::Context(Engine const& engine) : engine_(engine) {
+  context_.reset(engine.engine_->createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED));
+  if (!context_) throw std::runtime_error(engine.logger_->take("TensorRT could not create an execution context"));
+}
+
+Context::~Context() { context_.reset(); }
+
+void Context::set_device_memory(std::uint64_t address, std::int64_t size) {
+  context_->setDeviceMemoryV2(reinterpret_cast<void*>(address), size);
+}
+
+void Context::set_input_shape(rust::Str name, rust::Slice<std::int64_t const> dims) {
+  std::string const tensor(name);
+  nvinfer1::Dims shape{};
+  if (dims.size() > static_cast<std::size_t>(nvinfer1::Dims::MAX_DIMS)) throw std::runtime_error("too many dimensions");
+  shape.nbDims = static_cast<std::int32_t>(dims.size());
+  for (std::size_t i = 0; i < dims.size(); ++i) shape.d[i] = dims[i];
+  if (!context_->setInputShape(tensor.c_str(), shape)) {
+    throw std::runtime_error(engine_.logger_->take("TensorRT refused the shape of input " + tensor));
+  }
+}
+
+void Context::set_tensor_address(rust::Str name, std::uint64_t address) {
+  std::string const tensor(name);
+  if (!context_->setTensorAddress(tensor.c_str(), reinterpret_cast<void*>(address))) {
+    throw std::runtime_error(engine_.logger_->take("TensorRT refused the address of tensor " + tensor));
+  }
+}
+
+void Context::enqueue(std::uint64_t stream) {
+  if (!context_->enqueueV3(reinterpret_cast<cudaStream_t>(stream))) {
+    throw std::runtime_error(engine_.logger_->take("TensorRT could not enqueue the network"));
+  }
+}
+
+std::unique_ptr<Engine> deserialize_engine(rust::Str library, rust::Slice<std::uint8_t const> plan) {
+  std::string const path(library);
+  // Never closed: TensorRT's process-wide state must outlive every object it made.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    char const* reason = dlerror();
+    throw std::runtime_error("cannot open " + path + ": " + (reason ? reason : "unknown error"));
+  }
+  auto create_runtime =
+      reinterpret_cast<void* (*)(void*, std::int32_t)>(dlsym(handle, "createInferRuntime_INTERNAL"));
+  if (create_runtime == nullptr) throw std::runtime_error(path + " has no createInferRuntime_INTERNAL");
+  auto logger = std::make_unique<RuntimeLogger>();
+  std::unique_ptr<nvinfer1::IRuntime> runtime(
+      static_cast<nvinfer1::IRuntime*>(create_runtime(logger.get(), NV_TENSORRT_VERSION)));
+  if (!runtime) throw std::runtime_error(logger->take(path + " refused to create a runtime"));
+  auto engine = std::make_unique<Engine>(std::move(logger), std::move(runtime));
+  engine->engine_.reset(engine->runtime_->deserializeCudaEngine(plan.data(), plan.size()));
+  if (!engine->engine_) throw std::runtime_error(engine->logger_->take("TensorRT could not deserialize the engine"));
+  return engine;
+}
+
+std::unique_ptr<Context> create_context(Engine const& engine) { return std::make_unique<Context>(engine); }
+
+}  // namespace trt
+}  // namespace vsrqa

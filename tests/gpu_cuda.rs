@@ -1,0 +1,185 @@
+//! The preprocessing kernels through NVRTC and CUDA (feature `cuda`).
+//!
+//! `nvrtc_*` run everywhere CI runs: NVRTC needs no GPU (scripts/test.sh sets VSRQA_NVRTC_LIBRARY
+//! from the `nvidia-cuda-nvrtc` wheel). The `gpu_*` tests need an NVIDIA GPU and are ignored
+//! otherwise; run them with
+//!     VSRQA_NVRTC_LIBRARY=... cargo test --test gpu_cuda -- --ignored gpu_
+//! Tolerance on the GPU: every float is compared bit for bit with the CPU path (as the emulated
+//! run of the same source in tests/gpu_kernels_emulated.rs is), and the report also gives the
+//! largest difference scaled back to 8-bit levels, which the issue bounds by 1/255.
+#![cfg(feature = "cuda")]
+
+use std::process::Command;
+
+use vsrqa::backend::gpu::cuda_executor::{compile_preprocess_kernels, CudaExecutor, NVRTC_LIBRARY_VARIABLE};
+use vsrqa::backend::gpu::kernels::{Kernel, KernelExecutor};
+use vsrqa::backend::gpu::preprocess_plan::{DeviceFrame, FrameConverter};
+use vsrqa::frame::{convert, ColorMatrix, ColorRange, FrameView, PixelFormat};
+
+#[path = "support/preprocess_cases.rs"]
+mod preprocess_cases;
+
+fn require_nvrtc() {
+    assert!(
+        std::env::var_os(NVRTC_LIBRARY_VARIABLE).is_some(),
+        "{NVRTC_LIBRARY_VARIABLE} is not set: run scripts/test.sh, or export \
+         {NVRTC_LIBRARY_VARIABLE}=\"$(bash scripts/nvrtc-lib.sh)\""
+    );
+}
+
+/// The kernels compile for NVRTC's default and for every architecture vsrqa may meet (Turing to
+/// Blackwell, Hopper included), and the PTX has each kernel's entry point.
+#[test]
+fn nvrtc_compiles_the_preprocessing_kernels_for_every_architecture() {
+    require_nvrtc();
+    for capability in [None, Some((7, 5)), Some((8, 6)), Some((8, 9)), Some((9, 0)), Some((12, 0))] {
+        let ptx = compile_preprocess_kernels(capability).unwrap_or_else(|e| panic!("{capability:?}: {e}"));
+        let text = ptx.to_src();
+        for kernel in Kernel::ALL {
+            assert!(text.contains(&format!(".entry {}(", kernel.name())), "{capability:?}: no entry {}", kernel.name());
+        }
+        if let Some((major, minor)) = capability {
+            assert!(text.contains(&format!(".target sm_{major}{minor}")), "{capability:?}");
+        }
+    }
+}
+
+/// A missing NVRTC is a clear error, not a panic (checked in a child process: NVRTC is loaded
+/// once per process).
+#[test]
+fn nvrtc_missing_is_a_clear_error() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_process_without_nvrtc", "--nocapture"])
+        .env(NVRTC_LIBRARY_VARIABLE, "/nonexistent/libnvrtc.so.13")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("1 passed"), "{text}{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+#[ignore = "runs only as the child process of nvrtc_missing_is_a_clear_error"]
+fn child_process_without_nvrtc() {
+    let error = compile_preprocess_kernels(None).unwrap_err();
+    assert!(error.contains(NVRTC_LIBRARY_VARIABLE) && error.contains("/nonexistent/libnvrtc.so.13"), "{error}");
+}
+
+fn executor() -> CudaExecutor {
+    require_nvrtc();
+    let context = cudarc::driver::CudaContext::new(0).expect("an NVIDIA GPU (this test is for machines with one)");
+    CudaExecutor::new(context.new_stream().unwrap()).unwrap()
+}
+
+fn read(executor: &CudaExecutor, address: u64, bytes: usize) -> Vec<u8> {
+    executor.download(address, bytes).unwrap()
+}
+
+/// Bit-identical floats; also prints the largest difference in 8-bit levels for the note.
+fn compare(what: &str, gpu: &[f32], cpu: &[f32], std: f32) {
+    let levels = gpu.iter().zip(cpu).map(|(g, c)| ((g - c) * std * 255.0).abs()).fold(0f32, f32::max);
+    println!("{what}: {} floats, largest difference {levels:e} levels", gpu.len());
+    preprocess_cases::assert_bit_identical(what, gpu, cpu);
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU"]
+fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
+    let mut executor = executor();
+    for (seed, &(width, height)) in [(96, 72), (131, 97), (40, 30), (640, 360)].iter().enumerate() {
+        let frame = preprocess_cases::rgb_frame(width, height, seed as u64);
+        for (name, ops) in preprocess_cases::tiny_branches() {
+            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            if let Ok(gpu) = preprocess_cases::run_plan(&mut executor, &ops, &frame, read) {
+                compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
+            }
+        }
+    }
+    for (width, height) in [(960, 540), (1920, 1080)] {
+        let frame = preprocess_cases::rgb_frame(width, height, 7);
+        for (name, ops) in preprocess_cases::full_size_op_lists() {
+            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame, read).unwrap();
+            compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU"]
+fn gpu_conversion_equals_the_cpu_path_for_every_format() {
+    let mut executor = executor();
+    let mut converter = FrameConverter::new();
+    let formats = [
+        PixelFormat::Rgb24,
+        PixelFormat::Bgr24,
+        PixelFormat::Rgba32,
+        PixelFormat::Bgra32,
+        PixelFormat::I420,
+        PixelFormat::Nv12,
+        PixelFormat::I420_10Le,
+        PixelFormat::P010,
+    ];
+    for (seed, format) in formats.into_iter().enumerate() {
+        for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
+            for range in [ColorRange::Limited, ColorRange::Full] {
+                let (width, height) = (1921, 1081);
+                let (planes, pitches) = preprocess_cases::yuv_or_rgb_frame(format, width, height, 64, seed as u64);
+                let slices: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
+                let view = FrameView {
+                    format,
+                    width: width as u32,
+                    height: height as u32,
+                    planes: [slices[0], slices.get(1).copied().unwrap_or(&[]), slices.get(2).copied().unwrap_or(&[])],
+                    pitches,
+                    matrix,
+                    range,
+                };
+                let cpu = convert::to_rgb8(&view).unwrap();
+                let mut addresses = [0u64; 3];
+                for (address, plane) in addresses.iter_mut().zip(&planes) {
+                    *address = executor.upload(plane).unwrap();
+                }
+                let frame = DeviceFrame {
+                    format,
+                    width: width as u32,
+                    height: height as u32,
+                    planes: addresses,
+                    pitches,
+                    matrix,
+                    range,
+                };
+                let out = executor.alloc(width * height * 3).unwrap();
+                converter.convert(&mut executor, &frame, out).unwrap();
+                assert!(read(&executor, out, width * height * 3) == cpu.data, "{format:?} {matrix:?} {range:?}");
+            }
+        }
+    }
+}
+
+/// Work goes to the caller's stream: a stream created outside vsrqa, wrapped without being owned,
+/// carries the uploads, the launches and the download, and stays usable after the executor is
+/// dropped.
+#[test]
+#[ignore = "needs an NVIDIA GPU"]
+fn gpu_work_runs_on_the_callers_stream() {
+    require_nvrtc();
+    let context = cudarc::driver::CudaContext::new(0).expect("an NVIDIA GPU");
+    context.bind_to_thread().unwrap();
+    // The caller's stream: created with the driver API, as a host application would.
+    let raw = cudarc::driver::result::stream::create(cudarc::driver::result::stream::StreamKind::NonBlocking).unwrap();
+    // SAFETY: `raw` belongs to this context and outlives every use of the wrapper below.
+    let borrowed = unsafe { context.wrap_borrowed_stream(raw) };
+    let frame = preprocess_cases::rgb_frame(320, 240, 11);
+    let (name, ops) = preprocess_cases::tiny_branches().remove(0);
+    let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+    {
+        let mut executor = CudaExecutor::new(borrowed).unwrap();
+        let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame, read).unwrap();
+        compare(&format!("{name} on the caller's stream"), &gpu, &cpu, 0.23);
+    }
+    // SAFETY: the executor and its buffers are gone; the stream is still the caller's to use.
+    unsafe {
+        cudarc::driver::result::stream::synchronize(raw).unwrap();
+        cudarc::driver::result::stream::destroy(raw).unwrap();
+    }
+}

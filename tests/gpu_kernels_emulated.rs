@@ -1,0 +1,225 @@
+//! The GPU preprocessing kernels (src/backend/gpu/kernels/preprocess.cu) checked against the CPU
+//! path without a GPU: the same source is compiled for the CPU (tests/support/cuda_emulation.cpp
+//! runs each grid's threads one after another; the kernels are one thread per output element,
+//! with no shared memory, so this computes what the GPU computes) and driven through the same
+//! plans and executor interface as the CUDA executor.
+//!
+//! Tolerance: none. The integer resamplers and remaps are bit-exact by construction, the colour
+//! conversion adds the CPU path's own float64 tables, and the normalization is the same float32
+//! operations in the same order (NVRTC runs with --fmad=false and IEEE division, the emulation
+//! with -ffp-contract=off). The bound of 1/255 after normalization scaling is what the
+//! GPU run (tests/gpu_cuda.rs, on a machine with a GPU) is held to as well; here every float is
+//! compared bit for bit.
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use vsrqa::backend::gpu::kernels::{self, KernelExecutor, KernelParams, BLOCK_THREADS};
+use vsrqa::backend::gpu::preprocess_plan::{DeviceFrame, FrameConverter};
+use vsrqa::bundle::PreprocessOp;
+use vsrqa::frame::{convert, ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
+
+#[path = "support/preprocess_cases.rs"]
+mod preprocess_cases;
+use preprocess_cases::{assert_bit_identical, rgb_frame, tiny_branches, yuv_or_rgb_frame};
+
+/// The kernels built for the CPU, once per test binary.
+fn emulation_library() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("vsrqa-cuda-emulation-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let library = dir.join("libvsrqa_cuda_emulation.so");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/cuda_emulation.cpp");
+        let compiler = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+        let output = std::process::Command::new(&compiler)
+            .args(["-std=c++17", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&library)
+            .arg(&source)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run the C++ compiler {compiler}: {e}"));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        library
+    })
+}
+
+/// Runs kernels on host memory: what a CUDA stream does, one thread at a time.
+struct Emulator {
+    library: libloading::Library,
+    /// Boxed so that addresses stay put while more buffers are added.
+    buffers: Vec<Box<[u8]>>,
+}
+
+impl Emulator {
+    fn new() -> Emulator {
+        // SAFETY: the library is ours, built above; it has no initializers with side effects.
+        let library = unsafe { libloading::Library::new(emulation_library()) }.unwrap();
+        Emulator { library, buffers: Vec::new() }
+    }
+
+    fn read(&self, address: u64, bytes: usize) -> Vec<u8> {
+        let buffer = self.buffers.iter().find(|b| b.as_ptr() as u64 == address).expect("a buffer of this executor");
+        buffer[..bytes].to_vec()
+    }
+}
+
+impl KernelExecutor for Emulator {
+    fn alloc(&mut self, bytes: usize) -> Result<u64, String> {
+        // Not zeroed: a kernel that leaves an output byte unwritten shows up as 0xA5.
+        self.buffers.push(vec![0xA5; bytes.max(1)].into_boxed_slice());
+        Ok(self.buffers.last().unwrap().as_ptr() as u64)
+    }
+
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String> {
+        let address = self.alloc(bytes.len())?;
+        self.buffers.last_mut().unwrap()[..bytes.len()].copy_from_slice(bytes);
+        Ok(address)
+    }
+
+    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String> {
+        let name = format!("vsrqa_emulate_{}", P::KERNEL.name());
+        // SAFETY: the symbol has this signature (EMULATE in cuda_emulation.cpp); `params` is the
+        // kernel's struct (KernelParams' contract, sizes checked by `parameter_structs_*`), and
+        // its addresses point into this executor's live buffers.
+        unsafe {
+            let launch: libloading::Symbol<unsafe extern "C" fn(*const c_void, u32, u32)> =
+                self.library.get(name.as_bytes()).map_err(|e| e.to_string())?;
+            launch((params as *const P).cast(), kernels::blocks(threads)?, BLOCK_THREADS);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn parameter_structs_have_the_c_layout() {
+    let emulator = Emulator::new();
+    let sizes = [
+        ("convert_to_rgb8", size_of::<kernels::ConvertParams>()),
+        ("resize_opencv_linear", size_of::<kernels::OpencvLinearParams>()),
+        ("resize_pil_pass", size_of::<kernels::PilPassParams>()),
+        ("remap_rgb8", size_of::<kernels::RemapParams>()),
+        ("normalize_chw", size_of::<kernels::NormalizeParams>()),
+    ];
+    for (kernel, rust) in sizes {
+        // SAFETY: `size_t f(void)` functions defined by EMULATE.
+        let c = unsafe {
+            let size: libloading::Symbol<unsafe extern "C" fn() -> usize> =
+                emulator.library.get(format!("vsrqa_sizeof_{kernel}").as_bytes()).unwrap();
+            size()
+        };
+        assert_eq!(rust, c, "{kernel}'s parameters: Rust {rust} bytes, C {c} bytes");
+    }
+    assert_eq!(kernels::Kernel::ALL.len(), sizes.len());
+}
+
+/// The plan's output on the emulator, or the plan's reason for not covering `ops`.
+fn emulated(ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, String> {
+    preprocess_cases::run_plan(&mut Emulator::new(), ops, frame, Emulator::read)
+}
+
+/// Every branch of the tiny bundle (OpenCV linear with a center crop, Pillow bilinear, Pillow
+/// bicubic after halves and expand-to-square, LIQE's patches, FAST-VQA's fragments) on frames
+/// that are smaller, larger, exactly twice, square, odd-sized and much larger than the inputs.
+#[test]
+fn emulated_kernels_equal_the_cpu_path_on_every_tiny_branch() {
+    let sizes = [(96, 72), (128, 128), (131, 97), (64, 64), (40, 30), (640, 360), (73, 200)];
+    let mut planned = 0;
+    for (seed, &(width, height)) in sizes.iter().enumerate() {
+        let frame = rgb_frame(width, height, seed as u64);
+        for (name, ops) in tiny_branches() {
+            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            match emulated(&ops, &frame) {
+                Ok(gpu) => {
+                    assert_bit_identical(&format!("{name} on {width}x{height}"), &gpu, &cpu);
+                    planned += 1;
+                }
+                // Only FAST-VQA's enlargement of frames smaller than its mosaic is left to the CPU.
+                Err(reason) => assert!(
+                    name == "fastvqa" && (width < 64 || height < 64) && reason.contains("mosaic"),
+                    "{name} on {width}x{height} not planned: {reason}"
+                ),
+            }
+        }
+    }
+    let smaller_than_the_mosaic = sizes.iter().filter(|&&(w, h)| w < 64 || h < 64).count();
+    assert_eq!(planned, sizes.len() * 5 - smaller_than_the_mosaic);
+}
+
+/// The full-size networks' op lists (docs/branches.md) at the sizes of real video.
+#[test]
+fn emulated_kernels_equal_the_cpu_path_at_full_size() {
+    let lists = preprocess_cases::full_size_op_lists();
+    for (seed, (width, height)) in [(960, 540), (1280, 720)].into_iter().enumerate() {
+        let frame = rgb_frame(width, height, 100 + seed as u64);
+        for (name, ops) in &lists {
+            let cpu = vsrqa::branch::preprocess::run(ops, &frame).unwrap();
+            let gpu = emulated(ops, &frame).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_bit_identical(&format!("{name} on {width}x{height}"), &gpu, &cpu);
+        }
+    }
+}
+
+/// Every pixel format, both matrices and ranges, odd sizes and padded rows: the conversion kernel
+/// equals frame::convert::to_rgb8 byte for byte (10-bit codes with garbage in their unused bits
+/// included: the kernel masks and shifts as the CPU path does).
+#[test]
+fn emulated_conversion_equals_the_cpu_path_for_every_format() {
+    let formats = [
+        PixelFormat::Rgb24,
+        PixelFormat::Bgr24,
+        PixelFormat::Rgba32,
+        PixelFormat::Bgra32,
+        PixelFormat::I420,
+        PixelFormat::Nv12,
+        PixelFormat::I420_10Le,
+        PixelFormat::P010,
+    ];
+    let mut emulator = Emulator::new();
+    let mut converter = FrameConverter::new();
+    let mut seed = 0;
+    for format in formats {
+        for (width, height, pad) in [(33, 17, 0), (64, 36, 5), (1, 1, 3)] {
+            for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
+                for range in [ColorRange::Limited, ColorRange::Full] {
+                    seed += 1;
+                    let (planes, pitches) = yuv_or_rgb_frame(format, width, height, pad, seed);
+                    let slices: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
+                    let view = FrameView {
+                        format,
+                        width: width as u32,
+                        height: height as u32,
+                        planes: [
+                            slices[0],
+                            slices.get(1).copied().unwrap_or(&[]),
+                            slices.get(2).copied().unwrap_or(&[]),
+                        ],
+                        pitches,
+                        matrix,
+                        range,
+                    };
+                    let cpu = convert::to_rgb8(&view).unwrap();
+                    let mut addresses = [0u64; 3];
+                    for (address, plane) in addresses.iter_mut().zip(&planes) {
+                        *address = emulator.upload(plane).unwrap();
+                    }
+                    let frame = DeviceFrame {
+                        format,
+                        width: width as u32,
+                        height: height as u32,
+                        planes: addresses,
+                        pitches,
+                        matrix,
+                        range,
+                    };
+                    let out = emulator.alloc(width * height * 3).unwrap();
+                    converter.convert(&mut emulator, &frame, out).unwrap();
+                    assert!(
+                        emulator.read(out, width * height * 3) == cpu.data,
+                        "{format:?} {width}x{height} {matrix:?} {range:?}: the kernel differs from the CPU path"
+                    );
+                }
+            }
+        }
+    }
+}

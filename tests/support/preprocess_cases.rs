@@ -1,0 +1,133 @@
+//! Frames and op lists shared by the kernel tests (tests/gpu_kernels_emulated.rs on the CPU,
+//! tests/gpu_cuda.rs on a GPU), and running a plan on any executor.
+
+use std::path::Path;
+
+use rand::{RngExt, SeedableRng};
+use vsrqa::backend::gpu::kernels::KernelExecutor;
+use vsrqa::backend::gpu::preprocess_plan::PreprocessPlan;
+use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
+use vsrqa::frame::{PixelFormat, RgbImage};
+
+/// A frame of noise with smooth structure (resamplers see both edges and flat areas).
+pub fn rgb_frame(width: usize, height: usize, seed: u64) -> RgbImage {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let data = (0..width * height * 3)
+        .map(|i| {
+            let (x, y, c) = ((i / 3) % width, i / 3 / width, i % 3);
+            let smooth = 128.0 + 100.0 * ((x as f64 * 0.13 + c as f64).sin() * (y as f64 * 0.07).cos());
+            (smooth + rng.random_range(-30.0..30.0)).clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    RgbImage { width, height, data }
+}
+
+pub fn assert_bit_identical(what: &str, gpu: &[f32], cpu: &[f32]) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths");
+    if let Some(i) = gpu.iter().zip(cpu).position(|(g, c)| g.to_bits() != c.to_bits()) {
+        panic!("{what}: first difference at float {i}: kernels {}, CPU path {}", gpu[i], cpu[i]);
+    }
+}
+
+pub fn tiny_branches() -> Vec<(String, Vec<PreprocessOp>)> {
+    let bundle = Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")).unwrap();
+    bundle.manifest.branches.iter().map(|b| (b.name.clone(), b.preprocess.clone())).collect()
+}
+
+/// The full-size networks' op lists (docs/branches.md).
+// CLIP's constants as the reference writes them (they round to the same f32).
+#[allow(clippy::excessive_precision)]
+pub fn full_size_op_lists() -> Vec<(&'static str, Vec<PreprocessOp>)> {
+    let imagenet = PreprocessOp::Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 };
+    let clip = PreprocessOp::Normalize {
+        mean: [0.48145466, 0.4578275, 0.40821073],
+        std: [0.26862954, 0.26130258, 0.27577711],
+        range: 1.0,
+    };
+    vec![
+        (
+            "spatial",
+            vec![
+                PreprocessOp::ResizeShortSide {
+                    size: 384,
+                    interpolation: Interpolation::OpencvLinear,
+                    round_to_u8: false,
+                },
+                PreprocessOp::CenterCrop { height: 384, width: 384 },
+                imagenet,
+            ],
+        ),
+        (
+            "slowfast",
+            vec![
+                PreprocessOp::Resize {
+                    height: 224,
+                    width: 224,
+                    interpolation: Interpolation::PilBilinear,
+                    round_to_u8: false,
+                },
+                PreprocessOp::Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 },
+            ],
+        ),
+        ("liqe", vec![PreprocessOp::PatchGrid { size: 224, stride: 32, count: 15 }, clip.clone()]),
+        (
+            "fastvqa",
+            vec![
+                PreprocessOp::Fragments { grid: 7, size: 32 },
+                PreprocessOp::Normalize { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], range: 255.0 },
+            ],
+        ),
+        (
+            "qalign",
+            vec![
+                PreprocessOp::SplitHalves,
+                PreprocessOp::ExpandToSquare { fill: [122, 116, 104] },
+                PreprocessOp::Resize {
+                    height: 448,
+                    width: 448,
+                    interpolation: Interpolation::PilBicubic,
+                    round_to_u8: false,
+                },
+                clip,
+            ],
+        ),
+    ]
+}
+
+/// A frame of `format` holding arbitrary codes, with `pad` extra bytes per row.
+pub fn yuv_or_rgb_frame(
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+    pad: usize,
+    seed: u64,
+) -> (Vec<Vec<u8>>, [usize; 3]) {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let mut planes = Vec::new();
+    let mut pitches = [0; 3];
+    for (i, pitch) in pitches.iter_mut().enumerate().take(format.plane_count()) {
+        let (row, rows) = format.plane_extent(i, width, height);
+        *pitch = row + pad;
+        planes.push((0..*pitch * rows).map(|_| rng.random_range(0..=255u8)).collect());
+    }
+    (planes, pitches)
+}
+
+/// Runs `ops` planned for `frame` on `executor`; `read(executor, address, bytes)` fetches the
+/// output. `Err` is the plan's reason for not covering `ops`.
+pub fn run_plan<E: KernelExecutor>(
+    executor: &mut E,
+    ops: &[PreprocessOp],
+    frame: &RgbImage,
+    read: impl Fn(&E, u64, usize) -> Vec<u8>,
+) -> Result<Vec<f32>, String> {
+    let plan = PreprocessPlan::new(ops, frame.width, frame.height)?;
+    let prepared = plan.prepare(executor)?;
+    let input = executor.upload(&frame.data)?;
+    let output = executor.alloc(prepared.output_floats() * 4)?;
+    prepared.run(executor, input, output)?;
+    Ok(read(executor, output, prepared.output_floats() * 4)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect())
+}
