@@ -270,7 +270,9 @@ typedef struct VsrqaClipScore {
 // Host (CPU) memory.
 #define VSRQA_MEMORY_HOST 0
 
-// CUDA device memory (needs a GPU backend; this build returns VSRQA_ERROR_UNSUPPORTED_FORMAT).
+// CUDA device memory of the engine's GPU (e.g. NVDEC output): converted and preprocessed there,
+// never copied to the host. Needs the `tensorrt` backend; other backends return
+// VSRQA_ERROR_UNSUPPORTED_FORMAT.
 #define VSRQA_MEMORY_CUDA 1
 
 // TensorRT when a library and a GPU are usable, else the CPU.

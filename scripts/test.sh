@@ -6,7 +6,8 @@
 #     the C ABI through the installed CMake and pkg-config package (tests/capi_package.rs, runs
 #     ctest), FFmpeg decoding against ffmpeg/ffprobe (crates/vsrqa-ffmpeg/tests) and the CLI
 #     (crates/vsrqa-cli/tests), the GPU preprocessing kernels emulated on the CPU and compiled
-#     by NVRTC (tests/gpu_kernels_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
+#     by NVRTC, device frames through whole sessions (tests/gpu_kernels_emulated.rs,
+#     tests/device_frames_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
 #     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
 set -euo pipefail
 cd "$(dirname "$0")/.."

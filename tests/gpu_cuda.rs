@@ -70,7 +70,7 @@ fn executor() -> CudaExecutor {
     CudaExecutor::new(context.new_stream().unwrap()).unwrap()
 }
 
-fn read(executor: &CudaExecutor, address: u64, bytes: usize) -> Vec<u8> {
+fn read(executor: &mut CudaExecutor, address: u64, bytes: usize) -> Vec<u8> {
     executor.download(address, bytes).unwrap()
 }
 
@@ -89,7 +89,7 @@ fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
         let frame = preprocess_cases::rgb_frame(width, height, seed as u64);
         for (name, ops) in preprocess_cases::tiny_branches() {
             let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
-            if let Ok(gpu) = preprocess_cases::run_plan(&mut executor, &ops, &frame, read) {
+            if let Ok(gpu) = preprocess_cases::run_plan(&mut executor, &ops, &frame) {
                 compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
             }
         }
@@ -98,7 +98,7 @@ fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
         let frame = preprocess_cases::rgb_frame(width, height, 7);
         for (name, ops) in preprocess_cases::full_size_op_lists() {
             let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
-            let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame, read).unwrap();
+            let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame).unwrap();
             compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
         }
     }
@@ -150,7 +150,7 @@ fn gpu_conversion_equals_the_cpu_path_for_every_format() {
                 };
                 let out = executor.alloc(width * height * 3).unwrap();
                 converter.convert(&mut executor, &frame, out).unwrap();
-                assert!(read(&executor, out, width * height * 3) == cpu.data, "{format:?} {matrix:?} {range:?}");
+                assert!(read(&mut executor, out, width * height * 3) == cpu.data, "{format:?} {matrix:?} {range:?}");
             }
         }
     }
@@ -174,7 +174,7 @@ fn gpu_work_runs_on_the_callers_stream() {
     let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
     {
         let mut executor = CudaExecutor::new(borrowed).unwrap();
-        let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame, read).unwrap();
+        let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame).unwrap();
         compare(&format!("{name} on the caller's stream"), &gpu, &cpu, 0.23);
     }
     // SAFETY: the executor and its buffers are gone; the stream is still the caller's to use.
@@ -182,4 +182,61 @@ fn gpu_work_runs_on_the_callers_stream() {
         cudarc::driver::result::stream::synchronize(raw).unwrap();
         cudarc::driver::result::stream::destroy(raw).unwrap();
     }
+}
+
+/// Device frames through a whole session on the GPU: the CUDA executor as the engine's kernel
+/// executor (with the CPU backend for the networks), frames uploaded with the driver, scores equal
+/// to the same frames pushed from host memory.
+#[test]
+#[ignore = "needs an NVIDIA GPU"]
+fn gpu_device_frames_score_exactly_like_host_frames() {
+    require_nvrtc();
+    let context = cudarc::driver::CudaContext::new(0).expect("an NVIDIA GPU");
+    let stream = context.new_stream().unwrap();
+    let factory_stream = stream.clone();
+    let factory: vsrqa::backend::gpu::kernels::KernelExecutorFactory = std::sync::Arc::new(move || {
+        CudaExecutor::new(factory_stream.clone()).map(|e| Box::new(e) as Box<dyn KernelExecutor>)
+    });
+    let engine = vsrqa::Engine::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle"),
+        vsrqa::EngineOptions {
+            backend: vsrqa::backend::BackendKind::Cpu,
+            threads: 2,
+            device_frames: Some(factory),
+            ..vsrqa::EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let (width, height) = (112u32, 80u32);
+    let frame_bytes = (width * height * 3 / 2) as usize;
+    let frames: Vec<Vec<u8>> =
+        (0..20).map(|f| (0..frame_bytes).map(|i| ((i * 7 + f * 13) % 251) as u8).collect()).collect();
+    let run = |device: bool| {
+        let mut session = engine.session(8.0).unwrap();
+        let mut kept = Vec::new();
+        for frame in &frames {
+            if device {
+                let on_gpu = stream.clone_htod(frame).unwrap();
+                let address = cudarc::driver::DevicePtr::device_ptr(&on_gpu, &stream).0;
+                let luma = (width * height) as u64;
+                let device_frame = vsrqa::frame::DeviceFrame {
+                    format: PixelFormat::I420,
+                    width,
+                    height,
+                    planes: [address, address + luma, address + luma + luma / 4],
+                    pitches: [width as usize, width as usize / 2, width as usize / 2],
+                    matrix: ColorMatrix::Bt601,
+                    range: ColorRange::Limited,
+                };
+                session.push_device(&device_frame).unwrap();
+                kept.push(on_gpu);
+            } else {
+                session.push(&FrameView::packed(PixelFormat::I420, width, height, frame).unwrap()).unwrap();
+            }
+        }
+        session.finish().unwrap().score
+    };
+    let (host, device) = (run(false), run(true));
+    println!("clip score: host frames {host}, device frames {device}");
+    assert_eq!(host, device);
 }

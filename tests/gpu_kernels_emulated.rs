@@ -11,85 +11,17 @@
 //! GPU run (tests/gpu_cuda.rs, on a machine with a GPU) is held to as well; here every float is
 //! compared bit for bit.
 
-use std::ffi::c_void;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use vsrqa::backend::gpu::kernels::{self, KernelExecutor, KernelParams, BLOCK_THREADS};
+use vsrqa::backend::gpu::kernels::{self, KernelExecutor};
 use vsrqa::backend::gpu::preprocess_plan::{DeviceFrame, FrameConverter};
 use vsrqa::bundle::PreprocessOp;
 use vsrqa::frame::{convert, ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
 
+#[path = "support/cuda_emulator.rs"]
+mod cuda_emulator;
 #[path = "support/preprocess_cases.rs"]
 mod preprocess_cases;
+use cuda_emulator::Emulator;
 use preprocess_cases::{assert_bit_identical, rgb_frame, tiny_branches, yuv_or_rgb_frame};
-
-/// The kernels built for the CPU, once per test binary.
-fn emulation_library() -> &'static Path {
-    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vsrqa-cuda-emulation-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let library = dir.join("libvsrqa_cuda_emulation.so");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/cuda_emulation.cpp");
-        let compiler = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-        let output = std::process::Command::new(&compiler)
-            .args(["-std=c++17", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&library)
-            .arg(&source)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run the C++ compiler {compiler}: {e}"));
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        library
-    })
-}
-
-/// Runs kernels on host memory: what a CUDA stream does, one thread at a time.
-struct Emulator {
-    library: libloading::Library,
-    /// Boxed so that addresses stay put while more buffers are added.
-    buffers: Vec<Box<[u8]>>,
-}
-
-impl Emulator {
-    fn new() -> Emulator {
-        // SAFETY: the library is ours, built above; it has no initializers with side effects.
-        let library = unsafe { libloading::Library::new(emulation_library()) }.unwrap();
-        Emulator { library, buffers: Vec::new() }
-    }
-
-    fn read(&self, address: u64, bytes: usize) -> Vec<u8> {
-        let buffer = self.buffers.iter().find(|b| b.as_ptr() as u64 == address).expect("a buffer of this executor");
-        buffer[..bytes].to_vec()
-    }
-}
-
-impl KernelExecutor for Emulator {
-    fn alloc(&mut self, bytes: usize) -> Result<u64, String> {
-        // Not zeroed: a kernel that leaves an output byte unwritten shows up as 0xA5.
-        self.buffers.push(vec![0xA5; bytes.max(1)].into_boxed_slice());
-        Ok(self.buffers.last().unwrap().as_ptr() as u64)
-    }
-
-    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String> {
-        let address = self.alloc(bytes.len())?;
-        self.buffers.last_mut().unwrap()[..bytes.len()].copy_from_slice(bytes);
-        Ok(address)
-    }
-
-    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String> {
-        let name = format!("vsrqa_emulate_{}", P::KERNEL.name());
-        // SAFETY: the symbol has this signature (EMULATE in cuda_emulation.cpp); `params` is the
-        // kernel's struct (KernelParams' contract, sizes checked by `parameter_structs_*`), and
-        // its addresses point into this executor's live buffers.
-        unsafe {
-            let launch: libloading::Symbol<unsafe extern "C" fn(*const c_void, u32, u32)> =
-                self.library.get(name.as_bytes()).map_err(|e| e.to_string())?;
-            launch((params as *const P).cast(), kernels::blocks(threads)?, BLOCK_THREADS);
-        }
-        Ok(())
-    }
-}
 
 #[test]
 fn parameter_structs_have_the_c_layout() {
@@ -103,11 +35,7 @@ fn parameter_structs_have_the_c_layout() {
     ];
     for (kernel, rust) in sizes {
         // SAFETY: `size_t f(void)` functions defined by EMULATE.
-        let c = unsafe {
-            let size: libloading::Symbol<unsafe extern "C" fn() -> usize> =
-                emulator.library.get(format!("vsrqa_sizeof_{kernel}").as_bytes()).unwrap();
-            size()
-        };
+        let c = emulator.c_sizeof(kernel);
         assert_eq!(rust, c, "{kernel}'s parameters: Rust {rust} bytes, C {c} bytes");
     }
     assert_eq!(kernels::Kernel::ALL.len(), sizes.len());
@@ -115,7 +43,7 @@ fn parameter_structs_have_the_c_layout() {
 
 /// The plan's output on the emulator, or the plan's reason for not covering `ops`.
 fn emulated(ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, String> {
-    preprocess_cases::run_plan(&mut Emulator::new(), ops, frame, Emulator::read)
+    preprocess_cases::run_plan(&mut Emulator::new(), ops, frame)
 }
 
 /// Every branch of the tiny bundle (OpenCV linear with a center crop, Pillow bilinear, Pillow

@@ -109,6 +109,12 @@ pub trait Backend: Send + Sync {
     fn load_branch_network(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
         self.load_network(request.path, request.sample_shape)
     }
+
+    /// Makes the executor that preprocesses frames in device memory next to this backend's
+    /// work (the GPU backend's stream); `None` for the CPU backends.
+    fn kernel_executor_factory(&self) -> Option<gpu::kernels::KernelExecutorFactory> {
+        None
+    }
 }
 
 /// What a branch asks of its backend.

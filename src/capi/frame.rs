@@ -5,7 +5,67 @@ use std::ffi::c_void;
 
 use super::status::{CError, VsrqaStatus::*};
 use super::types::*;
-use crate::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat, MAX_DIMENSION};
+use crate::engine::Session;
+use crate::error::Result;
+use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat, MAX_DIMENSION};
+
+/// A checked `VsrqaFrame`: pixels in host memory, or CUDA device pointers.
+pub(crate) enum Frame<'a> {
+    Host(FrameView<'a>),
+    Device(DeviceFrame),
+}
+
+impl Frame<'_> {
+    pub(crate) fn push_to(&self, session: &mut Session) -> Result<()> {
+        match self {
+            Frame::Host(view) => session.push(view),
+            Frame::Device(frame) => session.push_device(frame),
+        }
+    }
+}
+
+/// # Safety
+/// As [`frame_view`]; for `VSRQA_MEMORY_CUDA`, the planes are device pointers of the engine's
+/// GPU that cover the planes described (they are never read on the host).
+pub(crate) unsafe fn frame<'a>(frame: *const VsrqaFrame, what: &str) -> Result<Frame<'a>, CError> {
+    let descriptor = super::read_struct(frame, what)?;
+    if descriptor.memory != VSRQA_MEMORY_CUDA {
+        // SAFETY: forwarded contract.
+        return unsafe { frame_view(frame, what) }.map(Frame::Host);
+    }
+    let format = pixel_format(descriptor.format)?;
+    let (matrix, range) = color(&descriptor)?;
+    let device = DeviceFrame {
+        format,
+        width: descriptor.width,
+        height: descriptor.height,
+        planes: descriptor.planes.map(|p| p as u64),
+        pitches: descriptor.pitches,
+        matrix,
+        range,
+    };
+    for i in 0..format.plane_count() {
+        if device.planes[i] == 0 {
+            return Err(CError::null(&format!("{what}: planes[{i}]")));
+        }
+    }
+    device.validate().map_err(|e| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what}: {e}")))?;
+    Ok(Frame::Device(device))
+}
+
+fn color(frame: &VsrqaFrame) -> Result<(ColorMatrix, ColorRange), CError> {
+    let matrix = match frame.color_matrix {
+        VSRQA_COLOR_MATRIX_UNSPECIFIED | VSRQA_COLOR_MATRIX_BT601 => ColorMatrix::Bt601,
+        VSRQA_COLOR_MATRIX_BT709 => ColorMatrix::Bt709,
+        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color matrix {other}"))),
+    };
+    let range = match frame.color_range {
+        VSRQA_COLOR_RANGE_UNSPECIFIED | VSRQA_COLOR_RANGE_LIMITED => ColorRange::Limited,
+        VSRQA_COLOR_RANGE_FULL => ColorRange::Full,
+        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color range {other}"))),
+    };
+    Ok((matrix, range))
+}
 
 pub(crate) fn pixel_format(value: VsrqaPixelFormat) -> Result<PixelFormat, CError> {
     Ok(match value {
@@ -28,23 +88,9 @@ pub(crate) unsafe fn frame_view<'a>(frame: *const VsrqaFrame, what: &str) -> Res
     let frame = super::read_struct(frame, what)?;
     let format = pixel_format(frame.format)?;
     if frame.memory != VSRQA_MEMORY_HOST {
-        let message = if frame.memory == VSRQA_MEMORY_CUDA {
-            "CUDA device memory frames need a GPU backend, which this build does not have".to_string()
-        } else {
-            format!("unknown memory type {}", frame.memory)
-        };
-        return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, message));
+        return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("unknown memory type {}", frame.memory)));
     }
-    let matrix = match frame.color_matrix {
-        VSRQA_COLOR_MATRIX_UNSPECIFIED | VSRQA_COLOR_MATRIX_BT601 => ColorMatrix::Bt601,
-        VSRQA_COLOR_MATRIX_BT709 => ColorMatrix::Bt709,
-        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color matrix {other}"))),
-    };
-    let range = match frame.color_range {
-        VSRQA_COLOR_RANGE_UNSPECIFIED | VSRQA_COLOR_RANGE_LIMITED => ColorRange::Limited,
-        VSRQA_COLOR_RANGE_FULL => ColorRange::Full,
-        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color range {other}"))),
-    };
+    let (matrix, range) = color(&frame)?;
     let (width, height) = (frame.width, frame.height);
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(CError::new(

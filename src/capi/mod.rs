@@ -353,8 +353,13 @@ pub unsafe extern "C" fn vsrqa_score_frame(
         // SAFETY: forwarded contract.
         unsafe { check_result_struct(score, "score")? };
         // SAFETY: forwarded contract.
-        let view = unsafe { frame::frame_view(frame, "frame")? };
-        let result = engine.score_frame(&view)?;
+        let frame = unsafe { frame::frame(frame, "frame")? };
+        // A one-frame clip, as Engine::score_frame.
+        let mut session = engine.session(1.0)?;
+        frame.push_to(&mut session)?;
+        session.finish()?;
+        let result =
+            session.poll().ok_or_else(|| CError::new(VSRQA_ERROR_INTERNAL, "a one-frame clip gave no score"))?;
         let value = VsrqaFrameScore {
             struct_size: std::mem::size_of::<VsrqaFrameScore>(),
             frame_index: result.frame_index,
@@ -395,8 +400,8 @@ pub unsafe extern "C" fn vsrqa_score_clip(
         let mut session = engine.session(fps)?;
         for i in 0..count {
             // SAFETY: `count` frames per the contract.
-            let view = unsafe { frame::frame_view(frames.add(i), &format!("frames[{i}]"))? };
-            session.push(&view)?;
+            let frame = unsafe { frame::frame(frames.add(i), &format!("frames[{i}]"))? };
+            frame.push_to(&mut session)?;
         }
         let result = session.finish()?;
         // SAFETY: forwarded contract.
@@ -472,8 +477,7 @@ pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *
         // SAFETY: forwarded contract.
         unsafe {
             with_session(session, |s| {
-                let view = frame::frame_view(frame, "frame")?;
-                s.push(&view)?;
+                frame::frame(frame, "frame")?.push_to(s)?;
                 Ok(VSRQA_OK)
             })
         }

@@ -48,7 +48,9 @@ pub const VSRQA_COLOR_RANGE_FULL: VsrqaColorRange = 2;
 pub type VsrqaMemory = u32;
 /// Host (CPU) memory.
 pub const VSRQA_MEMORY_HOST: VsrqaMemory = 0;
-/// CUDA device memory (needs a GPU backend; this build returns VSRQA_ERROR_UNSUPPORTED_FORMAT).
+/// CUDA device memory of the engine's GPU (e.g. NVDEC output): converted and preprocessed there,
+/// never copied to the host. Needs the `tensorrt` backend; other backends return
+/// VSRQA_ERROR_UNSUPPORTED_FORMAT.
 pub const VSRQA_MEMORY_CUDA: VsrqaMemory = 1;
 
 /// Backend selection (one of `VSRQA_BACKEND_*`).

@@ -3,6 +3,7 @@
 //! session, so the three ways of scoring cannot disagree.
 
 mod clip;
+mod device_frames;
 mod session;
 pub mod timing;
 
@@ -45,6 +46,9 @@ pub struct EngineOptions {
     pub logger: Option<Logger>,
     /// Device, stream and engine cache of the GPU backend (ignored by the CPU backends).
     pub gpu: crate::backend::gpu::GpuOptions,
+    /// Runs the preprocessing kernels on frames in device memory (`Session::push_device`).
+    /// `None`: the backend's (the `tensorrt` backend's stream), else device frames are refused.
+    pub device_frames: Option<crate::backend::gpu::kernels::KernelExecutorFactory>,
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
@@ -60,6 +64,7 @@ pub(crate) struct EngineInner {
     logger: Option<Logger>,
     pub(crate) max_kept_clip_bytes: usize,
     pub(crate) convert_time: timing::Stopwatch,
+    pub(crate) device_frames: Option<device_frames::DeviceFrames>,
 }
 
 impl Engine {
@@ -101,6 +106,10 @@ impl Engine {
                 logger: options.logger,
                 max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),
                 convert_time: timing::Stopwatch::default(),
+                device_frames: options
+                    .device_frames
+                    .or_else(|| backend.kernel_executor_factory())
+                    .map(device_frames::DeviceFrames::new),
             }),
         })
     }

@@ -10,7 +10,14 @@ use super::clip::ClipState;
 use super::{Engine, LogLevel};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
-use crate::frame::{convert, FrameView};
+use crate::frame::{convert, DeviceFrame, FrameView};
+
+/// Where a pushed frame's pixels are.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Host(&'a FrameView<'a>),
+    Device(&'a DeviceFrame),
+}
 
 /// The score of one key frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,6 +136,24 @@ impl Session {
     pub fn push(&mut self, frame: &FrameView<'_>) -> Result<()> {
         self.check_usable()?;
         frame.validate()?;
+        self.push_frame(Source::Host(frame))
+    }
+
+    /// [`push`](Self::push) for a frame in device memory (CUDA device pointers, e.g. from NVDEC):
+    /// converted and preprocessed on the GPU; the frame never comes to the host. Needs an engine
+    /// with a kernel executor (the `tensorrt` backend, or `EngineOptions::device_frames`).
+    pub fn push_device(&mut self, frame: &DeviceFrame) -> Result<()> {
+        self.check_usable()?;
+        frame.validate()?;
+        if self.engine.inner().device_frames.is_none() {
+            return Err(Error::unsupported(
+                "frames in device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
+            ));
+        }
+        self.push_frame(Source::Device(frame))
+    }
+
+    fn push_frame(&mut self, frame: Source<'_>) -> Result<()> {
         let index = self.frames_pushed;
         if let Some(expected) = self.expected_frames.filter(|&n| index >= n) {
             return Err(Error::invalid(format!(
@@ -162,19 +187,35 @@ impl Session {
         }
 
         // Everything that can fail because of the frame happens before the session changes.
-        let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
-        let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
-        for (b, branch) in inner.branches.iter().enumerate() {
-            let needed = branch.spec.scope != Scope::Clip && (is_key || wanted.iter().any(|&(_, wb)| wb == b));
-            if needed {
-                per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
+        let needed: Vec<bool> = inner
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(b, branch)| branch.spec.scope != Scope::Clip && (is_key || wanted.iter().any(|&(_, wb)| wb == b)))
+            .collect();
+        let clip_branches: Vec<usize> =
+            self.clips.iter().zip(&clip_wants).filter(|(_, &wants)| wants).map(|(clip, _)| clip.branch).collect();
+        let (per_branch, frames) = match frame {
+            Source::Host(frame) => {
+                let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
+                let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
+                for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| needed[b]) {
+                    per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
+                }
+                let frames =
+                    clip_branches.iter().map(|&b| inner.branches[b].clip_frame(&rgb)).collect::<Result<Vec<_>>>()?;
+                (per_branch, frames)
             }
-        }
+            Source::Device(frame) => {
+                let device = inner.device_frames.as_ref().expect("checked by push_device");
+                let inputs = device.preprocess(frame, &inner.branches, &needed, &clip_branches)?;
+                (inputs.per_branch.into_iter().map(|input| input.map(Arc::new)).collect(), inputs.clip_frames)
+            }
+        };
         let mut clip_frames = Vec::new(); // (clip, frame)
-        for (c, clip) in self.clips.iter().enumerate().filter(|&(c, _)| clip_wants[c]) {
-            let branch = &inner.branches[clip.branch];
-            let frame = branch.clip_frame(&rgb)?;
-            clip.check_room(branch, frame.len())?;
+        let wanting = self.clips.iter().enumerate().filter(|&(c, _)| clip_wants[c]);
+        for ((c, clip), frame) in wanting.zip(frames) {
+            clip.check_room(&inner.branches[clip.branch], frame.len())?;
             clip_frames.push((c, frame));
         }
         for (c, frame) in clip_frames {

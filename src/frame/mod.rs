@@ -174,6 +174,45 @@ pub(crate) fn try_buffer<T: Clone>(len: usize, value: T, what: &str) -> Result<V
     Ok(buffer)
 }
 
+/// A frame in device memory (e.g. CUDA device pointers from NVDEC or an encoder): the same
+/// description as [`FrameView`], with addresses the GPU path's executor reads.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceFrame {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub planes: [u64; 3],
+    pub pitches: [usize; 3],
+    pub matrix: ColorMatrix,
+    pub range: ColorRange,
+}
+
+impl DeviceFrame {
+    /// Checks sizes, pitches and that every plane has an address. (Device memory cannot be
+    /// measured from the host: the caller guarantees each plane spans `pitch * rows` bytes.)
+    pub fn validate(&self) -> Result<()> {
+        if self.width == 0 || self.height == 0 || self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
+            return Err(Error::invalid(format!(
+                "frame size {}x{} is outside 1..={MAX_DIMENSION}",
+                self.width, self.height
+            )));
+        }
+        for i in 0..self.format.plane_count() {
+            let (row_bytes, _) = self.format.plane_extent(i, self.width as usize, self.height as usize);
+            if self.pitches[i] < row_bytes {
+                return Err(Error::invalid(format!(
+                    "plane {i} pitch {} is smaller than its row ({row_bytes} bytes)",
+                    self.pitches[i]
+                )));
+            }
+            if self.planes[i] == 0 {
+                return Err(Error::invalid(format!("plane {i} has no address")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An 8-bit RGB image, rows packed, 3 bytes a pixel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RgbImage {

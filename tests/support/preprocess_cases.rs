@@ -1,5 +1,7 @@
 //! Frames and op lists shared by the kernel tests (tests/gpu_kernels_emulated.rs on the CPU,
 //! tests/gpu_cuda.rs on a GPU), and running a plan on any executor.
+// Shared by several test binaries, each of which uses a part.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -113,20 +115,16 @@ pub fn yuv_or_rgb_frame(
     (planes, pitches)
 }
 
-/// Runs `ops` planned for `frame` on `executor`; `read(executor, address, bytes)` fetches the
-/// output. `Err` is the plan's reason for not covering `ops`.
-pub fn run_plan<E: KernelExecutor>(
-    executor: &mut E,
-    ops: &[PreprocessOp],
-    frame: &RgbImage,
-    read: impl Fn(&E, u64, usize) -> Vec<u8>,
-) -> Result<Vec<f32>, String> {
+/// Runs `ops` planned for `frame` on `executor`. `Err` is the plan's reason for not covering
+/// `ops`.
+pub fn run_plan(executor: &mut dyn KernelExecutor, ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, String> {
     let plan = PreprocessPlan::new(ops, frame.width, frame.height)?;
     let prepared = plan.prepare(executor)?;
     let input = executor.upload(&frame.data)?;
     let output = executor.alloc(prepared.output_floats() * 4)?;
     prepared.run(executor, input, output)?;
-    Ok(read(executor, output, prepared.output_floats() * 4)
+    Ok(executor
+        .download(output, prepared.output_floats() * 4)?
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect())

@@ -15,18 +15,22 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
-use super::kernels::{self, Kernel, KernelExecutor, KernelParams, BLOCK_THREADS, NVRTC_OPTIONS, PREPROCESS_SOURCE};
+use super::kernels::{self, Kernel, KernelExecutor, BLOCK_THREADS, NVRTC_OPTIONS, PREPROCESS_SOURCE};
 
 /// The environment variable naming the NVRTC library file.
 pub const NVRTC_LIBRARY_VARIABLE: &str = "VSRQA_NVRTC_LIBRARY";
 
-/// A kernel's parameter struct as cudarc passes it: by value, its bytes copied into the launch.
-#[repr(transparent)]
-struct Param<P>(P);
+/// A kernel's parameter struct as cudarc passes it: the driver copies as many bytes as the
+/// kernel's parameter takes from this buffer's start (8-aligned, as the structs' u64 fields).
+#[repr(C, align(8))]
+struct ParamBytes([u8; PARAM_BYTES]);
 
-// SAFETY: `P` is plain `#[repr(C)]` data with the layout of the kernel's parameter struct
-// (KernelParams' contract); addresses inside it are device addresses.
-unsafe impl<P: KernelParams> DeviceRepr for Param<P> {}
+/// Larger than every parameter struct (the largest is 80 bytes).
+const PARAM_BYTES: usize = 128;
+
+// SAFETY: plain bytes holding a kernel's `#[repr(C)]` parameter struct (KernelParams' contract);
+// the addresses inside are device addresses.
+unsafe impl DeviceRepr for ParamBytes {}
 
 /// Loads NVRTC once: from `VSRQA_NVRTC_LIBRARY` when set (with the `libnvrtc-builtins` beside
 /// it, which NVRTC opens by name), else by the loader's search. `Err` says why it cannot compile.
@@ -128,22 +132,6 @@ impl CudaExecutor {
         let (address, _sync) = buffer.device_ptr(&self.stream);
         address
     }
-
-    /// Copies `bytes` from the device address `address` (inside one of this executor's buffers)
-    /// to the host, after the work queued before it.
-    pub fn download(&self, address: u64, bytes: usize) -> Result<Vec<u8>, String> {
-        let buffer = self
-            .buffers
-            .iter()
-            .find(|b| {
-                let start = self.address(b);
-                address >= start && address + bytes as u64 <= start + b.len() as u64
-            })
-            .ok_or("not an address of this executor's buffers")?;
-        let offset = (address - self.address(buffer)) as usize;
-        let host = self.stream.clone_dtoh(&buffer.slice(offset..offset + bytes)).map_err(|e| format!("CUDA: {e}"))?;
-        Ok(host)
-    }
 }
 
 impl KernelExecutor for CudaExecutor {
@@ -162,18 +150,35 @@ impl KernelExecutor for CudaExecutor {
         Ok(address)
     }
 
-    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String> {
-        let function = &self.functions.iter().find(|(k, _)| *k == P::KERNEL).expect("every kernel is loaded").1;
+    /// Copies from one of this executor's buffers or from the caller's device memory (a frame):
+    /// any device address of this context, after the work queued on the stream.
+    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, String> {
+        let mut host = vec![0u8; bytes];
+        // SAFETY: `address` is device memory of this context holding `bytes` bytes (callers pass
+        // addresses of their own buffers or of a validated frame); the copy is ordered on the
+        // stream and waited for before `host` is used.
+        unsafe {
+            self.stream.context().bind_to_thread().map_err(|e| format!("CUDA: {e}"))?;
+            cudarc::driver::result::memcpy_dtoh_async(&mut host, address, self.stream.cu_stream())
+                .map_err(|e| format!("CUDA: {e}"))?;
+        }
+        self.stream.synchronize().map_err(|e| format!("CUDA: {e}"))?;
+        Ok(host)
+    }
+
+    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), String> {
+        let function = &self.functions.iter().find(|(k, _)| *k == kernel).expect("every kernel is loaded").1;
         let config = LaunchConfig {
             grid_dim: (kernels::blocks(threads)?, 1, 1),
             block_dim: (BLOCK_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let param = Param(*params);
+        let mut param = ParamBytes([0; PARAM_BYTES]);
+        param.0.get_mut(..params.len()).ok_or("kernel parameters too large")?.copy_from_slice(params);
         let mut launch = self.stream.launch_builder(function);
         launch.arg(&param);
-        // SAFETY: the kernel takes exactly this struct; its addresses are live device buffers of
-        // the sizes the plan computed, and the kernel checks its index against `threads`.
-        unsafe { launch.launch(config) }.map(|_| ()).map_err(|e| format!("CUDA launch of {}: {e}", P::KERNEL.name()))
+        // SAFETY: the buffer starts with the kernel's parameter struct; its addresses are live
+        // device buffers of the sizes the plan computed, and the kernel checks its index.
+        unsafe { launch.launch(config) }.map(|_| ()).map_err(|e| format!("CUDA launch of {}: {e}", kernel.name()))
     }
 }

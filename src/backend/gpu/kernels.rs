@@ -47,9 +47,16 @@ impl Kernel {
 ///
 /// # Safety
 /// Implementors must be `#[repr(C)]` with exactly the layout of the struct of the same name in
-/// kernels/preprocess.cu.
+/// kernels/preprocess.cu, and without implicit padding (every byte is a field), so that
+/// [`params_bytes`] reads initialized memory only.
 pub unsafe trait KernelParams: Copy + Send + Sync + 'static {
     const KERNEL: Kernel;
+}
+
+/// The bytes of a kernel's parameter struct, as the kernel receives them.
+pub fn params_bytes<P: KernelParams>(params: &P) -> &[u8] {
+    // SAFETY: `P` is plain data without padding (KernelParams' contract); the slice borrows it.
+    unsafe { std::slice::from_raw_parts((params as *const P).cast::<u8>(), size_of::<P>()) }
 }
 
 #[repr(C)]
@@ -143,16 +150,28 @@ unsafe impl KernelParams for NormalizeParams {
 pub const BLOCK_THREADS: u32 = 256;
 
 /// Runs kernels on buffers it owns: a GPU stream (cuda_executor.rs) or the CPU emulation of the
-/// tests. Addresses are device addresses (`CUdeviceptr`) for a GPU.
-pub trait KernelExecutor {
+/// tests. Addresses are device addresses (`CUdeviceptr`) for a GPU. Work is ordered: a download
+/// sees every launch before it.
+pub trait KernelExecutor: Send {
     /// A new buffer of `bytes` (contents unspecified); its address stays valid while the
     /// executor lives.
     fn alloc(&mut self, bytes: usize) -> Result<u64, String>;
     /// A new buffer holding `bytes`.
     fn upload(&mut self, bytes: &[u8]) -> Result<u64, String>;
-    /// Runs `P::KERNEL` over `threads` threads (in blocks of [`BLOCK_THREADS`]) with `params`.
-    fn launch<P: KernelParams>(&mut self, threads: u64, params: &P) -> Result<(), String>;
+    /// `bytes` bytes at `address` (memory of this executor's device), after the work queued.
+    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, String>;
+    /// Runs `kernel` over `threads` threads (in blocks of [`BLOCK_THREADS`]) with its parameter
+    /// struct's bytes ([`params_bytes`]).
+    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), String>;
 }
+
+/// Runs `P::KERNEL` on `executor` over `threads` threads with `params`.
+pub fn launch<P: KernelParams>(executor: &mut dyn KernelExecutor, threads: u64, params: &P) -> Result<(), String> {
+    executor.launch_raw(P::KERNEL, threads, params_bytes(params))
+}
+
+/// Makes the executor for an engine's frames in device memory (`EngineOptions::device_frames`).
+pub type KernelExecutorFactory = std::sync::Arc<dyn Fn() -> Result<Box<dyn KernelExecutor>, String> + Send + Sync>;
 
 /// Blocks for `threads` threads.
 pub fn blocks(threads: u64) -> Result<u32, String> {

@@ -13,10 +13,11 @@
 //! a reason; the caller then preprocesses that branch on the CPU and uploads the result.
 
 use crate::bundle::{Interpolation, PreprocessOp};
+pub use crate::frame::DeviceFrame;
 use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorMatrix, ColorRange, PixelFormat};
 
 use super::kernels::{
-    f64_bytes, i32_bytes, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
+    f64_bytes, i32_bytes, launch, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
     RemapParams,
 };
 
@@ -78,12 +79,29 @@ pub struct PreprocessPlan {
     buffers: Vec<usize>,
     /// Floats the plan writes (every image of the frame, normalized, one after another).
     output_floats: usize,
+    /// The images the last op produced (before `normalize` for a geometry plan).
+    final_images: Vec<Image>,
 }
 
 impl PreprocessPlan {
     /// Plans `ops` for frames of `width x height`; `Err` names the op the kernels do not cover.
     pub fn new(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, String> {
-        let mut plan = PreprocessPlan { steps: Vec::new(), buffers: vec![width * height * 3], output_floats: 0 };
+        Self::build(ops, width, height, true)
+    }
+
+    /// Every op but the final `normalize` (a clip branch's frames are kept as 8-bit images until
+    /// the clip's segments are sampled): the image is [`PreparedPlan::final_image`].
+    pub fn geometry(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, String> {
+        Self::build(ops, width, height, false)
+    }
+
+    fn build(ops: &[PreprocessOp], width: usize, height: usize, normalize: bool) -> Result<PreprocessPlan, String> {
+        let mut plan = PreprocessPlan {
+            steps: Vec::new(),
+            buffers: vec![width * height * 3],
+            output_floats: 0,
+            final_images: Vec::new(),
+        };
         let mut images = vec![Image { buffer: 0, width, height }];
         for op in ops {
             images = match *op {
@@ -145,6 +163,7 @@ impl PreprocessPlan {
                 PreprocessOp::Fragments { grid, size } => {
                     images.into_iter().map(|image| plan.fragments(image, grid, size)).collect::<Result<_, _>>()?
                 }
+                PreprocessOp::Normalize { .. } if !normalize => images,
                 PreprocessOp::Normalize { mean, std, range } => {
                     for &image in &images {
                         plan.steps.push(Step::Normalize { input: image, offset: plan.output_floats, mean, std, range });
@@ -154,6 +173,7 @@ impl PreprocessPlan {
                 }
             };
         }
+        plan.final_images = images;
         Ok(plan)
     }
 
@@ -298,7 +318,7 @@ impl PreprocessPlan {
     }
 
     /// Uploads the tables and allocates the intermediate images on `executor`.
-    pub fn prepare<E: KernelExecutor>(&self, executor: &mut E) -> Result<PreparedPlan, String> {
+    pub fn prepare(&self, executor: &mut dyn KernelExecutor) -> Result<PreparedPlan, String> {
         let mut buffers = vec![0u64];
         for &bytes in &self.buffers[1..] {
             buffers.push(executor.alloc(bytes)?);
@@ -368,7 +388,9 @@ impl PreprocessPlan {
             };
             launches.push(Launch { kind, threads: threads as u64, reads_frame: input.buffer == 0 });
         }
-        Ok(PreparedPlan { launches, frame_bytes: self.buffers[0], output_floats: self.output_floats })
+        let final_images =
+            self.final_images.iter().map(|image| (image.buffer, buffers[image.buffer], image.bytes())).collect();
+        Ok(PreparedPlan { launches, frame_bytes: self.buffers[0], output_floats: self.output_floats, final_images })
     }
 }
 
@@ -395,6 +417,8 @@ pub struct PreparedPlan {
     launches: Vec<Launch>,
     frame_bytes: usize,
     output_floats: usize,
+    /// (buffer index, address, bytes) of the last op's images; buffer 0 is the frame.
+    final_images: Vec<(usize, u64, usize)>,
 }
 
 impl PreparedPlan {
@@ -405,24 +429,33 @@ impl PreparedPlan {
 
     /// Runs the plan on the RGB8 frame at `frame` (`width * height * 3` bytes, as planned),
     /// writing [`output_floats`](Self::output_floats) float32 values at `output`.
-    pub fn run<E: KernelExecutor>(&self, executor: &mut E, frame: u64, output: u64) -> Result<(), String> {
-        for launch in &self.launches {
-            let input = |planned: u64| if launch.reads_frame { frame } else { planned };
-            match launch.kind {
+    pub fn run(&self, executor: &mut dyn KernelExecutor, frame: u64, output: u64) -> Result<(), String> {
+        for l in &self.launches {
+            let input = |planned: u64| if l.reads_frame { frame } else { planned };
+            match l.kind {
                 LaunchKind::OpencvLinear(p) => {
-                    executor.launch(launch.threads, &OpencvLinearParams { input: input(p.input), ..p })?
+                    launch(executor, l.threads, &OpencvLinearParams { input: input(p.input), ..p })?
                 }
-                LaunchKind::PilPass(p) => {
-                    executor.launch(launch.threads, &PilPassParams { input: input(p.input), ..p })?
-                }
-                LaunchKind::Remap(p) => executor.launch(launch.threads, &RemapParams { input: input(p.input), ..p })?,
-                LaunchKind::Normalize(offset, p) => executor.launch(
-                    launch.threads,
+                LaunchKind::PilPass(p) => launch(executor, l.threads, &PilPassParams { input: input(p.input), ..p })?,
+                LaunchKind::Remap(p) => launch(executor, l.threads, &RemapParams { input: input(p.input), ..p })?,
+                LaunchKind::Normalize(offset, p) => launch(
+                    executor,
+                    l.threads,
                     &NormalizeParams { input: input(p.input), out: output + (offset * size_of::<f32>()) as u64, ..p },
                 )?,
             }
         }
         Ok(())
+    }
+
+    /// (address, bytes) of the last op's one image after [`run`](Self::run) on `frame`; `None`
+    /// when the ops made several images.
+    pub fn final_image(&self, frame: u64) -> Option<(u64, usize)> {
+        match self.final_images.as_slice() {
+            [(0, _, bytes)] => Some((frame, *bytes)),
+            [(_, address, bytes)] => Some((*address, *bytes)),
+            _ => None,
+        }
     }
 
     /// Bytes of the RGB8 frame the plan reads.
@@ -437,18 +470,6 @@ pub struct FrameConverter {
     tables: [Option<u64>; 8],
 }
 
-/// A frame in memory the executor can read (device pointers for a GPU).
-#[derive(Clone, Copy, Debug)]
-pub struct DeviceFrame {
-    pub format: PixelFormat,
-    pub width: u32,
-    pub height: u32,
-    pub planes: [u64; 3],
-    pub pitches: [usize; 3],
-    pub matrix: ColorMatrix,
-    pub range: ColorRange,
-}
-
 impl Default for FrameConverter {
     fn default() -> Self {
         Self::new()
@@ -461,12 +482,7 @@ impl FrameConverter {
     }
 
     /// Converts `frame` to packed RGB8 at `out` (`width * height * 3` bytes).
-    pub fn convert<E: KernelExecutor>(
-        &mut self,
-        executor: &mut E,
-        frame: &DeviceFrame,
-        out: u64,
-    ) -> Result<(), String> {
+    pub fn convert(&mut self, executor: &mut dyn KernelExecutor, frame: &DeviceFrame, out: u64) -> Result<(), String> {
         let (format, bits) = match frame.format {
             PixelFormat::Rgb24 => (1, 8),
             PixelFormat::Bgr24 => (2, 8),
@@ -499,6 +515,6 @@ impl FrameConverter {
             height: frame.height,
             pad: 0,
         };
-        executor.launch(u64::from(frame.width) * u64::from(frame.height), &params)
+        launch(executor, u64::from(frame.width) * u64::from(frame.height), &params)
     }
 }

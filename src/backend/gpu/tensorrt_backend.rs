@@ -106,6 +106,14 @@ impl Backend for TensorRtBackend {
         "tensorrt"
     }
 
+    fn kernel_executor_factory(&self) -> Option<super::kernels::KernelExecutorFactory> {
+        let stream = self.stream.clone();
+        Some(Arc::new(move || {
+            super::cuda_executor::CudaExecutor::new(stream.clone())
+                .map(|executor| Box::new(executor) as Box<dyn super::kernels::KernelExecutor>)
+        }))
+    }
+
     fn load_network(&self, path: &std::path::Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
         let sha256 = crate::bundle::sha256_file(path).map_err(|e| backend_error(format!("{}: {e}", path.display())))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -1,0 +1,120 @@
+//! Frames in device memory (`Session::push_device`, `VSRQA_MEMORY_CUDA`) through the whole
+//! session, without a GPU: the engine's kernel executor is the CPU emulation of the GPU kernels
+//! (tests/support/cuda_emulator.rs), and host pointers play the part of device pointers. The
+//! conversion, every branch's preprocessing and the clip branch's kept frames then run through the
+//! same plans and kernels as on a GPU, and the scores must equal those of the same frames pushed
+//! from host memory exactly (the kernels are bit-exact; tests/gpu_kernels_emulated.rs).
+
+use std::path::{Path, PathBuf};
+
+use rand::{RngExt, SeedableRng};
+use vsrqa::backend::BackendKind;
+use vsrqa::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat};
+use vsrqa::{Engine, EngineOptions, Error};
+
+#[path = "support/cuda_emulator.rs"]
+mod cuda_emulator;
+
+fn tiny_bundle() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
+}
+
+fn engine(device_frames: bool) -> Engine {
+    let options = EngineOptions {
+        backend: BackendKind::Cpu,
+        threads: 1,
+        device_frames: device_frames.then(cuda_emulator::Emulator::factory),
+        ..EngineOptions::default()
+    };
+    Engine::new(tiny_bundle(), options).unwrap()
+}
+
+/// `count` NV12 frames of noise over a gradient (NV12: the layout NVDEC produces).
+fn nv12_frames(width: usize, height: usize, count: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    (0..count)
+        .map(|f| {
+            let mut frame: Vec<u8> = (0..width * height)
+                .map(|i| ((i % width + i / width + 3 * f) % 200 + 20) as u8 ^ rng.random_range(0..16u8))
+                .collect();
+            frame.extend((0..cw * ch * 2).map(|_| rng.random_range(64..192u8)));
+            frame
+        })
+        .collect()
+}
+
+fn host_view(frame: &[u8], width: u32, height: u32) -> FrameView<'_> {
+    let mut view = FrameView::packed(PixelFormat::Nv12, width, height, frame).unwrap();
+    view.matrix = ColorMatrix::Bt709;
+    view
+}
+
+fn device_view(frame: &[u8], width: u32, height: u32) -> DeviceFrame {
+    let luma = width as usize * height as usize;
+    DeviceFrame {
+        format: PixelFormat::Nv12,
+        width,
+        height,
+        planes: [frame.as_ptr() as u64, frame[luma..].as_ptr() as u64, 0],
+        pitches: [width as usize, width.div_ceil(2) as usize * 2, 0],
+        matrix: ColorMatrix::Bt709,
+        range: ColorRange::Limited,
+    }
+}
+
+/// (every key frame's score as polled, the clip score) of `frames` pushed one way or the other.
+fn scores(engine: &Engine, frames: &[Vec<u8>], width: u32, height: u32, device: bool) -> (Vec<f64>, f64) {
+    let mut session = engine.session(8.0).unwrap();
+    let mut polled = Vec::new();
+    for frame in frames {
+        if device {
+            session.push_device(&device_view(frame, width, height)).unwrap();
+        } else {
+            session.push(&host_view(frame, width, height)).unwrap();
+        }
+        polled.extend(std::iter::from_fn(|| session.poll()).map(|s| s.score));
+    }
+    let clip = session.finish().unwrap();
+    polled.extend(std::iter::from_fn(|| session.poll()).map(|s| s.score));
+    (polled, clip.score)
+}
+
+/// The tiny bundle's five branches (window, key-frame, patches, halves, clip) on device frames.
+/// 112x80 frames run every branch on the kernels; 48x40 frames are smaller than FAST-VQA's
+/// mosaic, so that branch takes the converted frame back to the host (the one fallback).
+#[test]
+fn device_frames_score_exactly_like_host_frames() {
+    let with_kernels = engine(true);
+    for (width, height, seed) in [(112u32, 80u32, 1u64), (48, 40, 2), (113, 81, 3)] {
+        let frames = nv12_frames(width as usize, height as usize, 20, seed);
+        let host = scores(&with_kernels, &frames, width, height, false);
+        let device = scores(&with_kernels, &frames, width, height, true);
+        assert!(!host.0.is_empty());
+        assert_eq!(device, host, "{width}x{height}: device frames scored differently");
+    }
+}
+
+/// An engine without a kernel executor (the CPU backends) refuses device frames, clearly, and the
+/// session goes on; bad descriptors are refused before anything runs.
+#[test]
+fn device_frames_without_a_gpu_backend_are_refused_clearly() {
+    let frames = nv12_frames(112, 80, 1, 4);
+    let plain = engine(false);
+    let mut session = plain.session(8.0).unwrap();
+    let error = session.push_device(&device_view(&frames[0], 112, 80)).unwrap_err();
+    assert!(matches!(error, Error::UnsupportedFrame(_)), "{error}");
+    assert!(error.to_string().contains("GPU backend"), "{error}");
+    session.push(&host_view(&frames[0], 112, 80)).unwrap();
+    assert_eq!(session.frames_pushed(), 1);
+
+    let with_kernels = engine(true);
+    let mut session = with_kernels.session(8.0).unwrap();
+    let mut no_plane = device_view(&frames[0], 112, 80);
+    no_plane.planes[1] = 0;
+    assert!(session.push_device(&no_plane).unwrap_err().to_string().contains("plane 1 has no address"));
+    let mut short_pitch = device_view(&frames[0], 112, 80);
+    short_pitch.pitches[0] = 100;
+    assert!(session.push_device(&short_pitch).unwrap_err().to_string().contains("pitch"));
+    assert_eq!(session.frames_pushed(), 0);
+}
