@@ -358,8 +358,9 @@ pub unsafe extern "C" fn vsrqa_score_frame(
         let mut session = engine.session(1.0)?;
         frame.push_to(&mut session)?;
         session.finish()?;
-        let result =
-            session.poll().ok_or_else(|| CError::new(VSRQA_ERROR_INTERNAL, "a one-frame clip gave no score"))?;
+        let result = session
+            .poll()
+            .ok_or_else(|| crate::error::Error::Backend("a one-frame clip produced no frame score".into()))?;
         let value = VsrqaFrameScore {
             struct_size: std::mem::size_of::<VsrqaFrameScore>(),
             frame_index: result.frame_index,
