@@ -276,6 +276,8 @@ fn info_says_why_the_gpu_path_is_unavailable() {
     }
     let tensorrt = report["backends"].as_array().unwrap().iter().find(|b| b["name"] == "tensorrt").unwrap();
     assert_eq!(tensorrt["available"], false);
+    // Without a GPU, `auto` is the CPU backend, and info says so.
+    assert!(has_gpu || report["auto_backend"] == "cpu", "{}", report["auto_backend"]);
     let reason = tensorrt["reason"].as_str().unwrap();
     assert!(reason.contains("TensorRT-RTX 1."), "{reason}");
     let runner = if cfg!(feature = "tensorrt-rtx") { "has the TensorRT runner" } else { "has no TensorRT runner" };

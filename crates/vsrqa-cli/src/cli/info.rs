@@ -54,7 +54,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             })
         })
         .collect();
-    let backends: Vec<serde_json::Value> = backend::availability()
+    let availability = backend::availability();
+    // What `auto` takes (the GPU backend where it can run; it may still fall back to the CPU if
+    // the backend fails to start, and the engine's log says so).
+    let tensorrt_usable =
+        availability.iter().any(|(kind, status)| *kind == backend::BackendKind::TensorRt && status.is_ok());
+    let auto = if tensorrt_usable { "tensorrt" } else { "cpu" };
+    let backends: Vec<serde_json::Value> = availability
         .into_iter()
         .map(|(kind, status)| match status {
             Ok(()) => json!({ "name": kind.name(), "available": true }),
@@ -79,6 +85,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
         "networks_checked_on_cpu": checked,
         "backends": backends,
+        "auto_backend": auto,
     });
     if args.json {
         return print_json(&report);
@@ -160,4 +167,5 @@ fn print_text(report: &serde_json::Value) {
             _ => println!("  {:<9} unavailable: {}", text(&b["name"]), text(&b["reason"])),
         }
     }
+    println!("  auto      -> {}", text(&report["auto_backend"]));
 }
