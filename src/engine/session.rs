@@ -147,7 +147,7 @@ impl Session {
         frame.validate()?;
         if self.engine.inner().device_frames.is_none() {
             return Err(Error::unsupported(
-                "frames in device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
+                "frames in CUDA device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
             ));
         }
         self.push_frame(Source::Device(frame))
