@@ -48,6 +48,7 @@ fn tensorrt_facade() {
         "src/backend/gpu/tensorrt_build.rs",
         "src/backend/gpu/tensorrt_facade.cpp",
         "src/backend/gpu/tensorrt_facade.h",
+        "src/backend/gpu/tensorrt_logger.h",
         "src/backend/gpu/tensorrt_runtime.rs",
         "src/backend/gpu/tensorrt_runtime_facade.cpp",
         "src/backend/gpu/tensorrt_runtime_facade.h",

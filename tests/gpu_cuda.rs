@@ -13,8 +13,8 @@ use std::process::Command;
 
 use vsrqa::backend::gpu::cuda_executor::{compile_preprocess_kernels, CudaExecutor, NVRTC_LIBRARY_VARIABLE};
 use vsrqa::backend::gpu::kernels::{Kernel, KernelExecutor};
-use vsrqa::backend::gpu::preprocess_plan::{DeviceFrame, FrameConverter};
-use vsrqa::frame::{convert, ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::backend::gpu::preprocess_plan::FrameConverter;
+use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
 
 #[path = "support/preprocess_cases.rs"]
 mod preprocess_cases;
@@ -70,10 +70,6 @@ fn executor() -> CudaExecutor {
     CudaExecutor::new(context.new_stream().unwrap()).unwrap()
 }
 
-fn read(executor: &mut CudaExecutor, address: u64, bytes: usize) -> Vec<u8> {
-    executor.download(address, bytes).unwrap()
-}
-
 /// Bit-identical floats; also prints the largest difference in 8-bit levels for the note.
 fn compare(what: &str, gpu: &[f32], cpu: &[f32], std: f32) {
     let levels = gpu.iter().zip(cpu).map(|(g, c)| ((g - c) * std * 255.0).abs()).fold(0f32, f32::max);
@@ -109,48 +105,19 @@ fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
 fn gpu_conversion_equals_the_cpu_path_for_every_format() {
     let mut executor = executor();
     let mut converter = FrameConverter::new();
-    let formats = [
-        PixelFormat::Rgb24,
-        PixelFormat::Bgr24,
-        PixelFormat::Rgba32,
-        PixelFormat::Bgra32,
-        PixelFormat::I420,
-        PixelFormat::Nv12,
-        PixelFormat::I420_10Le,
-        PixelFormat::P010,
-    ];
-    for (seed, format) in formats.into_iter().enumerate() {
+    for (seed, format) in preprocess_cases::FORMATS.into_iter().enumerate() {
         for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
             for range in [ColorRange::Limited, ColorRange::Full] {
-                let (width, height) = (1921, 1081);
-                let (planes, pitches) = preprocess_cases::yuv_or_rgb_frame(format, width, height, 64, seed as u64);
-                let slices: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
-                let view = FrameView {
+                let (cpu, kernel) = preprocess_cases::converted_both_ways(
+                    &mut executor,
+                    &mut converter,
                     format,
-                    width: width as u32,
-                    height: height as u32,
-                    planes: [slices[0], slices.get(1).copied().unwrap_or(&[]), slices.get(2).copied().unwrap_or(&[])],
-                    pitches,
+                    (1921, 1081, 64),
                     matrix,
                     range,
-                };
-                let cpu = convert::to_rgb8(&view).unwrap();
-                let mut addresses = [0u64; 3];
-                for (address, plane) in addresses.iter_mut().zip(&planes) {
-                    *address = executor.upload(plane).unwrap();
-                }
-                let frame = DeviceFrame {
-                    format,
-                    width: width as u32,
-                    height: height as u32,
-                    planes: addresses,
-                    pitches,
-                    matrix,
-                    range,
-                };
-                let out = executor.alloc(width * height * 3).unwrap();
-                converter.convert(&mut executor, &frame, out).unwrap();
-                assert!(read(&mut executor, out, width * height * 3) == cpu.data, "{format:?} {matrix:?} {range:?}");
+                    seed as u64,
+                );
+                assert!(kernel == cpu, "{format:?} {matrix:?} {range:?}");
             }
         }
     }

@@ -11,17 +11,17 @@
 //! GPU run (tests/gpu_cuda.rs, on a machine with a GPU) is held to as well; here every float is
 //! compared bit for bit.
 
-use vsrqa::backend::gpu::kernels::{self, KernelExecutor};
-use vsrqa::backend::gpu::preprocess_plan::{DeviceFrame, FrameConverter};
+use vsrqa::backend::gpu::kernels;
+use vsrqa::backend::gpu::preprocess_plan::FrameConverter;
 use vsrqa::bundle::PreprocessOp;
-use vsrqa::frame::{convert, ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
+use vsrqa::frame::{ColorMatrix, ColorRange, RgbImage};
 
 #[path = "support/cuda_emulator.rs"]
 mod cuda_emulator;
 #[path = "support/preprocess_cases.rs"]
 mod preprocess_cases;
 use cuda_emulator::Emulator;
-use preprocess_cases::{assert_bit_identical, rgb_frame, tiny_branches, yuv_or_rgb_frame};
+use preprocess_cases::{assert_bit_identical, rgb_frame, tiny_branches};
 
 #[test]
 fn parameter_structs_have_the_c_layout() {
@@ -93,58 +93,26 @@ fn emulated_kernels_equal_the_cpu_path_at_full_size() {
 /// included: the kernel masks and shifts as the CPU path does).
 #[test]
 fn emulated_conversion_equals_the_cpu_path_for_every_format() {
-    let formats = [
-        PixelFormat::Rgb24,
-        PixelFormat::Bgr24,
-        PixelFormat::Rgba32,
-        PixelFormat::Bgra32,
-        PixelFormat::I420,
-        PixelFormat::Nv12,
-        PixelFormat::I420_10Le,
-        PixelFormat::P010,
-    ];
     let mut emulator = Emulator::new();
     let mut converter = FrameConverter::new();
     let mut seed = 0;
-    for format in formats {
-        for (width, height, pad) in [(33, 17, 0), (64, 36, 5), (1, 1, 3)] {
+    for format in preprocess_cases::FORMATS {
+        for size in [(33, 17, 0), (64, 36, 5), (1, 1, 3)] {
             for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
                 for range in [ColorRange::Limited, ColorRange::Full] {
                     seed += 1;
-                    let (planes, pitches) = yuv_or_rgb_frame(format, width, height, pad, seed);
-                    let slices: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
-                    let view = FrameView {
+                    let (cpu, kernel) = preprocess_cases::converted_both_ways(
+                        &mut emulator,
+                        &mut converter,
                         format,
-                        width: width as u32,
-                        height: height as u32,
-                        planes: [
-                            slices[0],
-                            slices.get(1).copied().unwrap_or(&[]),
-                            slices.get(2).copied().unwrap_or(&[]),
-                        ],
-                        pitches,
+                        size,
                         matrix,
                         range,
-                    };
-                    let cpu = convert::to_rgb8(&view).unwrap();
-                    let mut addresses = [0u64; 3];
-                    for (address, plane) in addresses.iter_mut().zip(&planes) {
-                        *address = emulator.upload(plane).unwrap();
-                    }
-                    let frame = DeviceFrame {
-                        format,
-                        width: width as u32,
-                        height: height as u32,
-                        planes: addresses,
-                        pitches,
-                        matrix,
-                        range,
-                    };
-                    let out = emulator.alloc(width * height * 3).unwrap();
-                    converter.convert(&mut emulator, &frame, out).unwrap();
+                        seed,
+                    );
                     assert!(
-                        emulator.read(out, width * height * 3) == cpu.data,
-                        "{format:?} {width}x{height} {matrix:?} {range:?}: the kernel differs from the CPU path"
+                        kernel == cpu,
+                        "{format:?} {size:?} {matrix:?} {range:?}: the kernel differs from the CPU path"
                     );
                 }
             }

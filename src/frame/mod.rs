@@ -129,23 +129,8 @@ impl<'a> FrameView<'a> {
     /// Checks sizes, pitches and plane lengths. Every consumer can then index without checks
     /// failing.
     pub fn validate(&self) -> Result<()> {
-        if self.width == 0 || self.height == 0 {
-            return Err(Error::invalid(format!("frame size {}x{} is empty", self.width, self.height)));
-        }
-        if self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
-            return Err(Error::invalid(format!(
-                "frame size {}x{} exceeds the {MAX_DIMENSION}x{MAX_DIMENSION} limit",
-                self.width, self.height
-            )));
-        }
+        check_geometry(self.format, self.width, self.height, &self.pitches)?;
         for i in 0..self.format.plane_count() {
-            let (row_bytes, _) = self.format.plane_extent(i, self.width as usize, self.height as usize);
-            if self.pitches[i] < row_bytes {
-                return Err(Error::invalid(format!(
-                    "plane {i} pitch {} is smaller than its row ({row_bytes} bytes for {:?} width {})",
-                    self.pitches[i], self.format, self.width
-                )));
-            }
             let need = Self::required_plane_len(self.format, i, self.width, self.height, self.pitches[i]);
             if self.planes[i].len() < need {
                 return Err(Error::invalid(format!("plane {i} holds {} bytes, {need} needed", self.planes[i].len())));
@@ -174,6 +159,28 @@ pub(crate) fn try_buffer<T: Clone>(len: usize, value: T, what: &str) -> Result<V
     Ok(buffer)
 }
 
+/// The checks every frame description shares: a size within the limits, and pitches that hold a
+/// row of each plane.
+fn check_geometry(format: PixelFormat, width: u32, height: u32, pitches: &[usize; 3]) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::invalid(format!("frame size {width}x{height} is empty")));
+    }
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(Error::invalid(format!(
+            "frame size {width}x{height} exceeds the {MAX_DIMENSION}x{MAX_DIMENSION} limit"
+        )));
+    }
+    for (i, &pitch) in pitches.iter().enumerate().take(format.plane_count()) {
+        let (row_bytes, _) = format.plane_extent(i, width as usize, height as usize);
+        if pitch < row_bytes {
+            return Err(Error::invalid(format!(
+                "plane {i} pitch {pitch} is smaller than its row ({row_bytes} bytes for {format:?} width {width})"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A frame in device memory (e.g. CUDA device pointers from NVDEC or an encoder): the same
 /// description as [`FrameView`], with addresses the GPU path's executor reads.
 #[derive(Clone, Copy, Debug)]
@@ -191,20 +198,8 @@ impl DeviceFrame {
     /// Checks sizes, pitches and that every plane has an address. (Device memory cannot be
     /// measured from the host: the caller guarantees each plane spans `pitch * rows` bytes.)
     pub fn validate(&self) -> Result<()> {
-        if self.width == 0 || self.height == 0 || self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
-            return Err(Error::invalid(format!(
-                "frame size {}x{} is outside 1..={MAX_DIMENSION}",
-                self.width, self.height
-            )));
-        }
+        check_geometry(self.format, self.width, self.height, &self.pitches)?;
         for i in 0..self.format.plane_count() {
-            let (row_bytes, _) = self.format.plane_extent(i, self.width as usize, self.height as usize);
-            if self.pitches[i] < row_bytes {
-                return Err(Error::invalid(format!(
-                    "plane {i} pitch {} is smaller than its row ({row_bytes} bytes)",
-                    self.pitches[i]
-                )));
-            }
             if self.planes[i] == 0 {
                 return Err(Error::invalid(format!("plane {i} has no address")));
             }

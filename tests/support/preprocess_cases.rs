@@ -7,9 +7,49 @@ use std::path::Path;
 
 use rand::{RngExt, SeedableRng};
 use vsrqa::backend::gpu::kernels::KernelExecutor;
-use vsrqa::backend::gpu::preprocess_plan::PreprocessPlan;
+use vsrqa::backend::gpu::preprocess_plan::{FrameConverter, PreprocessPlan};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
-use vsrqa::frame::{PixelFormat, RgbImage};
+use vsrqa::frame::{convert, ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat, RgbImage};
+
+/// Every pixel format the C API takes.
+pub const FORMATS: [PixelFormat; 8] = [
+    PixelFormat::Rgb24,
+    PixelFormat::Bgr24,
+    PixelFormat::Rgba32,
+    PixelFormat::Bgra32,
+    PixelFormat::I420,
+    PixelFormat::Nv12,
+    PixelFormat::I420_10Le,
+    PixelFormat::P010,
+];
+
+/// A frame of arbitrary codes (`yuv_or_rgb_frame`) converted to RGB8 by the CPU path and by the
+/// conversion kernel on `executor`: (CPU path, kernel).
+#[allow(clippy::too_many_arguments)]
+pub fn converted_both_ways(
+    executor: &mut dyn KernelExecutor,
+    converter: &mut FrameConverter,
+    format: PixelFormat,
+    (width, height, pad): (usize, usize, usize),
+    matrix: ColorMatrix,
+    range: ColorRange,
+    seed: u64,
+) -> (Vec<u8>, Vec<u8>) {
+    let (planes, pitches) = yuv_or_rgb_frame(format, width, height, pad, seed);
+    let plane = |i: usize| planes.get(i).map_or(&[][..], Vec::as_slice);
+    let (w, h) = (width as u32, height as u32);
+    let view =
+        FrameView { format, width: w, height: h, planes: [plane(0), plane(1), plane(2)], pitches, matrix, range };
+    let cpu = convert::to_rgb8(&view).unwrap().data;
+    let mut addresses = [0u64; 3];
+    for (address, plane) in addresses.iter_mut().zip(&planes) {
+        *address = executor.upload(plane).unwrap();
+    }
+    let frame = DeviceFrame { format, width: w, height: h, planes: addresses, pitches, matrix, range };
+    let out = executor.alloc(width * height * 3).unwrap();
+    converter.convert(executor, &frame, out).unwrap();
+    (cpu, executor.download(out, width * height * 3).unwrap())
+}
 
 /// A frame of noise with smooth structure (resamplers see both edges and flat areas).
 pub fn rgb_frame(width: usize, height: usize, seed: u64) -> RgbImage {

@@ -381,6 +381,13 @@ fn train_cli_refuses_bad_requests() {
     assert_eq!(bad_plot.status.code(), Some(2));
 }
 
+/// The tiny bundle's feature bank of `list` in `out`, in one run.
+fn make_bank(list: &Path, out: &Path) {
+    let (tiny, list, out) = (data("tiny_bundle"), list.to_str().unwrap(), out.to_str().unwrap());
+    let made = vsrqa(&["features", "-m", tiny.to_str().unwrap(), "--list", list, "--out", out, "-q"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+}
+
 fn read_trimmed(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_string()
 }
@@ -434,17 +441,7 @@ fn full_disk_feature_bank_stops_and_resumes_after_space_is_freed() {
     assert_eq!(small_filesystem::temporaries(&out.join("second")), Vec::<String>::new());
 
     let fresh = dir.path().join("fresh");
-    let made = vsrqa(&[
-        "features",
-        "-m",
-        data("tiny_bundle").to_str().unwrap(),
-        "--list",
-        dir.path().join("list.csv").to_str().unwrap(),
-        "--out",
-        fresh.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    make_bank(&dir.path().join("list.csv"), &fresh);
     let open = |dir: &Path| vsrqa::train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
     assert!(open(&out.join("second/bank")) == open(&fresh), "the resumed bank differs from a single run's");
 }
@@ -457,17 +454,7 @@ fn full_disk_train_outputs_are_never_half_written() {
     let dir = tempfile::tempdir().unwrap();
     synthetic_dataset(dir.path(), 15, 6);
     let bank = dir.path().join("bank");
-    let made = vsrqa(&[
-        "features",
-        "-m",
-        data("tiny_bundle").to_str().unwrap(),
-        "--list",
-        dir.path().join("list.csv").to_str().unwrap(),
-        "--out",
-        bank.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    make_bank(&dir.path().join("list.csv"), &bank);
     let (mount_point, out) = (dir.path().join("small"), dir.path().join("out"));
     std::fs::create_dir_all(&mount_point).unwrap();
     std::fs::create_dir_all(&out).unwrap();

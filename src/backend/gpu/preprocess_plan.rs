@@ -182,11 +182,6 @@ impl PreprocessPlan {
         self.output_floats
     }
 
-    /// Launches per frame.
-    pub fn launches(&self) -> usize {
-        self.steps.len()
-    }
-
     fn image(&mut self, width: usize, height: usize) -> Image {
         self.buffers.push(width * height * 3);
         Image { buffer: self.buffers.len() - 1, width, height }
@@ -390,7 +385,7 @@ impl PreprocessPlan {
         }
         let final_images =
             self.final_images.iter().map(|image| (image.buffer, buffers[image.buffer], image.bytes())).collect();
-        Ok(PreparedPlan { launches, frame_bytes: self.buffers[0], output_floats: self.output_floats, final_images })
+        Ok(PreparedPlan { launches, output_floats: self.output_floats, final_images })
     }
 }
 
@@ -415,7 +410,6 @@ struct Launch {
 #[derive(Debug)]
 pub struct PreparedPlan {
     launches: Vec<Launch>,
-    frame_bytes: usize,
     output_floats: usize,
     /// (buffer index, address, bytes) of the last op's images; buffer 0 is the frame.
     final_images: Vec<(usize, u64, usize)>,
@@ -456,11 +450,6 @@ impl PreparedPlan {
             [(_, address, bytes)] => Some((*address, *bytes)),
             _ => None,
         }
-    }
-
-    /// Bytes of the RGB8 frame the plan reads.
-    pub fn frame_bytes(&self) -> usize {
-        self.frame_bytes
     }
 }
 

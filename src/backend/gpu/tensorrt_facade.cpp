@@ -8,31 +8,12 @@
 
 #include "NvInfer.h"
 #include "NvOnnxParser.h"
+#include "vsrqa/src/backend/gpu/tensorrt_logger.h"
 #include "vsrqa/src/backend/gpu/tensorrt_build.rs.h"
 
 namespace vsrqa {
 namespace trt {
 namespace {
-
-// Keeps TensorRT's error messages, to append them to the exception that reports the failure.
-class CollectingLogger : public nvinfer1::ILogger {
- public:
-  void log(Severity severity, nvinfer1::AsciiChar const* message) noexcept override {
-    if (severity > Severity::kERROR) return;
-    try {
-      errors_ += errors_.empty() ? "" : "; ";
-      errors_ += message;
-    } catch (...) {
-      // Out of memory while logging: the message is lost, the build still reports failure.
-    }
-  }
-  std::string with_errors(std::string message) const {
-    return errors_.empty() ? message : message + " (TensorRT: " + errors_ + ")";
-  }
-
- private:
-  std::string errors_;
-};
 
 // The handle is never closed: TensorRT keeps process-wide state (loggers, registries) that must
 // outlive every object it created, and vsrqa's Rust side keeps the same library loaded.
@@ -92,18 +73,18 @@ rust::Vec<std::uint8_t> build_serialized_plan(PlanRequest const& request) {
       find_symbol<void* (*)(void*, void*, int)>(parser_library, "createNvOnnxParser_INTERNAL", parser_path);
 
   // Declared first so that it outlives every TensorRT object below.
-  CollectingLogger logger;
+  ErrorLogger logger;
   std::unique_ptr<nvinfer1::IBuilder> builder(
       static_cast<nvinfer1::IBuilder*>(create_builder(&logger, NV_TENSORRT_VERSION)));
   if (!builder) {
-    throw std::runtime_error(logger.with_errors(library_path + " refused to create a builder for headers " +
+    throw std::runtime_error(logger.take(library_path + " refused to create a builder for headers " +
                                                 std::to_string(NV_TENSORRT_VERSION)));
   }
   std::unique_ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(0));
-  if (!network) throw std::runtime_error(logger.with_errors("TensorRT could not create a network"));
+  if (!network) throw std::runtime_error(logger.take("TensorRT could not create a network"));
   std::unique_ptr<nvonnxparser::IParser> parser(
       static_cast<nvonnxparser::IParser*>(create_parser(network.get(), &logger, NV_ONNX_PARSER_VERSION)));
-  if (!parser) throw std::runtime_error(logger.with_errors(parser_path + " refused to create an ONNX parser"));
+  if (!parser) throw std::runtime_error(logger.take(parser_path + " refused to create an ONNX parser"));
   if (!parser->parseFromFile(onnx_path.c_str(), static_cast<int>(nvinfer1::ILogger::Severity::kERROR))) {
     std::string message = "TensorRT cannot parse " + onnx_path;
     for (int i = 0; i < parser->getNbErrors(); ++i) {
@@ -120,7 +101,7 @@ rust::Vec<std::uint8_t> build_serialized_plan(PlanRequest const& request) {
   check_profile(input->getDimensions(), request);
 
   std::unique_ptr<nvinfer1::IBuilderConfig> config(builder->createBuilderConfig());
-  if (!config) throw std::runtime_error(logger.with_errors("TensorRT could not create a builder config"));
+  if (!config) throw std::runtime_error(logger.take("TensorRT could not create a builder config"));
   config->setMemoryPoolLimit(nvinfer1::MemoryPoolType::kWORKSPACE, request.workspace_bytes);
   config->setBuilderOptimizationLevel(request.optimization_level);
   // fp32 means fp32: TF32 (on by default) rounds matrix inputs to 10-bit mantissas, about 1e-3
@@ -133,12 +114,12 @@ rust::Vec<std::uint8_t> build_serialized_plan(PlanRequest const& request) {
       !profile->setDimensions(name, nvinfer1::OptProfileSelector::kOPT, to_dims(request.opt_shape)) ||
       !profile->setDimensions(name, nvinfer1::OptProfileSelector::kMAX, to_dims(request.max_shape)) ||
       config->addOptimizationProfile(profile) < 0) {
-    throw std::runtime_error(logger.with_errors("TensorRT refused the optimization profile"));
+    throw std::runtime_error(logger.take("TensorRT refused the optimization profile"));
   }
 
   std::unique_ptr<nvinfer1::IHostMemory> plan(builder->buildSerializedNetwork(*network, *config));
   if (!plan || plan->size() == 0) {
-    throw std::runtime_error(logger.with_errors("TensorRT could not build an engine from " + onnx_path));
+    throw std::runtime_error(logger.take("TensorRT could not build an engine from " + onnx_path));
   }
   rust::Vec<std::uint8_t> bytes;
   bytes.reserve(plan->size());

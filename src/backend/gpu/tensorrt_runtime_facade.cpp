@@ -5,35 +5,15 @@
 #include <stdexcept>
 
 #include "NvInfer.h"
+#include "vsrqa/src/backend/gpu/tensorrt_logger.h"
 #include "vsrqa/src/backend/gpu/tensorrt_runtime.rs.h"
 
 namespace vsrqa {
 namespace trt {
 
-// Keeps TensorRT's error messages for the exception that reports a failure. Engines log from
-// enqueue on the caller's thread; each engine has its own logger, and a context is used by one
-// thread at a time (tensorrt_runtime.rs holds it behind a mutex).
-class RuntimeLogger : public nvinfer1::ILogger {
- public:
-  void log(Severity severity, nvinfer1::AsciiChar const* message) noexcept override {
-    if (severity > Severity::kERROR) return;
-    try {
-      errors_ += errors_.empty() ? "" : "; ";
-      errors_ += message;
-    } catch (...) {
-      // Out of memory while logging: the message is lost, the call still reports failure.
-    }
-  }
-  // `message` plus what TensorRT logged since the last call.
-  std::string take(std::string message) {
-    if (!errors_.empty()) message += " (TensorRT: " + errors_ + ")";
-    errors_.clear();
-    return message;
-  }
-
- private:
-  std::string errors_;
-};
+// One logger per engine: contexts log from enqueue on the caller's thread, and a context is used
+// by one thread at a time (tensorrt_runtime.rs holds it behind a mutex).
+class RuntimeLogger : public ErrorLogger {};
 
 Engine::Engine(std::unique_ptr<RuntimeLogger> logger, std::unique_ptr<nvinfer1::IRuntime> runtime)
     : logger_(std::move(logger)), runtime_(std::move(runtime)) {}

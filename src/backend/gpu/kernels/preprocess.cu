@@ -52,6 +52,9 @@ __device__ u8 round_to_u8(double value) {
     return (u8)(r < 0.0 ? 0.0 : (r > 255.0 ? 255.0 : r));
 }
 
+// An int sum clamped to a byte, as the CPU path's `.clamp(0, 255) as u8`.
+__device__ u8 clamp_u8(int value) { return (u8)(value < 0 ? 0 : (value > 255 ? 255 : value)); }
+
 __device__ u16 load_le16(const u8 *row, u32 index) {
     return (u16)(row[2 * index] | (row[2 * index + 1] << 8));
 }
@@ -127,7 +130,7 @@ extern "C" __global__ void resize_opencv_linear(const OpencvLinearParams p) {
     // OpenCV's SIMD vertical kernel: drop 4 bits, 16x16 -> high-16 multiply, round by 2 bits.
     int sum = (((a >> 4) * row[2]) >> 16) + (((b >> 4) * row[3]) >> 16);
     int value = (sum + 2) >> 2;
-    ((u8 *)p.out)[i] = (u8)(value < 0 ? 0 : (value > 255 ? 255 : value));
+    ((u8 *)p.out)[i] = clamp_u8(value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +171,7 @@ extern "C" __global__ void resize_pil_pass(const PilPassParams p) {
         sum += v * weights[k];
     }
     int value = sum >> PIL_PRECISION_BITS;
-    ((u8 *)p.out)[i] = (u8)(value < 0 ? 0 : (value > 255 ? 255 : value));
+    ((u8 *)p.out)[i] = clamp_u8(value);
 }
 
 // ---------------------------------------------------------------------------------------------
