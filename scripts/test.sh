@@ -18,14 +18,25 @@ export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/onnxruntime-lib.sh)}"
 export VSRQA_TEST_TENSORRT_RTX="${VSRQA_TEST_TENSORRT_RTX:-$(bash scripts/tensorrt-rtx-lib.sh)}"
 # NVRTC compiles the GPU preprocessing kernels in tests/gpu_cuda.rs (no GPU needed; from PyPI).
 export VSRQA_NVRTC_LIBRARY="${VSRQA_NVRTC_LIBRARY:-$(bash scripts/nvrtc-lib.sh)}"
-# The `tensorrt-rtx` feature compiles vsrqa's C++ facade against TensorRT-RTX's headers (crates.io).
-export VSRQA_TENSORRT_INCLUDE_DIR="${VSRQA_TENSORRT_INCLUDE_DIR:-$(bash scripts/tensorrt-headers.sh)}"
+# The TensorRT features compile vsrqa's C++ facade against a TensorRT header set (crates.io):
+# `tensorrt-rtx` against TensorRT-RTX 1.7's, `tensorrt` against TensorRT 11.4's.
+RTX_HEADERS="$(bash scripts/tensorrt-headers.sh rtx)"
+TENSORRT_HEADERS="$(bash scripts/tensorrt-headers.sh 11)"
+export VSRQA_TENSORRT_INCLUDE_DIR="$RTX_HEADERS"
 cargo fmt --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# Every feature combination builds: the library without its default `cuda` feature, and with all.
+# Every feature combination builds: the library without its default `cuda` feature, and with each
+# TensorRT runner (the two exclude each other, so there is no --all-features build).
 cargo clippy -p vsrqa --no-default-features --all-targets --locked -- -D warnings
-cargo clippy --workspace --all-features --all-targets --locked -- -D warnings
+cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locked -- -D warnings
+VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
+  cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
 cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build
 cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines
+# The TensorRT 10/11 runner: its header checks, and the libraries it refuses or accepts.
+export VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS"
+cargo test -p vsrqa --features tensorrt --locked --lib tensorrt
+cargo test -p vsrqa-cli --features tensorrt --locked --test build_engines
+cargo test -p vsrqa-cli --features tensorrt --locked --test cli info_says_why_the_gpu_path_is_unavailable

@@ -88,7 +88,8 @@ fn gpu_tensorrt_rtx_build_errors_are_clear() {
 
     let mut other = library.clone();
     other.flavor = Flavor::TensorRt;
-    assert!(build_plan(&other, &spatial, &config(&[3, 64, 64])).unwrap_err().contains("TensorRT-RTX 1.7 headers"));
+    let refused = build_plan(&other, &spatial, &config(&[3, 64, 64])).unwrap_err();
+    assert!(refused.contains("compiled against TensorRT-RTX 1.7.1 headers"), "{refused}");
 }
 
 fn has_gpu() -> bool {

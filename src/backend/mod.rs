@@ -76,7 +76,7 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &gpu::GpuOptions) 
         BackendKind::Auto => {
             let why = match gpu::tensorrt_availability().map_err(Error::BackendUnavailable) {
                 Ok(()) => match create_tensorrt(gpu_options, threads) {
-                    Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT-RTX are usable".into())),
+                    Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT are usable".into())),
                     Err(error) => error.to_string(),
                 },
                 Err(error) => error.to_string(),
@@ -86,12 +86,12 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &gpu::GpuOptions) 
     }
 }
 
-#[cfg(feature = "tensorrt-rtx")]
+#[cfg(vsrqa_tensorrt)]
 fn create_tensorrt(options: &gpu::GpuOptions, threads: usize) -> Result<Arc<dyn Backend>> {
     Ok(Arc::new(gpu::tensorrt_backend::TensorRtBackend::new(options, threads)?))
 }
 
-#[cfg(not(feature = "tensorrt-rtx"))]
+#[cfg(not(vsrqa_tensorrt))]
 fn create_tensorrt(_: &gpu::GpuOptions, _: usize) -> Result<Arc<dyn Backend>> {
     Err(Error::BackendUnavailable(format!("tensorrt: {}", gpu::tensorrt_unavailable_reason())))
 }

@@ -1,6 +1,7 @@
 //! `vsrqa build-engines` (issue 7) with TensorRT-RTX's real library (VSRQA_TEST_TENSORRT_RTX, set by
 //! scripts/test.sh), on a machine without a GPU. With the `tensorrt-rtx` feature the engines are
-//! built, cached, reused and rebuilt when damaged; without it the command says why it cannot build.
+//! built, cached, reused and rebuilt when damaged; with `tensorrt` (TensorRT 10/11) that library is
+//! refused; without either the command says why it cannot build.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -16,6 +17,7 @@ fn build_engines(cache: &Path) -> Output {
         .unwrap()
 }
 
+#[cfg(feature = "tensorrt-rtx")]
 fn report(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
@@ -86,17 +88,79 @@ fn build_engines_builds_caches_and_rebuilds_damaged_engines() {
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 4);
 }
 
-#[cfg(not(feature = "tensorrt-rtx"))]
+#[cfg(not(any(feature = "tensorrt-rtx", feature = "tensorrt")))]
 #[test]
 fn build_engines_without_the_feature_says_why() {
     let cache = tempfile::tempdir().unwrap();
     let output = build_engines(cache.path());
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("built without the `tensorrt-rtx` feature"), "{stderr}");
-    assert!(report(&output)["engines"].as_array().unwrap().iter().all(|e| e["ok"] == false));
+    assert!(
+        stderr.contains("TensorRT-RTX 1.")
+            && stderr.contains(
+                "found, but this build has no TensorRT runner (built without the `tensorrt-rtx` or `tensorrt` feature)"
+            ),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
 }
+
+/// Built with `tensorrt` (scripts/test.sh: against TensorRT 11.4's headers from crates.io): the
+/// facade drives libnvinfer of that major release only. TensorRT-RTX's library is refused with
+/// both sides named, before anything is built; with no library set, the search is for the one it
+/// can drive; and TensorRT 10/11 builds need the GPU the engines are for, which CI lacks.
+#[cfg(feature = "tensorrt")]
+#[test]
+fn build_engines_with_tensorrt_headers_drives_only_their_release() {
+    let cache = tempfile::tempdir().unwrap();
+    let headers = vsrqa::backend::gpu::tensorrt_headers::compiled().expect("the `tensorrt` feature has a facade");
+    let refused = build_engines(cache.path());
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let expected = format!(
+        "found, but this build's TensorRT facade is compiled against {} headers, whose API differs",
+        headers.describe()
+    );
+    assert!(stderr.contains("TensorRT-RTX 1.") && stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains(&format!("at a {} library", headers.drives())), "{stderr}");
+
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle");
+    let run = |library: Option<&Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vsrqa"));
+        command.args(["build-engines", "-m", bundle.to_str().unwrap(), "--cache-dir", cache.path().to_str().unwrap()]);
+        match library {
+            Some(library) => command.env("VSRQA_TENSORRT_LIBRARY", library),
+            None => command.env_remove("VSRQA_TENSORRT_LIBRARY"),
+        };
+        command.output().unwrap()
+    };
+    let searched = run(None);
+    assert_eq!(searched.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&searched.stderr);
+    let name = format!("libnvinfer.so.{}", headers.version.0);
+    assert!(stderr.contains(&format!("no TensorRT library found (tried {name};")), "{stderr}");
+
+    // A library of the right release: a stand-in that reports the headers' version
+    // (support/fake_nvinfer.rs) is accepted, and the build stops at the GPU where there is none
+    // (CI), else at the ONNX parser the stand-in lacks.
+    let libraries = tempfile::tempdir().unwrap();
+    let fake = fake_nvinfer::build(libraries.path(), &name, headers.version);
+    let stopped = run(Some(&fake));
+    assert_eq!(stopped.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    match vsrqa::backend::gpu::device::devices() {
+        Err(reason) => {
+            let expected = format!("{} builds an engine on the GPU it is for: {reason}", headers.describe());
+            assert!(stderr.contains(&expected), "{stderr}");
+        }
+        Ok(_) => assert!(stderr.contains(&format!("libnvonnxparser.so.{}", headers.version.0)), "{stderr}"),
+    }
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
+#[cfg(feature = "tensorrt")]
+#[path = "support/fake_nvinfer.rs"]
+mod fake_nvinfer;
 
 #[cfg(feature = "tensorrt-rtx")]
 #[path = "support/small_filesystem.rs"]

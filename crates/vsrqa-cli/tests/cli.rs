@@ -280,8 +280,16 @@ fn info_says_why_the_gpu_path_is_unavailable() {
     assert!(has_gpu || report["auto_backend"] == "cpu", "{}", report["auto_backend"]);
     let reason = tensorrt["reason"].as_str().unwrap();
     assert!(reason.contains("TensorRT-RTX 1."), "{reason}");
-    let runner = if cfg!(feature = "tensorrt-rtx") { "has the TensorRT runner" } else { "has no TensorRT runner" };
+    let runner = if cfg!(any(feature = "tensorrt-rtx", feature = "tensorrt")) {
+        "has the TensorRT runner"
+    } else {
+        "has no TensorRT runner"
+    };
     assert!(reason.contains(runner), "{reason}");
+    if cfg!(feature = "tensorrt") {
+        // The runner for TensorRT 10/11 names the headers it cannot drive TensorRT-RTX with.
+        assert!(reason.contains("found, but this build's TensorRT facade is compiled against TensorRT 1"), "{reason}");
+    }
     assert!(has_gpu || reason.contains("NVIDIA driver"), "{reason}");
 
     // A wrong path is named, with the variable, in the text report and in the refusal to run.

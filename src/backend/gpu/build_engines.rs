@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::device::GpuInfo;
 use super::engine_cache::{CacheError, EngineCache, Outcome};
 use super::engine_cache_key::{engine_cache_key, BuildConfig, ShapeProfile};
 use super::tensorrt_library::{self, Flavor};
@@ -58,17 +59,26 @@ pub fn build_config(sample: &[usize], batch: usize, options: &BuildOptions) -> B
 /// Builds (or finds in `cache`) every branch's engine. `progress(i, n, branch)` is called before
 /// each. One branch failing does not stop the others: each result is reported. A full cache disk
 /// does: the branches after it are reported as not attempted.
+///
+/// TensorRT-RTX builds ahead of time without a GPU, for every GPU it supports; `device` is not
+/// used. TensorRT 10/11 builds on a GPU, for that GPU model: `device` (else 0), named in the key.
 pub fn build_engines(
     bundle: &Bundle,
     cache: &EngineCache,
     options: &BuildOptions,
+    device: Option<usize>,
     mut progress: impl FnMut(usize, usize, &str),
 ) -> Result<Vec<BranchResult>, String> {
     let library = tensorrt_library::probe()?;
-    if library.flavor != Flavor::Rtx {
-        // A TensorRT (not RTX) plan is built for one GPU model; that needs the runner's device.
-        return Err(format!("{} found: ahead-of-time builds need TensorRT-RTX", library.describe()));
-    }
+    super::tensorrt_headers::check_library(&library)?;
+    let target = match library.flavor {
+        Flavor::Rtx => None,
+        Flavor::TensorRt => Some(
+            BuildGpu::bind(device.unwrap_or(0))
+                .map_err(|e| format!("{} builds an engine on the GPU it is for: {e}", library.describe()))?,
+        ),
+    };
+    let gpu = target.as_ref().map(|target| &target.info);
     let count = bundle.manifest.branches.len();
     let mut results = Vec::with_capacity(count);
     let mut disk_full = None;
@@ -84,7 +94,7 @@ pub fn build_engines(
         let config = branch_config(bundle, i, options);
         let started = Instant::now();
         let built =
-            engine_cache_key(&network.sha256, &config, &library, None).map_err(CacheError::from).and_then(|key| {
+            engine_cache_key(&network.sha256, &config, &library, gpu).map_err(CacheError::from).and_then(|key| {
                 let (plan, outcome) =
                     cache.get_or_build(&name, &key, || build_plan(&library, &network.path, &config))?;
                 Ok(BuiltEngine {
@@ -106,10 +116,43 @@ pub fn build_engines(
     Ok(results)
 }
 
-#[cfg(feature = "tensorrt-rtx")]
+/// The GPU a TensorRT 10/11 build runs on, its context current on this thread while it lives.
+struct BuildGpu {
+    info: GpuInfo,
+    #[cfg(vsrqa_tensorrt)]
+    _context: std::sync::Arc<cudarc::driver::CudaContext>,
+}
+
+impl BuildGpu {
+    #[cfg(vsrqa_tensorrt)]
+    fn bind(ordinal: usize) -> Result<BuildGpu, String> {
+        let devices = super::device::devices()?;
+        let info = devices
+            .iter()
+            .find(|d| d.ordinal as usize == ordinal)
+            .cloned()
+            .ok_or_else(|| format!("no CUDA device {ordinal} (the driver reports {})", devices.len()))?;
+        // TensorRT builds in the thread's current context: the device's primary context.
+        let context = cudarc::driver::CudaContext::new(ordinal).map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
+        context.bind_to_thread().map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
+        Ok(BuildGpu { info, _context: context })
+    }
+
+    /// Unreachable: without a facade, `check_library` refuses every library first.
+    #[cfg(not(vsrqa_tensorrt))]
+    fn bind(_: usize) -> Result<BuildGpu, String> {
+        Err(NO_RUNNER.into())
+    }
+}
+
+#[cfg(not(vsrqa_tensorrt))]
+const NO_RUNNER: &str =
+    "this build of vsrqa cannot build TensorRT engines (built without the `tensorrt-rtx` or `tensorrt` feature)";
+
+#[cfg(vsrqa_tensorrt)]
 use super::tensorrt_build::build_plan;
 
-#[cfg(not(feature = "tensorrt-rtx"))]
+#[cfg(not(vsrqa_tensorrt))]
 fn build_plan(_: &tensorrt_library::TensorRtLibrary, _: &std::path::Path, _: &BuildConfig) -> Result<Vec<u8>, String> {
-    Err("this build of vsrqa cannot build TensorRT engines (built without the `tensorrt-rtx` feature)".into())
+    Err(NO_RUNNER.into())
 }

@@ -11,12 +11,13 @@ pub mod engine_cache;
 pub mod engine_cache_key;
 pub mod kernels;
 pub mod preprocess_plan;
-#[cfg(feature = "tensorrt-rtx")]
+#[cfg(vsrqa_tensorrt)]
 pub mod tensorrt_backend;
-#[cfg(feature = "tensorrt-rtx")]
+#[cfg(vsrqa_tensorrt)]
 pub mod tensorrt_build;
+pub mod tensorrt_headers;
 pub mod tensorrt_library;
-#[cfg(feature = "tensorrt-rtx")]
+#[cfg(vsrqa_tensorrt)]
 pub mod tensorrt_runtime;
 
 /// Where a GPU backend runs, from the engine configuration.
@@ -30,22 +31,24 @@ pub struct GpuOptions {
     pub cache_dir: Option<std::path::PathBuf>,
 }
 
-/// Whether the TensorRT backend can run here: this build has its runner (feature `tensorrt-rtx`),
-/// the driver reports a GPU TensorRT-RTX supports, and a TensorRT-RTX library loads. `Err` names
-/// every missing piece.
+/// Whether the TensorRT backend can run here: this build has its runner (feature `tensorrt-rtx` or
+/// `tensorrt`), the driver reports a GPU that runner's TensorRT supports, and a library the runner
+/// can drive loads. `Err` names every missing piece.
 pub fn tensorrt_availability() -> Result<(), String> {
+    let headers = tensorrt_headers::compiled();
+    let flavor = headers.map_or(tensorrt_library::Flavor::Rtx, |h| h.flavor);
     // Each part: what was found or why not, and whether it is usable.
     let gpu = match device::devices() {
         Ok(devices) if devices.is_empty() => ("the NVIDIA driver reports no GPU".to_string(), false),
         Ok(devices) => {
             let list = devices.iter().map(device::GpuInfo::describe).collect::<Vec<_>>().join(", ");
-            if devices.iter().any(|d| tensorrt_rtx_supports(d.compute_capability)) {
+            if devices.iter().any(|d| supports_gpu(flavor, d.compute_capability)) {
                 (format!("GPU: {list}"), true)
             } else {
                 (
                     format!(
-                        "GPU: {list}, which TensorRT-RTX 1.7 does not list (7.5, 8.0, 8.6, 8.9, 12.0 and 12.1); \
-                         backend \"tensorrt\" may still be asked for explicitly"
+                        "GPU: {list}, {}; backend \"tensorrt\" may still be asked for explicitly",
+                        gpu_list(flavor)
                     ),
                     false,
                 )
@@ -54,16 +57,19 @@ pub fn tensorrt_availability() -> Result<(), String> {
         Err(reason) => (reason, false),
     };
     let library = match tensorrt_library::probe() {
-        Ok(library) if library.flavor == tensorrt_library::Flavor::Rtx => {
-            (format!("{} at {}", library.describe(), library.path.display()), true)
-        }
-        Ok(library) => (format!("{} found; this build runs TensorRT-RTX plans only", library.describe()), false),
+        // Without a runner, the runner part below says what is missing.
+        Ok(library) => match headers.map(|headers| headers.accepts(&library)) {
+            Some(Err(reason)) => (reason, false),
+            _ => (format!("{} at {}", library.describe(), library.path.display()), true),
+        },
         Err(reason) => (reason, false),
     };
-    let runner = if cfg!(feature = "tensorrt-rtx") {
-        ("this build has the TensorRT runner".to_string(), true)
-    } else {
-        ("this build has no TensorRT runner (built without the `tensorrt-rtx` feature)".to_string(), false)
+    let runner = match headers {
+        Some(headers) => (format!("this build has the TensorRT runner (for {})", headers.drives()), true),
+        None => (
+            "this build has no TensorRT runner (built without the `tensorrt-rtx` or `tensorrt` feature)".to_string(),
+            false,
+        ),
     };
     let parts = [gpu, library, runner];
     if parts.iter().all(|(_, usable)| *usable) {
@@ -73,9 +79,23 @@ pub fn tensorrt_availability() -> Result<(), String> {
     }
 }
 
-/// TensorRT-RTX 1.7's supported GPUs (its headers' list; TENSORRT.md).
-fn tensorrt_rtx_supports(compute_capability: (i32, i32)) -> bool {
-    matches!(compute_capability, (7, 5) | (8, 0) | (8, 6) | (8, 9) | (12, 0) | (12, 1))
+/// The GPUs `auto` takes TensorRT on. TensorRT-RTX 1.7: its headers' list. TensorRT 10/11: Turing
+/// (7.5) and newer, the range both release lines support; the library has the final word.
+fn supports_gpu(flavor: tensorrt_library::Flavor, compute_capability: (i32, i32)) -> bool {
+    match flavor {
+        tensorrt_library::Flavor::Rtx => {
+            matches!(compute_capability, (7, 5) | (8, 0) | (8, 6) | (8, 9) | (12, 0) | (12, 1))
+        }
+        tensorrt_library::Flavor::TensorRt => compute_capability >= (7, 5),
+    }
+}
+
+/// Which GPUs [`supports_gpu`] takes, in words.
+fn gpu_list(flavor: tensorrt_library::Flavor) -> &'static str {
+    match flavor {
+        tensorrt_library::Flavor::Rtx => "which TensorRT-RTX 1.7 does not list (7.5, 8.0, 8.6, 8.9, 12.0 and 12.1)",
+        tensorrt_library::Flavor::TensorRt => "older than TensorRT 10/11 supports (compute capability 7.5)",
+    }
 }
 
 /// Why the TensorRT backend cannot run here, naming every missing piece (driver, GPU, library,

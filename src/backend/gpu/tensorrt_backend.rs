@@ -1,5 +1,5 @@
-//! The `tensorrt` backend (feature `tensorrt-rtx`): each branch's network as a TensorRT-RTX
-//! engine on one GPU. The engine comes from the engine cache (built and stored on a miss, so
+//! The `tensorrt` backend (feature `tensorrt-rtx` or `tensorrt`): each branch's network as a
+//! TensorRT-RTX or TensorRT 10/11 engine on one GPU. The engine comes from the engine cache (built and stored on a miss, so
 //! `vsrqa build-engines` makes the first engine creation fast), is deserialized once, and runs
 //! with activation memory vsrqa allocates (`kUSER_MANAGED`) on one stream: the caller's when
 //! given (`GpuOptions::stream`), else a stream vsrqa creates; never the legacy default stream.
@@ -23,10 +23,13 @@ use crate::error::{Error, Result};
 
 pub struct TensorRtBackend {
     library: TensorRtLibrary,
+    /// TensorRT 10/11 plans are built for one GPU model, which their cache key names; TensorRT-RTX
+    /// plans run on every GPU it supports (`None`).
+    key_gpu: Option<device::GpuInfo>,
     stream: Arc<CudaStream>,
     cache: Option<EngineCache>,
     build: BuildOptions,
-    /// Runs the networks TensorRT-RTX cannot build (Q-Align's NonZero needs a plugin RTX lacks).
+    /// Runs the networks TensorRT cannot build (Q-Align's NonZero needs a plugin TensorRT-RTX lacks).
     fallback: crate::backend::cpu::CpuBackend,
 }
 
@@ -44,17 +47,13 @@ impl TensorRtBackend {
     /// what is missing.
     pub fn new(options: &GpuOptions, threads: usize) -> Result<TensorRtBackend> {
         let library = tensorrt_library::probe().map_err(unavailable)?;
-        if library.flavor != Flavor::Rtx {
-            return Err(unavailable(format!(
-                "{} found, but this build runs TensorRT-RTX plans only (its bridge is compiled against TensorRT-RTX 1.7 headers)",
-                library.describe()
-            )));
-        }
+        super::tensorrt_headers::check_library(&library).map_err(unavailable)?;
         let devices = device::devices().map_err(unavailable)?;
         let ordinal = options.device.or_else(current_device).unwrap_or(0);
-        if !devices.iter().any(|d| d.ordinal as usize == ordinal) {
+        let Some(gpu) = devices.iter().find(|d| d.ordinal as usize == ordinal) else {
             return Err(unavailable(format!("no CUDA device {ordinal} (the driver reports {})", devices.len())));
-        }
+        };
+        let key_gpu = (library.flavor == Flavor::TensorRt).then(|| gpu.clone());
         let context = CudaContext::new(ordinal).map_err(|e| unavailable(format!("CUDA device {ordinal}: {e}")))?;
         let stream = match options.stream {
             // SAFETY: the caller promises (C API contract) a live CUstream of this device's
@@ -64,6 +63,7 @@ impl TensorRtBackend {
         };
         Ok(TensorRtBackend {
             library,
+            key_gpu,
             stream,
             cache: options.cache_dir.clone().map(EngineCache::new),
             build: BuildOptions::default(),
@@ -76,7 +76,8 @@ impl TensorRtBackend {
     /// `rebuild`: skip the cached plan (the library or GPU refused it).
     fn plan(&self, request: &NetworkRequest<'_>, rebuild: bool) -> Result<Vec<u8>> {
         let config = build_config(request.sample_shape, request.max_batch, &self.build);
-        let key = engine_cache_key(request.sha256, &config, &self.library, None).map_err(backend_error)?;
+        let key =
+            engine_cache_key(request.sha256, &config, &self.library, self.key_gpu.as_ref()).map_err(backend_error)?;
         if let (Some(cache), false) = (&self.cache, rebuild) {
             // A damaged file is as good as none: it is rebuilt and replaced below.
             if let Ok(Some(plan)) = cache.load(request.name, &key) {
@@ -199,12 +200,19 @@ impl Runner {
             return Err(backend_error(format!("{}: inputs and outputs must be float32", request.name)));
         }
         let output_len = output.dims.iter().skip(1).map(|&d| usize::try_from(d).unwrap_or(0)).product::<usize>();
+        if output_len == 0 {
+            // A dynamic (-1) or empty dimension past the batch: the buffer cannot be sized.
+            return Err(backend_error(format!(
+                "{}: output {} has shape {:?}; only the batch dimension may be dynamic",
+                request.name, output.name, output.dims
+            )));
+        }
         let sample_len = request.sample_shape.iter().product::<usize>();
         let max_batch = request.max_batch.max(1);
         let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
         let activations = stream.alloc_zeros::<u8>(engine.device_memory_size().max(1)).map_err(cuda)?;
         let input_buffer = stream.alloc_zeros::<f32>(max_batch * sample_len).map_err(cuda)?;
-        let output_buffer = stream.alloc_zeros::<f32>(max_batch * output_len.max(1)).map_err(cuda)?;
+        let output_buffer = stream.alloc_zeros::<f32>(max_batch * output_len).map_err(cuda)?;
         let mut context = engine.create_context().map_err(backend_error)?;
         let (address, size) = (activations.device_ptr(&stream).0, engine.device_memory_size());
         // SAFETY: `activations` holds `size` bytes and lives as long as the context (same struct).

@@ -1,8 +1,9 @@
 //! Building a TensorRT engine (a serialized plan) from a bundle's ONNX file, through the C++
 //! facade in tensorrt_facade.cpp (a `cxx` bridge). Compiled with the `tensorrt-rtx` feature against
-//! TensorRT-RTX 1.7's headers (`VSRQA_TENSORRT_INCLUDE_DIR`, scripts/tensorrt-headers.sh); the
-//! library itself is opened at run time. TensorRT-RTX builds ahead of time, so this runs on a
-//! machine without a GPU; the plan's kernels are compiled for the GPU when it is loaded.
+//! TensorRT-RTX's headers, or with `tensorrt` against TensorRT 10/11's (`VSRQA_TENSORRT_INCLUDE_DIR`,
+//! scripts/tensorrt-headers.sh); the library itself is opened at run time. TensorRT-RTX builds
+//! ahead of time, so this runs on a machine without a GPU (the plan's kernels are compiled for the
+//! GPU when it is loaded); TensorRT 10/11 builds on the thread's current CUDA context's GPU.
 
 use std::path::{Path, PathBuf};
 
@@ -41,15 +42,12 @@ pub fn parser_library(library: &TensorRtLibrary) -> PathBuf {
 
 /// Builds the plan of `onnx` with `config` (one profile, on the network's single input).
 pub fn build_plan(library: &TensorRtLibrary, onnx: &Path, config: &BuildConfig) -> Result<Vec<u8>, String> {
-    if library.flavor != Flavor::Rtx {
-        return Err(format!(
-            "{} found, but this build's TensorRT bridge is compiled against TensorRT-RTX 1.7 headers",
-            library.describe()
-        ));
-    }
+    super::tensorrt_headers::check_library(library)?;
     if config.precision != "fp32" {
+        // The facade builds strongly typed networks on every release (TensorRT 11 and RTX only
+        // have those), so fp16 is an fp16 ONNX, not a builder flag.
         return Err(format!(
-            "precision {:?}: TensorRT-RTX takes precision from the ONNX graph's types; export an fp16 ONNX for fp16 engines",
+            "precision {:?}: engines take precision from the ONNX graph's types; export an fp16 ONNX for fp16 engines",
             config.precision
         ));
     }

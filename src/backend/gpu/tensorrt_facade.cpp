@@ -80,7 +80,15 @@ rust::Vec<std::uint8_t> build_serialized_plan(PlanRequest const& request) {
     throw std::runtime_error(logger.take(library_path + " refused to create a builder for headers " +
                                                 std::to_string(NV_TENSORRT_VERSION)));
   }
-  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(0));
+  // Strongly typed everywhere, so precision is the ONNX graph's on every release: TensorRT 11 and
+  // TensorRT-RTX have no other kind (their flag is deprecated); TensorRT 10 must be asked.
+#if NV_TENSORRT_MAJOR == 10
+  nvinfer1::NetworkDefinitionCreationFlags const network_flags =
+      1U << static_cast<std::uint32_t>(nvinfer1::NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
+#else
+  nvinfer1::NetworkDefinitionCreationFlags const network_flags = 0;
+#endif
+  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(network_flags));
   if (!network) throw std::runtime_error(logger.take("TensorRT could not create a network"));
   std::unique_ptr<nvonnxparser::IParser> parser(
       static_cast<nvonnxparser::IParser*>(create_parser(network.get(), &logger, NV_ONNX_PARSER_VERSION)));

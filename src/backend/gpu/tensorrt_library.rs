@@ -10,9 +10,18 @@ use std::sync::OnceLock;
 /// The environment variable naming the library file to use instead of the default search.
 pub const LIBRARY_ENV: &str = "VSRQA_TENSORRT_LIBRARY";
 
-/// Library names tried in order when `VSRQA_TENSORRT_LIBRARY` is not set; the system's loader
+/// Library names tried in order when `VSRQA_TENSORRT_LIBRARY` is not set and this build has no
+/// TensorRT facade (which searches only for the library its headers describe); the system's loader
 /// searches them (`LD_LIBRARY_PATH`, the loader cache).
 pub const DEFAULT_NAMES: [&str; 3] = ["libtensorrt_rtx.so.1", "libnvinfer.so.11", "libnvinfer.so.10"];
+
+/// The names [`probe`] asks the loader for: the library this build's facade can drive, else any.
+pub fn search_names() -> Vec<String> {
+    match super::tensorrt_headers::compiled() {
+        Some(headers) => headers.library_names(),
+        None => DEFAULT_NAMES.map(String::from).to_vec(),
+    }
+}
 
 /// Which TensorRT: their APIs differ (enum values, removed precision flags; TENSORRT.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,15 +44,20 @@ pub struct TensorRtLibrary {
 
 impl TensorRtLibrary {
     pub fn describe(&self) -> String {
-        let (major, minor, patch) = self.version;
-        match self.flavor {
-            Flavor::Rtx => format!("TensorRT-RTX {major}.{minor}.{patch}"),
-            Flavor::TensorRt => format!("TensorRT {major}.{minor}.{patch}"),
-        }
+        describe_release(self.flavor, self.version)
     }
 }
 
-/// The library this process uses (`VSRQA_TENSORRT_LIBRARY`, else the default names), or why
+/// "TensorRT-RTX 1.7.1", "TensorRT 11.4.0".
+pub fn describe_release(flavor: Flavor, (major, minor, patch): (i32, i32, i32)) -> String {
+    let name = match flavor {
+        Flavor::Rtx => "TensorRT-RTX",
+        Flavor::TensorRt => "TensorRT",
+    };
+    format!("{name} {major}.{minor}.{patch}")
+}
+
+/// The library this process uses (`VSRQA_TENSORRT_LIBRARY`, else [`search_names`]), or why
 /// there is none. Probed once per process; the library stays loaded.
 pub fn probe() -> Result<TensorRtLibrary, String> {
     static LOADED: OnceLock<Result<TensorRtLibrary, String>> = OnceLock::new();
@@ -55,11 +69,12 @@ pub fn probe() -> Result<TensorRtLibrary, String> {
         .clone()
 }
 
-/// The first default name that opens as a supported TensorRT. A library that is found but refused
-/// (an unsupported release) is reported as such, not as "not found".
+/// The first of [`search_names`] that opens as a supported TensorRT. A library that is found but
+/// refused (an unsupported release) is reported as such, not as "not found".
 fn search_default_names() -> Result<TensorRtLibrary, String> {
     let mut refused = Vec::new();
-    for name in DEFAULT_NAMES {
+    let names = search_names();
+    for name in &names {
         match open(Path::new(name)) {
             Ok(library) => return Ok(library),
             Err(OpenError::CannotOpen(_)) => {}
@@ -67,10 +82,7 @@ fn search_default_names() -> Result<TensorRtLibrary, String> {
         }
     }
     if refused.is_empty() {
-        Err(format!(
-            "no TensorRT library found (tried {}; set {LIBRARY_ENV} to the file's path)",
-            DEFAULT_NAMES.join(", ")
-        ))
+        Err(format!("no TensorRT library found (tried {}; set {LIBRARY_ENV} to the file's path)", names.join(", ")))
     } else {
         Err(refused.join("; "))
     }

@@ -23,6 +23,10 @@ pub struct Args {
     /// The builder's workspace limit, in MiB.
     #[arg(long, default_value_t = 1024)]
     workspace_mib: u64,
+    /// TensorRT 10/11: the CUDA device to build on, and so for (TensorRT-RTX builds without a GPU,
+    /// for every GPU it supports, and ignores this).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    device: usize,
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
@@ -34,7 +38,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let cache = EngineCache::new(&dir);
     let options =
         BuildOptions { optimization_level: args.optimization_level, workspace_bytes: args.workspace_mib << 20 };
-    let results = build_engines(&bundle, &cache, &options, |i, n, branch| {
+    let results = build_engines(&bundle, &cache, &options, Some(args.device), |i, n, branch| {
         eprintln!("[{}/{n}] {branch}: building or finding its engine...", i + 1);
     })?;
     let mut failed = 0;

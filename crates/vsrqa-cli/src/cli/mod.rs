@@ -45,8 +45,9 @@ enum Command {
     /// Time scoring one clip (Y4M) on this machine: each branch's preprocessing and network, the
     /// clip score, per-frame latency, peak memory (JSON; tools/bench/bench.py adds the reference).
     Bench(bench::Args),
-    /// Build every branch's TensorRT engine ahead of time into the engine cache (TensorRT-RTX;
-    /// needs no GPU; the CLI built with --features tensorrt-rtx).
+    /// Build every branch's TensorRT engine ahead of time into the engine cache (the CLI built
+    /// with --features tensorrt-rtx, which needs no GPU, or --features tensorrt, for TensorRT
+    /// 10/11, which builds on the GPU the engines are for).
     BuildEngines(build_engines::Args),
 }
 
