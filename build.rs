@@ -69,8 +69,9 @@ fn tensorrt_facade() {
     } else {
         ("tensorrt", "TensorRT 10 (10.1 or later) or 11", "bash scripts/tensorrt-headers.sh 11")
     };
-    let include =
-        std::env::var_os("VSRQA_TENSORRT_INCLUDE_DIR").map(PathBuf::from).filter(|d| d.join("NvInfer.h").is_file());
+    // An empty value (CMake passes its cache variables through, set or not) is no value.
+    let variable = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let include = variable("VSRQA_TENSORRT_INCLUDE_DIR").filter(|d| d.join("NvInfer.h").is_file());
     let Some(include) = include else {
         panic!(
             "the `{feature}` feature needs {wanted} headers: set VSRQA_TENSORRT_INCLUDE_DIR to the directory \
@@ -96,8 +97,7 @@ fn tensorrt_facade() {
     // What the Rust side checks a loaded library against (tensorrt_headers.rs).
     println!("cargo:rustc-cfg=vsrqa_tensorrt");
     println!("cargo:rustc-env=VSRQA_TENSORRT_HEADERS={found}");
-    let cuda = std::env::var_os("VSRQA_CUDA_INCLUDE_DIR")
-        .map(PathBuf::from)
+    let cuda = variable("VSRQA_CUDA_INCLUDE_DIR")
         .or_else(|| include.parent().map(PathBuf::from))
         .filter(|d| d.join("cuda_runtime_api.h").is_file())
         .expect("cuda_runtime_api.h: set VSRQA_CUDA_INCLUDE_DIR to CUDA's include directory");

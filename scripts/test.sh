@@ -34,6 +34,8 @@ VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
 cargo test --workspace --locked
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
 cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build
+# The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.
+cargo test -p vsrqa --features tensorrt-rtx --locked --test capi_package tensorrt_runner
 cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines
 # The TensorRT 10/11 runner: its header checks, and the libraries it refuses or accepts.
 export VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS"

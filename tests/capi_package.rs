@@ -50,15 +50,13 @@ fn run(what: &str, command: &mut Command) -> String {
     stdout
 }
 
-#[test]
-fn c_abi_through_installed_cmake_and_pkg_config_package() {
-    let temp = tempfile::tempdir().unwrap();
-    let build = temp.path().join("build");
-    let prefix = temp.path().join("prefix");
-    let tests_build = temp.path().join("capi-build");
+/// Installs the CMake package from the libraries this `cargo test` built (no second cargo build)
+/// into `temp`, checks what was installed and that it names no build path, and moves the prefix
+/// (the package must be relocatable). Returns the moved prefix.
+fn install_package(temp: &std::path::Path) -> PathBuf {
+    let build = temp.join("build");
+    let prefix = temp.join("prefix");
     let lib_dir = library_dir();
-
-    // Install the package from the libraries cargo built (no second cargo build).
     run(
         "cmake configure (package)",
         Command::new("cmake")
@@ -96,15 +94,30 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         ["lib/cmake/vsrqa/vsrqaConfig.cmake", "lib/cmake/vsrqa/vsrqaConfigVersion.cmake", "lib/pkgconfig/vsrqa.pc"]
     {
         let content = std::fs::read_to_string(prefix.join(text)).unwrap();
-        for path in [temp.path(), lib_dir.as_path(), repo().as_path()] {
+        for path in [temp, lib_dir.as_path(), repo().as_path()] {
             let path = path.to_str().unwrap();
             assert!(!content.contains(path), "{text} embeds the path {path}:\n{content}");
         }
     }
+    // The C++ runtime is among the static library's system libraries exactly when the library
+    // holds the TensorRT facade (C++).
+    let facade = cfg!(any(feature = "tensorrt-rtx", feature = "tensorrt"));
+    let config = std::fs::read_to_string(prefix.join("lib/cmake/vsrqa/vsrqaConfig.cmake")).unwrap();
+    let pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vsrqa.pc")).unwrap();
+    assert_eq!(config.contains("stdc++"), facade, "{config}");
+    assert_eq!(pc.contains("-lstdc++"), facade, "{pc}");
 
     // Move the prefix before anyone uses it.
-    let moved = temp.path().join("moved-prefix");
+    let moved = temp.join("moved-prefix");
     std::fs::rename(&prefix, &moved).unwrap();
+    moved
+}
+
+#[test]
+fn c_abi_through_installed_cmake_and_pkg_config_package() {
+    let temp = tempfile::tempdir().unwrap();
+    let tests_build = temp.path().join("capi-build");
+    let moved = install_package(temp.path());
 
     // The test videos for ffmpeg_score (tests/videos/make.sh: idempotent, needs the ffmpeg CLI).
     let videos = repo().join("target/test-videos");
@@ -164,4 +177,33 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         Command::new(&exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
     );
     assert!(report.contains(" 0 failures"), "{report}");
+}
+
+/// With the TensorRT runner in the library (its facade is C++): C programs link the installed
+/// package statically and dynamically through CMake and run, with TensorRT-RTX's real library
+/// loaded into them (scripts/test.sh runs this with `--features tensorrt-rtx`). Without the C++
+/// runtime among the static library's system libraries the static link fails.
+#[cfg(feature = "tensorrt-rtx")]
+#[test]
+fn c_package_with_the_tensorrt_runner_links_and_runs() {
+    let temp = tempfile::tempdir().unwrap();
+    let tests_build = temp.path().join("capi-build");
+    let moved = install_package(temp.path());
+    run(
+        "cmake configure (tests/capi)",
+        Command::new("cmake")
+            .arg("-S")
+            .arg(repo().join("tests/capi"))
+            .arg("-B")
+            .arg(&tests_build)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display())),
+    );
+    run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
+    let rtx = std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
+    let ctest = run(
+        "ctest",
+        Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build).env("VSRQA_TENSORRT_LIBRARY", rtx),
+    );
+    // capi_shared, capi_static and example_player_score.
+    assert!(ctest.contains("100% tests passed, 0 tests failed out of 3"), "{ctest}");
 }
