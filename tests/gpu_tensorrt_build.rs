@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use vsrqa::backend::gpu::build_engines::{branch_config, BuildOptions};
 use vsrqa::backend::gpu::engine_cache_key::{BuildConfig, ShapeProfile};
 use vsrqa::backend::gpu::tensorrt_build::{build_plan, parser_library};
 use vsrqa::backend::gpu::tensorrt_library::{self, Flavor, TensorRtLibrary};
@@ -42,27 +43,21 @@ fn gpu_tensorrt_rtx_builds_every_fixture_network_without_a_gpu() {
     assert_eq!(library.flavor, Flavor::Rtx);
     assert!(parser_library(&library).is_file(), "{}", parser_library(&library).display());
     let bundle = Bundle::load(tiny_bundle()).unwrap();
+    let options = BuildOptions { optimization_level: 0, workspace_bytes: 256 << 20 };
     let mut built = Vec::new();
-    for (branch, network) in bundle.manifest.branches.iter().zip(&bundle.networks) {
-        let sample_shape = vsrqa::branch::sample_shape(branch);
-        let result = build_plan(&library, &network.path, &config(&sample_shape));
-        if branch.name == "qalign" {
-            // Known limit: the LLaMA prefill's NonZero needs a TensorRT plugin, and TensorRT-RTX has
-            // no plugins. Q-Align (the `full` profile only) stays on the CPU backends until the
-            // export avoids NonZero.
-            let error = result.unwrap_err();
-            assert!(error.contains("NonZero"), "{error}");
-            continue;
-        }
-        let plan = result.unwrap_or_else(|e| panic!("{}: {e}", branch.name));
+    for (i, (branch, network)) in bundle.manifest.branches.iter().zip(&bundle.networks).enumerate() {
+        // The settings the engine runner and `vsrqa build-engines` use (Q-Align's batch is fixed at 1).
+        let plan = build_plan(&library, &network.path, &branch_config(&bundle, i, &options))
+            .unwrap_or_else(|e| panic!("{}: {e}", branch.name));
         // A serialized engine, not an empty or error buffer: TensorRT's plans are kilobytes at least.
         assert!(plan.len() > 10_000, "{}: {} bytes", branch.name, plan.len());
         built.push(branch.name.clone());
     }
-    // Every branch of the `lite` profile builds.
-    for name in ["spatial", "slowfast", "liqe", "fastvqa"] {
-        assert!(built.iter().any(|b| b == name), "{name} not built: {built:?}");
-    }
+    // Every branch builds, Q-Align too: its export folds the prompt's constant NonZero, an op
+    // TensorRT-RTX lacks (tools/vsrqa_ref/onnx_io.py, fold_constant_subgraphs).
+    assert_eq!(built, ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+    let qalign = std::fs::read(tiny_bundle().join("qalign.onnx")).unwrap();
+    assert!(!qalign.windows(b"NonZero".len()).any(|w| w == b"NonZero"), "qalign.onnx still has a NonZero");
 }
 
 #[test]
@@ -154,10 +149,10 @@ fn child_process_of_the_backend_selection_test() {
     let explicit = vsrqa::Engine::new(tiny_bundle(), options(BackendKind::TensorRt));
     let log = logged.lock().unwrap().join("\n");
     if has_gpu() {
-        // With a GPU TensorRT-RTX supports, auto takes it; Q-Align falls back to the CPU.
+        // With a GPU TensorRT-RTX supports, auto takes it, for every branch.
         let explicit = explicit.unwrap();
         assert_eq!(explicit.backend_name(), "tensorrt");
-        assert!(log.contains("branch 'qalign' runs on the CPU backend"), "{log}");
+        assert!(!log.contains("runs on the CPU backend"), "{log}");
         println!("auto chose {} ({log})", auto.backend_name());
     } else {
         assert_eq!(auto.backend_name(), "cpu");

@@ -43,7 +43,7 @@ from safetensors.torch import save_file
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
-from vsrqa_ref.onnx_io import describe_onnx, export_onnx, onnx_vs_torch, ort_session  # noqa: E402
+from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 from vsrqa_ref import liqe as liqe_ref  # noqa: E402
@@ -54,6 +54,8 @@ ALL_BRANCHES = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]  # RQ-VQA's 
 PROFILES = {"full": ALL_BRANCHES, "lite": ["spatial", "slowfast", "liqe", "fastvqa"]}
 IMPLEMENTED = {"spatial", "slowfast", "qalign", "liqe", "fastvqa"}
 FIXED_BATCH = {"qalign"}  # its prompt splicing is a Python loop over the batch: exported for batch 1
+# Constant subgraphs folded after the export: Q-Align's prompt gives a NonZero TensorRT-RTX lacks.
+FOLD_CONSTANTS = {"qalign"}
 ONNX_TOLERANCE = 1e-4  # relative to the largest output magnitude
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
@@ -260,6 +262,8 @@ def main(argv=None) -> int:
         branch_dynamic = dynamic and name not in FIXED_BATCH
         branch_batch = batch if name not in FIXED_BATCH else 1
         export_onnx(net, (branch_batch,) + shape, path, dynamic_batch=branch_dynamic)
+        if name in FOLD_CONSTANTS:
+            print(f"{name}: {fold_constant_subgraphs(path)} constant nodes folded", flush=True)
         x = torch.randn((2 if branch_dynamic else branch_batch,) + shape, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
             scale = float(net(x).abs().max())

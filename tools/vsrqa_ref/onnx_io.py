@@ -67,3 +67,69 @@ def describe_onnx(path: Path) -> dict:
         "op_types": dict(sorted(ops.items())),
         "bytes": path.stat().st_size,
     }
+
+
+def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
+    """Replaces every node whose inputs are all constants (initializers, Constant nodes, or outputs of
+    nodes folded before) by its value, in place; returns how many nodes were folded.
+
+    Why: Q-Align's model code finds the image token in the prompt with `torch.where(ids == -200)`; the
+    prompt is a constant, but the tracer keeps the computation, and its NonZero is an op TensorRT-RTX
+    does not have (it needs a plugin there). Folded, every branch builds on TensorRT-RTX. Values are
+    computed by ONNX's reference evaluator, so a folded float computation may differ from the runtime's
+    in the last bit; callers check the result against PyTorch as before. A node whose value would be
+    larger than `max_bytes` stays (folding must not grow the file), and so does everything after it.
+    External data (a model over 2 GB) is left where it is: only small tensors are read from it."""
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    model = onnx.load(str(path), load_external_data=False)
+    graph = model.graph
+    base_dir = str(Path(path).parent)
+    known: dict[str, np.ndarray] = {}
+    for tensor in graph.initializer:
+        size = int(np.prod(tensor.dims)) * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        if tensor.data_location != onnx.TensorProto.EXTERNAL or size <= max_bytes:
+            known[tensor.name] = numpy_helper.to_array(tensor, base_dir=base_dir)
+
+    def evaluate(node, inputs: list[str]) -> list[np.ndarray]:
+        declared = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(known[name].dtype),
+                                                  known[name].shape) for name in inputs]
+        outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in node.output]
+        single = helper.make_model(helper.make_graph([node], "fold", declared, outputs),
+                                   opset_imports=model.opset_import, ir_version=model.ir_version)
+        return [np.asarray(v) for v in ReferenceEvaluator(single).run(None, {name: known[name] for name in inputs})]
+
+    kept, folded = [], 0
+    for node in graph.node:
+        inputs = [name for name in node.input if name]
+        if node.domain not in ("", "ai.onnx") or not all(name in known for name in inputs):
+            kept.append(node)
+            continue
+        if node.op_type == "Constant":
+            # Stays a node; its value feeds the folding of the nodes after it.
+            known.update(zip(node.output, evaluate(node, inputs)))
+            kept.append(node)
+            continue
+        values = evaluate(node, inputs)
+        if sum(v.nbytes for v in values) > max_bytes:
+            kept.append(node)
+            continue
+        for name, value in zip(node.output, values):
+            known[name] = value
+            graph.initializer.append(numpy_helper.from_array(value, name))
+        folded += 1
+    del graph.node[:]
+    graph.node.extend(kept)
+
+    # Drop what nothing reads any more (the constants that only fed folded nodes).
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    initializers = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    constants = [n for n in graph.node if n.op_type != "Constant" or n.output[0] in used]
+    del graph.node[:]
+    graph.node.extend(constants)
+    onnx.save(model, str(path))
+    onnx.checker.check_model(str(path))
+    return folded

@@ -29,7 +29,8 @@ pub struct TensorRtBackend {
     stream: Arc<CudaStream>,
     cache: Option<EngineCache>,
     build: BuildOptions,
-    /// Runs the networks TensorRT cannot build (Q-Align's NonZero needs a plugin TensorRT-RTX lacks).
+    /// Runs the networks TensorRT cannot build (e.g. an op TensorRT-RTX lacks, such as a NonZero
+    /// that an export did not fold away).
     fallback: crate::backend::cpu::CpuBackend,
 }
 
