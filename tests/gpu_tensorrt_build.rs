@@ -104,7 +104,7 @@ fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
             let tensors = engine.tensors();
             assert_eq!(tensors.iter().filter(|t| t.is_input).count(), 1);
             assert_eq!(tensors.iter().filter(|t| !t.is_input).count(), 1);
-            assert!(engine.create_context().is_ok());
+            assert!(engine.create_context(&[]).is_ok());
         }
         Err(error) => {
             assert!(!has_gpu(), "a GPU is there but deserializing failed: {error}");
@@ -179,12 +179,15 @@ fn gpu_tensorrt_backend_scores_like_the_cpu_backend() {
     while reader.read_frame(&mut buffer).unwrap() {
         frames.push(buffer.clone());
     }
+    let cache = tempfile::tempdir().unwrap();
     let score = |backend| {
-        let engine = vsrqa::Engine::new(
-            tiny_bundle(),
-            vsrqa::EngineOptions { backend, threads: 2, ..vsrqa::EngineOptions::default() },
-        )
-        .unwrap();
+        let gpu = vsrqa::backend::gpu::GpuOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..vsrqa::backend::gpu::GpuOptions::default()
+        };
+        let engine =
+            vsrqa::Engine::new(tiny_bundle(), vsrqa::EngineOptions { backend, threads: 2, gpu, ..Default::default() })
+                .unwrap();
         let mut session = engine.session(24.0).unwrap();
         for frame in &frames {
             let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, frame).unwrap();
@@ -195,4 +198,18 @@ fn gpu_tensorrt_backend_scores_like_the_cpu_backend() {
     let (gpu, cpu) = (score(BackendKind::TensorRt), score(BackendKind::Cpu));
     println!("clip score: tensorrt {} cpu {}", gpu.score, cpu.score);
     assert!((gpu.score - cpu.score).abs() < 1e-4, "tensorrt {} cpu {}", gpu.score, cpu.score);
+    // Each branch's plan is cached, and on TensorRT-RTX the kernels it compiled for this GPU too.
+    let files: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let count = |suffix: &str| files.iter().filter(|f| f.ends_with(suffix)).count();
+    assert_eq!(count(".engine"), 5, "{files:?}");
+    if tensorrt_library::probe().is_ok_and(|l| l.flavor == Flavor::Rtx) {
+        assert_eq!(count(".runtime"), 5, "{files:?}");
+    }
+    // A second engine starts from both caches and scores the same clip the same: the kernels
+    // are the same ones (compiled eagerly per shape, then cached), so warm or cold, one score.
+    let again = score(BackendKind::TensorRt);
+    assert_eq!(again.score, gpu.score, "a warm engine scored differently");
 }

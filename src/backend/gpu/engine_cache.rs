@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::engine_cache_key::cache_file_name;
+use super::engine_cache_key::{cache_file_name, runtime_cache_file_name};
 
 /// File header: magic, format version, SHA-256 of the plan that follows.
 const MAGIC: &[u8; 8] = b"VSRQAENG";
@@ -24,6 +24,7 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("vsrqa").join("engines"))
 }
 
+#[derive(Clone, Debug)]
 pub struct EngineCache {
     dir: PathBuf,
 }
@@ -70,29 +71,39 @@ impl EngineCache {
 
     /// The cached plan, or `Ok(None)` when there is none, `Err` when there is one but it is damaged.
     pub fn load(&self, branch: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let path = self.path(branch, key);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        decode(&bytes).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+        load_file(&self.path(branch, key))
     }
 
     /// Writes `plan` atomically; returns its path.
     pub fn store(&self, branch: &str, key: &str, plan: &[u8]) -> Result<PathBuf, CacheError> {
-        let path = self.path(branch, key);
+        self.store_file(&self.path(branch, key), plan, "engine cache file")
+    }
+
+    /// The file of TensorRT-RTX's runtime cache (its kernels compiled for one GPU model) of a
+    /// branch's engine, under a [`runtime_cache_key`](super::engine_cache_key::runtime_cache_key).
+    pub fn runtime_path(&self, branch: &str, runtime_key: &str) -> PathBuf {
+        self.dir.join(runtime_cache_file_name(branch, runtime_key))
+    }
+
+    /// The runtime cache, as [`load`](Self::load) reads a plan (checksummed; damaged is `Err`).
+    pub fn load_runtime(&self, branch: &str, runtime_key: &str) -> Result<Option<Vec<u8>>, String> {
+        load_file(&self.runtime_path(branch, runtime_key))
+    }
+
+    /// Writes a runtime cache atomically; returns its path.
+    pub fn store_runtime(&self, branch: &str, runtime_key: &str, cache: &[u8]) -> Result<PathBuf, CacheError> {
+        self.store_file(&self.runtime_path(branch, runtime_key), cache, "runtime cache file")
+    }
+
+    fn store_file(&self, path: &Path, bytes: &[u8], what: &str) -> Result<PathBuf, CacheError> {
         let fail = |e: std::io::Error| {
             let disk_full = crate::atomic_file::is_disk_full(&e);
             let why = if disk_full { "the disk is full, nothing was half-written: " } else { "" };
-            CacheError {
-                message: format!("cannot write the engine cache file {}: {why}{e}", path.display()),
-                disk_full,
-            }
+            CacheError { message: format!("cannot write the {what} {}: {why}{e}", path.display()), disk_full }
         };
         std::fs::create_dir_all(&self.dir).map_err(fail)?;
-        crate::atomic_file::write(&path, &encode(plan)).map_err(fail)?;
-        Ok(path)
+        crate::atomic_file::write(path, &encode(bytes)).map_err(fail)?;
+        Ok(path.to_path_buf())
     }
 
     /// The cached plan, else `build()`'s, stored. A damaged cache file is rebuilt, not an error.
@@ -111,6 +122,16 @@ impl EngineCache {
         self.store(branch, key, &plan)?;
         Ok((plan, outcome))
     }
+}
+
+/// A cache file's content, or `Ok(None)` when there is none, `Err` when it is damaged.
+fn load_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    decode(&bytes).map(Some).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn encode(plan: &[u8]) -> Vec<u8> {
@@ -154,6 +175,26 @@ mod tests {
         assert_eq!((plan, outcome), (vec![7; 1000], Outcome::Cached));
         // Only the plan's file: no temporary left behind.
         assert_eq!(std::fs::read_dir(dir.path().join("engines")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn runtime_caches_sit_beside_plans_under_their_own_name_and_are_checked_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = EngineCache::new(dir.path());
+        assert_eq!(cache.load_runtime("liqe", KEY).unwrap(), None);
+        let plan = cache.store("liqe", KEY, &[1; 64]).unwrap();
+        let runtime = cache.store_runtime("liqe", KEY, &[2; 32]).unwrap();
+        assert_ne!(plan, runtime);
+        assert_eq!(cache.load("liqe", KEY).unwrap(), Some(vec![1; 64]));
+        assert_eq!(cache.load_runtime("liqe", KEY).unwrap(), Some(vec![2; 32]));
+        let mut damaged = std::fs::read(&runtime).unwrap();
+        *damaged.last_mut().unwrap() ^= 1;
+        std::fs::write(&runtime, damaged).unwrap();
+        assert!(cache.load_runtime("liqe", KEY).unwrap_err().contains("liqe-"));
+        // Replaced whole.
+        cache.store_runtime("liqe", KEY, &[3; 8]).unwrap();
+        assert_eq!(cache.load_runtime("liqe", KEY).unwrap(), Some(vec![3; 8]));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

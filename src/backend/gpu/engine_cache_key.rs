@@ -39,11 +39,7 @@ pub fn engine_cache_key(
 ) -> Result<String, String> {
     let gpu = match (library.flavor, gpu) {
         (Flavor::Rtx, _) => serde_json::Value::Null,
-        (Flavor::TensorRt, Some(gpu)) => json!({
-            "name": gpu.name,
-            "compute_capability": [gpu.compute_capability.0, gpu.compute_capability.1],
-            "multiprocessors": gpu.multiprocessors,
-        }),
+        (Flavor::TensorRt, Some(gpu)) => gpu_model(gpu),
         (Flavor::TensorRt, None) => return Err("a TensorRT engine is built for one GPU; none was given".into()),
     };
     // serde_json's maps are sorted by key, so the text (and the key) does not depend on the order
@@ -61,6 +57,28 @@ pub fn engine_cache_key(
     Ok(crate::bundle::sha256_hex(canonical.to_string().as_bytes()))
 }
 
+/// A GPU model as keys name it (not which ordinal it has here).
+fn gpu_model(gpu: &GpuInfo) -> serde_json::Value {
+    json!({
+        "name": gpu.name,
+        "compute_capability": [gpu.compute_capability.0, gpu.compute_capability.1],
+        "multiprocessors": gpu.multiprocessors,
+    })
+}
+
+/// The key of TensorRT-RTX's runtime cache for the engine under `engine_key` on `gpu`: the kernels
+/// it compiles at load are for one GPU model, so that is part of the key (TensorRT-RTX refuses a
+/// cache from another GPU or driver too; keying by GPU keeps two GPUs from replacing each other's).
+pub fn runtime_cache_key(engine_key: &str, gpu: &GpuInfo) -> String {
+    let canonical = json!({ "format": 1, "engine": engine_key, "gpu": gpu_model(gpu) });
+    crate::bundle::sha256_hex(canonical.to_string().as_bytes())
+}
+
+/// The file of TensorRT-RTX's runtime cache of one branch's engine on one GPU model.
+pub fn runtime_cache_file_name(branch: &str, key: &str) -> String {
+    format!("{branch}-{}.runtime", &key[..16.min(key.len())])
+}
+
 /// The cache file of one branch's engine.
 pub fn cache_file_name(branch: &str, key: &str) -> String {
     format!("{branch}-{}.engine", &key[..16.min(key.len())])
@@ -69,6 +87,25 @@ pub fn cache_file_name(branch: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_cache_keys_name_the_engine_and_the_gpu_model_not_the_ordinal() {
+        let gpu = gpu();
+        let key = runtime_cache_key("e1", &gpu);
+        assert_eq!(key, runtime_cache_key("e1", &gpu), "stable");
+        assert_ne!(key, runtime_cache_key("e2", &gpu));
+        let mut other_ordinal = gpu.clone();
+        other_ordinal.ordinal = 3;
+        assert_eq!(key, runtime_cache_key("e1", &other_ordinal));
+        let mut other_model = gpu.clone();
+        other_model.compute_capability = (8, 9);
+        assert_ne!(key, runtime_cache_key("e1", &other_model));
+        assert!(
+            runtime_cache_file_name("liqe", &key).starts_with("liqe-")
+                && runtime_cache_file_name("liqe", &key).ends_with(".runtime")
+        );
+        assert_ne!(runtime_cache_file_name("liqe", &key), cache_file_name("liqe", &key));
+    }
 
     fn config() -> BuildConfig {
         BuildConfig {

@@ -13,7 +13,7 @@ use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
 
 use super::build_engines::{build_config, BuildOptions};
 use super::engine_cache::EngineCache;
-use super::engine_cache_key::engine_cache_key;
+use super::engine_cache_key::{engine_cache_key, runtime_cache_key};
 use super::tensorrt_build::build_plan;
 use super::tensorrt_library::{self, Flavor, TensorRtLibrary};
 use super::tensorrt_runtime::{Context, Engine};
@@ -23,9 +23,10 @@ use crate::error::{Error, Result};
 
 pub struct TensorRtBackend {
     library: TensorRtLibrary,
-    /// TensorRT 10/11 plans are built for one GPU model, which their cache key names; TensorRT-RTX
-    /// plans run on every GPU it supports (`None`).
-    key_gpu: Option<device::GpuInfo>,
+    /// The GPU the engines run on. TensorRT 10/11 plans are built for its model, which their cache
+    /// key names; TensorRT-RTX plans run on every GPU it supports, and its runtime cache (the
+    /// kernels compiled at load) is what is kept per GPU model.
+    gpu: device::GpuInfo,
     stream: Arc<CudaStream>,
     cache: Option<EngineCache>,
     build: BuildOptions,
@@ -54,7 +55,6 @@ impl TensorRtBackend {
         let Some(gpu) = devices.iter().find(|d| d.ordinal as usize == ordinal) else {
             return Err(unavailable(format!("no CUDA device {ordinal} (the driver reports {})", devices.len())));
         };
-        let key_gpu = (library.flavor == Flavor::TensorRt).then(|| gpu.clone());
         let context = CudaContext::new(ordinal).map_err(|e| unavailable(format!("CUDA device {ordinal}: {e}")))?;
         let stream = match options.stream {
             // SAFETY: the caller promises (C API contract) a live CUstream of this device's
@@ -64,7 +64,7 @@ impl TensorRtBackend {
         };
         Ok(TensorRtBackend {
             library,
-            key_gpu,
+            gpu: gpu.clone(),
             stream,
             cache: options.cache_dir.clone().map(EngineCache::new),
             build: BuildOptions::default(),
@@ -75,21 +75,26 @@ impl TensorRtBackend {
     /// The plan of `request`'s network: from the cache, else built (and stored when there is a
     /// cache; a cache that cannot be written costs a rebuild next time, not this engine).
     /// `rebuild`: skip the cached plan (the library or GPU refused it).
-    fn plan(&self, request: &NetworkRequest<'_>, rebuild: bool) -> Result<Vec<u8>> {
-        let config = build_config(request.sample_shape, request.max_batch, &self.build);
-        let key =
-            engine_cache_key(request.sha256, &config, &self.library, self.key_gpu.as_ref()).map_err(backend_error)?;
+    fn plan(&self, request: &NetworkRequest<'_>, key: &str, rebuild: bool) -> Result<Vec<u8>> {
         if let (Some(cache), false) = (&self.cache, rebuild) {
             // A damaged file is as good as none: it is rebuilt and replaced below.
-            if let Ok(Some(plan)) = cache.load(request.name, &key) {
+            if let Ok(Some(plan)) = cache.load(request.name, key) {
                 return Ok(plan);
             }
         }
+        let config = build_config(request.sample_shape, request.max_batch, &self.build);
         let plan = build_plan(&self.library, request.path, &config).map_err(backend_error)?;
         if let Some(cache) = &self.cache {
-            let _ = cache.store(request.name, &key, &plan);
+            let _ = cache.store(request.name, key, &plan);
         }
         Ok(plan)
+    }
+
+    /// The key `request`'s plan is cached under (the one `vsrqa build-engines` uses).
+    fn key(&self, request: &NetworkRequest<'_>) -> Result<String> {
+        let config = build_config(request.sample_shape, request.max_batch, &self.build);
+        let gpu = (self.library.flavor == Flavor::TensorRt).then_some(&self.gpu);
+        engine_cache_key(request.sha256, &config, &self.library, gpu).map_err(backend_error)
     }
 }
 
@@ -156,16 +161,33 @@ impl TensorRtBackend {
         // TensorRT allocates the engine's weights on the thread's current device: make it ours.
         self.stream.context().bind_to_thread().map_err(|e| backend_error(format!("CUDA: {e}")))?;
         // A cached plan that this library or GPU refuses (e.g. from another release) is rebuilt once.
-        let engine = match Engine::deserialize(library, &self.plan(request, false)?) {
+        let key = self.key(request)?;
+        let engine = match Engine::deserialize(library, &self.plan(request, &key, false)?) {
             Ok(engine) => engine,
             Err(_) if self.cache.is_some() => {
-                Engine::deserialize(library, &self.plan(request, true)?).map_err(backend_error)?
+                Engine::deserialize(library, &self.plan(request, &key, true)?).map_err(backend_error)?
             }
             Err(error) => return Err(backend_error(error)),
         };
-        let runner = Runner::new(engine, self.stream.clone(), request)?;
+        // TensorRT-RTX compiles kernels for this GPU at load; they are kept beside the plan.
+        let runtime_cache = match (&self.cache, self.library.flavor) {
+            (Some(cache), Flavor::Rtx) => Some(RuntimeCacheFile {
+                cache: cache.clone(),
+                branch: request.name.to_string(),
+                key: runtime_cache_key(&key, &self.gpu),
+            }),
+            _ => None,
+        };
+        let runner = Runner::new(engine, self.stream.clone(), request, runtime_cache)?;
         Ok(Box::new(TensorRtNetwork { runner: Mutex::new(runner) }))
     }
+}
+
+/// Where a runner keeps TensorRT-RTX's runtime cache of its engine.
+struct RuntimeCacheFile {
+    cache: EngineCache,
+    branch: String,
+    key: String,
 }
 
 /// One engine with its context and buffers; used by one thread at a time.
@@ -183,10 +205,19 @@ struct Runner {
     sample_len: usize,
     output_len: usize,
     max_batch: usize,
+    runtime_cache: Option<RuntimeCacheFile>,
+    /// Batch sizes run so far: the first run of each may compile kernels (TensorRT-RTX), after
+    /// which the runtime cache is stored again.
+    batches_run: std::collections::HashSet<usize>,
 }
 
 impl Runner {
-    fn new(engine: Engine, stream: Arc<CudaStream>, request: &NetworkRequest<'_>) -> Result<Runner> {
+    fn new(
+        engine: Engine,
+        stream: Arc<CudaStream>,
+        request: &NetworkRequest<'_>,
+        runtime_cache: Option<RuntimeCacheFile>,
+    ) -> Result<Runner> {
         let tensors = engine.tensors();
         let (inputs, outputs): (Vec<_>, Vec<_>) = tensors.iter().partition(|t| t.is_input);
         let ([input], [output]) = (inputs.as_slice(), outputs.as_slice()) else {
@@ -214,7 +245,10 @@ impl Runner {
         let activations = stream.alloc_zeros::<u8>(engine.device_memory_size().max(1)).map_err(cuda)?;
         let input_buffer = stream.alloc_zeros::<f32>(max_batch * sample_len).map_err(cuda)?;
         let output_buffer = stream.alloc_zeros::<f32>(max_batch * output_len).map_err(cuda)?;
-        let mut context = engine.create_context().map_err(backend_error)?;
+        // A missing or damaged runtime cache only means compiling the kernels again.
+        let seed =
+            runtime_cache.as_ref().and_then(|file| file.cache.load_runtime(&file.branch, &file.key).ok().flatten());
+        let mut context = engine.create_context(seed.as_deref().unwrap_or_default()).map_err(backend_error)?;
         let (address, size) = (activations.device_ptr(&stream).0, engine.device_memory_size());
         // SAFETY: `activations` holds `size` bytes and lives as long as the context (same struct).
         unsafe { context.set_device_memory(address, size) };
@@ -231,7 +265,24 @@ impl Runner {
             sample_len,
             output_len,
             max_batch,
+            runtime_cache,
+            batches_run: std::collections::HashSet::new(),
         })
+    }
+
+    /// Stores TensorRT-RTX's runtime cache after the first run of a batch size (which may have
+    /// compiled kernels). A cache that cannot be written costs a compile next time, not this run.
+    fn keep_compiled_kernels(&mut self, batch: usize) {
+        if !self.batches_run.insert(batch) {
+            return;
+        }
+        if let Some(file) = &self.runtime_cache {
+            if let Ok(blob) = self.context.runtime_cache() {
+                if !blob.is_empty() {
+                    let _ = file.cache.store_runtime(&file.branch, &file.key, &blob);
+                }
+            }
+        }
     }
 
     /// Runs `batch <= max_batch` samples; returns their outputs.
@@ -254,6 +305,7 @@ impl Runner {
         }
         let output = self.stream.clone_dtoh(&self.output.slice(0..batch * self.output_len)).map_err(cuda)?;
         self.stream.synchronize().map_err(cuda)?;
+        self.keep_compiled_kernels(batch);
         Ok(output)
     }
 }

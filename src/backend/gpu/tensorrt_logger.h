@@ -20,6 +20,9 @@ class ErrorLogger : public nvinfer1::ILogger {
     }
   }
 
+  // Forgets what was logged (a failure that was handled, not reported).
+  void clear() { errors_.clear(); }
+
   // `message` plus what TensorRT logged since the last call.
   std::string take(std::string message) {
     if (!errors_.empty()) message += " (TensorRT: " + errors_ + ")";

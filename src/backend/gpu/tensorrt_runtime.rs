@@ -25,7 +25,9 @@ mod ffi {
         fn deserialize_engine(library: &str, plan: &[u8]) -> Result<UniquePtr<Engine>>;
         fn tensors(self: &Engine) -> Vec<TensorInfo>;
         fn device_memory_size(self: &Engine) -> i64;
-        fn create_context(engine: &Engine) -> Result<UniquePtr<Context>>;
+        fn create_context(engine: &Engine, runtime_cache: &[u8]) -> Result<UniquePtr<Context>>;
+        fn runtime_cache_accepted(self: &Context) -> bool;
+        fn runtime_cache(self: &Context) -> Result<Vec<u8>>;
         fn set_device_memory(self: Pin<&mut Context>, address: u64, size: i64);
         fn set_input_shape(self: Pin<&mut Context>, name: &str, dims: &[i64]) -> Result<()>;
         fn set_tensor_address(self: Pin<&mut Context>, name: &str, address: u64) -> Result<()>;
@@ -68,13 +70,25 @@ impl Engine {
 
     /// A context whose activation memory must be set with [`Context::set_device_memory`]. The
     /// context borrows the engine on the C++ side: keep the engine alive (and unmoved in its box)
-    /// as long as the context.
-    pub fn create_context(&self) -> Result<Context, String> {
-        ffi::create_context(&self.0).map(Context).map_err(|e| e.what().to_string())
+    /// as long as the context. `runtime_cache`: TensorRT-RTX's compiled kernels from an earlier
+    /// [`Context::runtime_cache`] (empty: none); a blob it refuses is as good as none.
+    pub fn create_context(&self, runtime_cache: &[u8]) -> Result<Context, String> {
+        ffi::create_context(&self.0, runtime_cache).map(Context).map_err(|e| e.what().to_string())
     }
 }
 
 impl Context {
+    /// Whether the runtime cache given to [`Engine::create_context`] was used.
+    pub fn runtime_cache_accepted(&self) -> bool {
+        self.0.runtime_cache_accepted()
+    }
+
+    /// TensorRT-RTX's kernels compiled so far, to seed the next context with (empty on TensorRT
+    /// 10/11, whose plans hold their kernels).
+    pub fn runtime_cache(&self) -> Result<Vec<u8>, String> {
+        self.0.runtime_cache().map_err(|e| e.what().to_string())
+    }
+
     /// # Safety
     /// `address` must point to `size` bytes of device memory that outlive every enqueue.
     pub unsafe fn set_device_memory(&mut self, address: u64, size: usize) {

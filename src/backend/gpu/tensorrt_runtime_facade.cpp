@@ -40,12 +40,45 @@ rust::Vec<TensorInfo> Engine::tensors() const {
 
 std::int64_t Engine::device_memory_size() const { return engine_->getDeviceMemorySizeV2(); }
 
-Context::Context(Engine const& engine) : engine_(engine) {
+Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache) : engine_(engine) {
+#ifdef TRT_MAJOR_RTX
+  auto* config = engine.engine_->createRuntimeConfig();
+  if (config == nullptr) throw std::runtime_error(engine.logger_->take("TensorRT-RTX could not create a runtime config"));
+  runtime_config_.reset(config, [](void* p) { delete static_cast<nvinfer1::IRuntimeConfig*>(p); });
+  config->setExecutionContextAllocationStrategy(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED);
+  config->setDynamicShapesKernelSpecializationStrategy(nvinfer1::DynamicShapesKernelSpecializationStrategy::kEAGER);
+  auto* cache = config->createRuntimeCache();
+  if (cache != nullptr) {
+    runtime_cache_.reset(cache, [](void* p) { delete static_cast<nvinfer1::IRuntimeCache*>(p); });
+    // A blob from another release, GPU or driver is refused and the cache stays empty.
+    runtime_cache_accepted_ = !runtime_cache.empty() && cache->deserialize(runtime_cache.data(), runtime_cache.size());
+    engine.logger_->clear();  // a refused blob is not an error of what follows
+    if (!config->setRuntimeCache(*cache)) runtime_cache_.reset();
+  }
+  context_.reset(engine.engine_->createExecutionContext(config));
+#else
+  (void)runtime_cache;
   context_.reset(engine.engine_->createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED));
+#endif
   if (!context_) throw std::runtime_error(engine.logger_->take("TensorRT could not create an execution context"));
 }
 
 Context::~Context() { context_.reset(); }
+
+bool Context::runtime_cache_accepted() const { return runtime_cache_accepted_; }
+
+rust::Vec<std::uint8_t> Context::runtime_cache() const {
+  rust::Vec<std::uint8_t> bytes;
+#ifdef TRT_MAJOR_RTX
+  if (!runtime_cache_) return bytes;
+  std::unique_ptr<nvinfer1::IHostMemory> blob(static_cast<nvinfer1::IRuntimeCache*>(runtime_cache_.get())->serialize());
+  if (!blob) throw std::runtime_error(engine_.logger_->take("TensorRT-RTX could not serialize its runtime cache"));
+  auto const* data = static_cast<std::uint8_t const*>(blob->data());
+  bytes.reserve(blob->size());
+  for (std::size_t i = 0; i < blob->size(); ++i) bytes.push_back(data[i]);
+#endif
+  return bytes;
+}
 
 void Context::set_device_memory(std::uint64_t address, std::int64_t size) {
   context_->setDeviceMemoryV2(reinterpret_cast<void*>(address), size);
@@ -96,7 +129,9 @@ std::unique_ptr<Engine> deserialize_engine(rust::Str library, rust::Slice<std::u
   return engine;
 }
 
-std::unique_ptr<Context> create_context(Engine const& engine) { return std::make_unique<Context>(engine); }
+std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache) {
+  return std::make_unique<Context>(engine, runtime_cache);
+}
 
 }  // namespace trt
 }  // namespace vsrqa

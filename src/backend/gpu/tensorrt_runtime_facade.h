@@ -33,11 +33,20 @@ class Engine {
   std::unique_ptr<nvinfer1::ICudaEngine> engine_;
 };
 
-// An execution context whose activation memory is the caller's (kUSER_MANAGED).
+// An execution context whose activation memory is the caller's (kUSER_MANAGED). On TensorRT-RTX,
+// which compiles kernels for the GPU when a context is made and when it first meets a shape, the
+// context also holds a runtime cache of those kernels (seeded from `runtime_cache`, serialized by
+// `runtime_cache()`), and compiles shape-specialized kernels eagerly: the first run of a shape uses
+// the same kernels as every later one, so a score does not depend on how warm the engine is.
 class Context {
  public:
-  explicit Context(Engine const& engine);
+  Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache);
   ~Context();
+  // Whether the runtime cache given at creation was accepted (TensorRT-RTX checks its release,
+  // GPU and driver); false without one, or on TensorRT 10/11.
+  bool runtime_cache_accepted() const;
+  // The runtime cache now (empty on TensorRT 10/11, which compile nothing at run time).
+  rust::Vec<std::uint8_t> runtime_cache() const;
   void set_device_memory(std::uint64_t address, std::int64_t size);
   void set_input_shape(rust::Str name, rust::Slice<std::int64_t const> dims);
   void set_tensor_address(rust::Str name, std::uint64_t address);
@@ -46,11 +55,16 @@ class Context {
 
  private:
   Engine const& engine_;
+  // TensorRT-RTX's runtime config and cache (types only its headers have; destroyed after the
+  // context, which uses them).
+  std::shared_ptr<void> runtime_config_;
+  std::shared_ptr<void> runtime_cache_;
+  bool runtime_cache_accepted_ = false;
   std::unique_ptr<nvinfer1::IExecutionContext> context_;
 };
 
 std::unique_ptr<Engine> deserialize_engine(rust::Str library, rust::Slice<std::uint8_t const> plan);
-std::unique_ptr<Context> create_context(Engine const& engine);
+std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache);
 
 }  // namespace trt
 }  // namespace vsrqa
