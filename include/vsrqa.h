@@ -148,7 +148,8 @@ typedef struct VsrqaEngineConfig {
   // enqueued there; NULL (default) = the engine creates a stream of its own (never the legacy
   // default stream). Ignored by the CPU backends.
   void *cuda_stream;
-  // Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
+  // Directory for cached GPU engines and, on TensorRT-RTX, the kernels compiled for this GPU
+  // (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there); NULL (default) = no cache.
   const char *cache_dir;
   // CPU threads per network run; 0 (default) = all cores; at most 1024.
   uint32_t threads;

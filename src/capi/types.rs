@@ -97,7 +97,8 @@ pub struct VsrqaEngineConfig {
     /// enqueued there; NULL (default) = the engine creates a stream of its own (never the legacy
     /// default stream). Ignored by the CPU backends.
     pub cuda_stream: *mut c_void,
-    /// Directory for cached GPU engines (UTF-8); NULL (default) = no cache.
+    /// Directory for cached GPU engines and, on TensorRT-RTX, the kernels compiled for this GPU
+    /// (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there); NULL (default) = no cache.
     pub cache_dir: *const c_char,
     /// CPU threads per network run; 0 (default) = all cores; at most 1024.
     pub threads: u32,
