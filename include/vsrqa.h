@@ -56,9 +56,10 @@
 #define VSRQA_API_VERSION_MAJOR 0
 
 // Minor version of the C API: changes when functions, constants or struct fields are added (2:
-// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; while the major version is 0, a grown struct is refused
+// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; 4: `VSRQA_ERROR_OUT_OF_MEMORY`,
+// `VsrqaEngineConfig.cuda_graphs`; while the major version is 0, a grown struct is refused
 // from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
-#define VSRQA_API_VERSION_MINOR 3
+#define VSRQA_API_VERSION_MINOR 4
 
 // Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
 // is an error rather than an attempt to spawn that many threads.
@@ -159,6 +160,11 @@ typedef struct VsrqaEngineConfig {
   VsrqaLogCallback log_callback;
   // Passed back to `log_callback`.
   void *log_user_data;
+  // 1: the `tensorrt` backend replays each network's kernels as a CUDA graph, captured for the
+  // batch size in use, which costs less CPU time per run than launching them one by one; `cuda_stream` must then
+  // not be capturing a graph of the caller's during vsrqa calls. 0 (default): plain launches.
+  // Other values are refused. Ignored by the CPU backends.
+  uint32_t cuda_graphs;
 } VsrqaEngineConfig;
 
 // How to start a session. Initialize with `vsrqa_session_config_default`.

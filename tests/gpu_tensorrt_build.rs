@@ -104,7 +104,7 @@ fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
             let tensors = engine.tensors();
             assert_eq!(tensors.iter().filter(|t| t.is_input).count(), 1);
             assert_eq!(tensors.iter().filter(|t| !t.is_input).count(), 1);
-            assert!(engine.create_context(&[]).is_ok());
+            assert!(engine.create_context(&[], false).is_ok());
         }
         Err(error) => {
             assert!(!has_gpu(), "a GPU is there but deserializing failed: {error}");
@@ -164,6 +164,30 @@ fn child_process_of_the_backend_selection_test() {
     }
 }
 
+/// The sample clip's score on `backend`, engines cached in `cache`.
+fn sample_clip_score(backend: vsrqa::backend::BackendKind, cache: &Path, cuda_graphs: bool) -> vsrqa::ClipScore {
+    let clip = std::fs::File::open(tiny_bundle().join("../sample.y4m")).unwrap();
+    let mut reader = vsrqa::video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
+    let (width, height) = (reader.header.width, reader.header.height);
+    let gpu = vsrqa::backend::gpu::GpuOptions {
+        cache_dir: Some(cache.to_path_buf()),
+        cuda_graphs,
+        ..vsrqa::backend::gpu::GpuOptions::default()
+    };
+    let engine =
+        vsrqa::Engine::new(tiny_bundle(), vsrqa::EngineOptions { backend, threads: 2, gpu, ..Default::default() })
+            .unwrap();
+    // 8 fps, the sample's own: three key frames, so each key-frame network runs three times
+    // (with TensorRT 10/11 graphs: a plain run, a capture, a replay).
+    let mut session = engine.session(8.0).unwrap();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, &buffer).unwrap();
+        session.push(&view).unwrap();
+    }
+    session.finish().unwrap()
+}
+
 /// The tensorrt backend against the CPU backend on the sample clip (needs a GPU TensorRT-RTX
 /// supports). Tolerance: 1e-4 on each key frame's score: both compute in float32 (TF32 is off in
 /// our builds), with different kernels and summation orders (about 1e-6 relative on features).
@@ -171,31 +195,9 @@ fn child_process_of_the_backend_selection_test() {
 #[ignore = "needs an NVIDIA GPU and VSRQA_TENSORRT_LIBRARY: cargo test --features tensorrt-rtx --test gpu_tensorrt_build -- --ignored gpu_"]
 fn gpu_tensorrt_backend_scores_like_the_cpu_backend() {
     use vsrqa::backend::BackendKind;
-    let clip = std::fs::File::open(tiny_bundle().join("../sample.y4m")).unwrap();
-    let mut reader = vsrqa::video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
-    let (width, height) = (reader.header.width, reader.header.height);
-    let mut frames = Vec::new();
-    let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).unwrap() {
-        frames.push(buffer.clone());
-    }
     let cache = tempfile::tempdir().unwrap();
-    let score = |backend| {
-        let gpu = vsrqa::backend::gpu::GpuOptions {
-            cache_dir: Some(cache.path().to_path_buf()),
-            ..vsrqa::backend::gpu::GpuOptions::default()
-        };
-        let engine =
-            vsrqa::Engine::new(tiny_bundle(), vsrqa::EngineOptions { backend, threads: 2, gpu, ..Default::default() })
-                .unwrap();
-        let mut session = engine.session(24.0).unwrap();
-        for frame in &frames {
-            let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, frame).unwrap();
-            session.push(&view).unwrap();
-        }
-        session.finish().unwrap()
-    };
-    let (gpu, cpu) = (score(BackendKind::TensorRt), score(BackendKind::Cpu));
+    let gpu = sample_clip_score(BackendKind::TensorRt, cache.path(), false);
+    let cpu = sample_clip_score(BackendKind::Cpu, cache.path(), false);
     println!("clip score: tensorrt {} cpu {}", gpu.score, cpu.score);
     assert!((gpu.score - cpu.score).abs() < 1e-4, "tensorrt {} cpu {}", gpu.score, cpu.score);
     // Each branch's plan is cached, and on TensorRT-RTX the kernels it compiled for this GPU too.
@@ -210,6 +212,9 @@ fn gpu_tensorrt_backend_scores_like_the_cpu_backend() {
     }
     // A second engine starts from both caches and scores the same clip the same: the kernels
     // are the same ones (compiled eagerly per shape, then cached), so warm or cold, one score.
-    let again = score(BackendKind::TensorRt);
+    let again = sample_clip_score(BackendKind::TensorRt, cache.path(), false);
     assert_eq!(again.score, gpu.score, "a warm engine scored differently");
+    // CUDA graphs replay the same kernels: the same score exactly.
+    let graphs = sample_clip_score(BackendKind::TensorRt, cache.path(), true);
+    assert_eq!(graphs.score, gpu.score, "with CUDA graphs");
 }

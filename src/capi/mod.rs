@@ -155,6 +155,7 @@ pub unsafe extern "C" fn vsrqa_engine_config_default(
         log_level: VSRQA_LOG_WARNING,
         log_callback: None,
         log_user_data: std::ptr::null_mut(),
+        cuda_graphs: 0,
     };
     // SAFETY: forwarded contract.
     unsafe { write_default(config, struct_size, value, "config") }
@@ -282,6 +283,12 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             VSRQA_BACKEND_ONNXRUNTIME => BackendKind::OnnxRuntime,
             other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown backend {other}"))),
         };
+        if config.cuda_graphs > 1 {
+            return Err(CError::new(
+                VSRQA_ERROR_INVALID_ARGUMENT,
+                format!("config->cuda_graphs is {}; 0 (off) or 1 (on)", config.cuda_graphs),
+            ));
+        }
         if config.log_level > VSRQA_LOG_DEBUG {
             return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
         }
@@ -295,6 +302,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             device: usize::try_from(config.device).ok(),
             stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
             cache_dir,
+            cuda_graphs: config.cuda_graphs == 1,
         };
         let logger = config.log_callback.map(|callback| {
             let logger = CallbackLogger { callback, user_data: config.log_user_data, max_level: config.log_level };
@@ -303,8 +311,9 @@ pub unsafe extern "C" fn vsrqa_engine_create(
         let options =
             EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
         let created = Engine::new(bundle_path, options)?;
-        if (!config.cuda_stream.is_null() || config.device >= 0) && created.backend_name() != "tensorrt" {
-            created.log(LogLevel::Warning, "cuda_stream/device are ignored by the CPU backends");
+        let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
+        if gpu_settings && created.backend_name() != "tensorrt" {
+            created.log(LogLevel::Warning, "cuda_stream/device/cuda_graphs are ignored by the CPU backends");
         }
         let boxed = Box::new(VsrqaEngine { engine: created });
         // SAFETY: non-NULL, writable per the contract.

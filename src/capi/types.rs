@@ -7,9 +7,10 @@ use std::ffi::{c_char, c_void};
 /// Major version of the C API: changes when the ABI breaks.
 pub const VSRQA_API_VERSION_MAJOR: u32 = 0;
 /// Minor version of the C API: changes when functions, constants or struct fields are added (2:
-/// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; while the major version is 0, a grown struct is refused
+/// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; 4: `VSRQA_ERROR_OUT_OF_MEMORY`,
+/// `VsrqaEngineConfig.cuda_graphs`; while the major version is 0, a grown struct is refused
 /// from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
-pub const VSRQA_API_VERSION_MINOR: u32 = 3;
+pub const VSRQA_API_VERSION_MINOR: u32 = 4;
 
 /// Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).
 pub type VsrqaPixelFormat = u32;
@@ -108,6 +109,11 @@ pub struct VsrqaEngineConfig {
     pub log_callback: VsrqaLogCallback,
     /// Passed back to `log_callback`.
     pub log_user_data: *mut c_void,
+    /// 1: the `tensorrt` backend replays each network's kernels as a CUDA graph, captured for the
+    /// batch size in use, which costs less CPU time per run than launching them one by one; `cuda_stream` must then
+    /// not be capturing a graph of the caller's during vsrqa calls. 0 (default): plain launches.
+    /// Other values are refused. Ignored by the CPU backends.
+    pub cuda_graphs: u32,
 }
 
 /// How to start a session. Initialize with `vsrqa_session_config_default`.

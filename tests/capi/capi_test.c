@@ -128,7 +128,9 @@ static void test_valid_scoring(const char *bundle, const Clip *clip) {
     /* A log callback at DEBUG receives messages; nothing is printed without one. */
     VsrqaEngineConfig config;
     CHECK(vsrqa_engine_config_default(&config, sizeof config) == VSRQA_OK, "config default");
-    CHECK(config.backend == VSRQA_BACKEND_AUTO && config.log_callback == NULL, "defaults");
+    CHECK(config.backend == VSRQA_BACKEND_AUTO && config.log_callback == NULL && config.device == -1 &&
+              config.cuda_stream == NULL && config.cuda_graphs == 0,
+          "defaults");
     config.bundle_path = bundle;
     config.backend = VSRQA_BACKEND_CPU;
     config.log_level = VSRQA_LOG_DEBUG;
@@ -413,6 +415,9 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     config.threads = 100000; /* a garbage thread count is refused, not attempted */
     CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_INVALID_ARGUMENT, "threads");
     config.threads = 0;
+    config.cuda_graphs = 2; /* 0 or 1 */
+    CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_INVALID_ARGUMENT, "cuda_graphs");
+    config.cuda_graphs = 0;
     CHECK(out_engine == NULL, "engine set on failure");
 
     /* Status strings exist for every status and for unknown values. */

@@ -193,6 +193,7 @@ fn bench_reports_stages_latency_and_memory() {
     let report = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "2", "--threads", "1"]));
     assert_eq!(report["clip"]["frames"], 20);
     assert_eq!(report["runs_seconds"].as_array().unwrap().len(), 2);
+    assert_eq!(report["cuda_graphs"], false);
     let branches = report["stages"]["branches"].as_array().unwrap();
     let runs: Vec<(String, u64)> = branches
         .iter()

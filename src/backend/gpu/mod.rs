@@ -29,6 +29,12 @@ pub struct GpuOptions {
     pub stream: Option<usize>,
     /// Where built engines are cached; `None`: not cached (built at every engine creation).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Replay each network's kernels as a CUDA graph, captured for the batch size in use, instead
+    /// of launching them one by one: less CPU time per run. TensorRT-RTX captures the graph itself
+    /// (`kWHOLE_GRAPH_CAPTURE`); with TensorRT 10/11 vsrqa captures `enqueueV3` on its stream
+    /// after a first plain run of that batch size, as TensorRT asks. The stream must not be
+    /// capturing a graph of the caller's at the time.
+    pub cuda_graphs: bool,
 }
 
 /// Whether the TensorRT backend can run here: this build has its runner (feature `tensorrt-rtx` or

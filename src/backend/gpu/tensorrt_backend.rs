@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
+use cudarc::driver::{CudaContext, CudaGraph, CudaSlice, CudaStream, DevicePtr};
 
 use super::build_engines::{build_config, BuildOptions};
 use super::engine_cache::EngineCache;
@@ -27,6 +27,8 @@ pub struct TensorRtBackend {
     /// key names; TensorRT-RTX plans run on every GPU it supports, and its runtime cache (the
     /// kernels compiled at load) is what is kept per GPU model.
     gpu: device::GpuInfo,
+    /// `GpuOptions::cuda_graphs`.
+    cuda_graphs: bool,
     stream: Arc<CudaStream>,
     cache: Option<EngineCache>,
     build: BuildOptions,
@@ -65,6 +67,7 @@ impl TensorRtBackend {
         Ok(TensorRtBackend {
             library,
             gpu: gpu.clone(),
+            cuda_graphs: options.cuda_graphs,
             stream,
             cache: options.cache_dir.clone().map(EngineCache::new),
             build: BuildOptions::default(),
@@ -178,10 +181,19 @@ impl TensorRtBackend {
             }),
             _ => None,
         };
-        let runner = Runner::new(engine, self.stream.clone(), request, runtime_cache)?;
+        let graphs = self.cuda_graphs.then_some(self.library.flavor);
+        let runner = Runner::new(engine, self.stream.clone(), request, runtime_cache, graphs)?;
         Ok(Box::new(TensorRtNetwork { runner: Mutex::new(runner) }))
     }
 }
+
+/// A captured CUDA graph, movable between threads.
+struct CapturedGraph(CudaGraph);
+
+// SAFETY: a CUDA graph and its executable are driver objects, not tied to the thread that made
+// them; launching binds the graph's context first. The runner holding it is used by one thread at
+// a time (behind a mutex).
+unsafe impl Send for CapturedGraph {}
 
 /// Where a runner keeps TensorRT-RTX's runtime cache of its engine.
 struct RuntimeCacheFile {
@@ -192,6 +204,14 @@ struct RuntimeCacheFile {
 
 /// One engine with its context and buffers; used by one thread at a time.
 struct Runner {
+    /// TensorRT 10/11 with `cuda_graphs`: the network's launches for the current batch size,
+    /// captured from `enqueueV3` (dropped first: it replays kernels of the context below).
+    graph: Option<CapturedGraph>,
+    capture_graphs: bool,
+    /// The batch size of the last successful enqueue: a graph is only captured, and replayed,
+    /// while the shape stays the same (TensorRT reconfigures a context when its shape changes,
+    /// and asks for one plain enqueue after that before a capture).
+    last_batch: Option<usize>,
     // Dropped in this order: the context before the engine it belongs to.
     context: Context,
     _engine: Engine,
@@ -217,6 +237,7 @@ impl Runner {
         stream: Arc<CudaStream>,
         request: &NetworkRequest<'_>,
         runtime_cache: Option<RuntimeCacheFile>,
+        graphs: Option<Flavor>,
     ) -> Result<Runner> {
         let tensors = engine.tensors();
         let (inputs, outputs): (Vec<_>, Vec<_>) = tensors.iter().partition(|t| t.is_input);
@@ -248,11 +269,16 @@ impl Runner {
         // A missing or damaged runtime cache only means compiling the kernels again.
         let seed =
             runtime_cache.as_ref().and_then(|file| file.cache.load_runtime(&file.branch, &file.key).ok().flatten());
-        let mut context = engine.create_context(seed.as_deref().unwrap_or_default()).map_err(backend_error)?;
+        let rtx_graphs = graphs == Some(Flavor::Rtx);
+        let mut context =
+            engine.create_context(seed.as_deref().unwrap_or_default(), rtx_graphs).map_err(backend_error)?;
         let (address, size) = (activations.device_ptr(&stream).0, engine.device_memory_size());
         // SAFETY: `activations` holds `size` bytes and lives as long as the context (same struct).
         unsafe { context.set_device_memory(address, size) };
         Ok(Runner {
+            graph: None,
+            capture_graphs: graphs == Some(Flavor::TensorRt),
+            last_batch: None,
             input_name: input.name.clone(),
             output_name: output.name.clone(),
             context,
@@ -268,6 +294,35 @@ impl Runner {
             runtime_cache,
             batches_run: std::collections::HashSet::new(),
         })
+    }
+
+    /// Queues the network for `batch` samples (shape and addresses set): a plain `enqueueV3`, or,
+    /// with graphs on TensorRT 10/11 and the same batch size as the last run, the captured graph
+    /// (captured now if there is none yet).
+    fn enqueue(&mut self, batch: usize) -> Result<()> {
+        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
+        let stream = self.stream.cu_stream() as u64;
+        let same_shape = self.last_batch.replace(batch) == Some(batch);
+        if !self.capture_graphs || !same_shape {
+            self.graph = None;
+            // SAFETY: the shape and both tensor addresses are set (run_chunk); the stream is live.
+            return unsafe { self.context.enqueue(stream) }.map_err(backend_error);
+        }
+        if let Some(CapturedGraph(graph)) = &self.graph {
+            return graph.launch().map_err(cuda);
+        }
+        use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+        // Thread-local: other threads' CUDA calls are not caught up in this capture.
+        self.stream.begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL).map_err(cuda)?;
+        // SAFETY: as above; while capturing, the work is recorded, not run.
+        let queued = unsafe { self.context.enqueue(stream) };
+        // The capture must end whatever happened, or the stream stays unusable.
+        let captured = self.stream.end_capture(CUgraphInstantiate_flags(0));
+        queued.map_err(backend_error)?;
+        let graph = captured.map_err(cuda)?.ok_or_else(|| backend_error("CUDA captured an empty graph"))?;
+        graph.launch().map_err(cuda)?;
+        self.graph = Some(CapturedGraph(graph));
+        Ok(())
     }
 
     /// Stores TensorRT-RTX's runtime cache after the first run of a batch size (which may have
@@ -301,8 +356,13 @@ impl Runner {
         unsafe {
             self.context.set_tensor_address(&self.input_name, input_address).map_err(backend_error)?;
             self.context.set_tensor_address(&self.output_name, output_address).map_err(backend_error)?;
-            self.context.enqueue(self.stream.cu_stream() as u64).map_err(backend_error)?;
         }
+        let queued = self.enqueue(batch);
+        if queued.is_err() {
+            // The context's state is unknown: the next run starts over with a plain enqueue.
+            (self.graph, self.last_batch) = (None, None);
+        }
+        queued?;
         let output = self.stream.clone_dtoh(&self.output.slice(0..batch * self.output_len)).map_err(cuda)?;
         self.stream.synchronize().map_err(cuda)?;
         self.keep_compiled_kernels(batch);

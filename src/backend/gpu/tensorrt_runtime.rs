@@ -25,7 +25,7 @@ mod ffi {
         fn deserialize_engine(library: &str, plan: &[u8]) -> Result<UniquePtr<Engine>>;
         fn tensors(self: &Engine) -> Vec<TensorInfo>;
         fn device_memory_size(self: &Engine) -> i64;
-        fn create_context(engine: &Engine, runtime_cache: &[u8]) -> Result<UniquePtr<Context>>;
+        fn create_context(engine: &Engine, runtime_cache: &[u8], cuda_graphs: bool) -> Result<UniquePtr<Context>>;
         fn runtime_cache_accepted(self: &Context) -> bool;
         fn runtime_cache(self: &Context) -> Result<Vec<u8>>;
         fn set_device_memory(self: Pin<&mut Context>, address: u64, size: i64);
@@ -72,8 +72,10 @@ impl Engine {
     /// context borrows the engine on the C++ side: keep the engine alive (and unmoved in its box)
     /// as long as the context. `runtime_cache`: TensorRT-RTX's compiled kernels from an earlier
     /// [`Context::runtime_cache`] (empty: none); a blob it refuses is as good as none.
-    pub fn create_context(&self, runtime_cache: &[u8]) -> Result<Context, String> {
-        ffi::create_context(&self.0, runtime_cache).map(Context).map_err(|e| e.what().to_string())
+    /// `cuda_graphs`: TensorRT-RTX captures and replays CUDA graphs itself (ignored by TensorRT
+    /// 10/11, whose callers capture `enqueue`).
+    pub fn create_context(&self, runtime_cache: &[u8], cuda_graphs: bool) -> Result<Context, String> {
+        ffi::create_context(&self.0, runtime_cache, cuda_graphs).map(Context).map_err(|e| e.what().to_string())
     }
 }
 

@@ -40,13 +40,18 @@ rust::Vec<TensorInfo> Engine::tensors() const {
 
 std::int64_t Engine::device_memory_size() const { return engine_->getDeviceMemorySizeV2(); }
 
-Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache) : engine_(engine) {
+Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache, bool cuda_graphs)
+    : engine_(engine) {
 #ifdef TRT_MAJOR_RTX
   auto* config = engine.engine_->createRuntimeConfig();
   if (config == nullptr) throw std::runtime_error(engine.logger_->take("TensorRT-RTX could not create a runtime config"));
   runtime_config_.reset(config, [](void* p) { delete static_cast<nvinfer1::IRuntimeConfig*>(p); });
   config->setExecutionContextAllocationStrategy(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED);
   config->setDynamicShapesKernelSpecializationStrategy(nvinfer1::DynamicShapesKernelSpecializationStrategy::kEAGER);
+  auto const graphs = cuda_graphs ? nvinfer1::CudaGraphStrategy::kWHOLE_GRAPH_CAPTURE : nvinfer1::CudaGraphStrategy::kDISABLED;
+  if (!config->setCudaGraphStrategy(graphs)) {
+    throw std::runtime_error(engine.logger_->take("TensorRT-RTX refused the CUDA graph strategy"));
+  }
   auto* cache = config->createRuntimeCache();
   if (cache != nullptr) {
     runtime_cache_.reset(cache, [](void* p) { delete static_cast<nvinfer1::IRuntimeCache*>(p); });
@@ -58,6 +63,7 @@ Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_c
   context_.reset(engine.engine_->createExecutionContext(config));
 #else
   (void)runtime_cache;
+  (void)cuda_graphs;
   context_.reset(engine.engine_->createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED));
 #endif
   if (!context_) throw std::runtime_error(engine.logger_->take("TensorRT could not create an execution context"));
@@ -129,8 +135,9 @@ std::unique_ptr<Engine> deserialize_engine(rust::Str library, rust::Slice<std::u
   return engine;
 }
 
-std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache) {
-  return std::make_unique<Context>(engine, runtime_cache);
+std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache,
+                                        bool cuda_graphs) {
+  return std::make_unique<Context>(engine, runtime_cache, cuda_graphs);
 }
 
 }  // namespace trt

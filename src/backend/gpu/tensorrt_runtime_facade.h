@@ -37,10 +37,12 @@ class Engine {
 // which compiles kernels for the GPU when a context is made and when it first meets a shape, the
 // context also holds a runtime cache of those kernels (seeded from `runtime_cache`, serialized by
 // `runtime_cache()`), and compiles shape-specialized kernels eagerly: the first run of a shape uses
-// the same kernels as every later one, so a score does not depend on how warm the engine is.
+// the same kernels as every later one, so a score does not depend on how warm the engine is. With
+// `cuda_graphs`, TensorRT-RTX captures and replays whole-network CUDA graphs itself (TensorRT
+// 10/11 have no such option: tensorrt_backend.rs captures enqueue there).
 class Context {
  public:
-  Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache);
+  Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache, bool cuda_graphs);
   ~Context();
   // Whether the runtime cache given at creation was accepted (TensorRT-RTX checks its release,
   // GPU and driver); false without one, or on TensorRT 10/11.
@@ -64,7 +66,8 @@ class Context {
 };
 
 std::unique_ptr<Engine> deserialize_engine(rust::Str library, rust::Slice<std::uint8_t const> plan);
-std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache);
+std::unique_ptr<Context> create_context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache,
+                                        bool cuda_graphs);
 
 }  // namespace trt
 }  // namespace vsrqa

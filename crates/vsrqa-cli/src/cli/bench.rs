@@ -34,6 +34,10 @@ pub struct Args {
     /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "cpu")]
     backend: String,
+    /// With the tensorrt backend: replay each network as a CUDA graph (to time against plain
+    /// launches; ignored by the CPU backends).
+    #[arg(long)]
+    cuda_graphs: bool,
     /// Write the JSON report to PATH instead of stdout.
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
@@ -70,7 +74,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
     let engine = Engine::new(
         &args.model,
-        EngineOptions { backend, threads: args.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
+        EngineOptions {
+            backend,
+            threads: args.threads,
+            gpu: vsrqa::backend::gpu::GpuOptions { cuda_graphs: args.cuda_graphs, ..super::gpu_options() },
+            ..EngineOptions::default()
+        },
     )?;
     let load = started.elapsed();
 
@@ -100,6 +109,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "vsrqa_version": vsrqa::VERSION,
         "backend": engine.backend_name(),
         "threads": args.threads,
+        "cuda_graphs": args.cuda_graphs,
         "machine": machine(),
         "model": engine.bundle().dir,
         "model_name": engine.bundle().manifest.name,

@@ -102,7 +102,6 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Writes a JSON value to stdout, pretty-printed, with a final newline.
 /// The GPU backend's settings for the tool: engines cached where `vsrqa build-engines` puts them
 /// by default, so a prebuilt engine is found and a built one is kept.
 fn gpu_options() -> vsrqa::backend::gpu::GpuOptions {
@@ -112,6 +111,7 @@ fn gpu_options() -> vsrqa::backend::gpu::GpuOptions {
     }
 }
 
+/// Writes a JSON value to stdout, pretty-printed, with a final newline.
 fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     println!("{text}");
