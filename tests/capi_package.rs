@@ -113,6 +113,22 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
     moved
 }
 
+/// Configures and builds tests/capi (the C test and the C++ examples) in `build` against the
+/// package installed at `prefix`, with `options` for cmake.
+fn build_capi_tests(build: &std::path::Path, prefix: &std::path::Path, options: &[&str]) {
+    run(
+        "cmake configure (tests/capi)",
+        Command::new("cmake")
+            .arg("-S")
+            .arg(repo().join("tests/capi"))
+            .arg("-B")
+            .arg(build)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()))
+            .args(options),
+    );
+    run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(build));
+}
+
 #[test]
 fn c_abi_through_installed_cmake_and_pkg_config_package() {
     let temp = tempfile::tempdir().unwrap();
@@ -126,19 +142,15 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     // CMake consumers: the C test against both libraries, and the C++ examples, under ctest.
     // VSRQA_EXAMPLES_FFMPEG=ON: without the FFmpeg development packages the configure fails
     // rather than dropping ffmpeg_score and its tests.
-    run(
-        "cmake configure (tests/capi)",
-        Command::new("cmake")
-            .arg("-S")
-            .arg(repo().join("tests/capi"))
-            .arg("-B")
-            .arg(&tests_build)
-            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display()))
-            .arg(format!("-DVSRQA_TEST_VIDEOS={}", videos.display()))
-            .arg("-DVSRQA_EXAMPLES_FFMPEG=ON")
-            .arg("-DVSRQA_TEST_VALGRIND=ON"),
+    build_capi_tests(
+        &tests_build,
+        &moved,
+        &[
+            &format!("-DVSRQA_TEST_VIDEOS={}", videos.display()),
+            "-DVSRQA_EXAMPLES_FFMPEG=ON",
+            "-DVSRQA_TEST_VALGRIND=ON",
+        ],
     );
-    run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
     let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
     // capi_shared, capi_static, capi_valgrind, example_player_score, example_player_valgrind, and
@@ -189,16 +201,7 @@ fn c_package_with_the_tensorrt_runner_links_and_runs() {
     let temp = tempfile::tempdir().unwrap();
     let tests_build = temp.path().join("capi-build");
     let moved = install_package(temp.path());
-    run(
-        "cmake configure (tests/capi)",
-        Command::new("cmake")
-            .arg("-S")
-            .arg(repo().join("tests/capi"))
-            .arg("-B")
-            .arg(&tests_build)
-            .arg(format!("-DCMAKE_PREFIX_PATH={}", moved.display())),
-    );
-    run("cmake build (tests/capi)", Command::new("cmake").arg("--build").arg(&tests_build));
+    build_capi_tests(&tests_build, &moved, &[]);
     let rtx = std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
     let ctest = run(
         "ctest",
