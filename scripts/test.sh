@@ -33,7 +33,7 @@ VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
-cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build
+cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build --test gpu_tensorrt_backend
 # The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.
 cargo test -p vsrqa --features tensorrt-rtx --locked --test capi_package tensorrt_runner
 cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines
