@@ -37,6 +37,7 @@ cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build -
 # The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.
 cargo test -p vsrqa --features tensorrt-rtx --locked --test capi_package tensorrt_runner
 cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines
+cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test cli info_says_why_the_gpu_path_is_unavailable
 # The TensorRT 10/11 runner: its header checks, and the libraries it refuses or accepts.
 export VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS"
 cargo test -p vsrqa --features tensorrt --locked --lib tensorrt

@@ -281,6 +281,16 @@ fn info_says_why_the_gpu_path_is_unavailable() {
     assert!(has_gpu || report["auto_backend"] == "cpu", "{}", report["auto_backend"]);
     let reason = tensorrt["reason"].as_str().unwrap();
     assert!(reason.contains("TensorRT-RTX 1."), "{reason}");
+    // Which headers the runner is compiled against, if there is one.
+    let compiled = &report["gpu"]["tensorrt_runner"];
+    if cfg!(feature = "tensorrt-rtx") {
+        assert!(compiled["headers"].as_str().unwrap().starts_with("TensorRT-RTX 1."), "{compiled}");
+        assert_eq!(compiled["drives"], "TensorRT-RTX 1.x");
+    } else if cfg!(feature = "tensorrt") {
+        assert!(compiled["drives"] == "TensorRT 10.x" || compiled["drives"] == "TensorRT 11.x", "{compiled}");
+    } else {
+        assert!(compiled.is_null(), "{compiled}");
+    }
     let runner = if cfg!(any(feature = "tensorrt-rtx", feature = "tensorrt")) {
         "has the TensorRT runner"
     } else {
@@ -302,6 +312,12 @@ fn info_says_why_the_gpu_path_is_unavailable() {
         .unwrap();
     let out = String::from_utf8_lossy(&text.stdout);
     assert!(out.contains(&format!("tensorrt none: VSRQA_TENSORRT_LIBRARY: cannot open {missing}")), "{out}");
+    let runner_line = if cfg!(any(feature = "tensorrt-rtx", feature = "tensorrt")) {
+        "runner   compiled against TensorRT"
+    } else {
+        "runner   none (built without the `tensorrt-rtx` or `tensorrt` feature)"
+    };
+    assert!(out.contains(runner_line), "{out}");
     let score = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
         .args(["score", "-m", bundle.to_str().unwrap(), data("sample.y4m").to_str().unwrap(), "--backend", "tensorrt"])
         .env("VSRQA_TENSORRT_LIBRARY", missing)

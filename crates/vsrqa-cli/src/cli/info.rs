@@ -112,7 +112,11 @@ fn gpu_report() -> serde_json::Value {
         Ok(library) => json!({ "found": true, "path": library.path, "description": library.describe() }),
         Err(reason) => json!({ "found": false, "reason": reason }),
     };
-    json!({ "devices": devices, "tensorrt_library": library })
+    // The headers this build's TensorRT runner is compiled against, which decide the libraries it
+    // can drive (null: no runner).
+    let runner = gpu::tensorrt_headers::compiled()
+        .map(|headers| json!({ "headers": headers.describe(), "drives": headers.drives() }));
+    json!({ "devices": devices, "tensorrt_library": library, "tensorrt_runner": runner })
 }
 
 fn print_text(report: &serde_json::Value) {
@@ -159,6 +163,14 @@ fn print_text(report: &serde_json::Value) {
             text(&gpu["tensorrt_library"]["path"])
         ),
         _ => println!("tensorrt none: {}", text(&gpu["tensorrt_library"]["reason"])),
+    }
+    match gpu["tensorrt_runner"].as_object() {
+        Some(runner) => println!(
+            "runner   compiled against {} headers (drives {})",
+            text(&runner["headers"]),
+            text(&runner["drives"])
+        ),
+        None => println!("runner   none (built without the `tensorrt-rtx` or `tensorrt` feature)"),
     }
     println!("backends");
     for b in report["backends"].as_array().into_iter().flatten() {
