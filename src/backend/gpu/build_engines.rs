@@ -126,12 +126,7 @@ struct BuildGpu {
 impl BuildGpu {
     #[cfg(vsrqa_tensorrt)]
     fn bind(ordinal: usize) -> Result<BuildGpu, String> {
-        let devices = super::device::devices()?;
-        let info = devices
-            .iter()
-            .find(|d| d.ordinal as usize == ordinal)
-            .cloned()
-            .ok_or_else(|| format!("no CUDA device {ordinal} (the driver reports {})", devices.len()))?;
+        let info = super::device::find(ordinal)?;
         // TensorRT builds in the thread's current context: the device's primary context.
         let context = cudarc::driver::CudaContext::new(ordinal).map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
         context.bind_to_thread().map_err(|e| format!("CUDA device {ordinal}: {e}"))?;

@@ -33,6 +33,16 @@ pub fn devices() -> Result<Vec<GpuInfo>, String> {
     DEVICES.get_or_init(probe).clone()
 }
 
+/// The device with CUDA ordinal `ordinal`, or why there is none.
+pub fn find(ordinal: usize) -> Result<GpuInfo, String> {
+    let devices = devices()?;
+    devices
+        .iter()
+        .find(|d| usize::try_from(d.ordinal) == Ok(ordinal))
+        .cloned()
+        .ok_or_else(|| format!("no CUDA device {ordinal} (the driver reports {})", devices.len()))
+}
+
 #[cfg(feature = "cuda")]
 fn probe() -> Result<Vec<GpuInfo>, String> {
     use cudarc::driver::{result, sys};

@@ -52,11 +52,8 @@ impl TensorRtBackend {
     pub fn new(options: &GpuOptions, threads: usize) -> Result<TensorRtBackend> {
         let library = tensorrt_library::probe().map_err(unavailable)?;
         super::tensorrt_headers::check_library(&library).map_err(unavailable)?;
-        let devices = device::devices().map_err(unavailable)?;
         let ordinal = options.device.or_else(current_device).unwrap_or(0);
-        let Some(gpu) = devices.iter().find(|d| d.ordinal as usize == ordinal) else {
-            return Err(unavailable(format!("no CUDA device {ordinal} (the driver reports {})", devices.len())));
-        };
+        let gpu = device::find(ordinal).map_err(unavailable)?;
         let context = CudaContext::new(ordinal).map_err(|e| unavailable(format!("CUDA device {ordinal}: {e}")))?;
         let stream = match options.stream {
             // SAFETY: the caller promises (C API contract) a live CUstream of this device's
@@ -66,7 +63,7 @@ impl TensorRtBackend {
         };
         Ok(TensorRtBackend {
             library,
-            gpu: gpu.clone(),
+            gpu,
             cuda_graphs: options.cuda_graphs,
             stream,
             cache: options.cache_dir.clone().map(EngineCache::new),
@@ -102,8 +99,13 @@ impl TensorRtBackend {
 }
 
 /// The device of the calling thread's current CUDA context, if the host application made one
-/// current (the C API's `device = -1`: work goes where the caller's work goes).
+/// current (the C API's `device = -1`: work goes where the caller's work goes). `None` without
+/// a driver: cudarc panics when asked with no libcuda to load.
 fn current_device() -> Option<usize> {
+    // SAFETY: only tries to open the driver library.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return None;
+    }
     cudarc::driver::result::ctx::get_current().ok()??;
     let mut device = 0;
     // SAFETY: a context is current (checked above); cuCtxGetDevice writes one CUdevice.

@@ -54,9 +54,7 @@ impl HeaderSet {
 
     /// The releases this header set's facade drives, e.g. "TensorRT 11.x".
     pub fn drives(&self) -> String {
-        let name = self.describe();
-        let family = name.split_once(' ').map_or(name.as_str(), |(family, _)| family);
-        format!("{family} {}.x", self.version.0)
+        format!("{} {}.x", self.flavor.name(), self.version.0)
     }
 
     /// The library file names a facade of this header set can drive, for the loader to search.

@@ -50,11 +50,17 @@ impl TensorRtLibrary {
 
 /// "TensorRT-RTX 1.7.1", "TensorRT 11.4.0".
 pub fn describe_release(flavor: Flavor, (major, minor, patch): (i32, i32, i32)) -> String {
-    let name = match flavor {
-        Flavor::Rtx => "TensorRT-RTX",
-        Flavor::TensorRt => "TensorRT",
-    };
-    format!("{name} {major}.{minor}.{patch}")
+    format!("{} {major}.{minor}.{patch}", flavor.name())
+}
+
+impl Flavor {
+    /// "TensorRT-RTX" or "TensorRT".
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Rtx => "TensorRT-RTX",
+            Flavor::TensorRt => "TensorRT",
+        }
+    }
 }
 
 /// The library this process uses (`VSRQA_TENSORRT_LIBRARY`, else [`search_names`]), or why
@@ -147,16 +153,15 @@ pub fn flavor_of(file: &Path) -> Flavor {
 
 /// The releases whose API the GPU backend is written against (TENSORRT.md): TensorRT-RTX 1.x,
 /// TensorRT 10 and 11.
-pub fn check_supported(flavor: Flavor, (major, minor, patch): (i32, i32, i32)) -> Result<(), String> {
+pub fn check_supported(flavor: Flavor, version: (i32, i32, i32)) -> Result<(), String> {
     let supported = match flavor {
-        Flavor::Rtx => major == 1,
-        Flavor::TensorRt => major == 10 || major == 11,
+        Flavor::Rtx => version.0 == 1,
+        Flavor::TensorRt => version.0 == 10 || version.0 == 11,
     };
     if supported {
         Ok(())
     } else {
-        let name = if flavor == Flavor::Rtx { "TensorRT-RTX" } else { "TensorRT" };
-        Err(format!("{name} {major}.{minor}.{patch} is not supported (TensorRT-RTX 1.x, TensorRT 10 or 11 are)"))
+        Err(format!("{} is not supported (TensorRT-RTX 1.x, TensorRT 10 or 11 are)", describe_release(flavor, version)))
     }
 }
 

@@ -26,7 +26,6 @@ mod ffi {
         fn tensors(self: &Engine) -> Vec<TensorInfo>;
         fn device_memory_size(self: &Engine) -> i64;
         fn create_context(engine: &Engine, runtime_cache: &[u8], cuda_graphs: bool) -> Result<UniquePtr<Context>>;
-        fn runtime_cache_accepted(self: &Context) -> bool;
         fn runtime_cache(self: &Context) -> Result<Vec<u8>>;
         fn set_device_memory(self: Pin<&mut Context>, address: u64, size: i64);
         fn set_input_shape(self: Pin<&mut Context>, name: &str, dims: &[i64]) -> Result<()>;
@@ -80,11 +79,6 @@ impl Engine {
 }
 
 impl Context {
-    /// Whether the runtime cache given to [`Engine::create_context`] was used.
-    pub fn runtime_cache_accepted(&self) -> bool {
-        self.0.runtime_cache_accepted()
-    }
-
     /// TensorRT-RTX's kernels compiled so far, to seed the next context with (empty on TensorRT
     /// 10/11, whose plans hold their kernels).
     pub fn runtime_cache(&self) -> Result<Vec<u8>, String> {

@@ -55,9 +55,11 @@ Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_c
   auto* cache = config->createRuntimeCache();
   if (cache != nullptr) {
     runtime_cache_.reset(cache, [](void* p) { delete static_cast<nvinfer1::IRuntimeCache*>(p); });
-    // A blob from another release, GPU or driver is refused and the cache stays empty.
-    runtime_cache_accepted_ = !runtime_cache.empty() && cache->deserialize(runtime_cache.data(), runtime_cache.size());
-    engine.logger_->clear();  // a refused blob is not an error of what follows
+    // A blob from another release, GPU or driver is refused and the cache stays empty; that is
+    // not an error of what follows.
+    if (!runtime_cache.empty() && !cache->deserialize(runtime_cache.data(), runtime_cache.size())) {
+      engine.logger_->clear();
+    }
     if (!config->setRuntimeCache(*cache)) runtime_cache_.reset();
   }
   context_.reset(engine.engine_->createExecutionContext(config));
@@ -70,8 +72,6 @@ Context::Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_c
 }
 
 Context::~Context() { context_.reset(); }
-
-bool Context::runtime_cache_accepted() const { return runtime_cache_accepted_; }
 
 rust::Vec<std::uint8_t> Context::runtime_cache() const {
   rust::Vec<std::uint8_t> bytes;

@@ -44,9 +44,6 @@ class Context {
  public:
   Context(Engine const& engine, rust::Slice<std::uint8_t const> runtime_cache, bool cuda_graphs);
   ~Context();
-  // Whether the runtime cache given at creation was accepted (TensorRT-RTX checks its release,
-  // GPU and driver); false without one, or on TensorRT 10/11.
-  bool runtime_cache_accepted() const;
   // The runtime cache now (empty on TensorRT 10/11, which compile nothing at run time).
   rust::Vec<std::uint8_t> runtime_cache() const;
   void set_device_memory(std::uint64_t address, std::int64_t size);
@@ -61,7 +58,6 @@ class Context {
   // context, which uses them).
   std::shared_ptr<void> runtime_config_;
   std::shared_ptr<void> runtime_cache_;
-  bool runtime_cache_accepted_ = false;
   std::unique_ptr<nvinfer1::IExecutionContext> context_;
 };
 
