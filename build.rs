@@ -94,16 +94,16 @@ fn tensorrt_facade() {
             include.display()
         );
     }
-    // What the Rust side checks a loaded library against (tensorrt_headers.rs).
+    // What the Rust side checks a loaded library against (backend/tensorrt/library.rs).
     println!("cargo:rustc-cfg=vsrqa_tensorrt");
     println!("cargo:rustc-env=VSRQA_TENSORRT_HEADERS={found}");
     let cuda = variable("VSRQA_CUDA_INCLUDE_DIR")
         .or_else(|| include.parent().map(PathBuf::from))
         .filter(|d| d.join("cuda_runtime_api.h").is_file())
         .expect("cuda_runtime_api.h: set VSRQA_CUDA_INCLUDE_DIR to CUDA's include directory");
-    cxx_build::bridges(["src/backend/gpu/tensorrt_build.rs", "src/backend/gpu/tensorrt_runtime.rs"])
-        .file("src/backend/gpu/tensorrt_facade.cpp")
-        .file("src/backend/gpu/tensorrt_runtime_facade.cpp")
+    cxx_build::bridges(["src/backend/tensorrt/builder.rs", "src/backend/tensorrt/runtime.rs"])
+        .file("src/backend/tensorrt/facade/build_facade.cpp")
+        .file("src/backend/tensorrt/facade/runtime_facade.cpp")
         // System includes: their own warnings (unused parameters in TensorRT 10's) are not ours.
         .flag("-isystem")
         .flag(include.as_os_str())
@@ -115,13 +115,13 @@ fn tensorrt_facade() {
         .compile("vsrqa_tensorrt_facade");
     println!("cargo:rustc-link-lib=dl");
     for file in [
-        "src/backend/gpu/tensorrt_build.rs",
-        "src/backend/gpu/tensorrt_facade.cpp",
-        "src/backend/gpu/tensorrt_facade.h",
-        "src/backend/gpu/tensorrt_logger.h",
-        "src/backend/gpu/tensorrt_runtime.rs",
-        "src/backend/gpu/tensorrt_runtime_facade.cpp",
-        "src/backend/gpu/tensorrt_runtime_facade.h",
+        "src/backend/tensorrt/builder.rs",
+        "src/backend/tensorrt/facade/build_facade.cpp",
+        "src/backend/tensorrt/facade/build_facade.h",
+        "src/backend/tensorrt/facade/logger.h",
+        "src/backend/tensorrt/runtime.rs",
+        "src/backend/tensorrt/facade/runtime_facade.cpp",
+        "src/backend/tensorrt/facade/runtime_facade.h",
     ] {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -34,10 +34,6 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
 
-    /// A training feature bank is unreadable, damaged, or from another model.
-    #[error("feature bank {}: {message}", path.display())]
-    FeatureBank { path: PathBuf, message: String },
-
     /// A file could not be written because its filesystem is full (or the quota is spent). Files
     /// are written atomically, so nothing was left half-written.
     #[error("{}: cannot write, the disk is full ({message}); nothing was half-written", path.display())]
@@ -51,10 +47,6 @@ pub enum Error {
 impl Error {
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Bundle { path: path.into(), message: message.into() }
-    }
-
-    pub(crate) fn bank(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::FeatureBank { path: path.into(), message: message.into() }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

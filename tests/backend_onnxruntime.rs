@@ -11,8 +11,8 @@ use std::path::Path;
 
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::{FrameView, PixelFormat};
-use vsrqa::video::y4m::Y4mReader;
 use vsrqa::{Engine, EngineOptions};
+use vsrqa_video::y4m::Y4mReader;
 
 fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");

@@ -10,8 +10,8 @@ use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
 use vsrqa::branch::sample_shape;
 use vsrqa::bundle::Bundle;
 use vsrqa::frame::{FrameView, PixelFormat};
-use vsrqa::video::y4m::Y4mReader;
 use vsrqa::{Engine, EngineOptions, Error};
+use vsrqa_video::y4m::Y4mReader;
 
 fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)

@@ -11,10 +11,10 @@
 
 use std::process::Command;
 
-use vsrqa::backend::gpu::cuda_executor::{compile_preprocess_kernels, CudaExecutor, NVRTC_LIBRARY_VARIABLE};
-use vsrqa::backend::gpu::kernels::{Kernel, KernelExecutor};
-use vsrqa::backend::gpu::preprocess_plan::FrameConverter;
 use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::gpu::cuda_executor::{compile_preprocess_kernels, CudaExecutor, NVRTC_LIBRARY_VARIABLE};
+use vsrqa::gpu::kernels::{Kernel, KernelExecutor};
+use vsrqa::gpu::plan::FrameConverter;
 
 #[path = "support/preprocess_cases.rs"]
 mod preprocess_cases;
@@ -161,7 +161,7 @@ fn gpu_device_frames_score_exactly_like_host_frames() {
     let context = cudarc::driver::CudaContext::new(0).expect("an NVIDIA GPU");
     let stream = context.new_stream().unwrap();
     let factory_stream = stream.clone();
-    let factory: vsrqa::backend::gpu::kernels::KernelExecutorFactory = std::sync::Arc::new(move || {
+    let factory: vsrqa::gpu::kernels::KernelExecutorFactory = std::sync::Arc::new(move || {
         CudaExecutor::new(factory_stream.clone()).map(|e| Box::new(e) as Box<dyn KernelExecutor>)
     });
     let engine = vsrqa::Engine::new(

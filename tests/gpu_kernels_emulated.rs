@@ -1,4 +1,4 @@
-//! The GPU preprocessing kernels (src/backend/gpu/kernels/preprocess.cu) checked against the CPU
+//! The GPU preprocessing kernels (src/gpu/kernels/preprocess.cu) checked against the CPU
 //! path without a GPU: the same source is compiled for the CPU (tests/support/cuda_emulation.cpp
 //! runs each grid's threads one after another; the kernels are one thread per output element,
 //! with no shared memory, so this computes what the GPU computes) and driven through the same
@@ -11,10 +11,10 @@
 //! GPU run (tests/gpu_cuda.rs, on a machine with a GPU) is held to as well; here every float is
 //! compared bit for bit.
 
-use vsrqa::backend::gpu::kernels;
-use vsrqa::backend::gpu::preprocess_plan::FrameConverter;
 use vsrqa::bundle::PreprocessOp;
 use vsrqa::frame::{ColorMatrix, ColorRange, RgbImage};
+use vsrqa::gpu::kernels;
+use vsrqa::gpu::plan::FrameConverter;
 
 #[path = "support/cuda_emulator.rs"]
 mod cuda_emulator;

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use vsrqa::backend::gpu::tensorrt_library::{Flavor, OpenError};
-use vsrqa::backend::gpu::{device, tensorrt_library};
+use vsrqa::backend::tensorrt::library::{Flavor, OpenError};
+use vsrqa::backend::{cuda_device as device, tensorrt::library as tensorrt_library};
 
 fn rtx_library() -> PathBuf {
     let path = std::env::var_os("VSRQA_TEST_TENSORRT_RTX").expect(

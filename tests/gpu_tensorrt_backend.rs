@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vsrqa::backend::gpu::tensorrt_library::{self, Flavor};
+use vsrqa::backend::tensorrt::library::{self, Flavor};
 
 fn tiny_bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
@@ -15,12 +15,12 @@ fn tiny_bundle() -> PathBuf {
 /// The sample clip's score on `backend`, engines cached in `cache`.
 fn sample_clip_score(backend: vsrqa::backend::BackendKind, cache: &Path, cuda_graphs: bool) -> vsrqa::ClipScore {
     let clip = std::fs::File::open(tiny_bundle().join("../sample.y4m")).unwrap();
-    let mut reader = vsrqa::video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
+    let mut reader = vsrqa_video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
     let (width, height) = (reader.header.width, reader.header.height);
-    let gpu = vsrqa::backend::gpu::GpuOptions {
+    let gpu = vsrqa::backend::GpuOptions {
         cache_dir: Some(cache.to_path_buf()),
         cuda_graphs,
-        ..vsrqa::backend::gpu::GpuOptions::default()
+        ..vsrqa::backend::GpuOptions::default()
     };
     let engine =
         vsrqa::Engine::new(tiny_bundle(), vsrqa::EngineOptions { backend, threads: 2, gpu, ..Default::default() })

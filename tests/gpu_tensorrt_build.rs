@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use vsrqa::backend::gpu::build_engines::{branch_config, BuildOptions};
-use vsrqa::backend::gpu::engine_cache_key::{BuildConfig, ShapeProfile};
-use vsrqa::backend::gpu::tensorrt_build::{build_plan, parser_library};
-use vsrqa::backend::gpu::tensorrt_library::{self, Flavor, TensorRtLibrary};
+use vsrqa::backend::tensorrt::builder::{build_plan, parser_library};
+use vsrqa::backend::tensorrt::cache_key::{BuildConfig, ShapeProfile};
+use vsrqa::backend::tensorrt::library::{self, Flavor, TensorRtLibrary};
 use vsrqa::bundle::Bundle;
+use vsrqa::engine::build_engines::{branch_config, BuildOptions};
 
 fn rtx() -> TensorRtLibrary {
     let path = std::env::var_os("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
@@ -88,14 +88,14 @@ fn gpu_tensorrt_rtx_build_errors_are_clear() {
 }
 
 fn has_gpu() -> bool {
-    vsrqa::backend::gpu::device::devices().is_ok_and(|devices| !devices.is_empty())
+    vsrqa::backend::cuda_device::devices().is_ok_and(|devices| !devices.is_empty())
 }
 
 /// The runtime side of the facade: a plan built here deserializes where there is a GPU, and fails
 /// with TensorRT's reason, not a crash, where there is none (CI).
 #[test]
 fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
-    use vsrqa::backend::gpu::tensorrt_runtime::Engine;
+    use vsrqa::backend::tensorrt::runtime::Engine;
     let library = rtx();
     let plan = build_plan(&library, &tiny_bundle().join("spatial.onnx"), &config(&[3, 64, 64])).unwrap();
     match Engine::deserialize(&library.path, &plan) {

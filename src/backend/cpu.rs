@@ -8,7 +8,7 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use super::{Backend, Network};
+use super::{Backend, BackendKind, Network};
 use crate::error::{Error, Result};
 
 pub struct CpuBackend {
@@ -26,8 +26,8 @@ impl CpuBackend {
 }
 
 impl Backend for CpuBackend {
-    fn name(&self) -> &'static str {
-        "cpu"
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cpu
     }
 
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {

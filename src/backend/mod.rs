@@ -2,11 +2,14 @@
 //! Backends know nothing of video quality; the branch layer gives them tensors.
 
 pub mod cpu;
+pub mod cuda_device;
+pub mod onnxruntime;
 /// Nothing in here is C API (cbindgen skips it).
 ///
 /// cbindgen:ignore
-pub mod gpu;
-pub mod onnxruntime;
+pub mod tensorrt;
+
+pub use tensorrt::GpuOptions;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -62,19 +65,19 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
         (BackendKind::OnnxRuntime, onnxruntime::availability()),
-        (BackendKind::TensorRt, gpu::tensorrt_availability()),
+        (BackendKind::TensorRt, tensorrt::availability()),
     ]
 }
 
-/// Creates the backend for `kind`. `Auto` takes TensorRT where `gpu::tensorrt_availability` finds
+/// Creates the backend for `kind`. `Auto` takes TensorRT where `tensorrt::availability` finds
 /// everything it needs and the backend starts, else the CPU, and says why in `chosen_because`.
-pub fn create(kind: BackendKind, threads: usize, gpu_options: &gpu::GpuOptions) -> Result<(Arc<dyn Backend>, String)> {
+pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
         BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
-            let why = match gpu::tensorrt_availability().map_err(Error::BackendUnavailable) {
+            let why = match tensorrt::availability().map_err(Error::BackendUnavailable) {
                 Ok(()) => match create_tensorrt(gpu_options, threads) {
                     Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT are usable".into())),
                     Err(error) => error.to_string(),
@@ -87,17 +90,17 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &gpu::GpuOptions) 
 }
 
 #[cfg(vsrqa_tensorrt)]
-fn create_tensorrt(options: &gpu::GpuOptions, threads: usize) -> Result<Arc<dyn Backend>> {
-    Ok(Arc::new(gpu::tensorrt_backend::TensorRtBackend::new(options, threads)?))
+fn create_tensorrt(options: &GpuOptions, threads: usize) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(tensorrt::backend::TensorRtBackend::new(options, threads)?))
 }
 
 #[cfg(not(vsrqa_tensorrt))]
-fn create_tensorrt(_: &gpu::GpuOptions, _: usize) -> Result<Arc<dyn Backend>> {
-    Err(Error::BackendUnavailable(format!("tensorrt: {}", gpu::tensorrt_unavailable_reason())))
+fn create_tensorrt(_: &GpuOptions, _: usize) -> Result<Arc<dyn Backend>> {
+    Err(Error::BackendUnavailable(format!("tensorrt: {}", tensorrt::unavailable_reason())))
 }
 
 pub trait Backend: Send + Sync {
-    fn name(&self) -> &'static str;
+    fn kind(&self) -> BackendKind;
 
     /// Loads and optimizes a network once. `sample_shape` is one sample's input shape (without
     /// the batch dimension), as the manifest describes it; the network's own declared input
@@ -110,9 +113,10 @@ pub trait Backend: Send + Sync {
         self.load_network(request.path, request.sample_shape)
     }
 
-    /// Makes the executor that preprocesses frames in device memory next to this backend's
-    /// work (the GPU backend's stream); `None` for the CPU backends.
-    fn kernel_executor_factory(&self) -> Option<gpu::kernels::KernelExecutorFactory> {
+    /// The CUDA stream this backend's work is queued on (the GPU backend's), where frames in
+    /// device memory are preprocessed next to it; `None` for the CPU backends.
+    #[cfg(feature = "cuda")]
+    fn cuda_stream(&self) -> Option<Arc<cudarc::driver::CudaStream>> {
         None
     }
 }

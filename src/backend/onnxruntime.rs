@@ -14,7 +14,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::{Backend, Network, Tensor};
+use super::{Backend, BackendKind, Network, Tensor};
 use crate::error::{Error, Result};
 
 /// The runtime's C API version vsrqa asks for (ONNX Runtime 1.20 or newer).
@@ -70,8 +70,8 @@ impl OnnxRuntimeBackend {
 }
 
 impl Backend for OnnxRuntimeBackend {
-    fn name(&self) -> &'static str {
-        "onnxruntime"
+    fn kind(&self) -> BackendKind {
+        BackendKind::OnnxRuntime
     }
 
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {

@@ -5,10 +5,10 @@ pub mod preprocess;
 
 use crate::backend::{Backend, Network};
 use crate::bundle::{BranchSpec, NetworkFile, Scope};
-use crate::engine::timing::{BranchTimes, Stopwatch};
 use crate::error::{Error, Result};
 use crate::frame::ops::FloatImage;
 use crate::frame::RgbImage;
+use crate::timing::{BranchTimes, Stopwatch};
 
 pub struct Branch {
     pub spec: BranchSpec,

@@ -2,18 +2,16 @@
 //! head's safetensors. [`Bundle::load`] validates everything it can without running a network
 //! and names the file and field at fault; the backend then reports ONNX files that do not load.
 
+pub mod head;
 pub mod manifest;
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::frame::MAX_DIMENSION;
-use crate::head::Head;
+pub use crate::hash::{sha256_file, sha256_hex};
+use head::Head;
 pub use manifest::*;
 
 pub const MANIFEST_FILE: &str = "vsrqa.json";
@@ -316,28 +314,4 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
             Err("the preprocessed size depends on the frame: end the geometric ops with resize or center_crop".into())
         }
     }
-}
-
-/// Streams the file through SHA-256 (networks can be gigabytes).
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -298,7 +298,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             // SAFETY: NUL-terminated per the contract.
             Some(std::path::PathBuf::from(unsafe { utf8(config.cache_dir, "config->cache_dir")? }))
         };
-        let gpu = crate::backend::gpu::GpuOptions {
+        let gpu = crate::backend::GpuOptions {
             device: usize::try_from(config.device).ok(),
             stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
             cache_dir,
@@ -312,7 +312,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
             EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
         let created = Engine::new(bundle_path, options)?;
         let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
-        if gpu_settings && created.backend_name() != "tensorrt" {
+        if gpu_settings && created.backend() != BackendKind::TensorRt {
             created.log(LogLevel::Warning, "cuda_stream/device/cuda_graphs are ignored by the CPU backends");
         }
         let boxed = Box::new(VsrqaEngine { engine: created });

@@ -93,7 +93,7 @@ impl From<Error> for CError {
             Error::SessionFinished => VSRQA_ERROR_SESSION_FINISHED,
             Error::OutOfMemory(_) => VSRQA_ERROR_OUT_OF_MEMORY,
             // Files are only written by the command line tool today; no C call reaches these.
-            Error::Input { .. } | Error::FeatureBank { .. } | Error::DiskFull { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
+            Error::Input { .. } | Error::DiskFull { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
         };
         CError::new(status, error.to_string())
     }

@@ -1,5 +1,5 @@
 //! Frames in device memory (`Session::push_device`, the C API's `VSRQA_MEMORY_CUDA`): converted
-//! and preprocessed by the GPU kernels (backend/gpu/kernels) on the engine's kernel executor, so
+//! and preprocessed by the GPU kernels (gpu/kernels) on the engine's kernel executor, so
 //! the frame itself never comes to the host; only each branch's network input (or a clip
 //! branch's small 8-bit image) does, to join the session's windows and clips.
 //!
@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::backend::gpu::kernels::{KernelExecutor, KernelExecutorFactory};
-use crate::backend::gpu::preprocess_plan::{FrameConverter, PreparedPlan, PreprocessPlan};
 use crate::branch::Branch;
 use crate::error::{Error, Result};
 use crate::frame::{DeviceFrame, RgbImage};
+use crate::gpu::kernels::{KernelExecutor, KernelExecutorFactory};
+use crate::gpu::plan::{FrameConverter, PreparedPlan, PreprocessPlan};
 
 /// Distinct frame sizes whose buffers are kept; a new size beyond this starts afresh (a stream
 /// whose size keeps changing must not grow device memory without bound).

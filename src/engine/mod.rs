@@ -2,17 +2,17 @@
 //! [`Session`]: one stream of frames. `score_frame` and `score_clip` are thin wrappers over a
 //! session, so the three ways of scoring cannot disagree.
 
+pub mod build_engines;
 mod clip;
 mod device_frames;
 mod session;
-pub mod timing;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::timing::{BranchTimes, EngineTimes, StageTime};
 pub use session::{ClipScore, FrameScore, Session};
-pub use timing::{BranchTimes, EngineTimes, StageTime};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
@@ -45,10 +45,10 @@ pub struct EngineOptions {
     pub max_kept_clip_bytes: Option<usize>,
     pub logger: Option<Logger>,
     /// Device, stream and engine cache of the GPU backend (ignored by the CPU backends).
-    pub gpu: crate::backend::gpu::GpuOptions,
+    pub gpu: crate::backend::GpuOptions,
     /// Runs the preprocessing kernels on frames in device memory (`Session::push_device`).
     /// `None`: the backend's (the `tensorrt` backend's stream), else device frames are refused.
-    pub device_frames: Option<crate::backend::gpu::kernels::KernelExecutorFactory>,
+    pub device_frames: Option<crate::gpu::kernels::KernelExecutorFactory>,
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
@@ -60,10 +60,10 @@ pub struct Engine {
 pub(crate) struct EngineInner {
     pub(crate) bundle: Bundle,
     pub(crate) branches: Vec<Branch>,
-    backend_name: &'static str,
+    backend: BackendKind,
     logger: Option<Logger>,
     pub(crate) max_kept_clip_bytes: usize,
-    pub(crate) convert_time: timing::Stopwatch,
+    pub(crate) convert_time: crate::timing::Stopwatch,
     pub(crate) device_frames: Option<device_frames::DeviceFrames>,
 }
 
@@ -79,7 +79,7 @@ impl Engine {
         }
         let bundle = Bundle::load(bundle_dir)?;
         let (backend, why) = backend::create(options.backend, options.threads, &options.gpu)?;
-        log(LogLevel::Info, &format!("backend {} ({why})", backend.name()));
+        log(LogLevel::Info, &format!("backend {} ({why})", backend.kind().name()));
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
         for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
             let started = Instant::now();
@@ -102,13 +102,13 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 bundle,
                 branches,
-                backend_name: backend.name(),
+                backend: backend.kind(),
                 logger: options.logger,
                 max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),
-                convert_time: timing::Stopwatch::default(),
+                convert_time: crate::timing::Stopwatch::default(),
                 device_frames: options
                     .device_frames
-                    .or_else(|| backend.kernel_executor_factory())
+                    .or_else(|| backend_kernel_executor(backend.as_ref()))
                     .map(device_frames::DeviceFrames::new),
             }),
         })
@@ -118,8 +118,13 @@ impl Engine {
         &self.inner.bundle
     }
 
+    /// The backend the engine runs on (never `Auto`: the one `Auto` chose).
+    pub fn backend(&self) -> BackendKind {
+        self.inner.backend
+    }
+
     pub fn backend_name(&self) -> &'static str {
-        self.inner.backend_name
+        self.inner.backend.name()
     }
 
     pub(crate) fn log(&self, level: LogLevel, message: &str) {
@@ -171,4 +176,20 @@ impl Engine {
     pub(crate) fn inner(&self) -> &EngineInner {
         &self.inner
     }
+}
+
+/// The executor that preprocesses frames in device memory on the backend's CUDA stream, next to
+/// its network runs; `None` for the CPU backends.
+#[cfg(feature = "cuda")]
+fn backend_kernel_executor(backend: &dyn backend::Backend) -> Option<crate::gpu::kernels::KernelExecutorFactory> {
+    let stream = backend.cuda_stream()?;
+    Some(Arc::new(move || {
+        crate::gpu::cuda_executor::CudaExecutor::new(stream.clone())
+            .map(|executor| Box::new(executor) as Box<dyn crate::gpu::kernels::KernelExecutor>)
+    }))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn backend_kernel_executor(_: &dyn backend::Backend) -> Option<crate::gpu::kernels::KernelExecutorFactory> {
+    None
 }

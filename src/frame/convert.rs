@@ -60,7 +60,7 @@ impl YuvCoefficients {
 }
 
 /// The conversion's five tables for the GPU kernel (`convert_to_rgb8` in
-/// backend/gpu/kernels/preprocess.cu): y, r_v, g_u, g_v, b_u, each padded to 1024 entries.
+/// gpu/kernels/preprocess.cu): y, r_v, g_u, g_v, b_u, each padded to 1024 entries.
 pub(crate) fn conversion_tables(matrix: ColorMatrix, range: ColorRange, bits: u32) -> Vec<f64> {
     let tables = YuvCoefficients::new(matrix, range, bits).tables(bits);
     let mut flat = vec![0.0; 5 * 1024];

@@ -140,7 +140,7 @@ impl<'a> FrameView<'a> {
     }
 
     /// Row `y` of plane `index`, exactly the row's bytes.
-    pub(crate) fn row(&self, index: usize, y: usize) -> &'a [u8] {
+    pub fn row(&self, index: usize, y: usize) -> &'a [u8] {
         let (row_bytes, _) = self.format.plane_extent(index, self.width as usize, self.height as usize);
         let start = y * self.pitches[index];
         &self.planes[index][start..start + row_bytes]

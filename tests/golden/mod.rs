@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
 use vsrqa::frame::{convert, FrameView, PixelFormat, RgbImage};
-use vsrqa::video::y4m::Y4mReader;
+use vsrqa_video::y4m::Y4mReader;
 
 pub fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)

@@ -1,4 +1,4 @@
-// The preprocessing kernels (src/backend/gpu/kernels/preprocess.cu) compiled for the CPU, for
+// The preprocessing kernels (src/gpu/kernels/preprocess.cu) compiled for the CPU, for
 // tests/gpu_kernels_emulated.rs: CUDA's few keywords and thread indices are defined here, and each
 // kernel gets a launcher that runs every thread of its grid in turn. The kernels use no shared
 // memory and no synchronization (one thread per output element), so running the threads one
@@ -19,7 +19,7 @@ static thread_local Dim3 blockIdx, threadIdx, blockDim;
 #define __device__ static inline
 using std::rint;
 
-#include "../../src/backend/gpu/kernels/preprocess.cu"
+#include "../../src/gpu/kernels/preprocess.cu"
 
 #define EMULATE(kernel, Params)                                                                  \
     extern "C" void vsrqa_emulate_##kernel(const void *params, unsigned blocks, unsigned threads) { \

@@ -8,7 +8,7 @@ use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use vsrqa::backend::gpu::kernels::{blocks, Kernel, KernelExecutor, KernelExecutorFactory, BLOCK_THREADS};
+use vsrqa::gpu::kernels::{blocks, Kernel, KernelExecutor, KernelExecutorFactory, BLOCK_THREADS};
 
 /// The kernels built for the CPU, once per test binary.
 fn emulation_library() -> &'static Path {

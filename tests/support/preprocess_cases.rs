@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use rand::{RngExt, SeedableRng};
-use vsrqa::backend::gpu::kernels::KernelExecutor;
-use vsrqa::backend::gpu::preprocess_plan::{FrameConverter, PreprocessPlan};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
 use vsrqa::frame::{convert, ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat, RgbImage};
+use vsrqa::gpu::kernels::KernelExecutor;
+use vsrqa::gpu::plan::{FrameConverter, PreprocessPlan};
 
 /// Every pixel format the C API takes.
 pub const FORMATS: [PixelFormat; 8] = [

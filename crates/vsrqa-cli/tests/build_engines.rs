@@ -111,7 +111,7 @@ fn build_engines_without_the_feature_says_why() {
 #[test]
 fn build_engines_with_tensorrt_headers_drives_only_their_release() {
     let cache = tempfile::tempdir().unwrap();
-    let headers = vsrqa::backend::gpu::tensorrt_headers::compiled().expect("the `tensorrt` feature has a facade");
+    let headers = vsrqa::backend::tensorrt::library::compiled().expect("the `tensorrt` feature has a facade");
     let refused = build_engines(cache.path());
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -146,7 +146,7 @@ fn build_engines_with_tensorrt_headers_drives_only_their_release() {
     let stopped = run(Some(&fake));
     assert_eq!(stopped.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&stopped.stderr);
-    match vsrqa::backend::gpu::device::devices() {
+    match vsrqa::backend::cuda_device::devices() {
         Err(reason) => {
             let expected = format!("{} builds an engine on the GPU it is for: {reason}", headers.describe());
             assert!(stderr.contains(&expected), "{stderr}");

@@ -87,7 +87,7 @@ fn c_api_score(bundle: &Path, clip: &Path) -> f64 {
     use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
     use vsrqa::capi::*;
     let mut reader =
-        vsrqa::video::y4m::Y4mReader::new(std::io::BufReader::new(std::fs::File::open(clip).unwrap())).unwrap();
+        vsrqa_video::y4m::Y4mReader::new(std::io::BufReader::new(std::fs::File::open(clip).unwrap())).unwrap();
     let (w, h) = (reader.header.width as usize, reader.header.height as usize);
     let dir = CString::new(bundle.to_str().unwrap()).unwrap();
     let mut score = unsafe { std::mem::zeroed::<VsrqaClipScore>() };
@@ -280,7 +280,7 @@ fn train_features_resume_after_kill() {
     // (the files' bytes may differ in the order of their metadata keys).
     let fresh = dir.path().join("fresh");
     assert!(Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args(&fresh)).output().unwrap().status.success());
-    let open = |dir: &Path| vsrqa::train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
+    let open = |dir: &Path| vsrqa_train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
     let (resumed_entries, fresh_entries) = (open(&bank), open(&fresh));
     assert_eq!(resumed_entries.len(), 12);
     assert!(resumed_entries == fresh_entries, "the resumed bank differs from a single run's");
@@ -326,7 +326,7 @@ fn train_features_report_failed_videos_and_retry_them() {
     std::fs::copy(dir.path().join("clip000.y4m"), dir.path().join("missing.y4m")).unwrap();
     rows[1].1 = 4.5;
     write_list(&list, &rows);
-    let damaged = vsrqa::train::bank::FeatureBank::open(&bank).unwrap().entry_path("clip002.y4m");
+    let damaged = vsrqa_train::bank::FeatureBank::open(&bank).unwrap().entry_path("clip002.y4m");
     let mut bytes = std::fs::read(&damaged).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -341,7 +341,7 @@ fn train_features_report_failed_videos_and_retry_them() {
     let errors: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bank.join("errors.json")).unwrap()).unwrap();
     assert_eq!(errors["failed"].as_array().unwrap().len(), 1);
-    let bank_view = vsrqa::train::bank::FeatureBank::open(&bank).unwrap();
+    let bank_view = vsrqa_train::bank::FeatureBank::open(&bank).unwrap();
     assert_eq!(bank_view.read("clip001.y4m").unwrap().unwrap().mos, 4.5);
     assert_eq!(bank_view.entries().unwrap().len(), 4);
 }
@@ -442,7 +442,7 @@ fn full_disk_feature_bank_stops_and_resumes_after_space_is_freed() {
 
     let fresh = dir.path().join("fresh");
     make_bank(&dir.path().join("list.csv"), &fresh);
-    let open = |dir: &Path| vsrqa::train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
+    let open = |dir: &Path| vsrqa_train::bank::FeatureBank::open(dir).unwrap().entries().unwrap();
     assert!(open(&out.join("second/bank")) == open(&fresh), "the resumed bank differs from a single run's");
 }
 

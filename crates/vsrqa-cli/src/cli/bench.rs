@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::FrameView;
-use vsrqa::video::y4m::Y4mReader;
 use vsrqa::{Engine, EngineOptions, EngineTimes};
+use vsrqa_video::y4m::Y4mReader;
 
 use super::Failure;
 
@@ -77,7 +77,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         EngineOptions {
             backend,
             threads: args.threads,
-            gpu: vsrqa::backend::gpu::GpuOptions { cuda_graphs: args.cuda_graphs, ..super::gpu_options() },
+            gpu: vsrqa::backend::GpuOptions { cuda_graphs: args.cuda_graphs, ..super::gpu_options() },
             ..EngineOptions::default()
         },
     )?;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use vsrqa::backend::gpu::build_engines::{build_engines, BuildOptions};
-use vsrqa::backend::gpu::engine_cache::{self, EngineCache};
+use vsrqa::backend::tensorrt::cache::{self as engine_cache, EngineCache};
 use vsrqa::bundle::Bundle;
+use vsrqa::engine::build_engines::{build_engines, BuildOptions};
 
 use super::{print_json, Failure};
 

@@ -8,9 +8,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use vsrqa::train::bank::{fingerprint, FeatureBank};
-use vsrqa::train::correlation::{performance, Performance};
 use vsrqa::Engine;
+use vsrqa_train::bank::{fingerprint, FeatureBank};
+use vsrqa_train::correlation::{performance, Performance};
 
 use super::dataset::{read_list, Video};
 use super::extract::{extract, EngineArgs};

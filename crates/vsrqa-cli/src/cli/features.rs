@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
-use vsrqa::train::bank::{BankInfo, Entry, FeatureBank};
 use vsrqa::Engine;
+use vsrqa_train::bank::{BankInfo, Entry, FeatureBank};
 
 use super::dataset::{read_list, Video};
 use super::extract::{extract, EngineArgs};
@@ -158,9 +158,9 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
     }
 }
 
-fn write_failure(error: vsrqa::Error) -> Outcome {
+fn write_failure(error: vsrqa_train::Error) -> Outcome {
     match error {
-        vsrqa::Error::DiskFull { .. } => Outcome::DiskFull(error.to_string()),
+        vsrqa_train::Error::DiskFull { .. } => Outcome::DiskFull(error.to_string()),
         _ => Outcome::Failed(error.to_string()),
     }
 }

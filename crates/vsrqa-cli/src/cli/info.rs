@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use vsrqa::backend::{self, gpu, BackendKind};
+use vsrqa::backend::{self, cuda_device, tensorrt, BackendKind};
 use vsrqa::bundle::{Bundle, Scope};
 use vsrqa::{Engine, EngineOptions};
 
@@ -97,7 +97,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 /// The GPU path's pieces on this host: the driver's devices and the TensorRT library, each with
 /// the reason when missing.
 fn gpu_report() -> serde_json::Value {
-    let devices = match gpu::device::devices() {
+    let devices = match cuda_device::devices() {
         Ok(devices) => json!({ "found": devices.iter().map(|d| json!({
             "ordinal": d.ordinal,
             "name": d.name,
@@ -108,13 +108,13 @@ fn gpu_report() -> serde_json::Value {
         })).collect::<Vec<_>>() }),
         Err(reason) => json!({ "found": [], "reason": reason }),
     };
-    let library = match gpu::tensorrt_library::probe() {
+    let library = match tensorrt::library::probe() {
         Ok(library) => json!({ "found": true, "path": library.path, "description": library.describe() }),
         Err(reason) => json!({ "found": false, "reason": reason }),
     };
     // The headers this build's TensorRT runner is compiled against, which decide the libraries it
     // can drive (null: no runner).
-    let runner = gpu::tensorrt_headers::compiled()
+    let runner = tensorrt::library::compiled()
         .map(|headers| json!({ "headers": headers.describe(), "drives": headers.drives() }));
     json!({ "devices": devices, "tensorrt_library": library, "tensorrt_runner": runner })
 }

@@ -7,8 +7,8 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
-use vsrqa::video::{raw, y4m::Y4mReader};
 use vsrqa_ffmpeg::Decoder;
+use vsrqa_video::{raw, y4m::Y4mReader};
 
 use super::Failure;
 

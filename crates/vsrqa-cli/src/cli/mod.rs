@@ -8,6 +8,7 @@ mod extract;
 mod features;
 mod info;
 mod input;
+mod metrics;
 mod plot;
 mod progress;
 mod report;
@@ -74,6 +75,12 @@ impl From<vsrqa::Error> for Failure {
     }
 }
 
+impl From<vsrqa_train::Error> for Failure {
+    fn from(e: vsrqa_train::Error) -> Self {
+        Failure { message: e.to_string(), usage: false }
+    }
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure { message, usage: false }
@@ -104,11 +111,8 @@ pub fn run() -> ExitCode {
 
 /// The GPU backend's settings for the tool: engines cached where `vsrqa build-engines` puts them
 /// by default, so a prebuilt engine is found and a built one is kept.
-fn gpu_options() -> vsrqa::backend::gpu::GpuOptions {
-    vsrqa::backend::gpu::GpuOptions {
-        cache_dir: vsrqa::backend::gpu::engine_cache::default_dir(),
-        ..Default::default()
-    }
+fn gpu_options() -> vsrqa::backend::GpuOptions {
+    vsrqa::backend::GpuOptions { cache_dir: vsrqa::backend::tensorrt::cache::default_dir(), ..Default::default() }
 }
 
 /// Writes a JSON value to stdout, pretty-printed, with a final newline.

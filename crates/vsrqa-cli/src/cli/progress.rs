@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use vsrqa::video::raw;
+use vsrqa_video::raw;
 
 use super::input::Clip;
 

@@ -4,16 +4,16 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::metrics::{self, Comparison};
 use serde_json::{json, Value};
 use vsrqa::frame::{ColorMatrix, ColorRange};
-use vsrqa::metrics::{self, Comparison};
-use vsrqa::video::raw;
 use vsrqa::ClipScore;
+use vsrqa_video::raw;
 
 use super::input::Clip;
 use super::stats::Summary;
 
-/// Name of the SSIM field: which SSIM this is (see `vsrqa::metrics`).
+/// Name of the SSIM field: which SSIM this is (see `metrics.rs`).
 pub const SSIM_FIELD: &str = "ssim_y_gaussian11";
 /// Name of the PSNR field.
 pub const PSNR_FIELD: &str = "psnr_y_db";

@@ -10,9 +10,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::metrics::{self, Comparison};
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::{ColorMatrix, ColorRange};
-use vsrqa::metrics::{self, Comparison};
 use vsrqa::{Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
@@ -86,7 +86,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
     }
     if let Some(name) = &args.pix_fmt {
-        vsrqa::video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
+        vsrqa_video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
     }
     let plot_kind = match &args.plot {
         Some(path) => Some(PlotKind::from_path(path).ok_or_else(|| {

@@ -1,4 +1,4 @@
-//! `vsrqa train`: fits the head on a feature bank (vsrqa::train::trainer, RQ-VQA's recipe) and
+//! `vsrqa train`: fits the head on a feature bank (vsrqa_train::trainer, RQ-VQA's recipe) and
 //! writes either the head's weights (`--out NAME.safetensors`) or a complete bundle (`--out DIR`
 //! with `--model`: the model's manifest and networks with the new head). Per-epoch progress goes
 //! to stderr, the report (configuration, split, history, best epoch) to stdout as JSON.
@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vsrqa::bundle::{Bundle, MANIFEST_FILE};
-use vsrqa::train::bank::{fingerprint, FeatureBank};
-use vsrqa::train::head_model::{HeadModel, Sample};
-use vsrqa::train::trainer::{train, Example, TrainConfig};
+use vsrqa_train::bank::{fingerprint, FeatureBank};
+use vsrqa_train::head_model::{HeadModel, Sample};
+use vsrqa_train::trainer::{train, Example, TrainConfig};
 
 use super::{print_json, Failure};
 

@@ -1,0 +1,85 @@
+//! Headerless raw video: frames of one pixel format and size, packed back to back.
+
+use std::io::Read;
+
+use vsrqa::frame::PixelFormat;
+
+/// Parses a pixel format name as FFmpeg spells it.
+pub fn parse_pixel_format(name: &str) -> Result<PixelFormat, String> {
+    Ok(match name {
+        "rgb24" => PixelFormat::Rgb24,
+        "bgr24" => PixelFormat::Bgr24,
+        "rgba" => PixelFormat::Rgba32,
+        "bgra" => PixelFormat::Bgra32,
+        "yuv420p" | "i420" => PixelFormat::I420,
+        "nv12" => PixelFormat::Nv12,
+        "yuv420p10le" => PixelFormat::I420_10Le,
+        "p010le" | "p010" => PixelFormat::P010,
+        other => {
+            return Err(format!(
+                "unknown pixel format \"{other}\" (rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le)"
+            ))
+        }
+    })
+}
+
+/// FFmpeg's name of a pixel format (the inverse of [`parse_pixel_format`]).
+pub fn pixel_format_name(format: PixelFormat) -> &'static str {
+    match format {
+        PixelFormat::Rgb24 => "rgb24",
+        PixelFormat::Bgr24 => "bgr24",
+        PixelFormat::Rgba32 => "rgba",
+        PixelFormat::Bgra32 => "bgra",
+        PixelFormat::I420 => "yuv420p",
+        PixelFormat::Nv12 => "nv12",
+        PixelFormat::I420_10Le => "yuv420p10le",
+        PixelFormat::P010 => "p010le",
+    }
+}
+
+/// Bytes of one packed frame.
+pub fn frame_len(format: PixelFormat, width: u32, height: u32) -> usize {
+    (0..format.plane_count())
+        .map(|i| {
+            let (row, rows) = format.plane_extent(i, width as usize, height as usize);
+            row * rows
+        })
+        .sum()
+}
+
+/// Reads the next frame; `Ok(false)` at a clean end, an error naming the frame when the file
+/// ends inside it.
+pub fn read_frame(input: &mut impl Read, buffer: &mut [u8], index: u64) -> Result<bool, String> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
+            Ok(0) => return Err(format!("frame {index} is truncated: {filled} of {} bytes", buffer.len())),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_sizes_follow_ffmpeg_layouts() {
+        assert_eq!(frame_len(PixelFormat::I420, 5, 3), 15 + 2 * 3 * 2);
+        assert_eq!(frame_len(PixelFormat::P010, 4, 2), 16 + 8);
+        assert_eq!(frame_len(PixelFormat::Rgb24, 4, 2), 24);
+    }
+
+    #[test]
+    fn truncated_frame_is_reported() {
+        let data = [0u8; 10];
+        let mut buffer = [0u8; 6];
+        let mut input = &data[..];
+        assert!(read_frame(&mut input, &mut buffer, 0).unwrap());
+        assert!(read_frame(&mut input, &mut buffer, 1).unwrap_err().contains("frame 1 is truncated"));
+    }
+}
