@@ -1,4 +1,4 @@
-"""The training loss (METHOD.md "Losses"): RQ-VQA utils.py's `plcc_loss`, which train.py calls as
+"""The training loss (docs/training.md): RQ-VQA utils.py's `plcc_loss`, which train.py calls as
 `criterion(labels, outputs)`, plus the AIM 2024 winner's pairwise rank hinge (margin 0.05, the mean
 over the pairs with MOS_i > MOS_j). vsrqa's Rust version is src/train/loss.rs."""
 import torch
