@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run installs dependencies, then runs this).
-#   - formatting and lints (cargo fmt --check, clippy -D warnings)
+#   - formatting and lints (cargo fmt --check, clippy -D warnings), the layering check and the
+#     library's dependency tree
 #   - cargo test over the workspace: unit tests, golden parity with the PyTorch reference, bundle
 #     errors, engine and session behaviour, the committed C header being current (tests/header.rs),
 #     the C ABI through the installed CMake and pkg-config package (tests/capi_package.rs, runs
 #     ctest), FFmpeg decoding against ffmpeg/ffprobe (crates/vsrqa-ffmpeg/tests) and the CLI
-#     (crates/vsrqa-cli/tests), the GPU preprocessing kernels emulated on the CPU and compiled
+#     (crates/vsrqa-cli/tests), training (crates/vsrqa-train/tests), the GPU preprocessing kernels emulated on the CPU and compiled
 #     by NVRTC, device frames through whole sessions (tests/gpu_kernels_emulated.rs,
 #     tests/device_frames_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
 #     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
@@ -24,6 +25,15 @@ RTX_HEADERS="$(bash scripts/tensorrt-headers.sh rtx)"
 TENSORRT_HEADERS="$(bash scripts/tensorrt-headers.sh 11)"
 export VSRQA_TENSORRT_INCLUDE_DIR="$RTX_HEADERS"
 cargo fmt --check
+# The library's layering: a layer imports only from the layers below it (no file under src/backend/
+# imports bundle, branch or frame) and no import circle (scripts/check-layering.py, which first
+# checks on a made-up tree that it catches both).
+python3 scripts/check-layering.py --self-test
+python3 scripts/check-layering.py src
+# The library stays small: training's numeric crates live in crates/vsrqa-train, not in its tree.
+if cargo tree -p vsrqa --locked -e normal,build,dev --prefix none | grep -E "^(levenberg-marquardt|nalgebra) "; then
+  echo "error: vsrqa's dependency tree has training's crates (above)"; exit 1
+fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Every feature combination builds: the library without its default `cuda` feature, and with each
 # TensorRT runner (the two exclude each other, so there is no --all-features build).

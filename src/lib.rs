@@ -2,16 +2,24 @@
 //! method), embeddable from C and C++ through `include/vsrqa.h`.
 //!
 //! Layers, top to bottom; a layer imports only from layers below it:
-//! [`capi`] (the C ABI) -> [`engine`] (Engine + Session) -> `branch` (what each feature branch
+//! `capi` (the C ABI) -> [`engine`] (Engine + Session) -> `branch` (what each feature branch
 //! samples and preprocesses) and `gpu` (the same preprocessing as CUDA kernels on device frames)
 //! -> [`bundle`] (the model bundle and its fusion head) -> [`frame`] (frames, colour conversion,
 //! resamplers) -> [`backend`] (networks on tensors: cpu, onnxruntime, tensorrt). `error`,
 //! `hash`, `timing` and `atomic_file` are leaves every layer may use.
+//!
+//! The API is what [`prelude`] re-exports: [`Engine`] and [`Session`], frames, [`bundle::Bundle`],
+//! the options and [`Error`]. The modules behind `#[doc(hidden)]` are internals, reachable only
+//! for the project's own tests and tools; they may change in any release.
 
+#[doc(hidden)]
 pub mod atomic_file;
 pub mod backend;
+#[doc(hidden)]
 pub mod branch;
 pub mod bundle;
+/// The C ABI (`include/vsrqa.h`); Rust callers use the [`prelude`].
+#[doc(hidden)]
 pub mod capi;
 pub mod engine;
 pub mod error;
@@ -19,12 +27,24 @@ pub mod frame;
 /// Nothing in here is C API (cbindgen skips it).
 ///
 /// cbindgen:ignore
+#[doc(hidden)]
 pub mod gpu;
-pub mod hash;
-pub mod timing;
+pub(crate) mod hash;
+pub(crate) mod timing;
 
 pub use engine::{ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Session, StageTime};
 pub use error::{Error, Result};
+
+/// The library's API in one import: `use vsrqa::prelude::*;`.
+pub mod prelude {
+    pub use crate::backend::{BackendKind, GpuOptions};
+    pub use crate::bundle::Bundle;
+    pub use crate::engine::{
+        BranchTimes, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, LogLevel, Logger, Session, StageTime,
+    };
+    pub use crate::error::{Error, Result};
+    pub use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat};
+}
 
 /// The crate version, also returned by `vsrqa_version()`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

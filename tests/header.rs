@@ -26,3 +26,27 @@ fn committed_header_matches_cbindgen_output() {
         "include/vsrqa.h is stale: run `VSRQA_BLESS_HEADER=1 cargo test --test header` and commit it"
     );
 }
+
+/// The C example exists once in substance: README.md's code block and the header's opening
+/// comment (written from cbindgen.toml) must be the same lines.
+#[test]
+fn readme_c_example_is_the_headers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let block = readme
+        .split_once("## Use it from C\n\n```c\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("README.md has a C block under \"Use it from C\"");
+    let header = std::fs::read_to_string(root.join("include/vsrqa.h")).expect("include/vsrqa.h");
+    let example: Vec<&str> = header
+        .lines()
+        .skip_while(|line| !line.contains("The C API in a dozen lines"))
+        .skip(2)
+        .take_while(|line| line.trim() != "*")
+        .map(|line| line.strip_prefix(" *   ").unwrap_or(line))
+        .collect();
+    let readme_lines: Vec<&str> = block.lines().map(str::trim_end).collect();
+    assert!(!example.is_empty(), "the header has no example");
+    assert_eq!(example, readme_lines, "README.md's C example and include/vsrqa.h's differ");
+}

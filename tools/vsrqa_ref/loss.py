@@ -1,6 +1,6 @@
 """The training loss (docs/training.md): RQ-VQA utils.py's `plcc_loss`, which train.py calls as
 `criterion(labels, outputs)`, plus the AIM 2024 winner's pairwise rank hinge (margin 0.05, the mean
-over the pairs with MOS_i > MOS_j). vsrqa's Rust version is src/train/loss.rs."""
+over the pairs with MOS_i > MOS_j). vsrqa's Rust version is crates/vsrqa-train/src/loss.rs."""
 import torch
 
 RANK_MARGIN = 0.05

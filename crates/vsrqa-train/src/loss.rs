@@ -1,4 +1,4 @@
-//! The training loss of the method (docs: METHOD.md "Losses"): RQ-VQA's PLCC loss (`utils.py`
+//! The training loss of the method (docs/training.md): RQ-VQA's PLCC loss (`utils.py`
 //! `plcc_loss`) plus the AIM 2024 winner's pairwise rank hinge loss, with its gradient with respect
 //! to the predictions, written out by hand (checked against PyTorch's autograd and finite
 //! differences in tests/train_metrics.rs).

@@ -16,7 +16,7 @@ use super::head_model::{Architecture, Gradients, HeadModel, Sample};
 use super::loss::loss;
 use crate::error::{Error, Result};
 
-/// The recipe's knobs; [`TrainConfig::default`] is RQ-VQA's (METHOD.md: 100 epochs, lr 1e-5,
+/// The recipe's knobs; [`TrainConfig::default`] is RQ-VQA's (docs/training.md: 100 epochs, lr 1e-5,
 /// batch 16).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrainConfig {

@@ -46,7 +46,7 @@ pub fn build_config(sample: &[usize], batch: usize, options: &BuildOptions) -> B
 /// Everything the builder is told besides the network.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildConfig {
-    /// "fp32" or "fp16" (fp16 engines come from fp16 ONNX on TensorRT 11 and RTX, TENSORRT.md).
+    /// "fp32" or "fp16" (fp16 engines come from fp16 ONNX on TensorRT 11 and RTX; docs/gpu.md).
     pub precision: String,
     /// The builder optimization level, 0..=5.
     pub optimization_level: u8,

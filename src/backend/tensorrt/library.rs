@@ -30,7 +30,7 @@ pub fn search_names() -> Vec<String> {
     }
 }
 
-/// Which TensorRT: their APIs differ (enum values, removed precision flags; TENSORRT.md).
+/// Which TensorRT: their APIs differ (enum values, removed precision flags; docs/gpu.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
     /// TensorRT-RTX: ahead-of-time builds without a GPU, kernels compiled for the GPU at load.
@@ -158,7 +158,7 @@ pub fn flavor_of(file: &Path) -> Flavor {
     }
 }
 
-/// The releases whose API the GPU backend is written against (TENSORRT.md): TensorRT-RTX 1.x,
+/// The releases whose API the GPU backend is written against (docs/gpu.md): TensorRT-RTX 1.x,
 /// TensorRT 10 and 11.
 pub fn check_supported(flavor: Flavor, version: (i32, i32, i32)) -> Result<(), String> {
     let supported = match flavor {
