@@ -4,6 +4,7 @@
 
 mod clip;
 mod device_frames;
+mod frame_plan;
 mod session;
 pub mod timing;
 
