@@ -5,6 +5,7 @@
 pub mod build_engines;
 mod clip;
 mod device_frames;
+mod frame_plan;
 mod session;
 
 use std::path::Path;

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::clip::ClipState;
+use super::frame_plan::{self, plan_frame, BranchRule, FrameContext, FramePlan, WindowRef};
 use super::{Engine, LogLevel};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
@@ -42,14 +43,57 @@ pub struct ClipScore {
 
 struct KeyFrame {
     frame_index: u64,
-    /// Per branch, the feature vector once computed.
-    features: Vec<Option<Vec<f32>>>,
-    /// Per window branch, the preprocessed frames gathered so far.
-    windows: Vec<Vec<Arc<Vec<f32>>>>,
-    /// Per window branch, the features of the key frame's own window once computed; they become
-    /// `features` when the window rule allows (always, or once the interval is complete).
-    own_window: Vec<Option<Vec<f32>>>,
+    /// One per branch of the engine.
+    slots: Vec<BranchSlot>,
     output: Option<f32>,
+}
+
+impl KeyFrame {
+    fn new(frame_index: u64, branches: usize) -> KeyFrame {
+        KeyFrame { frame_index, slots: (0..branches).map(|_| BranchSlot::default()).collect(), output: None }
+    }
+
+    /// Whether every branch's feature is known, so that the key frame can be scored.
+    fn is_ready(&self) -> bool {
+        self.slots.iter().all(|slot| slot.feature.is_some())
+    }
+
+    /// The head's input: the branch features in branch order.
+    fn concatenated_features(&self) -> Vec<f32> {
+        self.slots.iter().filter_map(|slot| slot.feature.as_deref()).flatten().copied().collect()
+    }
+}
+
+/// One branch's part of a key frame.
+#[derive(Default)]
+struct BranchSlot {
+    /// The branch's feature for this key frame, once known.
+    feature: Option<Vec<f32>>,
+    /// A window branch: the preprocessed frames of the key frame's own window gathered so far.
+    window_frames: Vec<Arc<Vec<f32>>>,
+    /// A window branch: the features of the key frame's own window once computed; they become
+    /// `feature` when the window rule allows (always, or once the interval is complete).
+    window_feature: Option<Vec<f32>>,
+}
+
+impl BranchSlot {
+    /// Whether the window (of a key frame that owns one) still takes frames.
+    fn collects_frames(&self, frames_per_sample: usize) -> bool {
+        self.window_feature.is_none() && self.window_frames.len() < frames_per_sample
+    }
+
+    /// Adds a frame to the window; true once the window holds `frames_per_sample` frames.
+    fn gather(&mut self, frame: Arc<Vec<f32>>, frames_per_sample: usize) -> bool {
+        self.window_frames.push(frame);
+        self.window_frames.len() == frames_per_sample
+    }
+}
+
+/// A frame's network inputs: per branch, where the plan asked for one; per clip state that keeps
+/// the frame (in clip-state order), its 8-bit image.
+struct Preprocessed {
+    per_branch: Vec<Option<Arc<Vec<f32>>>>,
+    clip_frames: Vec<Vec<u8>>,
 }
 
 pub struct Session {
@@ -160,113 +204,130 @@ impl Session {
                 "the session was told the clip has {expected} frames; this is one more"
             )));
         }
-        let inner = self.engine.inner();
-        let count_limit = inner.bundle.manifest.key_frames.count.map(|c| c as usize);
-        let is_key = index.is_multiple_of(self.interval) && count_limit.is_none_or(|c| self.key_frames.len() < c);
-
-        // Which window branches still need this frame, for which key frames.
-        let mut wanted: Vec<(usize, usize)> = Vec::new(); // (key frame, branch)
-        for (k, key) in self.key_frames.iter().enumerate().skip(self.next_to_score) {
-            for (b, branch) in inner.branches.iter().enumerate() {
-                if branch.spec.scope == Scope::Window
-                    && self.owns_window(k, b)
-                    && key.own_window[b].is_none()
-                    && key.windows[b].len() < branch.frames_per_sample()
-                {
-                    wanted.push((k, b));
-                }
-            }
-        }
-        let clip_wants: Vec<bool> = self.clips.iter().map(|c| c.wants(index)).collect();
-        if !is_key && wanted.is_empty() && !clip_wants.contains(&true) {
+        let plan = self.plan(index);
+        if plan.is_skipped() {
             self.frames_pushed += 1;
             // Completing an interval can make a computed window final.
             self.resolve_windows(false);
             self.queue_ready_scores();
             return Ok(());
         }
-
         // Everything that can fail because of the frame happens before the session changes.
-        let needed: Vec<bool> = inner
-            .branches
-            .iter()
-            .enumerate()
-            .map(|(b, branch)| branch.spec.scope != Scope::Clip && (is_key || wanted.iter().any(|&(_, wb)| wb == b)))
-            .collect();
-        let clip_branches: Vec<usize> =
-            self.clips.iter().zip(&clip_wants).filter(|(_, &wants)| wants).map(|(clip, _)| clip.branch).collect();
-        let (per_branch, frames) = match frame {
-            Source::Host(frame) => {
-                let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
-                let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
-                for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| needed[b]) {
-                    per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
-                }
-                let frames =
-                    clip_branches.iter().map(|&b| inner.branches[b].clip_frame(&rgb)).collect::<Result<Vec<_>>>()?;
-                (per_branch, frames)
-            }
-            Source::Device(frame) => {
-                let device = inner.device_frames.as_ref().expect("checked by push_device");
-                let inputs = device.preprocess(frame, &inner.branches, &needed, &clip_branches)?;
-                (inputs.per_branch.into_iter().map(|input| input.map(Arc::new)).collect(), inputs.clip_frames)
-            }
-        };
-        let mut clip_frames = Vec::new(); // (clip, frame)
-        let wanting = self.clips.iter().enumerate().filter(|&(c, _)| clip_wants[c]);
-        for ((c, clip), frame) in wanting.zip(frames) {
-            clip.check_room(&inner.branches[clip.branch], frame.len())?;
-            clip_frames.push((c, frame));
-        }
-        for (c, frame) in clip_frames {
-            self.clips[c].keep(index, frame);
-        }
-
-        if is_key {
-            self.key_frames.push(KeyFrame {
-                frame_index: index,
-                features: vec![None; inner.branches.len()],
-                windows: vec![Vec::new(); inner.branches.len()],
-                own_window: vec![None; inner.branches.len()],
-                output: None,
-            });
-            let k = self.key_frames.len() - 1;
-            for clip in &self.clips {
-                self.key_frames[k].features[clip.branch] = clip.feature.clone();
-            }
-            let k = self.key_frames.len() - 1;
-            for (b, branch) in inner.branches.iter().enumerate() {
-                if branch.spec.scope == Scope::Window && self.owns_window(k, b) {
-                    wanted.push((k, b));
-                }
-            }
+        let inputs = self.preprocess(frame, &plan)?;
+        self.keep_clip_frames(index, &plan, inputs.clip_frames)?;
+        if plan.is_key_frame {
+            self.key_frames.push(self.new_key_frame(index));
         }
         self.frames_pushed += 1;
 
-        let result = self.feed(is_key, &wanted, &per_branch);
+        let result = self.feed(&plan, &inputs.per_branch);
         if let Err(e) = &result {
             self.poisoned = Some(e.to_string());
         }
         result
     }
 
-    fn feed(&mut self, is_key: bool, wanted: &[(usize, usize)], per_branch: &[Option<Arc<Vec<f32>>>]) -> Result<()> {
+    /// What to do with frame `index`, the next one.
+    fn plan(&self, index: u64) -> FramePlan {
+        let inner = self.engine.inner();
+        let branches: Vec<BranchRule> = (0..inner.branches.len())
+            .map(|b| BranchRule { scope: inner.branches[b].spec.scope, partial_interval: self.partial_interval(b) })
+            .collect();
+        let clips_want: Vec<bool> = self.clips.iter().map(|clip| clip.wants(index)).collect();
+        plan_frame(&FrameContext {
+            index,
+            interval: self.interval,
+            key_frame_limit: inner.bundle.manifest.key_frames.count.map(|c| c as usize),
+            key_frames: self.key_frames.len(),
+            zero_rounded_fps: self.zero_rounded_fps,
+            branches: &branches,
+            collecting: &self.collecting_windows(),
+            clips_want: &clips_want,
+        })
+    }
+
+    /// The own windows of the key frames not yet scored that still take frames.
+    fn collecting_windows(&self) -> Vec<WindowRef> {
+        let branches = &self.engine.inner().branches;
+        let mut collecting = Vec::new();
+        for (k, key) in self.key_frames.iter().enumerate().skip(self.next_to_score) {
+            for (b, branch) in branches.iter().enumerate() {
+                if branch.spec.scope == Scope::Window
+                    && self.owns_window(k, b)
+                    && key.slots[b].collects_frames(branch.frames_per_sample())
+                {
+                    collecting.push(WindowRef { key_frame: k, branch: b });
+                }
+            }
+        }
+        collecting
+    }
+
+    /// Converts and preprocesses the frame for the branches and clip states the plan names.
+    fn preprocess(&self, frame: Source<'_>, plan: &FramePlan) -> Result<Preprocessed> {
+        let inner = self.engine.inner();
+        let clip_branches: Vec<usize> =
+            self.clips.iter().zip(&plan.clip_keeps).filter(|(_, &keeps)| keeps).map(|(clip, _)| clip.branch).collect();
+        match frame {
+            Source::Host(frame) => {
+                let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
+                let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
+                for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| plan.preprocess[b]) {
+                    per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
+                }
+                let clip_frames =
+                    clip_branches.iter().map(|&b| inner.branches[b].clip_frame(&rgb)).collect::<Result<Vec<_>>>()?;
+                Ok(Preprocessed { per_branch, clip_frames })
+            }
+            Source::Device(frame) => {
+                let device = inner.device_frames.as_ref().expect("checked by push_device");
+                let inputs = device.preprocess(frame, &inner.branches, &plan.preprocess, &clip_branches)?;
+                let per_branch = inputs.per_branch.into_iter().map(|input| input.map(Arc::new)).collect();
+                Ok(Preprocessed { per_branch, clip_frames: inputs.clip_frames })
+            }
+        }
+    }
+
+    /// Gives each clip state that keeps the frame its image; changes nothing unless all have room.
+    fn keep_clip_frames(&mut self, index: u64, plan: &FramePlan, frames: Vec<Vec<u8>>) -> Result<()> {
+        let branches = &self.engine.inner().branches;
+        let keeping: Vec<usize> = (0..self.clips.len()).filter(|&c| plan.clip_keeps[c]).collect();
+        for (&c, frame) in keeping.iter().zip(&frames) {
+            self.clips[c].check_room(&branches[self.clips[c].branch], frame.len())?;
+        }
+        for (c, frame) in keeping.into_iter().zip(frames) {
+            self.clips[c].keep(index, frame);
+        }
+        Ok(())
+    }
+
+    /// A key frame at stream index `index`, with the clip features already known.
+    fn new_key_frame(&self, index: u64) -> KeyFrame {
+        let mut key = KeyFrame::new(index, self.engine.inner().branches.len());
+        for clip in &self.clips {
+            key.slots[clip.branch].feature = clip.feature.clone();
+        }
+        key
+    }
+
+    /// Runs the key-frame branches on a key frame, adds the frame to its windows (running the
+    /// windows it completes), and queues the scores that become ready.
+    fn feed(&mut self, plan: &FramePlan, per_branch: &[Option<Arc<Vec<f32>>>]) -> Result<()> {
         let engine = self.engine.clone();
         let inner = engine.inner();
-        if is_key {
+        if plan.is_key_frame {
             let k = self.key_frames.len() - 1;
             for (b, branch) in inner.branches.iter().enumerate() {
                 if branch.spec.scope == Scope::KeyFrame {
                     let input = per_branch[b].as_ref().expect("preprocessed above");
                     let mut features = branch.features(1, input)?;
-                    self.key_frames[k].features[b] = features.pop();
+                    self.key_frames[k].slots[b].feature = features.pop();
                 }
             }
         }
-        for &(k, b) in wanted {
+        for WindowRef { key_frame: k, branch: b } in plan.windows() {
             let frame = per_branch[b].as_ref().expect("preprocessed above").clone();
-            self.key_frames[k].windows[b].push(frame);
-            if self.key_frames[k].windows[b].len() == inner.branches[b].frames_per_sample() {
+            if self.key_frames[k].slots[b].gather(frame, inner.branches[b].frames_per_sample()) {
                 self.complete_window(k, b)?;
             }
         }
@@ -287,7 +348,7 @@ impl Session {
             clip.try_compute(&engine.inner().branches[clip.branch], self.frames_pushed, clip_length)?;
             if let Some(feature) = &clip.feature {
                 for key in &mut self.key_frames[self.next_to_score..] {
-                    key.features[clip.branch] = Some(feature.clone());
+                    key.slots[clip.branch].feature = Some(feature.clone());
                 }
             }
         }
@@ -300,7 +361,7 @@ impl Session {
 
     /// Whether key frame `k` computes a window of its own for window branch `b`.
     fn owns_window(&self, k: usize, b: usize) -> bool {
-        k == 0 || !(self.zero_rounded_fps && self.partial_interval(b) == PartialInterval::ReusePrevious)
+        frame_plan::owns_window(k, self.zero_rounded_fps, self.partial_interval(b))
     }
 
     /// Key frames whose interval (the frames up to the next key frame) is complete.
@@ -318,7 +379,7 @@ impl Session {
             }
             let reuse = self.partial_interval(b) == PartialInterval::ReusePrevious;
             for k in self.next_to_score..self.key_frames.len() {
-                if self.key_frames[k].features[b].is_some() {
+                if self.key_frames[k].slots[b].feature.is_some() {
                     continue;
                 }
                 let source = match (reuse, self.zero_rounded_fps) {
@@ -329,8 +390,8 @@ impl Session {
                     (true, false) if at_finish => Some(complete.max(1) - 1),
                     (true, false) => None,
                 };
-                let features = source.and_then(|j| self.key_frames[j].own_window[b].clone());
-                self.key_frames[k].features[b] = features;
+                let features = source.and_then(|j| self.key_frames[j].slots[b].window_feature.clone());
+                self.key_frames[k].slots[b].feature = features;
             }
         }
     }
@@ -338,7 +399,7 @@ impl Session {
     /// Whether `finish` must complete key frame `k`'s own window of branch `b` (padding it):
     /// not for windows whose features will not be used.
     fn window_needed_at_finish(&self, k: usize, b: usize) -> bool {
-        if !self.owns_window(k, b) || self.key_frames[k].own_window[b].is_some() {
+        if !self.owns_window(k, b) || self.key_frames[k].slots[b].window_feature.is_some() {
             return false;
         }
         match self.partial_interval(b) {
@@ -351,12 +412,12 @@ impl Session {
     fn complete_window(&mut self, k: usize, b: usize) -> Result<()> {
         let engine = self.engine.clone();
         let branch = &engine.inner().branches[b];
-        let frames = std::mem::take(&mut self.key_frames[k].windows[b]);
+        let frames = std::mem::take(&mut self.key_frames[k].slots[b].window_frames);
         let views: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
         let mut sample = Vec::new();
         branch.assemble_sample(&views, &mut sample);
         let mut features = branch.features(1, &sample)?;
-        self.key_frames[k].own_window[b] = features.pop();
+        self.key_frames[k].slots[b].window_feature = features.pop();
         Ok(())
     }
 
@@ -365,11 +426,10 @@ impl Session {
         let engine = self.engine.clone();
         let inner = engine.inner();
         while let Some(key) = self.key_frames.get_mut(self.next_to_score) {
-            if key.features.iter().any(Option::is_none) {
+            if !key.is_ready() {
                 break;
             }
-            let concatenated: Vec<f32> = key.features.iter().flatten().flatten().copied().collect();
-            let output = inner.bundle.head.frame_output(&concatenated);
+            let output = inner.bundle.head.frame_output(&key.concatenated_features());
             key.output = Some(output);
             self.ready.push_back(FrameScore {
                 frame_index: key.frame_index,
@@ -419,7 +479,7 @@ impl Session {
                 if branch.spec.scope != Scope::Window || !self.window_needed_at_finish(k, b) {
                     continue;
                 }
-                let window = &mut self.key_frames[k].windows[b];
+                let window = &mut self.key_frames[k].slots[b].window_frames;
                 let last = window.last().expect("a key frame's window starts with the key frame").clone();
                 window.resize(branch.frames_per_sample(), last);
                 self.complete_window(k, b)?;
@@ -462,7 +522,7 @@ impl Session {
         if !self.finished {
             return None;
         }
-        let rows = self.key_frames.iter().map(|k| k.features.iter().flatten().flatten().copied().collect()).collect();
+        let rows = self.key_frames.iter().map(KeyFrame::concatenated_features).collect();
         Some(self.pooled_slots(rows))
     }
 
