@@ -1,19 +1,23 @@
 /*
  * vsrqa — learned quality metric for super-resolved video.
  *
- * The C API in ten lines:
+ * The C API in a dozen lines (the same as README.md's, checked by tests/header.rs):
  *
  *   VsrqaEngineConfig cfg;  vsrqa_engine_config_default(&cfg, sizeof cfg);
- *   cfg.bundle_path = "models/vsrqa-lite";
- *   VsrqaEngine *engine;    if (vsrqa_engine_create(&cfg, &engine) < 0) puts(vsrqa_last_error());
+ *   cfg.bundle_path = "tests/data/tiny_bundle";
+ *   VsrqaEngine *engine;    if (vsrqa_engine_create(&cfg, &engine) < 0) { puts(vsrqa_last_error()); return 1; }
  *   VsrqaSessionConfig sc;  vsrqa_session_config_default(&sc, sizeof sc);  sc.fps = 30.0;
  *   VsrqaSession *session;  vsrqa_session_create(engine, &sc, &session);
- *   for each decoded frame: fill a VsrqaFrame (vsrqa_frame_default, format, size, planes,
- *       pitches), vsrqa_session_push(session, &frame), then drain
- *       while (vsrqa_session_poll(session, &fs) == VSRQA_OK) use fs.frame_index, fs.score;
- *   VsrqaClipScore clip;    vsrqa_clip_score_default(&clip, sizeof clip);
- *   vsrqa_session_finish(session, &clip);   drain vsrqa_session_poll until VSRQA_END;
- *   vsrqa_session_destroy(session);  vsrqa_engine_destroy(engine);
+ *   VsrqaFrameScore fs;     vsrqa_frame_score_default(&fs, sizeof fs);
+ *   // for each decoded frame, a VsrqaFrame (vsrqa_frame_default, then format, size, planes, pitches):
+ *       vsrqa_session_push(session, &frame);
+ *       while (vsrqa_session_poll(session, &fs) == VSRQA_OK) printf("frame %llu: %.4f\n", (unsigned long long)fs.frame_index, fs.score);
+ *   VsrqaClipScore clip;    vsrqa_clip_score_default(&clip, sizeof clip);  vsrqa_session_finish(session, &clip);
+ *   while (vsrqa_session_poll(session, &fs) == VSRQA_OK) printf("frame %llu: %.4f\n", (unsigned long long)fs.frame_index, fs.score);
+ *   printf("clip: %.4f\n", clip.score);  vsrqa_session_destroy(session);  vsrqa_engine_destroy(engine);
+ *
+ * Poll after vsrqa_session_finish too: the last key-frame scores become ready only then.
+ * Loop while poll returns VSRQA_OK; it then returns VSRQA_END, or an error if a backend failed.
  *
  * Conventions
  * - Every call returns a VsrqaStatus; negative values are errors, and vsrqa_last_error()
@@ -64,10 +68,6 @@
 // Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
 // is an error rather than an attempt to spawn that many threads.
 #define MAX_THREADS 1024
-
-// Margin of the rank hinge: pairs whose predictions are less than this apart in the MOS order
-// are pushed apart.
-#define RANK_MARGIN 0.05
 
 // Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 enum VsrqaStatus
