@@ -38,6 +38,8 @@ fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("vsrqa.json")).unwrap()).unwrap();
     let removed = manifest["branches"].as_array_mut().unwrap().pop().unwrap();
     assert_eq!(removed["scope"], "clip");
+    // Its provenance entry goes too: an entry must name a branch of the manifest.
+    manifest["provenance"]["branches"].as_object_mut().unwrap().remove(removed["name"].as_str().unwrap()).unwrap();
     let kept = manifest["head"]["input_dim"].as_u64().unwrap() - removed["output_dim"].as_u64().unwrap();
     manifest["head"]["input_dim"] = kept.into();
     std::fs::write(dir.path().join("vsrqa.json"), manifest.to_string()).unwrap();
@@ -503,7 +505,7 @@ fn a_c_host_gets_the_random_weights_warning_through_its_log_callback() {
             unsafe { (&*(user_data as *const Mutex<Vec<(VsrqaLogLevel, String)>>), CStr::from_ptr(message)) };
         lines.lock().unwrap().push((level, text.to_string_lossy().into_owned()));
     }
-    let lines = Mutex::new(Vec::new());
+    let lines = Mutex::new(Vec::<(VsrqaLogLevel, String)>::new());
     let dir = CString::new(data("tiny_bundle").to_str().unwrap()).unwrap();
     // SAFETY: the config is initialized by its _default function; the path and the Mutex outlive
     // the engine, which is destroyed once.
