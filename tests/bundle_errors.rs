@@ -278,3 +278,117 @@ fn an_engine_outlives_damage_to_its_bundle_files() {
     assert_eq!(engine.score_frame(&view).unwrap(), before);
     assert!(Bundle::load(dir.path()).is_err());
 }
+
+// ---- provenance (docs/bundle.md, "Provenance") ----
+
+const BRANCHES: [&str; 5] = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"];
+
+fn checkpoint_origin(file: &str) -> serde_json::Value {
+    serde_json::json!({ "source": "checkpoint", "file": file, "sha256": "0123456789abcdef".repeat(4) })
+}
+
+/// The tiny bundle's networks as if converted from checkpoints, the head trained on a bank.
+fn recorded_provenance() -> serde_json::Value {
+    let branches: serde_json::Map<String, serde_json::Value> =
+        BRANCHES.iter().map(|name| (name.to_string(), checkpoint_origin(&format!("{name}.pth")))).collect();
+    let head = serde_json::json!({ "source": "trained", "bank_fingerprint": "f".repeat(64),
+                                   "train_videos": 32, "validation_videos": 8,
+                                   "validation_metrics": { "srcc": 0.9, "plcc": 0.91 } });
+    serde_json::json!({ "branches": branches, "head": head })
+}
+
+#[test]
+fn the_tiny_bundle_warns_that_every_part_is_random() {
+    let warning = Bundle::load(tiny_bundle()).unwrap().provenance_warning().unwrap();
+    assert_eq!(
+        warning,
+        "bundle 'tiny-full': the spatial, slowfast, qalign, liqe and fastvqa networks and the head have random \
+         weights: its scores say nothing about quality"
+    );
+}
+
+#[test]
+fn a_bundle_without_provenance_loads_and_warns_that_it_is_not_recorded() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| {
+        m.as_object_mut().unwrap().remove("provenance").unwrap();
+    });
+    let bundle = Bundle::load(dir.path()).unwrap();
+    assert_eq!(bundle.manifest.provenance, None);
+    let warning = bundle.provenance_warning().unwrap();
+    assert_mentions(
+        &warning,
+        &["the spatial, slowfast, qalign, liqe and fastvqa networks and the head", "do not record where"],
+    );
+    assert!(!warning.contains("random"), "{warning}");
+}
+
+#[test]
+fn recorded_checkpoints_and_training_give_no_warning() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["provenance"] = recorded_provenance());
+    let bundle = Bundle::load(dir.path()).unwrap();
+    assert_eq!(bundle.provenance_warning(), None);
+    assert_eq!(bundle.manifest.branch_origin("liqe").unwrap().file.as_deref(), Some("liqe.pth"));
+    assert_eq!(bundle.manifest.head_origin().unwrap().validation_metrics["srcc"], 0.9);
+}
+
+#[test]
+fn the_warning_names_only_the_random_and_unrecorded_parts() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| {
+        let mut provenance = recorded_provenance();
+        provenance["branches"]["slowfast"] = serde_json::json!({ "source": "random" });
+        provenance["branches"].as_object_mut().unwrap().remove("fastvqa");
+        provenance.as_object_mut().unwrap().remove("head");
+        m["provenance"] = provenance;
+    });
+    let warning = Bundle::load(dir.path()).unwrap().provenance_warning().unwrap();
+    assert_eq!(
+        warning,
+        "bundle 'tiny-full': the slowfast network has random weights, and the fastvqa network and the head do \
+         not record where their weights came from: its scores say nothing about quality"
+    );
+}
+
+#[test]
+fn invalid_provenance_is_a_bundle_error_naming_the_part() {
+    let cases: [(&str, serde_json::Value, &[&str]); 7] = [
+        (
+            "spatial",
+            serde_json::json!({ "source": "checkpoint", "file": "RQ-VQA.pth" }),
+            &["provenance.branches.spatial", "\"checkpoint\" needs \"sha256\""],
+        ),
+        (
+            "liqe",
+            serde_json::json!({ "source": "checkpoint", "file": "LIQE.pt", "sha256": "12ab" }),
+            &["provenance.branches.liqe", "\"sha256\" is \"12ab\"", "64 hex digits"],
+        ),
+        (
+            "liqe",
+            serde_json::json!({ "source": "checkpoint", "file": "LIQE.pt", "sha256": "z".repeat(64) }),
+            &["provenance.branches.liqe", "64 hex digits"],
+        ),
+        (
+            "slowfast",
+            serde_json::json!({ "source": "random", "sha256": "a".repeat(64) }),
+            &["provenance.branches.slowfast", "\"random\" takes no \"sha256\""],
+        ),
+        ("qalign", serde_json::json!({ "source": "trained" }), &["provenance.branches.qalign", "\"bank_fingerprint\""]),
+        ("spatial", serde_json::json!({ "source": "downloaded" }), &["downloaded", "random", "checkpoint", "trained"]),
+        ("spatail", serde_json::json!({ "source": "random" }), &["provenance.branches.spatail", "no branch named"]),
+    ];
+    for (branch, origin, words) in cases {
+        let dir = copy_bundle();
+        edit_manifest(dir.path(), |m| m["provenance"]["branches"][branch] = origin.clone());
+        let (path, message) = bundle_error(dir.path());
+        assert_eq!(path, dir.path().join("vsrqa.json"));
+        assert_mentions(&message, words);
+    }
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| {
+        m["provenance"]["head"] = serde_json::json!({ "source": "trained", "bank_fingerprint": "0" })
+    });
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["provenance.head", "\"bank_fingerprint\" is \"0\""]);
+}

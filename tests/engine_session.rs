@@ -38,6 +38,8 @@ fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("vsrqa.json")).unwrap()).unwrap();
     let removed = manifest["branches"].as_array_mut().unwrap().pop().unwrap();
     assert_eq!(removed["scope"], "clip");
+    // Its provenance entry goes too: an entry must name a branch of the manifest.
+    manifest["provenance"]["branches"].as_object_mut().unwrap().remove(removed["name"].as_str().unwrap()).unwrap();
     let kept = manifest["head"]["input_dim"].as_u64().unwrap() - removed["output_dim"].as_u64().unwrap();
     manifest["head"]["input_dim"] = kept.into();
     std::fs::write(dir.path().join("vsrqa.json"), manifest.to_string()).unwrap();
@@ -433,4 +435,97 @@ fn timings_count_every_stage_of_a_clip() {
     let zero = engine.timings();
     assert_eq!(zero.convert, vsrqa::StageTime::default());
     assert!(zero.branches.iter().all(|b| b.network.calls == 0 && b.preprocess.time.is_zero()));
+}
+
+/// A copy of the tiny bundle whose manifest `edit` changed.
+fn edited_bundle(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join("vsrqa.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    dir
+}
+
+/// The engine's log lines for `bundle` at `level`, on creation.
+fn creation_log(bundle: &Path, level: vsrqa::engine::LogLevel) -> Vec<String> {
+    use std::sync::{Arc, Mutex};
+    let logged = Arc::new(Mutex::new(Vec::new()));
+    let sink = logged.clone();
+    let logger: vsrqa::engine::Logger = Arc::new(move |at, message: &str| {
+        if at == level {
+            sink.lock().unwrap().push(message.to_owned());
+        }
+    });
+    let options = EngineOptions { backend: BackendKind::Cpu, threads: 1, logger: Some(logger), ..Default::default() };
+    Engine::new(bundle, options).unwrap();
+    let lines = logged.lock().unwrap().clone();
+    lines
+}
+
+#[test]
+fn an_engine_of_random_weights_logs_a_warning_on_creation() {
+    use vsrqa::engine::LogLevel;
+    let expected = Bundle::load(data("tiny_bundle")).unwrap().provenance_warning().unwrap();
+    assert_eq!(creation_log(&data("tiny_bundle"), LogLevel::Warning), vec![expected.clone()]);
+    // Every engine says it again: a host sees it on every run.
+    assert_eq!(creation_log(&data("tiny_bundle"), LogLevel::Warning), vec![expected]);
+
+    let unrecorded = edited_bundle(|m| {
+        m.as_object_mut().unwrap().remove("provenance");
+    });
+    let warnings = creation_log(unrecorded.path(), LogLevel::Warning);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("do not record where their weights came from"), "{warnings:?}");
+
+    let recorded = edited_bundle(|m| {
+        let checkpoint = serde_json::json!({ "source": "checkpoint", "file": "w.pth", "sha256": "e".repeat(64) });
+        for branch in ["spatial", "slowfast", "qalign", "liqe", "fastvqa"] {
+            m["provenance"]["branches"][branch] = checkpoint.clone();
+        }
+        m["provenance"]["head"] = checkpoint;
+    });
+    assert_eq!(creation_log(recorded.path(), LogLevel::Warning), Vec::<String>::new());
+}
+
+#[test]
+fn a_c_host_gets_the_random_weights_warning_through_its_log_callback() {
+    use std::ffi::{c_char, c_void, CStr, CString};
+    use std::sync::Mutex;
+    use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
+    use vsrqa::capi::*;
+
+    unsafe extern "C" fn collect(user_data: *mut c_void, level: VsrqaLogLevel, message: *const c_char) {
+        // SAFETY: user_data is the Mutex below, message a NUL-terminated string for the call.
+        let (lines, text) =
+            unsafe { (&*(user_data as *const Mutex<Vec<(VsrqaLogLevel, String)>>), CStr::from_ptr(message)) };
+        lines.lock().unwrap().push((level, text.to_string_lossy().into_owned()));
+    }
+    let lines = Mutex::new(Vec::<(VsrqaLogLevel, String)>::new());
+    let dir = CString::new(data("tiny_bundle").to_str().unwrap()).unwrap();
+    // SAFETY: the config is initialized by its _default function; the path and the Mutex outlive
+    // the engine, which is destroyed once.
+    unsafe {
+        let mut config = std::mem::zeroed::<VsrqaEngineConfig>();
+        assert_eq!(vsrqa_engine_config_default(&mut config, std::mem::size_of::<VsrqaEngineConfig>()), VSRQA_OK);
+        // The default level (warnings and errors) is enough.
+        assert_eq!(config.log_level, VSRQA_LOG_WARNING);
+        config.bundle_path = dir.as_ptr();
+        config.backend = VSRQA_BACKEND_CPU;
+        config.threads = 1;
+        config.log_callback = Some(collect);
+        config.log_user_data = &lines as *const _ as *mut c_void;
+        let mut engine = std::ptr::null_mut();
+        assert_eq!(vsrqa_engine_create(&config, &mut engine), VSRQA_OK);
+        vsrqa_engine_destroy(engine);
+    }
+    let lines = lines.into_inner().unwrap();
+    let warnings: Vec<&String> =
+        lines.iter().filter(|(level, _)| *level == VSRQA_LOG_WARNING).map(|(_, m)| m).collect();
+    assert_eq!(warnings.len(), 1, "{lines:?}");
+    assert!(warnings[0].contains("networks and the head have random weights"), "{lines:?}");
 }

@@ -78,7 +78,7 @@ impl Head {
     }
 
     /// Each layer's `(weight, bias)` as PyTorch stores them (`[outputs, inputs]` row-major, then
-    /// `[outputs]`): the starting point and the shapes for training (`vsrqa::train`).
+    /// `[outputs]`): the starting point and the shapes for training (crate vsrqa-train).
     pub fn parameters(&self) -> Vec<(&[f32], &[f32])> {
         self.layers.iter().map(|l| (l.weight.as_slice(), l.bias.as_slice())).collect()
     }

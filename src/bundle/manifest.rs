@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::provenance::Provenance;
+
 pub const FORMAT_TAG: &str = "vsrqa-bundle";
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -18,6 +20,9 @@ pub struct Manifest {
     pub key_frames: KeyFrames,
     pub branches: Vec<BranchSpec>,
     pub head: HeadSpec,
+    /// Where the weights came from; `None` in bundles from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

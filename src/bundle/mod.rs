@@ -4,6 +4,7 @@
 
 pub mod head;
 pub mod manifest;
+pub mod provenance;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use crate::frame::MAX_DIMENSION;
 pub use crate::hash::{sha256_file, sha256_hex};
 use head::Head;
 pub use manifest::*;
+pub use provenance::{Origin, Provenance};
 
 pub const MANIFEST_FILE: &str = "vsrqa.json";
 
@@ -69,6 +71,12 @@ impl Bundle {
             Head::from_safetensors(&manifest.head, &weights).map_err(|message| Error::bundle(&head_path, message))?;
 
         Ok(Bundle { dir, manifest, networks, head })
+    }
+
+    /// The warning that parts of the bundle have random weights or do not record where their
+    /// weights came from, naming them; `None` when every part is trained or from a checkpoint.
+    pub fn provenance_warning(&self) -> Option<String> {
+        self.manifest.provenance_warning()
     }
 
     /// Length of the head's input: the branches' feature dims, concatenated in order.
@@ -150,6 +158,9 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     }
     if manifest.head.layers.is_empty() {
         return Err("head.layers is empty".into());
+    }
+    if let Some(provenance) = &manifest.provenance {
+        provenance.validate(manifest.branches.iter().map(|b| b.name.as_str()))?;
     }
     Ok(())
 }

@@ -79,6 +79,10 @@ impl Engine {
             return Err(Error::invalid(format!("threads = {} is above the limit of {MAX_THREADS}", options.threads)));
         }
         let bundle = Bundle::load(bundle_dir)?;
+        // On every engine, so that a host sees it in its log on every run, not only at install.
+        if let Some(warning) = bundle.provenance_warning() {
+            log(LogLevel::Warning, &warning);
+        }
         let (backend, why) = backend::create(options.backend, options.threads, &options.gpu)?;
         log(LogLevel::Info, &format!("backend {} ({why})", backend.kind().name()));
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());

@@ -11,7 +11,9 @@ Writes <out>/vsrqa.json, one ONNX per branch (input "input" [N, 3, H, W] or [N, 
 "output" [N, D]) and
 <out>/head.safetensors, and checks every ONNX against PyTorch with ONNX Runtime before writing the
 manifest. Without a checkpoint the weights are random (fixed seed): such a bundle scores nothing
-meaningful; it is for tests, benchmarks and engine builds.
+meaningful; it is for tests, benchmarks and engine builds. The manifest's "provenance" records per
+network the checkpoint's file name and SHA-256, or "random", and vsrqa warns about random parts on
+every run.
 
 Branches: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of pytorchvideo's
 SlowFast R50), qalign (One-Align / mPLUG-Owl2 prefill on the two halves of a key frame; Q-Align's code
@@ -207,7 +209,29 @@ BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "qalign": qa
 
 
 def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Streamed: checkpoints can be larger than memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_sha256(path: Path) -> str:
+    """A checkpoint file's SHA-256; for a folder (One-Align), the SHA-256 of its `sha256sum` listing:
+    one line `<hex>  <relative path>` per file, sorted by path (docs/bundle.md, "Provenance")."""
+    if not path.is_dir():
+        return sha256_file(path)
+    files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
+    listing = "".join(f"{sha256_file(f)}  {f.relative_to(path).as_posix()}\n" for f in files)
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def origin(checkpoint: Path | None) -> dict:
+    """The manifest's provenance entry for weights from `checkpoint`, or random ones."""
+    if checkpoint is None:
+        return {"source": "random"}
+    return {"source": "checkpoint", "file": checkpoint.resolve().name, "sha256": checkpoint_sha256(checkpoint)}
 
 
 def main(argv=None) -> int:
@@ -250,7 +274,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    entries, head_states = [], []
+    entries, head_states, origins = [], [], {}
     for name in names:
         checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint,
                       "liqe": args.liqe_checkpoint, "fastvqa": args.fastvqa_checkpoint,
@@ -275,16 +299,21 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: ONNX differs from PyTorch by {diff / scale:e} relative")
         entry["sha256"] = sha256_file(path)
         entries.append(entry)
-        head_states.append(head_state)
+        head_states.append((name, head_state))
+        origins[name] = origin(checkpoint)
 
     input_dim = sum(e["output_dim"] for e in entries)
-    from_checkpoint = [h for h in head_states if h is not None and h["quality.0.weight"].shape[1] == input_dim]
+    from_checkpoint = [(name, h) for name, h in head_states
+                       if h is not None and h["quality.0.weight"].shape[1] == input_dim]
     if from_checkpoint:
-        head_weights = {k: v.to(torch.float32).contiguous() for k, v in from_checkpoint[0].items()}
+        name, state = from_checkpoint[0]
+        head_weights = {k: v.to(torch.float32).contiguous() for k, v in state.items()}
+        head_origin = origins[name]  # the checkpoint the head came with
         print("head: from the checkpoint")
     else:
         head = Head(input_dim, 128, 1)
         head_weights = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
+        head_origin = {"source": "random"}
         print(f"head: random Linear({input_dim}, 128) -> Linear(128, 1) (no checkpoint head of that width)")
     save_file(head_weights, str(out / "head.safetensors"))
 
@@ -306,6 +335,8 @@ def main(argv=None) -> int:
             "activation_stage": "per_frame" if args.sigmoid == "per_frame" else "after_pooling",
             "temporal_pooling": "mean",
         },
+        # Where each part's weights came from: vsrqa warns on every run when some are random.
+        "provenance": {"branches": origins, "head": head_origin},
     }
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out / 'vsrqa.json'}")

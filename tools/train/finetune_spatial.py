@@ -311,7 +311,11 @@ def main(argv=None) -> int:
     net.load_state_dict(net_state)
     head.load_state_dict(head_state)
     net, head = net.cpu().eval(), head.cpu().eval()
-    export(args, manifest, spatial_index, net, head, side)
+    best_plcc = history[best_epoch - 1]["validation_plcc_raw"]
+    metrics = {name: value for name, value in [("srcc", srcc), ("plcc_raw", best_plcc)] if math.isfinite(value)}
+    trained = {"source": "trained", "bank_fingerprint": info["fingerprint"], "train_videos": len(train_set),
+               "validation_videos": len(validation_set), "validation_metrics": metrics}
+    export(args, manifest, spatial_index, net, head, side, trained)
     report = {"model": str(args.model), "bank": str(args.bank), "list": str(args.list), "best_epoch": best_epoch,
               "best_validation_srcc": srcc, "train": [videos[i]["name"] for i in train_set],
               "validation": [videos[i]["name"] for i in validation_set], "history": history,
@@ -321,8 +325,9 @@ def main(argv=None) -> int:
     return 0
 
 
-def export(args, manifest: dict, spatial_index: int, net, head: Head, side: int) -> None:
-    """The new bundle: the source's networks, the fine-tuned spatial ONNX and head, the manifest."""
+def export(args, manifest: dict, spatial_index: int, net, head: Head, side: int, trained: dict) -> None:
+    """The new bundle: the source's networks, the fine-tuned spatial ONNX and head, the manifest (the
+    spatial network's and the head's provenance: `trained`; the other networks keep theirs)."""
     args.out.mkdir(parents=True, exist_ok=True)
     entry = manifest["branches"][spatial_index]
     for branch in manifest["branches"]:
@@ -340,6 +345,9 @@ def export(args, manifest: dict, spatial_index: int, net, head: Head, side: int)
     entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     save_file(head.state_for_bundle(), str(args.out / manifest["head"]["weights"]))
     manifest["name"] = manifest.get("name", "bundle") + "-finetuned"
+    provenance = manifest.setdefault("provenance", {})
+    provenance.setdefault("branches", {})[entry["name"]] = trained
+    provenance["head"] = trained
     (args.out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 

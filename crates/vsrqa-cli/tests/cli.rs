@@ -39,6 +39,56 @@ fn info_describes_the_bundle() {
 }
 
 #[test]
+fn info_shows_where_the_weights_came_from() {
+    let tiny = data("tiny_bundle");
+    let report = json(&vsrqa(&["info", "-m", tiny.to_str().unwrap(), "--json"]));
+    for branch in report["branches"].as_array().unwrap() {
+        assert_eq!(branch["provenance"], serde_json::json!({ "source": "random" }), "{branch}");
+    }
+    assert_eq!(report["head"]["provenance"]["source"], "random");
+    let warning = report["provenance_warning"].as_str().unwrap();
+    assert!(warning.contains("networks and the head have random weights"), "{warning}");
+
+    // A copy whose spatial network records a checkpoint, whose head was trained and whose
+    // fastvqa network records nothing.
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&tiny).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let manifest_path = dir.path().join("vsrqa.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let provenance = &mut manifest["provenance"];
+    provenance["branches"]["spatial"] =
+        serde_json::json!({ "source": "checkpoint", "file": "RQ-VQA.pth", "sha256": "0123456789abcdef".repeat(4) });
+    provenance["branches"].as_object_mut().unwrap().remove("fastvqa");
+    provenance["head"] = serde_json::json!({ "source": "trained", "bank_fingerprint": "fedcba9876543210".repeat(4),
+                                             "train_videos": 32, "validation_videos": 8,
+                                             "validation_metrics": { "srcc": 0.9312 } });
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let model = dir.path().to_str().unwrap();
+    let report = json(&vsrqa(&["info", "-m", model, "--json"]));
+    assert_eq!(report["branches"][0]["provenance"]["file"], "RQ-VQA.pth");
+    assert_eq!(report["branches"][4]["provenance"], serde_json::Value::Null);
+    assert_eq!(report["head"]["provenance"]["validation_metrics"]["srcc"], 0.9312);
+
+    let text = vsrqa(&["info", "-m", model]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8_lossy(&text.stdout);
+    for line in [
+        "  spatial    checkpoint RQ-VQA.pth (sha256 0123456789ab)",
+        "  slowfast   random",
+        "  fastvqa    not recorded",
+        "  head       trained on feature bank fedcba987654 (32 training and 8 validation videos; validation srcc 0.9312)",
+        "warning  bundle 'tiny-full': the slowfast, qalign and liqe networks have random weights, and the fastvqa \
+         network does not record where its weights came from: its scores say nothing about quality",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+    }
+}
+
+#[test]
 fn score_y4m_matches_the_golden_scores() {
     let golden: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data("golden/tiny_sample.json")).unwrap()).unwrap();

@@ -408,13 +408,54 @@ fn usage_errors_exit_with_2() {
     assert_eq!(vsrqa(&["score", "-m", &bundle()]).status.code(), Some(2));
 }
 
+/// A copy of the tiny bundle that records checkpoint weights for every part, so that `vsrqa score`
+/// has no provenance warning to print.
+fn recorded_bundle() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join("vsrqa.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let checkpoint = serde_json::json!({ "source": "checkpoint", "file": "w.pth", "sha256": "c".repeat(64) });
+    for origin in manifest["provenance"]["branches"].as_object_mut().unwrap().values_mut() {
+        *origin = checkpoint.clone();
+    }
+    manifest["provenance"]["head"] = checkpoint;
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    dir
+}
+
 #[test]
 fn stderr_is_quiet_when_it_is_not_a_terminal() {
+    let recorded = recorded_bundle();
+    let score = |extra: &[&str]| vsrqa(&[&["score", "-m", s(recorded.path())][..], extra].concat());
     let run = score(&[&sample()]);
     assert_eq!(stderr(&run), "");
     let quiet = score(&["--quiet", &sample()]);
     assert_eq!(stderr(&quiet), "");
     assert_eq!(stdout(&run), stdout(&quiet));
+}
+
+#[test]
+fn score_warns_once_on_stderr_on_every_run_of_a_random_bundle() {
+    let warning = vsrqa::bundle::Bundle::load(bundle()).unwrap().provenance_warning().unwrap();
+    let expected = format!("vsrqa: warning: {warning}\n");
+    let run = score(&[&sample()]);
+    assert_eq!(stderr(&run), expected);
+    // --quiet silences progress, not the warning; the report on stdout is untouched.
+    let quiet = score(&["--quiet", &sample()]);
+    assert_eq!(stderr(&quiet), expected);
+    assert_eq!(stdout(&run), stdout(&quiet));
+    assert!(serde_json::from_str::<serde_json::Value>(&stdout(&run)).unwrap()["clip_score"].is_number());
+    // With --verbose the engine's log carries it: still once.
+    let verbose = score(&["--verbose", &sample()]);
+    assert_eq!(stderr(&verbose).matches(&warning).count(), 1, "{}", stderr(&verbose));
+    assert_eq!(stdout(&verbose), stdout(&run));
+    // CSV on stdout stays clean too.
+    let csv = ok(&score(&["--format", "csv", &sample()]));
+    assert!(!csv.contains("random"), "{csv}");
 }
 
 #[test]

@@ -167,6 +167,25 @@ fn train_end_to_end_synthetic_videos_to_c_api() {
     let best = report["best_validation"]["srcc"].as_f64().unwrap();
     assert!(best > 0.9, "validation SRCC after training: {best}");
 
+    // The new manifest records the head as trained on this bank, with the metrics reported; the
+    // branches keep the source's (random) origins, so the warning still names them, not the head.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(trained.join("vsrqa.json")).unwrap()).unwrap();
+    let bank_info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bank.join("bank.json")).unwrap()).unwrap();
+    let head = &written["provenance"]["head"];
+    assert_eq!(head["source"], "trained");
+    assert_eq!(head["bank_fingerprint"], bank_info["fingerprint"]);
+    assert_eq!((head["train_videos"].as_u64(), head["validation_videos"].as_u64()), (Some(32), Some(8)));
+    for metric in ["srcc", "plcc", "krcc", "rmse"] {
+        assert_eq!(head["validation_metrics"][metric], report["best_validation"][metric], "{metric}");
+    }
+    let source: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tiny.join("vsrqa.json")).unwrap()).unwrap();
+    assert_eq!(written["provenance"]["branches"], source["provenance"]["branches"]);
+    let warning = vsrqa::bundle::Bundle::load(&trained).unwrap().provenance_warning().unwrap();
+    assert!(warning.contains("fastvqa networks have random weights") && !warning.contains("head"), "{warning}");
+
     // The validation videos, scored from the files by the untrained and the trained bundle.
     let validation_rows: Vec<(String, f64)> = rows.iter().filter(|(n, _)| validation.contains(n)).cloned().collect();
     let validation_list = dir.path().join("validation.csv");

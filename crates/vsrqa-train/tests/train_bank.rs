@@ -112,3 +112,19 @@ fn train_bank_belongs_to_one_model() {
     let missing = tempfile::tempdir().unwrap();
     assert!(FeatureBank::open(missing.path()).err().unwrap().to_string().contains("bank.json"));
 }
+
+#[test]
+fn train_bank_fingerprint_ignores_provenance() {
+    // Provenance says where the weights came from; the network hashes already pin them, so a bundle
+    // that records (or corrects) its provenance keeps its banks.
+    let bundle = tiny_bundle();
+    let mut unrecorded = bundle.clone();
+    unrecorded.manifest.provenance = None;
+    let mut trained = bundle.clone();
+    let provenance = trained.manifest.provenance.as_mut().unwrap();
+    provenance.head = Some(vsrqa::bundle::Origin::trained(&"a".repeat(64)));
+    provenance.branches.remove("liqe");
+    let expected = fingerprint(&bundle).unwrap();
+    assert_eq!(fingerprint(&unrecorded).unwrap(), expected);
+    assert_eq!(fingerprint(&trained).unwrap(), expected);
+}

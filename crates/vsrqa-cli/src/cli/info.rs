@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use vsrqa::backend::{self, cuda_device, tensorrt, BackendKind};
-use vsrqa::bundle::{Bundle, Scope};
+use vsrqa::bundle::{Bundle, Origin, Scope};
 use vsrqa::{Engine, EngineOptions};
 
 use super::{print_json, Failure};
@@ -51,6 +51,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 "output_dim": branch.output_dim,
                 "network": file.path,
                 "sha256": file.sha256,
+                "provenance": manifest.branch_origin(&branch.name),
             })
         })
         .collect();
@@ -82,7 +83,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "output_activation": manifest.head.output_activation,
             "activation_stage": manifest.head.activation_stage,
             "temporal_pooling": manifest.head.temporal_pooling,
+            "provenance": manifest.head_origin(),
         },
+        "provenance_warning": bundle.provenance_warning(),
         "networks_checked_on_cpu": checked,
         "backends": backends,
         "auto_backend": auto,
@@ -119,6 +122,23 @@ fn gpu_report() -> serde_json::Value {
     json!({ "devices": devices, "tensorrt_library": library, "tensorrt_runner": runner })
 }
 
+/// Where each network's and the head's weights came from, and the warning when some are random
+/// or unrecorded.
+fn print_provenance(report: &serde_json::Value) {
+    let describe = |origin: &serde_json::Value| match serde_json::from_value::<Origin>(origin.clone()) {
+        Ok(origin) => origin.describe(),
+        Err(_) => "not recorded".to_owned(),
+    };
+    println!("provenance");
+    for b in report["branches"].as_array().into_iter().flatten() {
+        println!("  {:<10} {}", b["name"].as_str().unwrap_or("?"), describe(&b["provenance"]));
+    }
+    println!("  {:<10} {}", "head", describe(&report["head"]["provenance"]));
+    if let Some(warning) = report["provenance_warning"].as_str() {
+        println!("warning  {warning}");
+    }
+}
+
 fn print_text(report: &serde_json::Value) {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
     println!("bundle   {} ({}, profile {})", text(&report["bundle"]), text(&report["name"]), text(&report["profile"]));
@@ -144,6 +164,7 @@ fn print_text(report: &serde_json::Value) {
         text(&head["activation_stage"]),
         text(&head["temporal_pooling"])
     );
+    print_provenance(report);
     if report["networks_checked_on_cpu"] == true {
         println!("networks load and optimize on the CPU backend");
     }

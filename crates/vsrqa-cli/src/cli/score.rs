@@ -123,6 +123,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         &args.model,
         EngineOptions { backend, threads: args.threads, logger, gpu: super::gpu_options(), ..EngineOptions::default() },
     )?;
+    // On every run and never on stdout (the report). With --verbose the engine's log already
+    // printed it.
+    if let (Some(warning), false) = (engine.bundle().provenance_warning(), args.verbose) {
+        eprintln!("vsrqa: warning: {warning}");
+    }
     let context = Context {
         model_path: engine.bundle().dir.clone(),
         model_name: engine.bundle().manifest.name.clone(),

@@ -7,10 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use vsrqa::bundle::{Bundle, MANIFEST_FILE};
+use vsrqa::bundle::{Bundle, Manifest, Origin, Provenance, MANIFEST_FILE};
 use vsrqa_train::bank::{fingerprint, FeatureBank};
 use vsrqa_train::head_model::{HeadModel, Sample};
-use vsrqa_train::trainer::{train, Example, TrainConfig};
+use vsrqa_train::trainer::{train, Example, TrainConfig, TrainOutcome};
 
 use super::{print_json, Failure};
 
@@ -111,7 +111,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             // Written and checked beside the target first, so a full disk or a failed check never
             // leaves a half-written bundle under the target's name.
             let staging = staging_dir(&args.out);
-            let staged = write_bundle(bundle, &staging, &weights)
+            let manifest = trained_manifest(bundle, &bank.info.fingerprint, &outcome);
+            let staged = write_bundle(bundle, &manifest, &staging, &weights)
                 .and_then(|()| check_bundle(&staging, &outcome.model, &examples))
                 .and_then(|()| move_into(&staging, &args.out));
             let _ = fs::remove_dir_all(&staging);
@@ -160,8 +161,26 @@ fn move_into(staging: &Path, out: &Path) -> Result<(), Failure> {
     fs::rename(staging, out).map_err(fail)
 }
 
-/// The source bundle's manifest and networks (copied) with the new head weights.
-fn write_bundle(bundle: &Bundle, out: &Path, weights: &[u8]) -> Result<(), Failure> {
+/// The source bundle's manifest with the head's provenance: trained on this bank, with the
+/// validation metrics of the kept epoch. The branches keep theirs (their networks are copied).
+fn trained_manifest(bundle: &Bundle, bank_fingerprint: &str, outcome: &TrainOutcome) -> Manifest {
+    let best = &outcome.best;
+    let mut head = Origin::trained(bank_fingerprint);
+    head.train_videos = Some(outcome.train.len());
+    head.validation_videos = Some(outcome.validation.len());
+    // JSON has no NaN: a metric that is not finite is left out rather than making the manifest unreadable.
+    head.validation_metrics = [("srcc", best.srcc), ("plcc", best.plcc), ("krcc", best.krcc), ("rmse", best.rmse)]
+        .into_iter()
+        .filter(|(_, value)| value.is_finite())
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    let mut manifest = bundle.manifest.clone();
+    manifest.provenance.get_or_insert_with(Provenance::default).head = Some(head);
+    manifest
+}
+
+/// The source bundle's networks (copied), `manifest` and the new head weights.
+fn write_bundle(bundle: &Bundle, manifest: &Manifest, out: &Path, weights: &[u8]) -> Result<(), Failure> {
     let fail = |path: &Path, e: std::io::Error| Failure::from(format!("{}: {e}", path.display()));
     fs::create_dir_all(out).map_err(|e| fail(out, e))?;
     for branch in &bundle.manifest.branches {
@@ -172,9 +191,9 @@ fn write_bundle(bundle: &Bundle, out: &Path, weights: &[u8]) -> Result<(), Failu
         fs::copy(&from, &to).map_err(|e| fail(&from, e))?;
     }
     write_file(&out.join(&bundle.manifest.head.weights), weights)?;
-    // The manifest as it was written (the weights keep their file and tensor names).
-    let manifest = bundle.dir.join(MANIFEST_FILE);
-    fs::copy(&manifest, out.join(MANIFEST_FILE)).map(|_| ()).map_err(|e| fail(&manifest, e))
+    // The weights keep their file and tensor names.
+    let text = serde_json::to_string_pretty(manifest).map_err(|e| Failure::from(format!("the manifest: {e}")))?;
+    write_file(&out.join(MANIFEST_FILE), format!("{text}\n").as_bytes())
 }
 
 /// Loads the written bundle and compares its head (float32, as the engine runs it) with the
