@@ -22,7 +22,7 @@ ALLOWED = {
     "capi": {"engine", "branch", "gpu", "bundle", "frame", "backend"} | LEAVES,
     "engine": {"branch", "gpu", "bundle", "frame", "backend"} | LEAVES,
     "branch": {"bundle", "frame", "backend"} | LEAVES,
-    "gpu": {"bundle", "frame", "branch"} | LEAVES,
+    "gpu": {"bundle", "frame", "branch", "backend"} | LEAVES,
     "bundle": {"frame"} | LEAVES,
     "frame": set(LEAVES),
     "backend": set(LEAVES),

@@ -61,6 +61,8 @@ fn nvrtc_missing_is_a_clear_error() {
 #[ignore = "runs only as the child process of nvrtc_missing_is_a_clear_error"]
 fn child_process_without_nvrtc() {
     let error = compile_preprocess_kernels(None).unwrap_err();
+    assert!(error.is_unavailable(), "{error:?}");
+    let error = error.to_string();
     assert!(error.contains(NVRTC_LIBRARY_VARIABLE) && error.contains("/nonexistent/libnvrtc.so.13"), "{error}");
 }
 

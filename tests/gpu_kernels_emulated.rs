@@ -42,7 +42,7 @@ fn parameter_structs_have_the_c_layout() {
 }
 
 /// The plan's output on the emulator, or the plan's reason for not covering `ops`.
-fn emulated(ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, String> {
+fn emulated(ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, vsrqa::backend::GpuError> {
     preprocess_cases::run_plan(&mut Emulator::new(), ops, frame)
 }
 
@@ -64,7 +64,7 @@ fn emulated_kernels_equal_the_cpu_path_on_every_tiny_branch() {
                 }
                 // Only FAST-VQA's enlargement of frames smaller than its mosaic is left to the CPU.
                 Err(reason) => assert!(
-                    name == "fastvqa" && (width < 64 || height < 64) && reason.contains("mosaic"),
+                    name == "fastvqa" && (width < 64 || height < 64) && reason.to_string().contains("mosaic"),
                     "{name} on {width}x{height} not planned: {reason}"
                 ),
             }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vsrqa::backend::tensorrt::library::{self, Flavor};
+use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor};
 
 fn tiny_bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")

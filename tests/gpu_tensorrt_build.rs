@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vsrqa::backend::tensorrt::builder::{build_plan, parser_library};
 use vsrqa::backend::tensorrt::cache_key::{BuildConfig, ShapeProfile};
-use vsrqa::backend::tensorrt::library::{self, Flavor, TensorRtLibrary};
+use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor, TensorRtLibrary};
 use vsrqa::bundle::Bundle;
 use vsrqa::engine::build_engines::{branch_config, BuildOptions};
 
@@ -67,23 +67,26 @@ fn gpu_tensorrt_rtx_build_errors_are_clear() {
     let not_onnx = dir.path().join("broken.onnx");
     std::fs::write(&not_onnx, b"this is not an ONNX model").unwrap();
     // (TensorRT-RTX's parser reads these bytes as an empty graph; either way the file is named.)
-    let error = build_plan(&library, &not_onnx, &config(&[3, 64, 64])).unwrap_err();
+    let error = build_plan(&library, &not_onnx, &config(&[3, 64, 64])).unwrap_err().to_string();
     assert!(error.contains("broken.onnx"), "{error}");
-    let missing = build_plan(&library, &dir.path().join("missing.onnx"), &config(&[3, 64, 64])).unwrap_err();
+    let missing =
+        build_plan(&library, &dir.path().join("missing.onnx"), &config(&[3, 64, 64])).unwrap_err().to_string();
     assert!(missing.contains("missing.onnx"), "{missing}");
 
     // A profile that contradicts the network's fixed dimensions is refused before building.
     let spatial = tiny_bundle().join("spatial.onnx");
-    let error = build_plan(&library, &spatial, &config(&[3, 32, 32])).unwrap_err();
+    let error = build_plan(&library, &spatial, &config(&[3, 32, 32])).unwrap_err().to_string();
     assert!(error.contains("fixed dimension"), "{error}");
 
     let mut fp16 = config(&[3, 64, 64]);
     fp16.precision = "fp16".into();
-    assert!(build_plan(&library, &spatial, &fp16).unwrap_err().contains("fp16 ONNX"));
+    assert!(build_plan(&library, &spatial, &fp16).unwrap_err().to_string().contains("fp16 ONNX"));
 
     let mut other = library.clone();
     other.flavor = Flavor::TensorRt;
     let refused = build_plan(&other, &spatial, &config(&[3, 64, 64])).unwrap_err();
+    assert!(refused.is_unavailable(), "{refused:?}");
+    let refused = refused.to_string();
     assert!(refused.contains("compiled against TensorRT-RTX 1.7.1 headers"), "{refused}");
 }
 
@@ -108,12 +111,13 @@ fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
         }
         Err(error) => {
             assert!(!has_gpu(), "a GPU is there but deserializing failed: {error}");
-            assert!(error.contains("TensorRT could not deserialize the engine"), "{error}");
+            assert!(error.to_string().contains("TensorRT could not deserialize the engine"), "{error}");
         }
     }
     // Bytes that are not a plan: an error on any machine.
     let error = Engine::deserialize(&library.path, b"not a plan").err().expect("garbage deserialized");
-    assert!(error.contains("deserialize"), "{error}");
+    assert!(matches!(error, vsrqa::backend::GpuError::TensorRt(_)), "{error:?}");
+    assert!(error.to_string().contains("deserialize"), "{error}");
 }
 
 /// Engines with backend `tensorrt` or `auto`, in a child process that has VSRQA_TENSORRT_LIBRARY

@@ -1,6 +1,8 @@
 //! The NVIDIA GPUs of this host, through the CUDA driver API (cudarc, loaded at run time so that
 //! vsrqa builds and runs where there is no driver).
 
+use super::GpuError;
+
 /// One CUDA device, as an engine cache key and `vsrqa info` describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GpuInfo {
@@ -28,32 +30,33 @@ impl GpuInfo {
 
 /// The driver's devices, or why there are none to use. Probed once per process (the driver's
 /// answer does not change, and `cuInit` is not free).
-pub fn devices() -> Result<Vec<GpuInfo>, String> {
-    static DEVICES: std::sync::OnceLock<Result<Vec<GpuInfo>, String>> = std::sync::OnceLock::new();
+pub fn devices() -> Result<Vec<GpuInfo>, GpuError> {
+    static DEVICES: std::sync::OnceLock<Result<Vec<GpuInfo>, GpuError>> = std::sync::OnceLock::new();
     DEVICES.get_or_init(probe).clone()
 }
 
 /// The device with CUDA ordinal `ordinal`, or why there is none.
-pub fn find(ordinal: usize) -> Result<GpuInfo, String> {
+pub fn find(ordinal: usize) -> Result<GpuInfo, GpuError> {
     let devices = devices()?;
-    devices
-        .iter()
-        .find(|d| usize::try_from(d.ordinal) == Ok(ordinal))
-        .cloned()
-        .ok_or_else(|| format!("no CUDA device {ordinal} (the driver reports {})", devices.len()))
+    devices.iter().find(|d| usize::try_from(d.ordinal) == Ok(ordinal)).cloned().ok_or_else(|| {
+        GpuError::Unavailable(format!("no CUDA device {ordinal} (the driver reports {})", devices.len()))
+    })
 }
 
 #[cfg(feature = "cuda")]
-fn probe() -> Result<Vec<GpuInfo>, String> {
+fn probe() -> Result<Vec<GpuInfo>, GpuError> {
     use cudarc::driver::{result, sys};
 
     // SAFETY: only tries to open the driver library.
     if !unsafe { sys::is_culib_present() } {
-        return Err("no NVIDIA driver (libcuda.so.1 cannot be loaded)".into());
+        return Err(GpuError::Unavailable("no NVIDIA driver (libcuda.so.1 cannot be loaded)".into()));
     }
     // cudarc panics when a symbol is missing from an old driver; a probe must not.
-    std::panic::catch_unwind(|| -> Result<Vec<GpuInfo>, String> {
-        let driver_error = |what: &str, e: result::DriverError| format!("the NVIDIA driver failed to {what}: {e}");
+    std::panic::catch_unwind(|| -> Result<Vec<GpuInfo>, GpuError> {
+        // A driver that cannot even list its devices leaves the GPU path unusable on this host.
+        let driver_error = |what: &str, e: result::DriverError| {
+            GpuError::Unavailable(format!("the NVIDIA driver failed to {what}: {e}"))
+        };
         result::init().map_err(|e| driver_error("initialize", e))?;
         let count = result::device::get_count().map_err(|e| driver_error("count devices", e))?;
         (0..count)
@@ -79,12 +82,16 @@ fn probe() -> Result<Vec<GpuInfo>, String> {
             })
             .collect()
     })
-    .unwrap_or_else(|_| Err("the NVIDIA driver is too old for this build (a driver API entry point is missing)".into()))
+    .unwrap_or_else(|_| {
+        Err(GpuError::Unavailable(
+            "the NVIDIA driver is too old for this build (a driver API entry point is missing)".into(),
+        ))
+    })
 }
 
 #[cfg(not(feature = "cuda"))]
-fn probe() -> Result<Vec<GpuInfo>, String> {
-    Err("this build of vsrqa has no CUDA support (built without the `cuda` feature)".into())
+fn probe() -> Result<Vec<GpuInfo>, GpuError> {
+    Err(GpuError::Unavailable("this build of vsrqa has no CUDA support (built without the `cuda` feature)".into()))
 }
 
 #[cfg(test)]

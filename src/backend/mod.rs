@@ -3,12 +3,14 @@
 
 pub mod cpu;
 pub mod cuda_device;
+pub mod gpu_error;
 pub mod onnxruntime;
 /// Nothing in here is C API (cbindgen skips it).
 ///
 /// cbindgen:ignore
 pub mod tensorrt;
 
+pub use gpu_error::GpuError;
 pub use tensorrt::GpuOptions;
 
 use std::path::Path;
@@ -65,7 +67,7 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
         (BackendKind::OnnxRuntime, onnxruntime::availability()),
-        (BackendKind::TensorRt, tensorrt::availability()),
+        (BackendKind::TensorRt, tensorrt::availability().map_err(|e| e.to_string())),
     ]
 }
 
@@ -77,7 +79,7 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Re
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
         BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
-            let why = match tensorrt::availability().map_err(Error::BackendUnavailable) {
+            let why = match tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string())) {
                 Ok(()) => match create_tensorrt(gpu_options, threads) {
                     Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT are usable".into())),
                     Err(error) => error.to_string(),

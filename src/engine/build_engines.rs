@@ -7,6 +7,7 @@ use crate::backend::tensorrt::cache_key::build_config;
 pub use crate::backend::tensorrt::cache_key::{BuildConfig, BuildOptions};
 pub use crate::backend::tensorrt::prebuild::BuiltEngine;
 use crate::backend::tensorrt::prebuild::{PrebuildRequest, Prebuilder};
+use crate::backend::GpuError;
 use crate::bundle::Bundle;
 
 /// A branch's engine, or the branch's name and why it could not be built.
@@ -44,7 +45,7 @@ pub fn build_engines(
     options: &BuildOptions,
     device: Option<usize>,
     mut progress: impl FnMut(usize, usize, &str),
-) -> Result<Vec<BranchResult>, String> {
+) -> Result<Vec<BranchResult>, GpuError> {
     let prebuilder = Prebuilder::new(options, device)?;
     let count = bundle.manifest.branches.len();
     let mut results = Vec::with_capacity(count);

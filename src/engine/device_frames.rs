@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::backend::GpuError;
 use crate::branch::Branch;
 use crate::error::{Error, Result};
 use crate::frame::{DeviceFrame, RgbImage};
@@ -33,7 +34,7 @@ struct State {
     rgb: HashMap<(u32, u32), u64>,
     /// Per (branch, geometry only, frame size): the prepared plan and its output buffer, or why
     /// there is none.
-    plans: HashMap<PlanKey, std::result::Result<(PreparedPlan, u64), String>>,
+    plans: HashMap<PlanKey, std::result::Result<(PreparedPlan, u64), GpuError>>,
 }
 
 /// What one device frame gives the session: the network inputs of the branches asked for, and
@@ -43,7 +44,7 @@ pub(crate) struct Inputs {
     pub clip_frames: Vec<Vec<u8>>,
 }
 
-fn failed(error: String) -> Error {
+fn failed(error: impl std::fmt::Display) -> Error {
     Error::Backend(format!("frames in device memory: {error}"))
 }
 
@@ -62,7 +63,7 @@ impl DeviceFrames {
         clip_branches: &[usize],
     ) -> Result<Inputs> {
         frame.validate()?;
-        let mut guard = self.state.lock().map_err(|_| failed("a previous frame panicked".into()))?;
+        let mut guard = self.state.lock().map_err(|_| failed("a previous frame panicked"))?;
         let size = (frame.width, frame.height);
         let reset = match guard.as_ref() {
             None => true,
@@ -123,7 +124,7 @@ impl State {
                 Ok((plan, output)) => {
                     plan.run(executor, rgb, *output).map_err(failed)?;
                     let (address, bytes) =
-                        plan.final_image(rgb).ok_or_else(|| failed("a clip frame must be one image".into()))?;
+                        plan.final_image(rgb).ok_or_else(|| failed("a clip frame must be one image"))?;
                     executor.download(address, bytes).map_err(failed)?
                 }
                 Err(_) => branches[b].clip_frame(host_copy(executor, &mut host_rgb, rgb, w, h)?)?,

@@ -16,6 +16,7 @@ use cudarc::driver::{
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
 use super::kernels::{self, Kernel, KernelExecutor, BLOCK_THREADS, NVRTC_OPTIONS, PREPROCESS_SOURCE};
+use crate::backend::GpuError;
 
 /// The environment variable naming the NVRTC library file.
 pub const NVRTC_LIBRARY_VARIABLE: &str = "VSRQA_NVRTC_LIBRARY";
@@ -34,8 +35,8 @@ unsafe impl DeviceRepr for ParamBytes {}
 
 /// Loads NVRTC once: from `VSRQA_NVRTC_LIBRARY` when set (with the `libnvrtc-builtins` beside
 /// it, which NVRTC opens by name), else by the loader's search. `Err` says why it cannot compile.
-fn load_nvrtc() -> Result<(), String> {
-    static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+fn load_nvrtc() -> Result<(), GpuError> {
+    static LOADED: std::sync::OnceLock<Result<(), GpuError>> = std::sync::OnceLock::new();
     LOADED
         .get_or_init(|| {
             if let Some(path) = std::env::var_os(NVRTC_LIBRARY_VARIABLE).filter(|p| !p.is_empty()) {
@@ -44,7 +45,9 @@ fn load_nvrtc() -> Result<(), String> {
                 if let Some(dir) = path.parent() {
                     // The builtins first: NVRTC's own dlopen of them by name then finds them loaded.
                     let mut builtins: Vec<_> = std::fs::read_dir(dir)
-                        .map_err(|e| format!("{NVRTC_LIBRARY_VARIABLE}={}: {e}", path.display()))?
+                        .map_err(|e| {
+                            GpuError::Unavailable(format!("{NVRTC_LIBRARY_VARIABLE}={}: {e}", path.display()))
+                        })?
                         .flatten()
                         .map(|e| e.path())
                         .filter(|p| {
@@ -63,7 +66,9 @@ fn load_nvrtc() -> Result<(), String> {
                             libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
                         )
                     }
-                    .map_err(|e| format!("{NVRTC_LIBRARY_VARIABLE}: cannot load {}: {e}", file.display()))?;
+                    .map_err(|e| {
+                        GpuError::Unavailable(format!("{NVRTC_LIBRARY_VARIABLE}: cannot load {}: {e}", file.display()))
+                    })?;
                     // Kept for the process's life: cudarc finds it by name from now on.
                     std::mem::forget(library);
                 }
@@ -72,10 +77,10 @@ fn load_nvrtc() -> Result<(), String> {
             if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
                 Ok(())
             } else {
-                Err(format!(
+                Err(GpuError::Unavailable(format!(
                     "NVRTC (libnvrtc.so.13) was not found: set {NVRTC_LIBRARY_VARIABLE} to its path \
                      (bash scripts/nvrtc-lib.sh fetches it) or install the CUDA toolkit's NVRTC"
-                ))
+                )))
             }
         })
         .clone()
@@ -83,7 +88,7 @@ fn load_nvrtc() -> Result<(), String> {
 
 /// The preprocessing kernels compiled to PTX for `compute_XY` (`None`: NVRTC's default). Needs
 /// NVRTC, not a GPU.
-pub fn compile_preprocess_kernels(compute_capability: Option<(i32, i32)>) -> Result<Ptx, String> {
+pub fn compile_preprocess_kernels(compute_capability: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
     load_nvrtc()?;
     let mut options: Vec<String> = NVRTC_OPTIONS.iter().map(|o| o.to_string()).collect();
     if let Some((major, minor)) = compute_capability {
@@ -93,8 +98,13 @@ pub fn compile_preprocess_kernels(compute_capability: Option<(i32, i32)>) -> Res
     // cudarc panics on some NVRTC failures (e.g. a program log it cannot read); never let that
     // unwind into a host application.
     std::panic::catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(PREPROCESS_SOURCE, opts))
-        .map_err(|_| "NVRTC failed (panic in cudarc)".to_string())?
-        .map_err(|e| format!("NVRTC cannot compile the preprocessing kernels: {e}"))
+        .map_err(|_| GpuError::Cuda("NVRTC failed (panic in cudarc)".into()))?
+        .map_err(|e| GpuError::Cuda(format!("NVRTC cannot compile the preprocessing kernels: {e}")))
+}
+
+/// A failed CUDA driver call, in the driver's words.
+fn cuda_error(error: cudarc::driver::DriverError) -> GpuError {
+    GpuError::Cuda(format!("CUDA: {error}"))
 }
 
 /// Runs the preprocessing kernels on one CUDA stream.
@@ -108,16 +118,20 @@ pub struct CudaExecutor {
 impl CudaExecutor {
     /// Compiles and loads the kernels for `stream`'s device. The stream may be the caller's
     /// (`CudaContext::wrap_borrowed_stream`).
-    pub fn new(stream: Arc<CudaStream>) -> Result<CudaExecutor, String> {
+    pub fn new(stream: Arc<CudaStream>) -> Result<CudaExecutor, GpuError> {
         let context: &Arc<CudaContext> = stream.context();
-        let capability = context.compute_capability().map_err(|e| format!("CUDA: {e}"))?;
+        let capability = context.compute_capability().map_err(cuda_error)?;
         let ptx = compile_preprocess_kernels(Some(capability))?;
-        let module =
-            context.load_module(ptx).map_err(|e| format!("CUDA cannot load the preprocessing kernels: {e}"))?;
+        let module = context
+            .load_module(ptx)
+            .map_err(|e| GpuError::Cuda(format!("CUDA cannot load the preprocessing kernels: {e}")))?;
         let functions = Kernel::ALL
             .iter()
             .map(|&kernel| {
-                module.load_function(kernel.name()).map(|f| (kernel, f)).map_err(|e| format!("{}: {e}", kernel.name()))
+                module
+                    .load_function(kernel.name())
+                    .map(|f| (kernel, f))
+                    .map_err(|e| GpuError::Cuda(format!("{}: {e}", kernel.name())))
             })
             .collect::<Result<_, _>>()?;
         Ok(CudaExecutor { stream, _module: module, functions, buffers: Vec::new() })
@@ -135,16 +149,16 @@ impl CudaExecutor {
 }
 
 impl KernelExecutor for CudaExecutor {
-    fn alloc(&mut self, bytes: usize) -> Result<u64, String> {
+    fn alloc(&mut self, bytes: usize) -> Result<u64, GpuError> {
         // SAFETY: every buffer is written by a kernel before it is read (the plans' contract).
-        let buffer = unsafe { self.stream.alloc::<u8>(bytes.max(1)) }.map_err(|e| format!("CUDA: {e}"))?;
+        let buffer = unsafe { self.stream.alloc::<u8>(bytes.max(1)) }.map_err(cuda_error)?;
         let address = self.address(&buffer);
         self.buffers.push(buffer);
         Ok(address)
     }
 
-    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String> {
-        let buffer = self.stream.clone_htod(bytes).map_err(|e| format!("CUDA: {e}"))?;
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, GpuError> {
+        let buffer = self.stream.clone_htod(bytes).map_err(cuda_error)?;
         let address = self.address(&buffer);
         self.buffers.push(buffer);
         Ok(address)
@@ -152,21 +166,21 @@ impl KernelExecutor for CudaExecutor {
 
     /// Copies from one of this executor's buffers or from the caller's device memory (a frame):
     /// any device address of this context, after the work queued on the stream.
-    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, String> {
+    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, GpuError> {
         let mut host = vec![0u8; bytes];
         // SAFETY: `address` is device memory of this context holding `bytes` bytes (callers pass
         // addresses of their own buffers or of a validated frame); the copy is ordered on the
         // stream and waited for before `host` is used.
         unsafe {
-            self.stream.context().bind_to_thread().map_err(|e| format!("CUDA: {e}"))?;
+            self.stream.context().bind_to_thread().map_err(cuda_error)?;
             cudarc::driver::result::memcpy_dtoh_async(&mut host, address, self.stream.cu_stream())
-                .map_err(|e| format!("CUDA: {e}"))?;
+                .map_err(cuda_error)?;
         }
-        self.stream.synchronize().map_err(|e| format!("CUDA: {e}"))?;
+        self.stream.synchronize().map_err(cuda_error)?;
         Ok(host)
     }
 
-    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), String> {
+    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), GpuError> {
         let function = &self.functions.iter().find(|(k, _)| *k == kernel).expect("every kernel is loaded").1;
         let config = LaunchConfig {
             grid_dim: (kernels::blocks(threads)?, 1, 1),
@@ -174,11 +188,17 @@ impl KernelExecutor for CudaExecutor {
             shared_mem_bytes: 0,
         };
         let mut param = ParamBytes([0; PARAM_BYTES]);
-        param.0.get_mut(..params.len()).ok_or("kernel parameters too large")?.copy_from_slice(params);
+        param
+            .0
+            .get_mut(..params.len())
+            .ok_or_else(|| GpuError::Unsupported("kernel parameters too large".into()))?
+            .copy_from_slice(params);
         let mut launch = self.stream.launch_builder(function);
         launch.arg(&param);
         // SAFETY: the buffer starts with the kernel's parameter struct; its addresses are live
         // device buffers of the sizes the plan computed, and the kernel checks its index.
-        unsafe { launch.launch(config) }.map(|_| ()).map_err(|e| format!("CUDA launch of {}: {e}", kernel.name()))
+        unsafe { launch.launch(config) }
+            .map(|_| ())
+            .map_err(|e| GpuError::Cuda(format!("CUDA launch of {}: {e}", kernel.name())))
     }
 }

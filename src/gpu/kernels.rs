@@ -5,6 +5,8 @@
 //! for the CPU (tests/gpu_kernels_emulated.rs) to check it against the CPU path where there is no
 //! GPU.
 
+use crate::backend::GpuError;
+
 /// The CUDA C source of every preprocessing kernel.
 pub const PREPROCESS_SOURCE: &str = include_str!("kernels/preprocess.cu");
 
@@ -155,28 +157,28 @@ pub const BLOCK_THREADS: u32 = 256;
 pub trait KernelExecutor: Send {
     /// A new buffer of `bytes` (contents unspecified); its address stays valid while the
     /// executor lives.
-    fn alloc(&mut self, bytes: usize) -> Result<u64, String>;
+    fn alloc(&mut self, bytes: usize) -> Result<u64, GpuError>;
     /// A new buffer holding `bytes`.
-    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String>;
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, GpuError>;
     /// `bytes` bytes at `address` (memory of this executor's device), after the work queued.
-    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, String>;
+    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, GpuError>;
     /// Runs `kernel` over `threads` threads (in blocks of [`BLOCK_THREADS`]) with its parameter
     /// struct's bytes ([`params_bytes`]).
-    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), String>;
+    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), GpuError>;
 }
 
 /// Runs `P::KERNEL` on `executor` over `threads` threads with `params`.
-pub fn launch<P: KernelParams>(executor: &mut dyn KernelExecutor, threads: u64, params: &P) -> Result<(), String> {
+pub fn launch<P: KernelParams>(executor: &mut dyn KernelExecutor, threads: u64, params: &P) -> Result<(), GpuError> {
     executor.launch_raw(P::KERNEL, threads, params_bytes(params))
 }
 
 /// Makes the executor for an engine's frames in device memory (`EngineOptions::device_frames`).
-pub type KernelExecutorFactory = std::sync::Arc<dyn Fn() -> Result<Box<dyn KernelExecutor>, String> + Send + Sync>;
+pub type KernelExecutorFactory = std::sync::Arc<dyn Fn() -> Result<Box<dyn KernelExecutor>, GpuError> + Send + Sync>;
 
 /// Blocks for `threads` threads.
-pub fn blocks(threads: u64) -> Result<u32, String> {
+pub fn blocks(threads: u64) -> Result<u32, GpuError> {
     u32::try_from(threads.div_ceil(u64::from(BLOCK_THREADS)))
-        .map_err(|_| format!("{threads} threads are more than one kernel launch takes"))
+        .map_err(|_| GpuError::Unsupported(format!("{threads} threads are more than one kernel launch takes")))
 }
 
 /// The tables' bytes for [`KernelExecutor::upload`] (little-endian, as CUDA devices are).

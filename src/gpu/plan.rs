@@ -12,6 +12,7 @@
 //! (`resize` with `interpolation: bilinear`, FAST-VQA on frames smaller than its mosaic) return
 //! a reason; the caller then preprocesses that branch on the CPU and uploads the result.
 
+use crate::backend::GpuError;
 use crate::bundle::{Interpolation, PreprocessOp};
 pub use crate::frame::DeviceFrame;
 use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorMatrix, ColorRange, PixelFormat};
@@ -85,17 +86,17 @@ pub struct PreprocessPlan {
 
 impl PreprocessPlan {
     /// Plans `ops` for frames of `width x height`; `Err` names the op the kernels do not cover.
-    pub fn new(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, String> {
+    pub fn new(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, GpuError> {
         Self::build(ops, width, height, true)
     }
 
     /// Every op but the final `normalize` (a clip branch's frames are kept as 8-bit images until
     /// the clip's segments are sampled): the image is [`PreparedPlan::final_image`].
-    pub fn geometry(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, String> {
+    pub fn geometry(ops: &[PreprocessOp], width: usize, height: usize) -> Result<PreprocessPlan, GpuError> {
         Self::build(ops, width, height, false)
     }
 
-    fn build(ops: &[PreprocessOp], width: usize, height: usize, normalize: bool) -> Result<PreprocessPlan, String> {
+    fn build(ops: &[PreprocessOp], width: usize, height: usize, normalize: bool) -> Result<PreprocessPlan, GpuError> {
         let mut plan = PreprocessPlan {
             steps: Vec::new(),
             buffers: vec![width * height * 3],
@@ -120,10 +121,10 @@ impl PreprocessPlan {
                     .into_iter()
                     .map(|image| {
                         if image.width < width || image.height < height {
-                            return Err(format!(
+                            return Err(GpuError::Unsupported(format!(
                                 "a {}x{} image is too small for a {width}x{height} crop",
                                 image.width, image.height
-                            ));
+                            )));
                         }
                         let (left, top) = (
                             ops::center_crop_offset(image.width, width),
@@ -193,13 +194,15 @@ impl PreprocessPlan {
         width: usize,
         height: usize,
         interpolation: Interpolation,
-    ) -> Result<Image, String> {
+    ) -> Result<Image, GpuError> {
         let filter = match interpolation {
             Interpolation::OpencvLinear => return Ok(self.opencv_linear(input, width, height)),
             Interpolation::PilBilinear => pil_resample::Filter::Bilinear,
             Interpolation::PilBicubic => pil_resample::Filter::Bicubic,
             Interpolation::Bilinear => {
-                return Err("resize with interpolation \"bilinear\" (float) has no GPU kernel".into())
+                return Err(GpuError::Unsupported(
+                    "resize with interpolation \"bilinear\" (float) has no GPU kernel".into(),
+                ))
             }
         };
         Ok(self.pil(input, width, height, filter))
@@ -298,13 +301,13 @@ impl PreprocessPlan {
         self.remap(input, side, side, rows, columns, fill)
     }
 
-    fn fragments(&mut self, input: Image, grid: usize, size: usize) -> Result<Image, String> {
+    fn fragments(&mut self, input: Image, grid: usize, size: usize) -> Result<Image, GpuError> {
         let mosaic = grid * size;
         if input.width < mosaic || input.height < mosaic {
-            return Err(format!(
+            return Err(GpuError::Unsupported(format!(
                 "a {}x{} image is smaller than the {mosaic}x{mosaic} fragment mosaic; enlarging it has no GPU kernel",
                 input.width, input.height
-            ));
+            )));
         }
         let (rows, columns) =
             fragments::source_tables(input.width, input.height, input.width, input.height, grid, size);
@@ -313,7 +316,7 @@ impl PreprocessPlan {
     }
 
     /// Uploads the tables and allocates the intermediate images on `executor`.
-    pub fn prepare(&self, executor: &mut dyn KernelExecutor) -> Result<PreparedPlan, String> {
+    pub fn prepare(&self, executor: &mut dyn KernelExecutor) -> Result<PreparedPlan, GpuError> {
         let mut buffers = vec![0u64];
         for &bytes in &self.buffers[1..] {
             buffers.push(executor.alloc(bytes)?);
@@ -423,7 +426,7 @@ impl PreparedPlan {
 
     /// Runs the plan on the RGB8 frame at `frame` (`width * height * 3` bytes, as planned),
     /// writing [`output_floats`](Self::output_floats) float32 values at `output`.
-    pub fn run(&self, executor: &mut dyn KernelExecutor, frame: u64, output: u64) -> Result<(), String> {
+    pub fn run(&self, executor: &mut dyn KernelExecutor, frame: u64, output: u64) -> Result<(), GpuError> {
         for l in &self.launches {
             let input = |planned: u64| if l.reads_frame { frame } else { planned };
             match l.kind {
@@ -471,7 +474,12 @@ impl FrameConverter {
     }
 
     /// Converts `frame` to packed RGB8 at `out` (`width * height * 3` bytes).
-    pub fn convert(&mut self, executor: &mut dyn KernelExecutor, frame: &DeviceFrame, out: u64) -> Result<(), String> {
+    pub fn convert(
+        &mut self,
+        executor: &mut dyn KernelExecutor,
+        frame: &DeviceFrame,
+        out: u64,
+    ) -> Result<(), GpuError> {
         let (format, bits) = match frame.format {
             PixelFormat::Rgb24 => (1, 8),
             PixelFormat::Bgr24 => (2, 8),

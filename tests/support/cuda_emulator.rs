@@ -8,6 +8,7 @@ use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use vsrqa::backend::GpuError;
 use vsrqa::gpu::kernels::{blocks, Kernel, KernelExecutor, KernelExecutorFactory, BLOCK_THREADS};
 
 /// The kernels built for the CPU, once per test binary.
@@ -74,23 +75,23 @@ impl Emulator {
 }
 
 impl KernelExecutor for Emulator {
-    fn alloc(&mut self, bytes: usize) -> Result<u64, String> {
+    fn alloc(&mut self, bytes: usize) -> Result<u64, GpuError> {
         // Not zeroed: a kernel that leaves an output byte unwritten shows up as 0xA5.
         self.buffers.push(vec![0xA5; bytes.max(1)].into_boxed_slice());
         Ok(self.buffers.last().unwrap().as_ptr() as u64)
     }
 
-    fn upload(&mut self, bytes: &[u8]) -> Result<u64, String> {
+    fn upload(&mut self, bytes: &[u8]) -> Result<u64, GpuError> {
         let address = self.alloc(bytes.len())?;
         self.buffers.last_mut().unwrap()[..bytes.len()].copy_from_slice(bytes);
         Ok(address)
     }
 
-    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, String> {
+    fn download(&mut self, address: u64, bytes: usize) -> Result<Vec<u8>, GpuError> {
         Ok(self.read(address, bytes))
     }
 
-    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), String> {
+    fn launch_raw(&mut self, kernel: Kernel, threads: u64, params: &[u8]) -> Result<(), GpuError> {
         let name = format!("vsrqa_emulate_{}", kernel.name());
         // The struct's bytes, copied to 8-aligned memory as the C function reads a struct there.
         let mut aligned = vec![0u64; params.len().div_ceil(8)];
@@ -101,7 +102,7 @@ impl KernelExecutor for Emulator {
         // live host memory (this executor's buffers or the test's frames).
         unsafe {
             let launch: libloading::Symbol<unsafe extern "C" fn(*const c_void, u32, u32)> =
-                self.library.get(name.as_bytes()).map_err(|e| e.to_string())?;
+                self.library.get(name.as_bytes()).map_err(|e| GpuError::Cuda(e.to_string()))?;
             launch(aligned.as_ptr().cast(), blocks(threads)?, BLOCK_THREADS);
         }
         Ok(())

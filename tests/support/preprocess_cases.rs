@@ -157,7 +157,11 @@ pub fn yuv_or_rgb_frame(
 
 /// Runs `ops` planned for `frame` on `executor`. `Err` is the plan's reason for not covering
 /// `ops`.
-pub fn run_plan(executor: &mut dyn KernelExecutor, ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, String> {
+pub fn run_plan(
+    executor: &mut dyn KernelExecutor,
+    ops: &[PreprocessOp],
+    frame: &RgbImage,
+) -> Result<Vec<f32>, vsrqa::backend::GpuError> {
     let plan = PreprocessPlan::new(ops, frame.width, frame.height)?;
     let prepared = plan.prepare(executor)?;
     let input = executor.upload(&frame.data)?;

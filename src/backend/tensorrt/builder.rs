@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::cache_key::BuildConfig;
 use super::library::{self, Flavor, TensorRtLibrary};
+use super::GpuError;
 
 #[cxx::bridge(namespace = "vsrqa::trt")]
 mod ffi {
@@ -41,22 +42,28 @@ pub fn parser_library(library: &TensorRtLibrary) -> PathBuf {
 }
 
 /// Builds the plan of `onnx` with `config` (one profile, on the network's single input).
-pub fn build_plan(library: &TensorRtLibrary, onnx: &Path, config: &BuildConfig) -> Result<Vec<u8>, String> {
+pub fn build_plan(library: &TensorRtLibrary, onnx: &Path, config: &BuildConfig) -> Result<Vec<u8>, GpuError> {
     library::check_library(library)?;
     if config.precision != "fp32" {
         // The facade builds strongly typed networks on every release (TensorRT 11 and RTX only
         // have those), so fp16 is an fp16 ONNX, not a builder flag.
-        return Err(format!(
+        return Err(GpuError::Unsupported(format!(
             "precision {:?}: engines take precision from the ONNX graph's types; export an fp16 ONNX for fp16 engines",
             config.precision
-        ));
+        )));
     }
     let [profile] = config.profiles.as_slice() else {
-        return Err(format!("exactly one optimization profile is supported, not {}", config.profiles.len()));
+        return Err(GpuError::Unsupported(format!(
+            "exactly one optimization profile is supported, not {}",
+            config.profiles.len()
+        )));
     };
     let shape = |dims: &[usize]| dims.iter().map(|&d| i64::try_from(d).unwrap_or(i64::MAX)).collect::<Vec<_>>();
-    let text =
-        |path: &Path| path.to_str().map(str::to_owned).ok_or_else(|| format!("{}: not a UTF-8 path", path.display()));
+    let text = |path: &Path| {
+        path.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| GpuError::Unsupported(format!("{}: not a UTF-8 path", path.display())))
+    };
     let request = ffi::PlanRequest {
         library: text(&library.path)?,
         parser_library: text(&parser_library(library))?,
@@ -67,5 +74,5 @@ pub fn build_plan(library: &TensorRtLibrary, onnx: &Path, config: &BuildConfig) 
         workspace_bytes: usize::try_from(config.workspace_bytes).unwrap_or(usize::MAX),
         optimization_level: i32::from(config.optimization_level),
     };
-    ffi::build_serialized_plan(&request).map_err(|e| e.what().to_string())
+    ffi::build_serialized_plan(&request).map_err(|e| GpuError::TensorRt(e.what().to_string()))
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::cache_key::{cache_file_name, runtime_cache_file_name};
+use super::GpuError;
 
 /// File header: magic, format version, SHA-256 of the plan that follows.
 const MAGIC: &[u8; 8] = b"VSRQAENG";
@@ -37,9 +38,9 @@ pub struct CacheError {
     pub disk_full: bool,
 }
 
-impl From<String> for CacheError {
-    fn from(message: String) -> Self {
-        CacheError { message, disk_full: false }
+impl From<GpuError> for CacheError {
+    fn from(error: GpuError) -> Self {
+        CacheError { message: error.to_string(), disk_full: false }
     }
 }
 
@@ -70,7 +71,7 @@ impl EngineCache {
     }
 
     /// The cached plan, or `Ok(None)` when there is none, `Err` when there is one but it is damaged.
-    pub fn load(&self, branch: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    pub fn load(&self, branch: &str, key: &str) -> Result<Option<Vec<u8>>, GpuError> {
         load_file(&self.path(branch, key))
     }
 
@@ -86,7 +87,7 @@ impl EngineCache {
     }
 
     /// The runtime cache, as [`load`](Self::load) reads a plan (checksummed; damaged is `Err`).
-    pub fn load_runtime(&self, branch: &str, runtime_key: &str) -> Result<Option<Vec<u8>>, String> {
+    pub fn load_runtime(&self, branch: &str, runtime_key: &str) -> Result<Option<Vec<u8>>, GpuError> {
         load_file(&self.runtime_path(branch, runtime_key))
     }
 
@@ -111,7 +112,7 @@ impl EngineCache {
         &self,
         branch: &str,
         key: &str,
-        build: impl FnOnce() -> Result<Vec<u8>, String>,
+        build: impl FnOnce() -> Result<Vec<u8>, GpuError>,
     ) -> Result<(Vec<u8>, Outcome), CacheError> {
         let outcome = match self.load(branch, key) {
             Ok(Some(plan)) => return Ok((plan, Outcome::Cached)),
@@ -125,13 +126,13 @@ impl EngineCache {
 }
 
 /// A cache file's content, or `Ok(None)` when there is none, `Err` when it is damaged.
-fn load_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+fn load_file(path: &Path) -> Result<Option<Vec<u8>>, GpuError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(GpuError::Cache(format!("{}: {e}", path.display()))),
     };
-    decode(&bytes).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    decode(&bytes).map(Some).map_err(|e| GpuError::Cache(format!("{}: {e}", path.display())))
 }
 
 fn encode(plan: &[u8]) -> Vec<u8> {
@@ -190,7 +191,7 @@ mod tests {
         let mut damaged = std::fs::read(&runtime).unwrap();
         *damaged.last_mut().unwrap() ^= 1;
         std::fs::write(&runtime, damaged).unwrap();
-        assert!(cache.load_runtime("liqe", KEY).unwrap_err().contains("liqe-"));
+        assert!(cache.load_runtime("liqe", KEY).unwrap_err().to_string().contains("liqe-"));
         // Replaced whole.
         cache.store_runtime("liqe", KEY, &[3; 8]).unwrap();
         assert_eq!(cache.load_runtime("liqe", KEY).unwrap(), Some(vec![3; 8]));
@@ -225,8 +226,8 @@ mod tests {
     fn a_failed_build_or_write_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let cache = EngineCache::new(dir.path().join("engines"));
-        let error = cache.get_or_build("liqe", KEY, || Err("parser failed".into())).unwrap_err();
-        assert_eq!(error, CacheError::from("parser failed".to_string()));
+        let error = cache.get_or_build("liqe", KEY, || Err(GpuError::TensorRt("parser failed".into()))).unwrap_err();
+        assert_eq!(error, CacheError { message: "parser failed".into(), disk_full: false });
         assert!(!cache.path("liqe", KEY).exists());
 
         // A cache directory that cannot be created (a file is in the way): a clear error.

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::library::{Flavor, TensorRtLibrary};
+use super::GpuError;
 use crate::backend::cuda_device::GpuInfo;
 
 /// One input's optimization profile: the shapes the engine must accept (TensorRT's kMIN, kOPT,
@@ -62,11 +63,13 @@ pub fn engine_cache_key(
     config: &BuildConfig,
     library: &TensorRtLibrary,
     gpu: Option<&GpuInfo>,
-) -> Result<String, String> {
+) -> Result<String, GpuError> {
     let gpu = match (library.flavor, gpu) {
         (Flavor::Rtx, _) => serde_json::Value::Null,
         (Flavor::TensorRt, Some(gpu)) => gpu_model(gpu),
-        (Flavor::TensorRt, None) => return Err("a TensorRT engine is built for one GPU; none was given".into()),
+        (Flavor::TensorRt, None) => {
+            return Err(GpuError::Unsupported("a TensorRT engine is built for one GPU; none was given".into()))
+        }
     };
     // serde_json's maps are sorted by key, so the text (and the key) does not depend on the order
     // fields are written in.

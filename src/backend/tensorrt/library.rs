@@ -14,6 +14,8 @@ use std::ffi::{c_void, CStr};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::backend::GpuError;
+
 /// The environment variable naming the library file to use instead of the default search.
 pub const LIBRARY_ENV: &str = "VSRQA_TENSORRT_LIBRARY";
 
@@ -72,11 +74,11 @@ impl Flavor {
 
 /// The library this process uses (`VSRQA_TENSORRT_LIBRARY`, else [`search_names`]), or why
 /// there is none. Probed once per process; the library stays loaded.
-pub fn probe() -> Result<TensorRtLibrary, String> {
-    static LOADED: OnceLock<Result<TensorRtLibrary, String>> = OnceLock::new();
+pub fn probe() -> Result<TensorRtLibrary, GpuError> {
+    static LOADED: OnceLock<Result<TensorRtLibrary, GpuError>> = OnceLock::new();
     LOADED
         .get_or_init(|| match std::env::var_os(LIBRARY_ENV).filter(|v| !v.is_empty()) {
-            Some(path) => open(Path::new(&path)).map_err(|e| format!("{LIBRARY_ENV}: {e}")),
+            Some(path) => open(Path::new(&path)).map_err(|e| GpuError::Unavailable(format!("{LIBRARY_ENV}: {e}"))),
             None => search_default_names(),
         })
         .clone()
@@ -84,7 +86,7 @@ pub fn probe() -> Result<TensorRtLibrary, String> {
 
 /// The first of [`search_names`] that opens as a supported TensorRT. A library that is found but
 /// refused (an unsupported release) is reported as such, not as "not found".
-fn search_default_names() -> Result<TensorRtLibrary, String> {
+fn search_default_names() -> Result<TensorRtLibrary, GpuError> {
     let mut refused = Vec::new();
     let names = search_names();
     for name in &names {
@@ -94,11 +96,11 @@ fn search_default_names() -> Result<TensorRtLibrary, String> {
             Err(OpenError::Refused(reason)) => refused.push(reason),
         }
     }
-    if refused.is_empty() {
-        Err(format!("no TensorRT library found (tried {}; set {LIBRARY_ENV} to the file's path)", names.join(", ")))
+    Err(GpuError::Unavailable(if refused.is_empty() {
+        format!("no TensorRT library found (tried {}; set {LIBRARY_ENV} to the file's path)", names.join(", "))
     } else {
-        Err(refused.join("; "))
-    }
+        refused.join("; ")
+    }))
 }
 
 /// Why [`open`] failed: the file could not be opened at all, or it is not a supported TensorRT.
@@ -160,7 +162,7 @@ pub fn flavor_of(file: &Path) -> Flavor {
 
 /// The releases whose API the GPU backend is written against (docs/gpu.md): TensorRT-RTX 1.x,
 /// TensorRT 10 and 11.
-pub fn check_supported(flavor: Flavor, version: (i32, i32, i32)) -> Result<(), String> {
+pub fn check_supported(flavor: Flavor, version: (i32, i32, i32)) -> Result<(), GpuError> {
     let supported = match flavor {
         Flavor::Rtx => version.0 == 1,
         Flavor::TensorRt => version.0 == 10 || version.0 == 11,
@@ -168,7 +170,10 @@ pub fn check_supported(flavor: Flavor, version: (i32, i32, i32)) -> Result<(), S
     if supported {
         Ok(())
     } else {
-        Err(format!("{} is not supported (TensorRT-RTX 1.x, TensorRT 10 or 11 are)", describe_release(flavor, version)))
+        Err(GpuError::Unavailable(format!(
+            "{} is not supported (TensorRT-RTX 1.x, TensorRT 10 or 11 are)",
+            describe_release(flavor, version)
+        )))
     }
 }
 
@@ -202,13 +207,13 @@ pub fn compiled() -> Option<HeaderSet> {
 
 /// Whether this build can drive `library`: it has a facade, compiled for the same kind of
 /// TensorRT and the same major release. The reason names both sides when not.
-pub fn check_library(library: &TensorRtLibrary) -> Result<(), String> {
+pub fn check_library(library: &TensorRtLibrary) -> Result<(), GpuError> {
     match compiled() {
         Some(headers) => headers.accepts(library),
-        None => Err(format!(
+        None => Err(GpuError::Unavailable(format!(
             "{} found, but this build has no TensorRT runner (built without the `tensorrt-rtx` or `tensorrt` feature)",
             library.describe()
-        )),
+        ))),
     }
 }
 
@@ -245,17 +250,17 @@ impl HeaderSet {
 
     /// `Ok` when `library` is the same kind of TensorRT and the same major release. Minor
     /// releases keep the ABI; TensorRT's factories check the header version they are given.
-    pub fn accepts(&self, library: &TensorRtLibrary) -> Result<(), String> {
+    pub fn accepts(&self, library: &TensorRtLibrary) -> Result<(), GpuError> {
         if library.flavor == self.flavor && library.version.0 == self.version.0 {
             Ok(())
         } else {
-            Err(format!(
+            Err(GpuError::Unavailable(format!(
                 "{} found, but this build's TensorRT facade is compiled against {} headers, whose API differs \
                  (rebuild vsrqa against that library's headers, or point VSRQA_TENSORRT_LIBRARY at a {} library)",
                 library.describe(),
                 self.describe(),
                 self.drives(),
-            ))
+            )))
         }
     }
 }
@@ -277,7 +282,7 @@ mod tests {
         assert!(check_supported(Flavor::Rtx, (1, 7, 1)).is_ok());
         assert!(check_supported(Flavor::TensorRt, (10, 13, 0)).is_ok());
         assert!(check_supported(Flavor::TensorRt, (11, 4, 0)).is_ok());
-        let old = check_supported(Flavor::TensorRt, (8, 6, 1)).unwrap_err();
+        let old = check_supported(Flavor::TensorRt, (8, 6, 1)).unwrap_err().to_string();
         assert!(old.contains("TensorRT 8.6.1 is not supported"), "{old}");
         assert!(check_supported(Flavor::Rtx, (2, 0, 0)).is_err());
     }
@@ -302,7 +307,7 @@ mod tests {
         let trt11 = HeaderSet { flavor: Flavor::TensorRt, version: (11, 4, 0) };
         assert!(rtx.accepts(&library(Flavor::Rtx, (1, 8, 0))).is_ok());
         assert!(trt11.accepts(&library(Flavor::TensorRt, (11, 1, 0))).is_ok());
-        let refused = trt11.accepts(&library(Flavor::Rtx, (1, 7, 1))).unwrap_err();
+        let refused = trt11.accepts(&library(Flavor::Rtx, (1, 7, 1))).unwrap_err().to_string();
         assert!(
             refused.starts_with("TensorRT-RTX 1.7.1 found, but this build's TensorRT facade is compiled against TensorRT 11.4.0 headers"),
             "{refused}"
@@ -326,7 +331,7 @@ mod tests {
             assert!(matches!(headers.version.0, 10 | 11), "{headers:?}");
         } else {
             assert_eq!(compiled, None);
-            let refused = check_library(&library(Flavor::Rtx, (1, 7, 1))).unwrap_err();
+            let refused = check_library(&library(Flavor::Rtx, (1, 7, 1))).unwrap_err().to_string();
             assert!(refused.contains("no TensorRT runner"), "{refused}");
         }
     }

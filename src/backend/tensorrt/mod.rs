@@ -16,6 +16,7 @@ pub mod prebuild;
 pub mod runtime;
 
 use super::cuda_device as device;
+use super::GpuError;
 
 /// Where a GPU backend runs, from the engine configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,8 +37,8 @@ pub struct GpuOptions {
 
 /// Whether the TensorRT backend can run here: this build has its runner (feature `tensorrt-rtx` or
 /// `tensorrt`), the driver reports a GPU that runner's TensorRT supports, and a library the runner
-/// can drive loads. `Err` names every missing piece.
-pub fn availability() -> Result<(), String> {
+/// can drive loads. `Err` ([`GpuError::Unavailable`]) names every missing piece.
+pub fn availability() -> Result<(), GpuError> {
     let headers = library::compiled();
     let flavor = headers.map_or(library::Flavor::Rtx, |h| h.flavor);
     // Each part: what was found or why not, and whether it is usable.
@@ -57,15 +58,15 @@ pub fn availability() -> Result<(), String> {
                 )
             }
         }
-        Err(reason) => (reason, false),
+        Err(reason) => (reason.to_string(), false),
     };
     let library = match library::probe() {
         // Without a runner, the runner part below says what is missing.
         Ok(library) => match headers.map(|headers| headers.accepts(&library)) {
-            Some(Err(reason)) => (reason, false),
+            Some(Err(reason)) => (reason.to_string(), false),
             _ => (format!("{} at {}", library.describe(), library.path.display()), true),
         },
-        Err(reason) => (reason, false),
+        Err(reason) => (reason.to_string(), false),
     };
     let runner = match headers {
         Some(headers) => (format!("this build has the TensorRT runner (for {})", headers.drives()), true),
@@ -78,7 +79,7 @@ pub fn availability() -> Result<(), String> {
     if parts.iter().all(|(_, usable)| *usable) {
         Ok(())
     } else {
-        Err(parts.map(|(text, _)| text).join("; "))
+        Err(GpuError::Unavailable(parts.map(|(text, _)| text).join("; ")))
     }
 }
 
@@ -104,5 +105,5 @@ fn gpu_list(flavor: library::Flavor) -> &'static str {
 /// Why the TensorRT backend cannot run here, naming every missing piece (driver, GPU, library,
 /// this build's runner).
 pub fn unavailable_reason() -> String {
-    availability().err().unwrap_or_else(|| "nothing is missing".into())
+    availability().err().map_or_else(|| "nothing is missing".into(), |e| e.to_string())
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::cache::{CacheError, EngineCache, Outcome};
 use super::cache_key::{build_config, engine_cache_key, BuildConfig, BuildOptions};
 use super::library::{self, Flavor, TensorRtLibrary};
+use super::GpuError;
 use crate::backend::cuda_device::GpuInfo;
 
 /// One network's engine in the cache.
@@ -45,14 +46,14 @@ pub struct Prebuilder {
 impl Prebuilder {
     /// TensorRT-RTX builds ahead of time without a GPU, for every GPU it supports; `device` is not
     /// used. TensorRT 10/11 builds on a GPU, for that GPU model: `device` (else 0), named in the key.
-    pub fn new(options: &BuildOptions, device: Option<usize>) -> Result<Prebuilder, String> {
+    pub fn new(options: &BuildOptions, device: Option<usize>) -> Result<Prebuilder, GpuError> {
         let library = library::probe()?;
         library::check_library(&library)?;
         let target = match library.flavor {
             Flavor::Rtx => None,
             Flavor::TensorRt => Some(
                 BuildGpu::bind(device.unwrap_or(0))
-                    .map_err(|e| format!("{} builds an engine on the GPU it is for: {e}", library.describe()))?,
+                    .map_err(|e| e.context(format!("{} builds an engine on the GPU it is for", library.describe())))?,
             ),
         };
         Ok(Prebuilder { library, target, options: *options })
@@ -91,18 +92,19 @@ struct BuildGpu {
 
 impl BuildGpu {
     #[cfg(vsrqa_tensorrt)]
-    fn bind(ordinal: usize) -> Result<BuildGpu, String> {
+    fn bind(ordinal: usize) -> Result<BuildGpu, GpuError> {
         let info = crate::backend::cuda_device::find(ordinal)?;
         // TensorRT builds in the thread's current context: the device's primary context.
-        let context = cudarc::driver::CudaContext::new(ordinal).map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
-        context.bind_to_thread().map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
+        let cuda_error = |e: cudarc::driver::DriverError| GpuError::Cuda(format!("CUDA device {ordinal}: {e}"));
+        let context = cudarc::driver::CudaContext::new(ordinal).map_err(cuda_error)?;
+        context.bind_to_thread().map_err(cuda_error)?;
         Ok(BuildGpu { info, _context: context })
     }
 
     /// Unreachable: without a facade, `check_library` refuses every library first.
     #[cfg(not(vsrqa_tensorrt))]
-    fn bind(_: usize) -> Result<BuildGpu, String> {
-        Err(NO_RUNNER.into())
+    fn bind(_: usize) -> Result<BuildGpu, GpuError> {
+        Err(GpuError::Unavailable(NO_RUNNER.into()))
     }
 }
 
@@ -114,6 +116,6 @@ const NO_RUNNER: &str =
 use super::builder::build_plan;
 
 #[cfg(not(vsrqa_tensorrt))]
-fn build_plan(_: &TensorRtLibrary, _: &Path, _: &BuildConfig) -> Result<Vec<u8>, String> {
-    Err(NO_RUNNER.into())
+fn build_plan(_: &TensorRtLibrary, _: &Path, _: &BuildConfig) -> Result<Vec<u8>, GpuError> {
+    Err(GpuError::Unavailable(NO_RUNNER.into()))
 }

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use super::GpuError;
+
 #[cxx::bridge(namespace = "vsrqa::trt")]
 mod ffi {
     /// One input or output of an engine.
@@ -39,6 +41,11 @@ pub use ffi::TensorInfo;
 /// A deserialized engine. TensorRT engines may be shared between threads; contexts may not.
 pub struct Engine(cxx::UniquePtr<ffi::Engine>);
 
+/// A C++ exception from the facade: TensorRT's own message.
+fn tensorrt_error(exception: cxx::Exception) -> GpuError {
+    GpuError::TensorRt(exception.what().to_string())
+}
+
 // SAFETY: ICudaEngine's const methods and createExecutionContext are thread-safe (TensorRT's
 // threading rules); the logger is only written while the engine is created and by contexts,
 // which `Context` keeps to one thread at a time.
@@ -53,9 +60,11 @@ unsafe impl Send for Context {}
 
 impl Engine {
     /// Deserializes `plan` with the TensorRT library at `library`. Needs a GPU and its driver.
-    pub fn deserialize(library: &Path, plan: &[u8]) -> Result<Engine, String> {
-        let path = library.to_str().ok_or_else(|| format!("{}: not a UTF-8 path", library.display()))?;
-        ffi::deserialize_engine(path, plan).map(Engine).map_err(|e| e.what().to_string())
+    pub fn deserialize(library: &Path, plan: &[u8]) -> Result<Engine, GpuError> {
+        let path = library
+            .to_str()
+            .ok_or_else(|| GpuError::Unavailable(format!("{}: not a UTF-8 path", library.display())))?;
+        ffi::deserialize_engine(path, plan).map(Engine).map_err(tensorrt_error)
     }
 
     pub fn tensors(&self) -> Vec<TensorInfo> {
@@ -73,16 +82,16 @@ impl Engine {
     /// [`Context::runtime_cache`] (empty: none); a blob it refuses is as good as none.
     /// `cuda_graphs`: TensorRT-RTX captures and replays CUDA graphs itself (ignored by TensorRT
     /// 10/11, whose callers capture `enqueue`).
-    pub fn create_context(&self, runtime_cache: &[u8], cuda_graphs: bool) -> Result<Context, String> {
-        ffi::create_context(&self.0, runtime_cache, cuda_graphs).map(Context).map_err(|e| e.what().to_string())
+    pub fn create_context(&self, runtime_cache: &[u8], cuda_graphs: bool) -> Result<Context, GpuError> {
+        ffi::create_context(&self.0, runtime_cache, cuda_graphs).map(Context).map_err(tensorrt_error)
     }
 }
 
 impl Context {
     /// TensorRT-RTX's kernels compiled so far, to seed the next context with (empty on TensorRT
     /// 10/11, whose plans hold their kernels).
-    pub fn runtime_cache(&self) -> Result<Vec<u8>, String> {
-        self.0.runtime_cache().map_err(|e| e.what().to_string())
+    pub fn runtime_cache(&self) -> Result<Vec<u8>, GpuError> {
+        self.0.runtime_cache().map_err(tensorrt_error)
     }
 
     /// # Safety
@@ -91,20 +100,20 @@ impl Context {
         self.0.pin_mut().set_device_memory(address, i64::try_from(size).unwrap_or(i64::MAX));
     }
 
-    pub fn set_input_shape(&mut self, name: &str, dims: &[usize]) -> Result<(), String> {
+    pub fn set_input_shape(&mut self, name: &str, dims: &[usize]) -> Result<(), GpuError> {
         let dims: Vec<i64> = dims.iter().map(|&d| i64::try_from(d).unwrap_or(i64::MAX)).collect();
-        self.0.pin_mut().set_input_shape(name, &dims).map_err(|e| e.what().to_string())
+        self.0.pin_mut().set_input_shape(name, &dims).map_err(tensorrt_error)
     }
 
     /// # Safety
     /// `address` must point to device memory large enough for the tensor at the shapes set.
-    pub unsafe fn set_tensor_address(&mut self, name: &str, address: u64) -> Result<(), String> {
-        self.0.pin_mut().set_tensor_address(name, address).map_err(|e| e.what().to_string())
+    pub unsafe fn set_tensor_address(&mut self, name: &str, address: u64) -> Result<(), GpuError> {
+        self.0.pin_mut().set_tensor_address(name, address).map_err(tensorrt_error)
     }
 
     /// # Safety
     /// `stream` must be a live CUstream of the context the memory above belongs to.
-    pub unsafe fn enqueue(&mut self, stream: u64) -> Result<(), String> {
-        self.0.pin_mut().enqueue(stream).map_err(|e| e.what().to_string())
+    pub unsafe fn enqueue(&mut self, stream: u64) -> Result<(), GpuError> {
+        self.0.pin_mut().enqueue(stream).map_err(tensorrt_error)
     }
 }

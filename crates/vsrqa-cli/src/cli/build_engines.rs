@@ -40,7 +40,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         BuildOptions { optimization_level: args.optimization_level, workspace_bytes: args.workspace_mib << 20 };
     let results = build_engines(&bundle, &cache, &options, Some(args.device), |i, n, branch| {
         eprintln!("[{}/{n}] {branch}: building or finding its engine...", i + 1);
-    })?;
+    })
+    .map_err(|e| Failure::from(e.to_string()))?;
     let mut failed = 0;
     let engines: Vec<serde_json::Value> = results
         .iter()

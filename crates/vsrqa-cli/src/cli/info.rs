@@ -109,11 +109,11 @@ fn gpu_report() -> serde_json::Value {
             "memory_bytes": d.memory_bytes,
             "description": d.describe(),
         })).collect::<Vec<_>>() }),
-        Err(reason) => json!({ "found": [], "reason": reason }),
+        Err(reason) => json!({ "found": [], "reason": reason.to_string() }),
     };
     let library = match tensorrt::library::probe() {
         Ok(library) => json!({ "found": true, "path": library.path, "description": library.describe() }),
-        Err(reason) => json!({ "found": false, "reason": reason }),
+        Err(reason) => json!({ "found": false, "reason": reason.to_string() }),
     };
     // The headers this build's TensorRT runner is compiled against, which decide the libraries it
     // can drive (null: no runner).
