@@ -13,6 +13,8 @@
 //!
 //! Training feature banks are fuzzed beside their code (crates/vsrqa-train/tests/fuzz_bank.rs).
 
+#[path = "support/fuzz_damage.rs"]
+mod fuzz_damage;
 mod golden;
 
 use std::ffi::CString;
@@ -21,22 +23,13 @@ use std::path::Path;
 use std::ptr;
 use std::sync::OnceLock;
 
+use fuzz_damage::{config, damage, damaged};
 use golden::data;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 use vsrqa::bundle::Bundle;
 use vsrqa::capi::status::VsrqaStatus;
 use vsrqa::capi::*;
 use vsrqa_video::y4m::Y4mReader;
-
-fn config() -> Config {
-    let cases = std::env::var("VSRQA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..Config::default()
-    }
-}
 
 /// A copy of the tiny bundle to damage, made once per test.
 fn bundle_copy() -> tempfile::TempDir {
@@ -129,25 +122,6 @@ fn fuzz_manifest_values() {
         std::fs::write(dir.path().join("vsrqa.json"), manifest.to_string()).unwrap();
         load_and_score(dir.path());
     });
-}
-
-fn damage() -> impl Strategy<Value = (Vec<(prop::sample::Index, u8)>, Option<prop::sample::Index>)> {
-    (
-        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
-        prop::option::of(any::<prop::sample::Index>()),
-    )
-}
-
-fn damaged(original: &[u8], (flips, cut): &(Vec<(prop::sample::Index, u8)>, Option<prop::sample::Index>)) -> Vec<u8> {
-    let mut bytes = original.to_vec();
-    for (index, value) in flips {
-        let i = index.index(bytes.len());
-        bytes[i] ^= value | 1;
-    }
-    if let Some(cut) = cut {
-        bytes.truncate(cut.index(bytes.len()));
-    }
-    bytes
 }
 
 #[test]

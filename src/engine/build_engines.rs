@@ -6,17 +6,18 @@ use crate::backend::tensorrt::cache::EngineCache;
 use crate::backend::tensorrt::cache_key::build_config;
 pub use crate::backend::tensorrt::cache_key::{BuildConfig, BuildOptions};
 pub use crate::backend::tensorrt::prebuild::BuiltEngine;
-use crate::backend::tensorrt::prebuild::{PrebuildRequest, Prebuilder};
+use crate::backend::tensorrt::prebuild::Prebuilder;
 use crate::backend::GpuError;
+use crate::backend::NetworkRequest;
 use crate::bundle::Bundle;
 
 /// A branch's engine, or the branch's name and why it could not be built.
 pub type BranchResult = Result<BuiltEngine, (String, String)>;
 
 /// What the engine runner asks the builder for when it loads `branch` of `bundle`.
-fn request<'a>(bundle: &'a Bundle, branch: usize, sample_shape: &'a [usize]) -> PrebuildRequest<'a> {
+fn request<'a>(bundle: &'a Bundle, branch: usize, sample_shape: &'a [usize]) -> NetworkRequest<'a> {
     let spec = &bundle.manifest.branches[branch];
-    PrebuildRequest {
+    NetworkRequest {
         name: &spec.name,
         path: &bundle.networks[branch].path,
         sha256: &bundle.networks[branch].sha256,

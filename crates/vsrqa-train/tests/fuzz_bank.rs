@@ -1,44 +1,21 @@
 //! Bounded fuzzing of training feature banks with proptest: byte damage to an entry (a read is an
 //! error, or exactly the features that were written) and to bank.json, never a panic. Each
-//! property runs `VSRQA_FUZZ_CASES` cases (default 48 in CI), as tests/fuzz.rs at the root does.
+//! property runs `VSRQA_FUZZ_CASES` cases (default 48 in CI), with tests/fuzz.rs's damage
+//! (tests/support/fuzz_damage.rs).
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../../tests/support/fuzz_damage.rs"]
+mod fuzz_damage;
+
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 use vsrqa::bundle::Bundle;
 use vsrqa_train::bank::{BankInfo, Entry, FeatureBank};
 
-fn config() -> Config {
-    let cases = std::env::var("VSRQA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..Config::default()
-    }
-}
+use fuzz_damage::{config, damage, damaged};
 
 fn tiny_bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle")
-}
-
-fn damage() -> impl Strategy<Value = (Vec<(prop::sample::Index, u8)>, Option<prop::sample::Index>)> {
-    (
-        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
-        prop::option::of(any::<prop::sample::Index>()),
-    )
-}
-
-fn damaged(original: &[u8], (flips, cut): &(Vec<(prop::sample::Index, u8)>, Option<prop::sample::Index>)) -> Vec<u8> {
-    let mut bytes = original.to_vec();
-    for (index, value) in flips {
-        let i = index.index(bytes.len());
-        bytes[i] ^= value | 1;
-    }
-    if let Some(cut) = cut {
-        bytes.truncate(cut.index(bytes.len()));
-    }
-    bytes
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! engine creation on a GPU does not wait for the builder. `engine::build_engines` runs it over a
 //! bundle's branches (`vsrqa build-engines`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::cache::{CacheError, EngineCache, Outcome};
@@ -10,6 +10,7 @@ use super::cache_key::{build_config, engine_cache_key, BuildConfig, BuildOptions
 use super::library::{self, Flavor, TensorRtLibrary};
 use super::GpuError;
 use crate::backend::cuda_device::GpuInfo;
+use crate::backend::NetworkRequest;
 
 /// One network's engine in the cache.
 #[derive(Clone, Debug)]
@@ -20,20 +21,6 @@ pub struct BuiltEngine {
     pub outcome: Outcome,
     pub bytes: usize,
     pub seconds: f64,
-}
-
-/// What one network's ahead-of-time build needs to know about it.
-#[derive(Clone, Copy, Debug)]
-pub struct PrebuildRequest<'a> {
-    /// The name the engine is cached under (the branch's).
-    pub name: &'a str,
-    pub path: &'a Path,
-    /// SHA-256 of the network file.
-    pub sha256: &'a str,
-    /// One sample's input shape, without the batch dimension.
-    pub sample_shape: &'a [usize],
-    /// The largest batch the network runs (FAST-VQA's segments, else 1).
-    pub max_batch: usize,
 }
 
 /// A TensorRT library this build drives and, for TensorRT 10/11, the GPU its plans are for.
@@ -60,12 +47,12 @@ impl Prebuilder {
     }
 
     /// The build settings of `request`'s network (the ones the engine runner asks for).
-    pub fn config(&self, request: &PrebuildRequest<'_>) -> BuildConfig {
+    pub fn config(&self, request: &NetworkRequest<'_>) -> BuildConfig {
         build_config(request.sample_shape, request.max_batch, &self.options)
     }
 
     /// Builds `request`'s engine into `cache`, or finds it there.
-    pub fn build(&self, cache: &EngineCache, request: &PrebuildRequest<'_>) -> Result<BuiltEngine, CacheError> {
+    pub fn build(&self, cache: &EngineCache, request: &NetworkRequest<'_>) -> Result<BuiltEngine, CacheError> {
         let config = self.config(request);
         let started = Instant::now();
         let gpu = self.target.as_ref().map(|target| &target.info);
@@ -116,6 +103,6 @@ const NO_RUNNER: &str =
 use super::builder::build_plan;
 
 #[cfg(not(vsrqa_tensorrt))]
-fn build_plan(_: &TensorRtLibrary, _: &Path, _: &BuildConfig) -> Result<Vec<u8>, GpuError> {
+fn build_plan(_: &TensorRtLibrary, _: &std::path::Path, _: &BuildConfig) -> Result<Vec<u8>, GpuError> {
     Err(GpuError::Unavailable(NO_RUNNER.into()))
 }
