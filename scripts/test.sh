@@ -30,6 +30,8 @@ cargo fmt --check
 # checks on a made-up tree that it catches both).
 python3 scripts/check-layering.py --self-test
 python3 scripts/check-layering.py src
+# The README is read in five minutes: at most 150 lines (the rest lives in docs/).
+if [ "$(wc -l < README.md)" -gt 150 ]; then echo "error: README.md has more than 150 lines"; exit 1; fi
 # The library stays small: training's numeric crates live in crates/vsrqa-train, not in its tree.
 if cargo tree -p vsrqa --locked -e normal,build,dev --prefix none | grep -E "^(levenberg-marquardt|nalgebra) "; then
   echo "error: vsrqa's dependency tree has training's crates (above)"; exit 1
