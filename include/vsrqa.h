@@ -65,10 +65,6 @@
 // from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
 #define VSRQA_API_VERSION_MINOR 4
 
-// Most CPU threads an engine accepts: far above any real machine, low enough that a garbage value
-// is an error rather than an attempt to spawn that many threads.
-#define MAX_THREADS 1024
-
 // Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 enum VsrqaStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L

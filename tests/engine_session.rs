@@ -29,20 +29,15 @@ fn engine() -> Engine {
 /// would hold every score back until the clip's sampled frames are in: the head keeps its weights
 /// for the other branches' features. For tests of the key-frame and window timing.
 fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("vsrqa.json")).unwrap()).unwrap();
-    let removed = manifest["branches"].as_array_mut().unwrap().pop().unwrap();
-    assert_eq!(removed["scope"], "clip");
-    // Its provenance entry goes too: an entry must name a branch of the manifest.
-    manifest["provenance"]["branches"].as_object_mut().unwrap().remove(removed["name"].as_str().unwrap()).unwrap();
-    let kept = manifest["head"]["input_dim"].as_u64().unwrap() - removed["output_dim"].as_u64().unwrap();
-    manifest["head"]["input_dim"] = kept.into();
-    std::fs::write(dir.path().join("vsrqa.json"), manifest.to_string()).unwrap();
+    let mut kept = 0;
+    let dir = edited_bundle(|manifest| {
+        let removed = manifest["branches"].as_array_mut().unwrap().pop().unwrap();
+        assert_eq!(removed["scope"], "clip");
+        // Its provenance entry goes too: an entry must name a branch of the manifest.
+        manifest["provenance"]["branches"].as_object_mut().unwrap().remove(removed["name"].as_str().unwrap()).unwrap();
+        kept = manifest["head"]["input_dim"].as_u64().unwrap() - removed["output_dim"].as_u64().unwrap();
+        manifest["head"]["input_dim"] = kept.into();
+    });
 
     let bytes = std::fs::read(dir.path().join("head.safetensors")).unwrap();
     let head = safetensors::SafeTensors::deserialize(&bytes).unwrap();

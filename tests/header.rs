@@ -50,3 +50,28 @@ fn readme_c_example_is_the_headers() {
     assert!(!example.is_empty(), "the header has no example");
     assert_eq!(example, readme_lines, "README.md's C example and include/vsrqa.h's differ");
 }
+
+/// Everything the header defines is in vsrqa's namespace: a Rust constant cbindgen picks up from
+/// outside src/capi must not leak into C programs as a bare macro.
+#[test]
+fn every_macro_and_function_is_prefixed() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vsrqa.h")).unwrap();
+    let is_comment = |line: &&str| ["*", "/*", "//"].iter().any(|start| line.trim_start().starts_with(start));
+    let code: Vec<&str> = header.lines().filter(|line| !is_comment(line)).collect();
+    for line in &code {
+        if let Some(rest) = line.trim_start().strip_prefix("#define ") {
+            assert!(rest.starts_with("VSRQA_"), "unprefixed macro: {line}");
+        }
+    }
+    let functions: Vec<&str> = code
+        .iter()
+        .filter(|line| !line.starts_with(' ') && !line.starts_with('#') && !line.starts_with('}'))
+        .filter_map(|line| line.split_once('(').map(|(before, _)| before))
+        .filter_map(|before| before.split([' ', '*']).next_back())
+        .filter(|name| !name.is_empty())
+        .collect();
+    assert!(functions.len() > 10, "found only {functions:?}");
+    for name in functions {
+        assert!(name.starts_with("vsrqa_"), "unprefixed function: {name}");
+    }
+}

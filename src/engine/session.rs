@@ -102,6 +102,8 @@ pub struct Session {
     /// `round(fps) == 0`: every frame is a key frame, and `reuse_previous` windows all start at
     /// frame 0 (the reference's chunks for a zero frame rate).
     zero_rounded_fps: bool,
+    /// Per branch, what the frame plan needs of it (fixed for the engine, so made once).
+    branch_rules: Vec<BranchRule>,
     frames_pushed: u64,
     key_frames: Vec<KeyFrame>,
     /// Index of the first key frame whose score is not yet queued.
@@ -123,10 +125,17 @@ impl Session {
         // The reference: `int(round(fps))` (Python rounds half to even); 0 means every frame.
         let rounded = fps.round_ties_even() as u64;
         let clips = Self::clip_states(&engine, None);
+        let branch_rules = (engine.inner().branches.iter())
+            .map(|branch| BranchRule {
+                scope: branch.spec.scope,
+                partial_interval: branch.spec.window.map_or(PartialInterval::PadWithLastFrame, |w| w.partial_interval),
+            })
+            .collect();
         Ok(Session {
             engine,
             interval: rounded.max(1),
             zero_rounded_fps: rounded == 0,
+            branch_rules,
             frames_pushed: 0,
             key_frames: Vec::new(),
             next_to_score: 0,
@@ -230,9 +239,6 @@ impl Session {
     /// What to do with frame `index`, the next one.
     fn plan(&self, index: u64) -> FramePlan {
         let inner = self.engine.inner();
-        let branches: Vec<BranchRule> = (0..inner.branches.len())
-            .map(|b| BranchRule { scope: inner.branches[b].spec.scope, partial_interval: self.partial_interval(b) })
-            .collect();
         let clips_want: Vec<bool> = self.clips.iter().map(|clip| clip.wants(index)).collect();
         plan_frame(&FrameContext {
             index,
@@ -240,7 +246,7 @@ impl Session {
             key_frame_limit: inner.bundle.manifest.key_frames.count.map(|c| c as usize),
             key_frames: self.key_frames.len(),
             zero_rounded_fps: self.zero_rounded_fps,
-            branches: &branches,
+            branches: &self.branch_rules,
             collecting: &self.collecting_windows(),
             clips_want: &clips_want,
         })
@@ -356,7 +362,7 @@ impl Session {
     }
 
     fn partial_interval(&self, b: usize) -> PartialInterval {
-        self.engine.inner().branches[b].spec.window.map_or(PartialInterval::PadWithLastFrame, |w| w.partial_interval)
+        self.branch_rules[b].partial_interval
     }
 
     /// Whether key frame `k` computes a window of its own for window branch `b`.
