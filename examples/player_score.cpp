@@ -1,5 +1,5 @@
 // A player-style integration: stream a decoded clip through a vsrqa session, print each key
-// frame's score as soon as it is ready, then the clip score.
+// frame's score as soon as it is ready, then the clip score. Uses the C++ wrapper vsrqa.hpp.
 //
 //   player_score BUNDLE_DIR CLIP.y4m
 //
@@ -13,27 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <vsrqa.h>
+#include <vsrqa.hpp>
 
 namespace {
-
-// Owning handles: destroy functions accept NULL, so default-constructed pointers are fine.
-struct EngineDeleter {
-    void operator()(VsrqaEngine *engine) const { vsrqa_engine_destroy(engine); }
-};
-struct SessionDeleter {
-    void operator()(VsrqaSession *session) const { vsrqa_session_destroy(session); }
-};
-using Engine = std::unique_ptr<VsrqaEngine, EngineDeleter>;
-using Session = std::unique_ptr<VsrqaSession, SessionDeleter>;
-
-// Turns a failed status into an exception carrying vsrqa's message.
-VsrqaStatus check(VsrqaStatus status, const char *what) {
-    if (status < 0) {
-        throw std::runtime_error(std::string(what) + ": " + vsrqa_status_str(status) + ": " + vsrqa_last_error());
-    }
-    return status;
-}
 
 // A minimal YUV4MPEG2 reader (8-bit 4:2:0), one frame at a time.
 class Y4mReader {
@@ -66,7 +48,7 @@ class Y4mReader {
         if (!in_.read(reinterpret_cast<char *>(buffer_.data()), static_cast<std::streamsize>(buffer_.size()))) {
             throw std::runtime_error("truncated Y4M frame");
         }
-        check(vsrqa_frame_default(&frame, sizeof frame), "vsrqa_frame_default");
+        frame = vsrqa::defaults<VsrqaFrame>();
         const size_t luma = static_cast<size_t>(width_) * height_;
         const size_t chroma = static_cast<size_t>(chroma_width_) * chroma_height_;
         frame.format = VSRQA_PIXEL_FORMAT_I420;
@@ -94,12 +76,10 @@ class Y4mReader {
     std::vector<unsigned char> buffer_;
 };
 
-void print_ready_scores(VsrqaSession *session) {
-    VsrqaFrameScore score;
-    check(vsrqa_frame_score_default(&score, sizeof score), "vsrqa_frame_score_default");
-    while (check(vsrqa_session_poll(session, &score), "vsrqa_session_poll") == VSRQA_OK) {
-        std::printf("key frame %u (frame %llu): %.6f\n", score.key_frame,
-                    static_cast<unsigned long long>(score.frame_index), score.score);
+void print_ready_scores(vsrqa::Session &session) {
+    while (auto score = session.poll()) {
+        std::printf("key frame %u (frame %llu): %.6f\n", score->key_frame,
+                    static_cast<unsigned long long>(score->frame_index), score->score);
     }
 }
 
@@ -111,30 +91,18 @@ int main(int argc, char **argv) {
         return 2;
     }
     try {
-        VsrqaEngineConfig config;
-        check(vsrqa_engine_config_default(&config, sizeof config), "vsrqa_engine_config_default");
-        config.bundle_path = argv[1];
-        VsrqaEngine *raw_engine = nullptr;
-        check(vsrqa_engine_create(&config, &raw_engine), "vsrqa_engine_create");
-        Engine engine(raw_engine);
-
+        if (!vsrqa::library_is_compatible()) throw std::runtime_error("libvsrqa is older than vsrqa.hpp");
+        vsrqa::Engine engine(argv[1]);
         Y4mReader clip(argv[2]);
-        VsrqaSessionConfig session_config;
-        check(vsrqa_session_config_default(&session_config, sizeof session_config), "vsrqa_session_config_default");
-        session_config.fps = clip.fps();
-        VsrqaSession *raw_session = nullptr;
-        check(vsrqa_session_create(engine.get(), &session_config, &raw_session), "vsrqa_session_create");
-        Session session(raw_session);
-
+        vsrqa::Session session = engine.session(clip.fps());
         VsrqaFrame frame;
         while (clip.next(frame)) {
-            check(vsrqa_session_push(session.get(), &frame), "vsrqa_session_push");
-            print_ready_scores(session.get());  // a player would update its overlay here
+            session.push(frame);
+            print_ready_scores(session);  // a player would update its overlay here
         }
-        VsrqaClipScore clip_score;
-        check(vsrqa_clip_score_default(&clip_score, sizeof clip_score), "vsrqa_clip_score_default");
-        check(vsrqa_session_finish(session.get(), &clip_score), "vsrqa_session_finish");
-        print_ready_scores(session.get());
+        VsrqaClipScore clip_score = session.finish();
+        print_ready_scores(session);
+        if (!session.ended()) throw std::runtime_error("scores left after the drain");
         std::printf("clip score %.6f (%llu frames, %u key frames)\n", clip_score.score,
                     static_cast<unsigned long long>(clip_score.frames), clip_score.key_frames);
         return 0;

@@ -32,7 +32,10 @@ pub mod gpu;
 pub(crate) mod hash;
 pub(crate) mod timing;
 
-pub use engine::{ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Session, StageTime};
+pub use engine::{
+    BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Session, StageTime, Stream,
+    StreamOptions,
+};
 pub use error::{Error, Result};
 
 /// The library's API in one import: `use vsrqa::prelude::*;`.
@@ -40,10 +43,11 @@ pub mod prelude {
     pub use crate::backend::{BackendKind, GpuOptions};
     pub use crate::bundle::Bundle;
     pub use crate::engine::{
-        BranchTimes, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, LogLevel, Logger, Session, StageTime,
+        BackgroundStream, BranchTimes, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, LogLevel, Logger,
+        Polled, Pushed, Session, StageTime, Stream, StreamOptions, WhenFull,
     };
     pub use crate::error::{Error, Result};
-    pub use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat};
+    pub use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat};
 }
 
 /// The crate version, also returned by `vsrqa_version()`.

@@ -24,7 +24,7 @@ fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
     let mut session = engine.session(reader.header.fps).unwrap();
     let mut buffer = Vec::new();
     while reader.read_frame(&mut buffer).unwrap() {
-        session.push(&FrameView::packed(PixelFormat::I420, 112, 80, &buffer).unwrap()).unwrap();
+        session.push(FrameView::packed(PixelFormat::I420, 112, 80, &buffer).unwrap()).unwrap();
     }
     let clip = session.finish().unwrap();
     let frames = std::iter::from_fn(|| session.poll()).map(|s| s.score).collect();
@@ -72,7 +72,7 @@ fn onnxruntime_backend_through_the_c_api() {
         EngineOptions { backend: BackendKind::OnnxRuntime, threads: 2, ..EngineOptions::default() },
     )
     .unwrap()
-    .score_frame(&FrameView::packed(PixelFormat::I420, 112, 80, &frame_data).unwrap())
+    .score_frame(FrameView::packed(PixelFormat::I420, 112, 80, &frame_data).unwrap())
     .unwrap();
     let dir = CString::new(data.join("tiny_bundle").to_str().unwrap()).unwrap();
     // SAFETY: structs initialized by their _default functions with their own sizes; the path and

@@ -73,9 +73,10 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
     run("cmake install", Command::new("cmake").arg("--install").arg(&build));
     for installed in [
         "include/vsrqa.h",
+        "include/vsrqa.hpp",
         "lib/libvsrqa.so",
-        "lib/libvsrqa.so.0",
-        "lib/libvsrqa.so.0.1.0",
+        "lib/libvsrqa.so.1",
+        "lib/libvsrqa.so.1.0.0",
         "lib/libvsrqa.a",
         "lib/cmake/vsrqa/vsrqaConfig.cmake",
         "lib/cmake/vsrqa/vsrqaConfigVersion.cmake",
@@ -83,11 +84,13 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
     ] {
         assert!(prefix.join(installed).exists(), "{installed} was not installed");
     }
-    assert_eq!(
-        std::fs::read(prefix.join("include/vsrqa.h")).unwrap(),
-        std::fs::read(repo().join("include/vsrqa.h")).unwrap(),
-        "the installed header differs from include/vsrqa.h"
-    );
+    for header in ["include/vsrqa.h", "include/vsrqa.hpp"] {
+        assert_eq!(
+            std::fs::read(prefix.join(header)).unwrap(),
+            std::fs::read(repo().join(header)).unwrap(),
+            "the installed {header} differs from the repository's"
+        );
+    }
     // Relocatable: no installed text file may name the build tree, the install prefix or the
     // prebuilt library directory.
     for text in
@@ -153,11 +156,12 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     );
     let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
-    // capi_shared, capi_static, capi_valgrind, example_player_score, example_player_valgrind, and
-    // ffmpeg_score on each of the 11 videos.
+    // capi_shared, capi_static, capi_valgrind, client_0_4_shared, client_0_4_static, hpp_test,
+    // example_player_score, example_player_valgrind, and ffmpeg_score on each of the 11 videos.
     assert!(
-        ctest.contains("out of 16"),
-        "expected the shared, static, valgrind, player, player under valgrind and 11 ffmpeg_score tests:\n{ctest}"
+        ctest.contains("out of 19"),
+        "expected the C tests (shared, static, valgrind), the 0.4 client (shared, static), the C++ wrapper, the \
+         player (and under valgrind) and 11 ffmpeg_score tests:\n{ctest}"
     );
 
     // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
@@ -191,6 +195,20 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     assert!(report.contains(" 0 failures"), "{report}");
 }
 
+/// The library's C ABI against the committed 1.0 baseline (abi/vsrqa-1.abi) with libabigail's
+/// abidiff, through scripts/abi-check.py: only `vsrqa_*` symbols exported (nm -D), nothing removed
+/// or changed, only functions and appended struct fields added. The script's self-test first
+/// checks that it passes the 0.4 header's ABI as compatible and fails a changed field.
+#[test]
+fn c_abi_is_compatible_with_the_1_0_baseline() {
+    let library = library_dir().join("libvsrqa.so");
+    let report = run(
+        "scripts/abi-check.py",
+        Command::new("python3").arg(repo().join("scripts/abi-check.py")).arg(&library).arg("--self-test"),
+    );
+    assert!(report.contains("compatible with abi/vsrqa-1.abi"), "{report}");
+}
+
 /// With the TensorRT runner in the library (its facade is C++): C programs link the installed
 /// package statically and dynamically through CMake and run, with TensorRT-RTX's real library
 /// loaded into them (scripts/test.sh runs this with `--features tensorrt-rtx`). Without the C++
@@ -207,6 +225,7 @@ fn c_package_with_the_tensorrt_runner_links_and_runs() {
         "ctest",
         Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build).env("VSRQA_TENSORRT_LIBRARY", rtx),
     );
-    // capi_shared, capi_static and example_player_score.
-    assert!(ctest.contains("100% tests passed, 0 tests failed out of 3"), "{ctest}");
+    // capi_shared, capi_static, client_0_4_shared, client_0_4_static, hpp_test and
+    // example_player_score.
+    assert!(ctest.contains("100% tests passed, 0 tests failed out of 6"), "{ctest}");
 }

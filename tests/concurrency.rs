@@ -118,6 +118,50 @@ fn concurrency_one_engine_eight_threads_interleaved_sessions() {
     });
 }
 
+/// Non-blocking sessions, one per thread on one engine, each with its own worker: the scores of
+/// the blocking sessions, whatever the interleaving.
+#[test]
+fn concurrency_non_blocking_sessions_on_one_engine() {
+    use vsrqa::engine::{Polled, Pushed, WhenFull};
+    let _serial = serial();
+    let engine = engine();
+    let (raw, width, height, _) = sample_frames();
+    let frames = views(&raw, width, height);
+    let rates: Vec<f64> = (0..THREADS).map(|t| [8.0, 3.0, 6.5, 25.0][t % 4]).collect();
+    let expected: Vec<_> = rates.iter().map(|&fps| stream(&engine, &frames, fps, 20)).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rates
+            .iter()
+            .enumerate()
+            .map(|(t, &fps)| {
+                let (engine, frames) = (&engine, &frames);
+                scope.spawn(move || {
+                    let when_full = if t % 2 == 0 { WhenFull::Block } else { WhenFull::Refuse };
+                    let stream = engine.stream(vsrqa::StreamOptions::new(fps)).unwrap();
+                    let mut background = vsrqa::BackgroundStream::start(stream, 1 + t % 3, when_full).unwrap();
+                    let mut scores = Vec::new();
+                    for frame in frames {
+                        while background.push(&vsrqa::frame::Frame::Host(*frame), None).unwrap() == Pushed::QueueFull {
+                            std::thread::yield_now();
+                        }
+                        while let Polled::Ready(score) = background.poll().unwrap() {
+                            scores.push(score);
+                        }
+                    }
+                    let clip = background.finish().unwrap();
+                    while let Polled::Ready(score) = background.poll().unwrap() {
+                        scores.push(score);
+                    }
+                    (scores, clip)
+                })
+            })
+            .collect();
+        for (t, handle) in handles.into_iter().enumerate() {
+            assert_eq!(handle.join().unwrap(), expected[t], "thread {t}");
+        }
+    });
+}
+
 #[test]
 fn concurrency_several_engines_at_once() {
     let _serial = serial();
@@ -270,6 +314,13 @@ fn concurrency_create_score_destroy_loops_do_not_grow_memory() {
             session.push(frame).unwrap();
         }
         drop(session); // unfinished: what it holds is released too
+                       // A non-blocking one dropped with frames queued: its worker and copies are released.
+        let stream = engine.stream(vsrqa::StreamOptions::new(fps)).unwrap();
+        let mut background = vsrqa::BackgroundStream::start(stream, 4, vsrqa::engine::WhenFull::Block).unwrap();
+        for frame in &frames[..9] {
+            background.push(&vsrqa::frame::Frame::Host(*frame), None).unwrap();
+        }
+        drop(background);
         engine.score_clip(&frames, fps).unwrap();
     };
     let round = || {

@@ -71,7 +71,7 @@ fn scores(engine: &Engine, frames: &[Vec<u8>], width: u32, height: u32, device: 
         if device {
             session.push_device(&device_view(frame, width, height)).unwrap();
         } else {
-            session.push(&host_view(frame, width, height)).unwrap();
+            session.push(host_view(frame, width, height)).unwrap();
         }
         polled.extend(std::iter::from_fn(|| session.poll()).map(|s| s.score));
     }
@@ -105,7 +105,7 @@ fn device_frames_without_a_gpu_backend_are_refused_clearly() {
     let error = session.push_device(&device_view(&frames[0], 112, 80)).unwrap_err();
     assert!(matches!(error, Error::UnsupportedFrame(_)), "{error}");
     assert!(error.to_string().contains("GPU backend"), "{error}");
-    session.push(&host_view(&frames[0], 112, 80)).unwrap();
+    session.push(host_view(&frames[0], 112, 80)).unwrap();
     assert_eq!(session.frames_pushed(), 1);
 
     let with_kernels = engine(true);

@@ -93,7 +93,7 @@ fn load_and_score(dir: &Path) {
         if let Ok(engine) = vsrqa::Engine::new(dir, vsrqa::EngineOptions { threads: 1, ..Default::default() }) {
             let pixels = vec![90u8; 24 * 16 * 3];
             let frame = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 24, 16, &pixels).unwrap();
-            let _ = engine.score_frame(&frame);
+            let _ = engine.score_frame(frame);
         }
     }
 }

@@ -128,7 +128,7 @@ fn parity_end_to_end_clip_and_frame_scores_match_reference() {
     let mut session = engine.session(fps).unwrap();
     let mut scores = Vec::new();
     for frame in views(&frames, width, height) {
-        session.push(&frame).unwrap();
+        session.push(frame).unwrap();
         scores.extend(std::iter::from_fn(|| session.poll()));
     }
     let clip = session.finish().unwrap();

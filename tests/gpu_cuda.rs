@@ -200,7 +200,7 @@ fn gpu_device_frames_score_exactly_like_host_frames() {
                 session.push_device(&device_frame).unwrap();
                 kept.push(on_gpu);
             } else {
-                session.push(&FrameView::packed(PixelFormat::I420, width, height, frame).unwrap()).unwrap();
+                session.push(FrameView::packed(PixelFormat::I420, width, height, frame).unwrap()).unwrap();
             }
         }
         session.finish().unwrap().score

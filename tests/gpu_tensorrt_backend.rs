@@ -31,7 +31,7 @@ fn sample_clip_score(backend: vsrqa::backend::BackendKind, cache: &Path, cuda_gr
     let mut buffer = Vec::new();
     while reader.read_frame(&mut buffer).unwrap() {
         let view = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::I420, width, height, &buffer).unwrap();
-        session.push(&view).unwrap();
+        session.push(view).unwrap();
     }
     session.finish().unwrap()
 }

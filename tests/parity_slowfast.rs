@@ -107,7 +107,7 @@ fn parity_slowfast_sampling_matches_reference_loader() {
     for fps in [3.0, 6.5, 25.0, 0.4] {
         let mut session = engine.session(fps).unwrap();
         for frame in views(&frames, width, height) {
-            session.push(&frame).unwrap();
+            session.push(frame).unwrap();
         }
         let clip = session.finish().unwrap();
         let scores: Vec<f64> = std::iter::from_fn(|| session.poll()).map(|s| s.score).collect();

@@ -3,62 +3,98 @@
 
 use std::ffi::c_void;
 
+use super::abi;
 use super::status::{CError, VsrqaStatus::*};
 use super::types::*;
-use crate::engine::Session;
-use crate::error::Result;
-use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat, MAX_DIMENSION};
+use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat, MAX_DIMENSION};
 
-/// A checked `VsrqaFrame`: pixels in host memory, or CUDA device pointers.
-pub(crate) enum Frame<'a> {
-    Host(FrameView<'a>),
-    Device(DeviceFrame),
-}
-
-impl Frame<'_> {
-    pub(crate) fn push_to(&self, session: &mut Session) -> Result<()> {
-        match self {
-            Frame::Host(view) => session.push(view),
-            Frame::Device(frame) => session.push_device(frame),
-        }
-    }
+/// A checked `VsrqaFrame` and the caller's `opaque`.
+pub(crate) struct Checked<'a> {
+    pub frame: Frame<'a>,
+    pub opaque: *mut c_void,
 }
 
 /// # Safety
-/// As [`frame_view`]; for `VSRQA_MEMORY_CUDA`, the planes are device pointers of the engine's
-/// GPU that cover the planes described (they are never read on the host).
-pub(crate) unsafe fn frame<'a>(frame: *const VsrqaFrame, what: &str) -> Result<Frame<'a>, CError> {
-    let descriptor = super::read_struct(frame, what)?;
-    if descriptor.memory != VSRQA_MEMORY_CUDA {
-        // SAFETY: forwarded contract.
-        return unsafe { frame_view(frame, what) }.map(Frame::Host);
-    }
+/// `frame` must be NULL or point to a readable `VsrqaFrame` of its `struct_size`. For
+/// `VSRQA_MEMORY_HOST`, its plane pointers, if the descriptor is valid, must cover the planes it
+/// describes; for `VSRQA_MEMORY_CUDA`, they are device pointers of the engine's GPU that do (they
+/// are never read on the host).
+pub(crate) unsafe fn frame<'a>(frame: *const VsrqaFrame, what: &str) -> Result<Checked<'a>, CError> {
+    // SAFETY: forwarded contract.
+    let (descriptor, size) = unsafe { abi::read(frame, what)? };
     let format = pixel_format(descriptor.format)?;
-    let (matrix, range) = color(&descriptor)?;
-    let device = DeviceFrame {
-        format,
-        width: descriptor.width,
-        height: descriptor.height,
-        planes: descriptor.planes.map(|p| p as u64),
-        pitches: descriptor.pitches,
-        matrix,
-        range,
+    let (matrix, range) = if format.plane_count() == 1 {
+        // RGB: the tags do not apply, whatever they say.
+        (ColorMatrix::default(), ColorRange::default())
+    } else {
+        color(&descriptor, abi::is_legacy_frame(size))?
     };
-    for i in 0..format.plane_count() {
-        if device.planes[i] == 0 {
-            return Err(CError::null(&format!("{what}: planes[{i}]")));
+    let frame = match descriptor.memory {
+        VSRQA_MEMORY_HOST => {
+            // SAFETY: forwarded contract.
+            Frame::Host(unsafe { host_view(&descriptor, format, what)? })
         }
-    }
-    device.validate().map_err(|e| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what}: {e}")))?;
-    Ok(Frame::Device(device))
+        VSRQA_MEMORY_CUDA => {
+            let device = DeviceFrame {
+                format,
+                width: descriptor.width,
+                height: descriptor.height,
+                planes: descriptor.planes.map(|p| p as u64),
+                pitches: descriptor.pitches,
+                matrix,
+                range,
+            };
+            for i in 0..format.plane_count() {
+                if device.planes[i] == 0 {
+                    return Err(CError::null(&format!("{what}: planes[{i}]")));
+                }
+            }
+            device.validate().map_err(|e| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what}: {e}")))?;
+            Frame::Device(device)
+        }
+        other => {
+            return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("{what}: unknown memory type {other}")))
+        }
+    };
+    let frame = match frame {
+        Frame::Host(view) => Frame::Host(FrameView { matrix, range, ..view }),
+        device => device,
+    };
+    Ok(Checked { frame, opaque: descriptor.opaque })
 }
 
-fn color(frame: &VsrqaFrame) -> Result<(ColorMatrix, ColorRange), CError> {
-    let matrix = match frame.color_matrix {
-        VSRQA_COLOR_MATRIX_UNSPECIFIED | VSRQA_COLOR_MATRIX_BT601 => ColorMatrix::Bt601,
-        VSRQA_COLOR_MATRIX_BT709 => ColorMatrix::Bt709,
-        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color matrix {other}"))),
+/// The colour tags of a YUV frame. `legacy`: a 0.x frame, whose matrix values were 0
+/// unspecified, 1 BT.601, 2 BT.709.
+fn color(frame: &VsrqaFrame, legacy: bool) -> Result<(ColorMatrix, ColorRange), CError> {
+    let matrix = if legacy {
+        match frame.color_matrix {
+            0 | 1 => Some(ColorMatrix::Bt601),
+            2 => Some(ColorMatrix::Bt709),
+            _ => None,
+        }
+    } else {
+        match frame.color_matrix {
+            VSRQA_COLOR_MATRIX_BT709 => Some(ColorMatrix::Bt709),
+            VSRQA_COLOR_MATRIX_UNSPECIFIED | 3 | VSRQA_COLOR_MATRIX_BT470BG | VSRQA_COLOR_MATRIX_BT601 => {
+                Some(ColorMatrix::Bt601)
+            }
+            VSRQA_COLOR_MATRIX_BT2020_NCL => Some(ColorMatrix::Bt2020),
+            // H.273 defines them; vsrqa does not implement them.
+            0 | 4 | 7 | 8 | 10..=14 => {
+                return Err(CError::new(
+                    VSRQA_ERROR_UNSUPPORTED_FORMAT,
+                    format!(
+                        "color matrix {} (H.273) is not supported: use BT.601, BT.709 or BT.2020 (NCL)",
+                        frame.color_matrix
+                    ),
+                ))
+            }
+            _ => None,
+        }
     };
+    let matrix = matrix.ok_or_else(|| {
+        CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown color matrix {}", frame.color_matrix))
+    })?;
     let range = match frame.color_range {
         VSRQA_COLOR_RANGE_UNSPECIFIED | VSRQA_COLOR_RANGE_LIMITED => ColorRange::Limited,
         VSRQA_COLOR_RANGE_FULL => ColorRange::Full,
@@ -81,16 +117,11 @@ pub(crate) fn pixel_format(value: VsrqaPixelFormat) -> Result<PixelFormat, CErro
     })
 }
 
+/// The host planes of a descriptor, every extent checked before a slice is made.
+///
 /// # Safety
-/// `frame` must point to a readable `VsrqaFrame` of at least `struct_size` bytes whose plane
-/// pointers, if the descriptor is valid, cover the planes it describes.
-pub(crate) unsafe fn frame_view<'a>(frame: *const VsrqaFrame, what: &str) -> Result<FrameView<'a>, CError> {
-    let frame = super::read_struct(frame, what)?;
-    let format = pixel_format(frame.format)?;
-    if frame.memory != VSRQA_MEMORY_HOST {
-        return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("unknown memory type {}", frame.memory)));
-    }
-    let (matrix, range) = color(&frame)?;
+/// The descriptor's plane pointers, if it is valid, cover the planes it describes.
+unsafe fn host_view<'a>(frame: &VsrqaFrame, format: PixelFormat, what: &str) -> Result<FrameView<'a>, CError> {
     let (width, height) = (frame.width, frame.height);
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(CError::new(
@@ -125,5 +156,13 @@ pub(crate) unsafe fn frame_view<'a>(frame: *const VsrqaFrame, what: &str) -> Res
         // which is what the descriptor declares.
         planes[i] = unsafe { std::slice::from_raw_parts(pointer.cast::<u8>(), len) };
     }
-    Ok(FrameView { format, width, height, planes, pitches: frame.pitches, matrix, range })
+    Ok(FrameView {
+        format,
+        width,
+        height,
+        planes,
+        pitches: frame.pitches,
+        matrix: ColorMatrix::default(),
+        range: ColorRange::default(),
+    })
 }

@@ -1,7 +1,13 @@
 //! The C ABI (`include/vsrqa.h`, generated from this module by cbindgen). No logic of its own:
-//! every export checks its pointers and struct sizes, runs inside [`status::guard`] (no panic
-//! crosses the boundary) and calls the engine.
+//! every export checks its pointers and structs ([`abi`]: extensible structs), runs inside
+//! [`status::guard`] (no panic crosses the boundary) and calls the engine.
+//!
+//! The doc comments become the header's: each says what the function does, what it returns, and
+//! what it needs of its pointers (the contract Rust's `# Safety` sections would state, written for
+//! C programmers; hence the module-wide `missing_safety_doc` allowance).
+#![allow(clippy::missing_safety_doc)]
 
+mod abi;
 mod frame;
 pub mod status;
 pub mod types;
@@ -10,7 +16,10 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::{Arc, Mutex};
 
 use crate::backend::BackendKind;
-use crate::engine::{Engine, EngineOptions, LogLevel, Session};
+use crate::engine::{
+    BackgroundStream, Engine, EngineOptions, LogLevel, Polled, Pushed, Release, Stream, StreamOptions, WhenFull,
+};
+use crate::frame::Frame;
 use status::{guard, CError, VsrqaStatus, VsrqaStatus::*};
 pub use types::*;
 
@@ -25,83 +34,41 @@ pub struct VsrqaEngine {
 /// several threads are serialized, never undefined, but their order is then arbitrary). May be
 /// moved between threads.
 pub struct VsrqaSession {
-    session: Mutex<Session>,
+    inner: Mutex<SessionKind>,
 }
 
-/// Reads a caller's struct after checking the pointer and that `struct_size` is this
-/// library's size for it.
-///
-/// # Safety
-/// `pointer`, when not NULL, must point to at least `size_of::<usize>()` readable bytes, and to
-/// a whole `T` when its first field says so.
-pub(crate) unsafe fn read_struct<T: Copy>(pointer: *const T, what: &str) -> Result<T, CError> {
-    if pointer.is_null() {
-        return Err(CError::null(what));
+enum SessionKind {
+    /// Scores during `push`, on the caller's thread (boxed: a stream is large, a handle is not).
+    Blocking(Box<Stream>),
+    /// Queues frames for the session's worker thread.
+    Background { stream: BackgroundStream, release: Option<ReleaseCallback> },
+}
+
+/// A pointer the caller handed over with a callback, sent to the thread the callback runs on
+/// (the header requires callbacks and their user data to allow that).
+#[derive(Clone, Copy)]
+struct CallerPointer(*mut c_void);
+// SAFETY: see above; vsrqa never dereferences it.
+unsafe impl Send for CallerPointer {}
+// SAFETY: as above.
+unsafe impl Sync for CallerPointer {}
+
+/// The session's `frame_release` and its user data.
+#[derive(Clone, Copy)]
+struct ReleaseCallback {
+    callback: unsafe extern "C" fn(*mut c_void, *mut c_void),
+    user_data: CallerPointer,
+}
+
+impl ReleaseCallback {
+    fn for_frame(self, opaque: *mut c_void) -> Release {
+        let opaque = CallerPointer(opaque);
+        Box::new(move || {
+            let (user_data, opaque) = (self.user_data, opaque);
+            // SAFETY: the caller's callback, called once per frame as documented.
+            unsafe { (self.callback)(user_data.0, opaque.0) }
+        })
     }
-    // SAFETY: every vsrqa struct starts with `size_t struct_size`.
-    let size = unsafe { std::ptr::read_unaligned(pointer.cast::<usize>()) };
-    check_size::<T>(size, what)?;
-    // SAFETY: the caller declared (and we checked) a whole `T`.
-    Ok(unsafe { std::ptr::read_unaligned(pointer) })
-}
-
-fn check_size<T>(size: usize, what: &str) -> Result<(), CError> {
-    let expected = std::mem::size_of::<T>();
-    if size != expected {
-        return Err(CError::new(
-            VSRQA_ERROR_STRUCT_SIZE,
-            format!(
-                "{what}->struct_size is {size}, this vsrqa {} expects {expected}: initialize it with its _default function, and compile against the matching vsrqa.h",
-                crate::VERSION
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Writes a result struct after checking that the caller's `struct_size` matches.
-///
-/// # Safety
-/// As [`read_struct`], and the memory must be writable.
-unsafe fn write_struct<T>(pointer: *mut T, value: T, what: &str) -> Result<(), CError> {
-    if pointer.is_null() {
-        return Err(CError::null(what));
-    }
-    // SAFETY: as in `read_struct`.
-    let size = unsafe { std::ptr::read_unaligned(pointer.cast::<usize>()) };
-    check_size::<T>(size, what)?;
-    // SAFETY: a whole writable `T`, checked above.
-    unsafe { std::ptr::write_unaligned(pointer, value) };
-    Ok(())
-}
-
-/// Checks a result struct before any work is done, so that a caller's mistake costs nothing.
-///
-/// # Safety
-/// As [`write_struct`].
-unsafe fn check_result_struct<T>(pointer: *mut T, what: &str) -> Result<(), CError> {
-    if pointer.is_null() {
-        return Err(CError::null(what));
-    }
-    // SAFETY: as in `read_struct`.
-    let size = unsafe { std::ptr::read_unaligned(pointer.cast::<usize>()) };
-    check_size::<T>(size, what)
-}
-
-/// Fills a struct with its defaults, refusing a size this library does not know.
-///
-/// # Safety
-/// `pointer` must be NULL or point to `struct_size` writable bytes.
-unsafe fn write_default<T>(pointer: *mut T, struct_size: usize, value: T, what: &str) -> VsrqaStatus {
-    guard(|| {
-        if pointer.is_null() {
-            return Err(CError::null(what));
-        }
-        check_size::<T>(struct_size, what)?;
-        // SAFETY: `struct_size` writable bytes, and that is a whole `T`.
-        unsafe { std::ptr::write_unaligned(pointer, value) };
-        Ok(VSRQA_OK)
-    })
 }
 
 /// # Safety
@@ -116,10 +83,49 @@ unsafe fn utf8<'a>(text: *const c_char, what: &str) -> Result<&'a str, CError> {
         .map_err(|_| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what} is not valid UTF-8")))
 }
 
-/// The library version, e.g. "0.1.0". Static storage.
+fn frame_score(score: &crate::engine::FrameScore) -> VsrqaFrameScore {
+    VsrqaFrameScore {
+        struct_size: std::mem::size_of::<VsrqaFrameScore>(),
+        frame_index: score.frame_index,
+        key_frame: score.key_frame,
+        score: score.score,
+    }
+}
+
+fn clip_score(result: &crate::engine::ClipScore) -> VsrqaClipScore {
+    let mut flags = 0;
+    if result.ended_early() {
+        flags |= VSRQA_CLIP_ENDED_EARLY;
+    }
+    if result.ended_late() {
+        flags |= VSRQA_CLIP_ENDED_LATE;
+    }
+    VsrqaClipScore {
+        struct_size: std::mem::size_of::<VsrqaClipScore>(),
+        score: result.score,
+        frames: result.frames,
+        key_frames: result.key_frames,
+        pooled_slots: result.pooled_slots,
+        first_frame: result.first_frame,
+        expected_frames: result.expected_frames.unwrap_or(0),
+        window: result.window,
+        flags,
+    }
+}
+
+/// The library version, e.g. "1.0.0". Static storage.
 #[no_mangle]
 pub extern "C" fn vsrqa_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The C API version of the library loaded at run time, as `VSRQA_API_VERSION` encodes it
+/// (`major << 16 | minor << 8 | patch`). A program checks `vsrqa_version_api() >> 16 ==
+/// VSRQA_API_VERSION_MAJOR` and, to use something added in minor M, `(vsrqa_version_api() >> 8 &
+/// 0xff) >= M`.
+#[no_mangle]
+pub extern "C" fn vsrqa_version_api() -> u32 {
+    VSRQA_API_VERSION
 }
 
 /// A short English description of a status code. Static storage; never NULL.
@@ -135,113 +141,64 @@ pub extern "C" fn vsrqa_last_error() -> *const c_char {
     status::last_error_ptr()
 }
 
-/// Fills `config` with defaults. Call as `vsrqa_engine_config_default(&config, sizeof config)`.
-///
-/// # Safety
+/// Fills `config` with defaults: call as `vsrqa_engine_config_default(&config, sizeof config)`.
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE.
 /// `config` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_engine_config_default(
     config: *mut VsrqaEngineConfig,
     struct_size: usize,
 ) -> VsrqaStatus {
-    let value = VsrqaEngineConfig {
-        struct_size: std::mem::size_of::<VsrqaEngineConfig>(),
-        bundle_path: std::ptr::null(),
-        backend: VSRQA_BACKEND_AUTO,
-        device: -1,
-        cuda_stream: std::ptr::null_mut(),
-        cache_dir: std::ptr::null(),
-        threads: 0,
-        log_level: VSRQA_LOG_WARNING,
-        log_callback: None,
-        log_user_data: std::ptr::null_mut(),
-        cuda_graphs: 0,
-    };
     // SAFETY: forwarded contract.
-    unsafe { write_default(config, struct_size, value, "config") }
+    guard(|| unsafe { abi::fill_default(config, struct_size, "config") }.map(|()| VSRQA_OK))
 }
 
-/// Fills `config` with defaults (fps 25). Call with `sizeof config`.
-///
-/// # Safety
+/// Fills `config` with defaults (fps 25, blocking, one clip): call with `sizeof config`.
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE.
 /// `config` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_config_default(
     config: *mut VsrqaSessionConfig,
     struct_size: usize,
 ) -> VsrqaStatus {
-    let value =
-        VsrqaSessionConfig { struct_size: std::mem::size_of::<VsrqaSessionConfig>(), fps: 25.0, expected_frames: 0 };
     // SAFETY: forwarded contract.
-    unsafe { write_default(config, struct_size, value, "config") }
+    guard(|| unsafe { abi::fill_default(config, struct_size, "config") }.map(|()| VSRQA_OK))
 }
 
-/// Fills `frame` with defaults (no format, no planes, host memory, unspecified color).
-///
-/// # Safety
+/// Fills `frame` with defaults (no format, no planes, host memory, unspecified colour): call with
+/// `sizeof frame`. Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE.
 /// `frame` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_frame_default(frame: *mut VsrqaFrame, struct_size: usize) -> VsrqaStatus {
-    let value = VsrqaFrame {
-        struct_size: std::mem::size_of::<VsrqaFrame>(),
-        format: 0,
-        width: 0,
-        height: 0,
-        color_matrix: VSRQA_COLOR_MATRIX_UNSPECIFIED,
-        color_range: VSRQA_COLOR_RANGE_UNSPECIFIED,
-        memory: VSRQA_MEMORY_HOST,
-        planes: [std::ptr::null(); 3],
-        pitches: [0; 3],
-    };
     // SAFETY: forwarded contract.
-    unsafe { write_default(frame, struct_size, value, "frame") }
+    guard(|| unsafe { abi::fill_default(frame, struct_size, "frame") }.map(|()| VSRQA_OK))
 }
 
-/// Prepares a result struct: sets `struct_size`, zeroes the rest.
-///
-/// # Safety
+/// Prepares a result struct: sets `struct_size`, zeroes the rest. Returns VSRQA_OK,
+/// VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE.
 /// `score` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_frame_score_default(score: *mut VsrqaFrameScore, struct_size: usize) -> VsrqaStatus {
-    let value = VsrqaFrameScore {
-        struct_size: std::mem::size_of::<VsrqaFrameScore>(),
-        frame_index: 0,
-        key_frame: 0,
-        score: 0.0,
-    };
     // SAFETY: forwarded contract.
-    unsafe { write_default(score, struct_size, value, "score") }
+    guard(|| unsafe { abi::fill_default(score, struct_size, "score") }.map(|()| VSRQA_OK))
 }
 
-/// Prepares a result struct: sets `struct_size`, zeroes the rest.
-///
-/// # Safety
+/// Prepares a result struct: sets `struct_size`, zeroes the rest. Returns VSRQA_OK,
+/// VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE.
 /// `score` must be NULL or point to `struct_size` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_clip_score_default(score: *mut VsrqaClipScore, struct_size: usize) -> VsrqaStatus {
-    let value = VsrqaClipScore {
-        struct_size: std::mem::size_of::<VsrqaClipScore>(),
-        score: 0.0,
-        frames: 0,
-        key_frames: 0,
-        pooled_slots: 0,
-    };
     // SAFETY: forwarded contract.
-    unsafe { write_default(score, struct_size, value, "score") }
+    guard(|| unsafe { abi::fill_default(score, struct_size, "score") }.map(|()| VSRQA_OK))
 }
 
 /// The caller's log callback and its cookie, made shareable across the engine's threads (the
 /// header documents that the callback must then be thread-safe).
 struct CallbackLogger {
     callback: unsafe extern "C" fn(*mut c_void, VsrqaLogLevel, *const c_char),
-    user_data: *mut c_void,
+    user_data: CallerPointer,
     max_level: VsrqaLogLevel,
 }
-
-// SAFETY: the header requires a thread-safe callback and user_data when an engine is shared.
-unsafe impl Send for CallbackLogger {}
-// SAFETY: as above.
-unsafe impl Sync for CallbackLogger {}
 
 impl CallbackLogger {
     fn log(&self, level: LogLevel, message: &str) {
@@ -251,16 +208,20 @@ impl CallbackLogger {
         }
         if let Ok(text) = std::ffi::CString::new(message.replace('\0', " ")) {
             // SAFETY: a valid callback per the contract; `text` lives through the call.
-            unsafe { (self.callback)(self.user_data, level, text.as_ptr()) };
+            unsafe { (self.callback)(self.user_data.0, level, text.as_ptr()) };
         }
     }
 }
 
 /// Loads a model bundle and prepares its networks on the chosen backend. On success `*engine`
-/// owns the engine (free it with `vsrqa_engine_destroy`); on failure it is set to NULL.
-///
-/// # Safety
-/// `config` must be NULL or a valid `VsrqaEngineConfig`; `engine` NULL or writable.
+/// owns the engine (free it with `vsrqa_engine_destroy`); on failure it is set to NULL, and the
+/// error also goes to the config's log callback (at VSRQA_LOG_ERROR).
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (an unknown backend or log level, threads above 1024, cuda_graphs
+/// not 0 or 1, a path not UTF-8), VSRQA_ERROR_BUNDLE, VSRQA_ERROR_BACKEND,
+/// VSRQA_ERROR_BACKEND_UNAVAILABLE, VSRQA_ERROR_OUT_OF_MEMORY.
+/// `config` must be NULL or a `VsrqaEngineConfig` of its `struct_size`, its strings NULL or
+/// NUL-terminated; `engine` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_engine_create(
     config: *const VsrqaEngineConfig,
@@ -273,59 +234,78 @@ pub unsafe extern "C" fn vsrqa_engine_create(
         // SAFETY: non-NULL, writable per the contract.
         unsafe { *engine = std::ptr::null_mut() };
         // SAFETY: forwarded contract.
-        let config = unsafe { read_struct(config, "config")? };
-        // SAFETY: NUL-terminated per the contract.
-        let bundle_path = unsafe { utf8(config.bundle_path, "config->bundle_path")? };
-        let backend = match config.backend {
-            VSRQA_BACKEND_AUTO => BackendKind::Auto,
-            VSRQA_BACKEND_CPU => BackendKind::Cpu,
-            VSRQA_BACKEND_TENSORRT => BackendKind::TensorRt,
-            VSRQA_BACKEND_ONNXRUNTIME => BackendKind::OnnxRuntime,
-            other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown backend {other}"))),
-        };
-        if config.cuda_graphs > 1 {
-            return Err(CError::new(
-                VSRQA_ERROR_INVALID_ARGUMENT,
-                format!("config->cuda_graphs is {}; 0 (off) or 1 (on)", config.cuda_graphs),
-            ));
-        }
-        if config.log_level > VSRQA_LOG_DEBUG {
-            return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
-        }
-        let cache_dir = if config.cache_dir.is_null() {
-            None
-        } else {
-            // SAFETY: NUL-terminated per the contract.
-            Some(std::path::PathBuf::from(unsafe { utf8(config.cache_dir, "config->cache_dir")? }))
-        };
-        let gpu = crate::backend::GpuOptions {
-            device: usize::try_from(config.device).ok(),
-            stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
-            cache_dir,
-            cuda_graphs: config.cuda_graphs == 1,
-        };
+        let (config, _) = unsafe { abi::read(config, "config")? };
         let logger = config.log_callback.map(|callback| {
-            let logger = CallbackLogger { callback, user_data: config.log_user_data, max_level: config.log_level };
+            let logger = CallbackLogger {
+                callback,
+                user_data: CallerPointer(config.log_user_data),
+                max_level: config.log_level,
+            };
             Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as crate::engine::Logger
         });
-        let options =
-            EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
-        let created = Engine::new(bundle_path, options)?;
-        let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
-        if gpu_settings && created.backend() != BackendKind::TensorRt {
-            created.log(LogLevel::Warning, "cuda_stream/device/cuda_graphs are ignored by the CPU backends");
+        // SAFETY: forwarded contract.
+        let created = unsafe { create_engine(&config, logger.clone()) };
+        match created {
+            Ok(created) => {
+                let boxed = Box::new(VsrqaEngine { engine: created });
+                // SAFETY: non-NULL, writable per the contract.
+                unsafe { *engine = Box::into_raw(boxed) };
+                Ok(VSRQA_OK)
+            }
+            Err(error) => {
+                if let Some(logger) = logger {
+                    logger(LogLevel::Error, &format!("vsrqa_engine_create: {}", error.message));
+                }
+                Err(error)
+            }
         }
-        let boxed = Box::new(VsrqaEngine { engine: created });
-        // SAFETY: non-NULL, writable per the contract.
-        unsafe { *engine = Box::into_raw(boxed) };
-        Ok(VSRQA_OK)
     })
+}
+
+/// # Safety
+/// The config's strings are NULL or NUL-terminated.
+unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<crate::engine::Logger>) -> Result<Engine, CError> {
+    // SAFETY: NUL-terminated per the contract.
+    let bundle_path = unsafe { utf8(config.bundle_path, "config->bundle_path")? };
+    let backend = match config.backend {
+        VSRQA_BACKEND_AUTO => BackendKind::Auto,
+        VSRQA_BACKEND_CPU => BackendKind::Cpu,
+        VSRQA_BACKEND_TENSORRT => BackendKind::TensorRt,
+        VSRQA_BACKEND_ONNXRUNTIME => BackendKind::OnnxRuntime,
+        other => return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown backend {other}"))),
+    };
+    if config.cuda_graphs > 1 {
+        return Err(CError::new(
+            VSRQA_ERROR_INVALID_ARGUMENT,
+            format!("config->cuda_graphs is {}; 0 (off) or 1 (on)", config.cuda_graphs),
+        ));
+    }
+    if config.log_level > VSRQA_LOG_DEBUG {
+        return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
+    }
+    let cache_dir = if config.cache_dir.is_null() {
+        None
+    } else {
+        // SAFETY: NUL-terminated per the contract.
+        Some(std::path::PathBuf::from(unsafe { utf8(config.cache_dir, "config->cache_dir")? }))
+    };
+    let gpu = crate::backend::GpuOptions {
+        device: usize::try_from(config.device).ok(),
+        stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
+        cache_dir,
+        cuda_graphs: config.cuda_graphs == 1,
+    };
+    let options = EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
+    let created = Engine::new(bundle_path, options)?;
+    let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
+    if gpu_settings && created.backend() != BackendKind::TensorRt {
+        created.log(LogLevel::Warning, "cuda_stream/device/cuda_graphs are ignored by the CPU backends");
+    }
+    Ok(created)
 }
 
 /// Frees an engine. NULL is a no-op. Sessions created from it stay valid (they keep what they
 /// need alive) and must still be destroyed.
-///
-/// # Safety
 /// `engine` must be NULL or from `vsrqa_engine_create`, not yet destroyed, not in use.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_engine_destroy(engine: *mut VsrqaEngine) {
@@ -345,11 +325,13 @@ unsafe fn engine_ref<'a>(engine: *const VsrqaEngine) -> Result<&'a Engine, CErro
     unsafe { engine.as_ref() }.map(|e| &e.engine).ok_or_else(|| CError::null("engine"))
 }
 
-/// Scores a single frame as a one-frame clip. `score` must be prepared with
-/// `vsrqa_frame_score_default`. Thread-safe on a shared engine.
-///
-/// # Safety
-/// Valid pointers as documented on each struct.
+/// Scores a single frame as a one-frame clip (a window branch sees it repeated). `score` must be
+/// prepared with `vsrqa_frame_score_default`. Thread-safe on a shared engine.
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (sizes, pitches, colour tags), VSRQA_ERROR_UNSUPPORTED_FORMAT,
+/// VSRQA_ERROR_BACKEND, VSRQA_ERROR_OUT_OF_MEMORY.
+/// `engine` must be NULL or live; `frame` NULL or a `VsrqaFrame` of its `struct_size` whose planes
+/// cover what it describes; `score` NULL or a `VsrqaFrameScore` of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_score_frame(
     engine: *const VsrqaEngine,
@@ -359,35 +341,24 @@ pub unsafe extern "C" fn vsrqa_score_frame(
     guard(|| {
         // SAFETY: forwarded contract.
         let engine = unsafe { engine_ref(engine)? };
-        // SAFETY: forwarded contract.
-        unsafe { check_result_struct(score, "score")? };
+        // SAFETY: forwarded contract; checked before any work.
+        unsafe { abi::caller_size(score, "score")? };
         // SAFETY: forwarded contract.
         let frame = unsafe { frame::frame(frame, "frame")? };
-        // A one-frame clip, as Engine::score_frame.
-        let mut session = engine.session(1.0)?;
-        frame.push_to(&mut session)?;
-        session.finish()?;
-        let result = session
-            .poll()
-            .ok_or_else(|| crate::error::Error::Backend("a one-frame clip produced no frame score".into()))?;
-        let value = VsrqaFrameScore {
-            struct_size: std::mem::size_of::<VsrqaFrameScore>(),
-            frame_index: result.frame_index,
-            key_frame: result.key_frame,
-            score: result.score,
-        };
+        let result = engine.score_frame(frame.frame)?;
         // SAFETY: forwarded contract.
-        unsafe { write_struct(score, value, "score")? };
+        unsafe { abi::write(score, &frame_score(&result), "score")? };
         Ok(VSRQA_OK)
     })
 }
 
 /// Scores `count` frames of one clip at `fps` frames per second: the same result as pushing
-/// them through a session. `score` must be prepared with `vsrqa_clip_score_default`.
-/// Thread-safe on a shared engine.
-///
-/// # Safety
-/// `frames` must point to `count` valid `VsrqaFrame`s; other pointers as documented.
+/// them through a session told the clip length. `score` must be prepared with
+/// `vsrqa_clip_score_default`. Thread-safe on a shared engine.
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (count 0, the frame rate, a frame's sizes, pitches or tags),
+/// VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND, VSRQA_ERROR_OUT_OF_MEMORY.
+/// `frames` must be NULL or point to `count` frames as `vsrqa_score_frame` takes them.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_score_clip(
     engine: *const VsrqaEngine,
@@ -403,38 +374,42 @@ pub unsafe extern "C" fn vsrqa_score_clip(
             return Err(CError::null("frames"));
         }
         // SAFETY: forwarded contract.
-        unsafe { check_result_struct(score, "score")? };
+        unsafe { abi::caller_size(score, "score")? };
         if count == 0 {
             return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, "count is 0: a clip needs at least one frame"));
         }
-        let mut session = engine.session(fps)?;
-        for i in 0..count {
-            // SAFETY: `count` frames per the contract.
-            let frame = unsafe { frame::frame(frames.add(i), &format!("frames[{i}]"))? };
-            frame.push_to(&mut session)?;
-        }
-        let result = session.finish()?;
+        let checked = (0..count)
+            // SAFETY: `count` frames per the contract; each one's struct_size says how far it
+            // reaches, and the array's stride is this header's or an older one's sizeof.
+            .map(|i| unsafe { frame::frame(frames_at(frames, i)?, &format!("frames[{i}]")) }.map(|c| c.frame))
+            .collect::<Result<Vec<Frame<'_>>, CError>>()?;
+        let result = engine.score_clip(&checked, fps)?;
         // SAFETY: forwarded contract.
-        unsafe { write_struct(score, clip_score(result), "score")? };
+        unsafe { abi::write(score, &clip_score(&result), "score")? };
         Ok(VSRQA_OK)
     })
 }
 
-fn clip_score(result: crate::engine::ClipScore) -> VsrqaClipScore {
-    VsrqaClipScore {
-        struct_size: std::mem::size_of::<VsrqaClipScore>(),
-        score: result.score,
-        frames: result.frames,
-        key_frames: result.key_frames,
-        pooled_slots: result.pooled_slots,
-    }
-}
-
-/// Starts a stream of frames. On success `*session` owns it (free with
-/// `vsrqa_session_destroy`); on failure it is set to NULL. Thread-safe on a shared engine.
+/// The address of frame `index` of a caller's array: its stride is the caller's
+/// `sizeof(VsrqaFrame)`, which the first frame's `struct_size` tells.
 ///
 /// # Safety
-/// Valid pointers as documented.
+/// `frames` points to at least `index + 1` frames of the caller's size.
+unsafe fn frames_at(frames: *const VsrqaFrame, index: usize) -> Result<*const VsrqaFrame, CError> {
+    // SAFETY: forwarded contract.
+    let stride = unsafe { abi::caller_size(frames, "frames[0]")? };
+    // SAFETY: within the caller's array.
+    Ok(unsafe { frames.cast::<u8>().add(index * stride) }.cast::<VsrqaFrame>())
+}
+
+/// Starts a stream of frames (see `VsrqaSessionConfig` for blocking, non-blocking and windowed
+/// sessions). On success `*session` owns it (free with `vsrqa_session_destroy`); on failure it is
+/// set to NULL. Thread-safe on a shared engine.
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (the frame rate, window_seconds, queue_frames above 1024, an
+/// unknown queue_full), VSRQA_ERROR_OUT_OF_MEMORY (no worker thread).
+/// `engine` must be NULL or live; `config` NULL or a `VsrqaSessionConfig` of its `struct_size`;
+/// `session` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_create(
     engine: *const VsrqaEngine,
@@ -450,120 +425,209 @@ pub unsafe extern "C" fn vsrqa_session_create(
         // SAFETY: forwarded contract.
         let engine = unsafe { engine_ref(engine)? };
         // SAFETY: forwarded contract.
-        let config = unsafe { read_struct(config, "config")? };
-        let mut created = engine.session(config.fps)?;
-        if config.expected_frames > 0 {
-            created.set_expected_frames(config.expected_frames)?;
-        }
-        let boxed = Box::new(VsrqaSession { session: Mutex::new(created) });
+        let (config, _) = unsafe { abi::read(config, "config")? };
+        let kind = session_kind(engine, &config)?;
+        let boxed = Box::new(VsrqaSession { inner: Mutex::new(kind) });
         // SAFETY: non-NULL, writable.
         unsafe { *session = Box::into_raw(boxed) };
         Ok(VSRQA_OK)
     })
 }
 
+/// Most frames a non-blocking session queues.
+const MAX_QUEUE_FRAMES: u32 = 1024;
+
+fn session_kind(engine: &Engine, config: &VsrqaSessionConfig) -> Result<SessionKind, CError> {
+    let mut options = StreamOptions::new(config.fps);
+    options.expected_frames = (config.expected_frames > 0).then_some(config.expected_frames);
+    if config.window_seconds != 0.0 {
+        options.window_frames = Some(StreamOptions::window_frames_for(config.window_seconds, config.fps)?);
+    }
+    if config.queue_frames > MAX_QUEUE_FRAMES {
+        return Err(CError::new(
+            VSRQA_ERROR_INVALID_ARGUMENT,
+            format!("config->queue_frames is {}; at most {MAX_QUEUE_FRAMES}", config.queue_frames),
+        ));
+    }
+    let when_full = match config.queue_full {
+        VSRQA_QUEUE_FULL_BLOCK => WhenFull::Block,
+        VSRQA_QUEUE_FULL_AGAIN => WhenFull::Refuse,
+        other => {
+            return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("config->queue_full is {other}; 0 or 1")))
+        }
+    };
+    let mut stream = engine.stream(options)?;
+    if let Some(callback) = config.score_callback {
+        let user_data = CallerPointer(config.callback_user_data);
+        stream.set_score_callback(Box::new(move |score| {
+            let value = frame_score(score);
+            let user_data = user_data;
+            // SAFETY: the caller's callback; `value` lives through the call.
+            unsafe { callback(user_data.0, &value) }
+        }));
+    }
+    if config.queue_frames == 0 {
+        return Ok(SessionKind::Blocking(Box::new(stream)));
+    }
+    let release = config
+        .frame_release
+        .map(|callback| ReleaseCallback { callback, user_data: CallerPointer(config.callback_user_data) });
+    let stream = BackgroundStream::start(stream, config.queue_frames as usize, when_full)?;
+    Ok(SessionKind::Background { stream, release })
+}
+
 /// # Safety
 /// `session` must be NULL or live.
 unsafe fn with_session<R>(
     session: *mut VsrqaSession,
-    body: impl FnOnce(&mut Session) -> Result<R, CError>,
+    body: impl FnOnce(&mut SessionKind) -> Result<R, CError>,
 ) -> Result<R, CError> {
     // SAFETY: live per the contract.
     let handle = unsafe { session.as_ref() }.ok_or_else(|| CError::null("session"))?;
     // A panic inside an earlier call may have poisoned the lock; the session's own state is
     // still consistent (it marks itself unusable on errors), so take it anyway.
-    let mut guard = handle.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = handle.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     body(&mut guard)
 }
 
-/// Pushes the next frame. The frame's memory is read during the call only. Scores that become
-/// ready are returned by `vsrqa_session_poll`. A rejected frame leaves the session unchanged.
-///
-/// # Safety
-/// Valid pointers as documented.
+fn polled_status<T>(
+    polled: crate::Result<Polled<T>>,
+    deliver: impl FnOnce(T) -> Result<(), CError>,
+) -> Result<VsrqaStatus, CError> {
+    match polled? {
+        Polled::Ready(item) => deliver(item).map(|()| VSRQA_OK),
+        Polled::Again => Ok(VSRQA_AGAIN),
+        Polled::End => Ok(VSRQA_END),
+    }
+}
+
+/// Pushes the next frame. A blocking session scores what the frame completes before returning
+/// and reads the frame's memory during the call only; a non-blocking one checks and queues it and
+/// returns at once (host memory is copied; device memory is read until `frame_release`). A
+/// rejected frame leaves the session unchanged. In a non-blocking session, an error the worker
+/// met with an earlier frame is returned here (or by the next poll or finish) instead.
+/// Returns VSRQA_OK; VSRQA_AGAIN (non-blocking, queue full, VSRQA_QUEUE_FULL_AGAIN: the frame was
+/// not taken, push it again); VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (sizes, pitches, colour tags; a device frame in a non-blocking
+/// session without frame_release), VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND (the
+/// session is stopped from then on), VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY.
+/// `session` must be NULL or live; `frame` as `vsrqa_score_frame` takes it.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *const VsrqaFrame) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |s| {
-                frame::frame(frame, "frame")?.push_to(s)?;
+            with_session(session, |kind| {
+                let checked = frame::frame(frame, "frame")?;
+                match kind {
+                    SessionKind::Blocking(stream) => stream.push(checked.frame)?,
+                    SessionKind::Background { stream, release } => {
+                        let release = match (&checked.frame, release) {
+                            (Frame::Host(_), _) => None,
+                            (Frame::Device(_), Some(callback)) => Some(callback.for_frame(checked.opaque)),
+                            (Frame::Device(_), None) => {
+                                return Err(CError::new(
+                                    VSRQA_ERROR_INVALID_ARGUMENT,
+                                    "a non-blocking session takes frames in device memory only with a \
+                                     config->frame_release callback (it says when the planes are free again)",
+                                ))
+                            }
+                        };
+                        if stream.push(&checked.frame, release)? == Pushed::QueueFull {
+                            return Ok(VSRQA_AGAIN);
+                        }
+                    }
+                }
                 Ok(VSRQA_OK)
             })
         }
     })
 }
 
-/// Returns the next ready key-frame score: `VSRQA_OK` with `*score` filled, `VSRQA_AGAIN` when
-/// none is ready yet, `VSRQA_END` when the session is finished and drained. After a push or
-/// finish failed with a backend error the session is stopped: once the scores queued before
-/// it are drained, poll returns `VSRQA_ERROR_BACKEND` (never `VSRQA_END`).
-///
-/// # Safety
-/// Valid pointers as documented; `score` prepared with `vsrqa_frame_score_default`.
+/// Returns the next ready key-frame score: VSRQA_OK with `*score` filled; VSRQA_AGAIN when none
+/// is ready yet (push more frames, or finish); VSRQA_END when the session is finished and every
+/// score has been returned. A session stopped by an error (a backend failure, or a finish that
+/// failed) returns that error's status once its queued scores are drained, never VSRQA_AGAIN or
+/// VSRQA_END, so that a drain loop always ends. With a score callback, scores go there instead
+/// and poll only reports the session's state.
+/// Returns VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// and after a stop the stop's status (VSRQA_ERROR_BACKEND, VSRQA_ERROR_INVALID_ARGUMENT,
+/// VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_OUT_OF_MEMORY).
+/// `session` must be NULL or live; `score` NULL or a `VsrqaFrameScore` of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_poll(session: *mut VsrqaSession, score: *mut VsrqaFrameScore) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |s| {
-                if score.is_null() {
-                    return Err(CError::null("score"));
-                }
-                let size = std::ptr::read_unaligned(score.cast::<usize>());
-                check_size::<VsrqaFrameScore>(size, "score")?;
-                match s.poll() {
-                    Some(result) => {
-                        let value = VsrqaFrameScore {
-                            struct_size: size,
-                            frame_index: result.frame_index,
-                            key_frame: result.key_frame,
-                            score: result.score,
-                        };
-                        write_struct(score, value, "score")?;
-                        Ok(VSRQA_OK)
-                    }
-                    None if s.is_finished() => Ok(VSRQA_END),
-                    // A session stopped by an error will never end: say so instead of AGAIN.
-                    None if s.failure().is_some() => Err(crate::Error::Backend(format!(
-                        "the session stopped after an error and has no more scores: {}",
-                        s.failure().unwrap_or_default()
-                    ))
-                    .into()),
-                    None => Ok(VSRQA_AGAIN),
-                }
+            with_session(session, |kind| {
+                abi::caller_size(score, "score")?;
+                let polled = match kind {
+                    SessionKind::Blocking(stream) => stream.poll_next(),
+                    SessionKind::Background { stream, .. } => stream.poll(),
+                };
+                polled_status(polled, |item| abi::write(score, &frame_score(&item), "score"))
             })
         }
     })
 }
 
-/// Ends the stream and writes the clip score. Remaining key-frame scores become available to
-/// `vsrqa_session_poll`. Pushing afterwards returns `VSRQA_ERROR_SESSION_FINISHED`.
-///
-/// # Safety
-/// Valid pointers as documented; `score` prepared with `vsrqa_clip_score_default`.
+/// Returns the next clip score: in a windowed session each window's once its last frame is
+/// scored, else the whole stream's after `vsrqa_session_finish`. VSRQA_OK with `*score` filled,
+/// VSRQA_AGAIN, VSRQA_END or a stop's error, as `vsrqa_session_poll`.
+/// Returns VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// and after a stop the stop's status.
+/// `session` must be NULL or live; `score` NULL or a `VsrqaClipScore` of its `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn vsrqa_session_poll_clip(
+    session: *mut VsrqaSession,
+    score: *mut VsrqaClipScore,
+) -> VsrqaStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_session(session, |kind| {
+                abi::caller_size(score, "score")?;
+                let polled = match kind {
+                    SessionKind::Blocking(stream) => stream.poll_clip_next(),
+                    SessionKind::Background { stream, .. } => stream.poll_clip(),
+                };
+                polled_status(polled, |item| abi::write(score, &clip_score(&item), "score"))
+            })
+        }
+    })
+}
+
+/// Ends the stream (waiting for a non-blocking session's queue) and writes the last clip score:
+/// the whole stream's, or the last window's. Remaining key-frame scores become available to
+/// `vsrqa_session_poll`. The stream ends whether or not finish succeeds: pushing afterwards
+/// returns VSRQA_ERROR_SESSION_FINISHED, and after a failure poll returns the failure's status.
+/// (A non-blocking session's pending error from an earlier frame is returned first, without
+/// finishing: call finish again.)
+/// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
+/// VSRQA_ERROR_INVALID_ARGUMENT (no frame was pushed), VSRQA_ERROR_UNSUPPORTED_FORMAT,
+/// VSRQA_ERROR_BACKEND, VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY.
+/// `session` must be NULL or live; `score` NULL or a `VsrqaClipScore` of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score: *mut VsrqaClipScore) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |s| {
-                if score.is_null() {
-                    return Err(CError::null("score"));
-                }
-                let size = std::ptr::read_unaligned(score.cast::<usize>());
-                check_size::<VsrqaClipScore>(size, "score")?;
-                let result = s.finish()?;
-                write_struct(score, clip_score(result), "score")?;
+            with_session(session, |kind| {
+                abi::caller_size(score, "score")?;
+                let result = match kind {
+                    SessionKind::Blocking(stream) => stream.finish()?,
+                    SessionKind::Background { stream, .. } => stream.finish()?,
+                };
+                abi::write(score, &clip_score(&result), "score")?;
                 Ok(VSRQA_OK)
             })
         }
     })
 }
 
-/// Frees a session. NULL is a no-op.
-///
-/// # Safety
+/// Frees a session. NULL is a no-op. A non-blocking session with frames still queued cancels
+/// them (each frame in device memory gets its `frame_release`), waits for the frame being scored,
+/// and returns.
 /// `session` must be NULL or from `vsrqa_session_create`, not yet destroyed, not in use.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_destroy(session: *mut VsrqaSession) {

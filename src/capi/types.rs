@@ -4,13 +4,18 @@
 
 use std::ffi::{c_char, c_void};
 
-/// Major version of the C API: changes when the ABI breaks.
-pub const VSRQA_API_VERSION_MAJOR: u32 = 0;
-/// Minor version of the C API: changes when functions, constants or struct fields are added (2:
-/// `VsrqaSessionConfig.expected_frames`; 3: `VSRQA_BACKEND_ONNXRUNTIME`; 4: `VSRQA_ERROR_OUT_OF_MEMORY`,
-/// `VsrqaEngineConfig.cuda_graphs`; while the major version is 0, a grown struct is refused
-/// from callers compiled against an older header with `VSRQA_ERROR_STRUCT_SIZE`).
-pub const VSRQA_API_VERSION_MINOR: u32 = 4;
+/// Major version of the C API: changes when the ABI breaks (and with it the SONAME,
+/// libvsrqa.so.<major>). The one definition: build.rs, CMakeLists.txt and the header read it here.
+pub const VSRQA_API_VERSION_MAJOR: u32 = 1;
+/// Minor version of the C API: changes when functions, constants or struct fields are added. A
+/// program built against an older minor runs unchanged with a newer library.
+pub const VSRQA_API_VERSION_MINOR: u32 = 0;
+/// Patch version of the C API: changes for fixes that add nothing.
+pub const VSRQA_API_VERSION_PATCH: u32 = 0;
+/// The API version as one number, `major << 16 | minor << 8 | patch`, as `vsrqa_version_api()`
+/// returns it for the library loaded at run time.
+pub const VSRQA_API_VERSION: u32 =
+    (VSRQA_API_VERSION_MAJOR << 16) | (VSRQA_API_VERSION_MINOR << 8) | VSRQA_API_VERSION_PATCH;
 
 /// Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).
 pub type VsrqaPixelFormat = u32;
@@ -31,18 +36,32 @@ pub const VSRQA_PIXEL_FORMAT_I420_10LE: VsrqaPixelFormat = 20;
 /// Semi-planar 4:2:0, 10 bits in the high bits of little-endian 16-bit samples.
 pub const VSRQA_PIXEL_FORMAT_P010: VsrqaPixelFormat = 21;
 
-/// YUV->RGB matrix (one of `VSRQA_COLOR_MATRIX_*`).
+/// YUV->RGB matrix: ITU-T H.273 MatrixCoefficients, the values of FFmpeg's `AVColorSpace`, so
+/// that `avframe->colorspace` can be copied as is. Ignored for RGB formats. Values H.273 defines
+/// that vsrqa does not implement (0 identity, 4 FCC, 7 SMPTE 240M, 8 YCgCo, 10 and up) are
+/// refused with VSRQA_ERROR_UNSUPPORTED_FORMAT, other values with VSRQA_ERROR_INVALID_ARGUMENT.
+/// (A `VsrqaFrame` of the 0.x size, from a program built against a 0.x header, keeps the 0.x
+/// values: 0 unspecified, 1 BT.601, 2 BT.709.)
 pub type VsrqaColorMatrix = u32;
-/// Unspecified: BT.601, which is what the reference model's decoding used for every video.
-pub const VSRQA_COLOR_MATRIX_UNSPECIFIED: VsrqaColorMatrix = 0;
-pub const VSRQA_COLOR_MATRIX_BT601: VsrqaColorMatrix = 1;
-pub const VSRQA_COLOR_MATRIX_BT709: VsrqaColorMatrix = 2;
+pub const VSRQA_COLOR_MATRIX_BT709: VsrqaColorMatrix = 1;
+/// Unspecified (the default): BT.601, which is what the reference model's decoding used for every
+/// video. 3 (H.273's "reserved", which some encoders write for unknown) is read the same way.
+pub const VSRQA_COLOR_MATRIX_UNSPECIFIED: VsrqaColorMatrix = 2;
+/// BT.601 625-line (BT.470 B/G): the BT.601 matrix.
+pub const VSRQA_COLOR_MATRIX_BT470BG: VsrqaColorMatrix = 5;
+/// BT.601 525-line (SMPTE 170M): the BT.601 matrix, as VSRQA_COLOR_MATRIX_BT470BG.
+pub const VSRQA_COLOR_MATRIX_BT601: VsrqaColorMatrix = 6;
+/// BT.2020 non-constant luminance.
+pub const VSRQA_COLOR_MATRIX_BT2020_NCL: VsrqaColorMatrix = 9;
 
-/// YUV range (one of `VSRQA_COLOR_RANGE_*`).
+/// YUV range: FFmpeg's `AVColorRange` values, so that `avframe->color_range` can be copied.
+/// Ignored for RGB formats.
 pub type VsrqaColorRange = u32;
-/// Unspecified: limited (16..235).
+/// Unspecified (the default): limited.
 pub const VSRQA_COLOR_RANGE_UNSPECIFIED: VsrqaColorRange = 0;
+/// Limited ("TV", "MPEG"): Y 16..235, chroma 16..240 at 8 bits (times 4 at 10 bits).
 pub const VSRQA_COLOR_RANGE_LIMITED: VsrqaColorRange = 1;
+/// Full ("PC", "JPEG"): 0..255 (0..1023 at 10 bits).
 pub const VSRQA_COLOR_RANGE_FULL: VsrqaColorRange = 2;
 
 /// Where a frame's planes live (one of `VSRQA_MEMORY_*`).
@@ -116,6 +135,26 @@ pub struct VsrqaEngineConfig {
     pub cuda_graphs: u32,
 }
 
+/// Receives each key-frame score as it becomes ready (when a session config sets it, instead of
+/// `vsrqa_session_poll`). Blocking sessions call it on the thread that pushes; non-blocking ones on
+/// their worker thread. `score` is valid during the call only. It must not call vsrqa functions on
+/// the same session.
+pub type VsrqaScoreCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, score: *const VsrqaFrameScore)>;
+
+/// Told that vsrqa no longer reads a frame in CUDA device memory that a non-blocking session took:
+/// its planes may be reused. `frame_opaque` is the frame's `opaque`. Called on the session's worker
+/// thread, or in `vsrqa_session_destroy` for frames cancelled there. It must not call vsrqa
+/// functions on the same session.
+pub type VsrqaFrameReleaseCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, frame_opaque: *mut c_void)>;
+
+/// What a non-blocking `vsrqa_session_push` does when the queue is full (one of
+/// `VSRQA_QUEUE_FULL_*`).
+pub type VsrqaQueueFull = u32;
+/// Wait until the session's worker takes a frame (the default).
+pub const VSRQA_QUEUE_FULL_BLOCK: VsrqaQueueFull = 0;
+/// Return VSRQA_AGAIN at once without taking the frame: push it again later.
+pub const VSRQA_QUEUE_FULL_AGAIN: VsrqaQueueFull = 1;
+
 /// How to start a session. Initialize with `vsrqa_session_config_default`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -127,13 +166,35 @@ pub struct VsrqaSessionConfig {
     /// The number of frames the clip will have, when known (0, the default: unknown). Clip-level
     /// branches (FAST-VQA) sample frames over the whole clip: knowing the length lets them keep
     /// only those frames and score before the end; otherwise they keep every frame (about 150 KB
-    /// each) until `vsrqa_session_finish`. Pushing more frames, or finishing with fewer, is an
-    /// error.
+    /// each, up to 4 GiB; use `window_seconds` for long or live streams) until
+    /// `vsrqa_session_finish`. A clip that ends earlier or later still gets a score, flagged in
+    /// `VsrqaClipScore.flags` (see there for how it is sampled).
     pub expected_frames: u64,
+    /// Since API 1.0. 0 (default): the stream is one clip. Above 0: a windowed stream, for live
+    /// and long streams: every `round(window_seconds * fps)` frames (at least 1) form a clip of
+    /// their own, scored as the reference scores a clip, and returned by
+    /// `vsrqa_session_poll_clip`; memory stays constant. Key frames restart at each window.
+    pub window_seconds: f64,
+    /// Since API 1.0. 0 (default): a blocking session, `vsrqa_session_push` scores before it
+    /// returns. Above 0: a non-blocking session with a queue of this many frames: push checks and
+    /// queues the frame and returns at once while the session's worker thread scores (host frames
+    /// are copied; frames in device memory are read until `frame_release` is called). Scores are
+    /// the blocking session's, frame for frame. At most 1024.
+    pub queue_frames: u32,
+    /// Since API 1.0. A non-blocking push on a full queue: `VSRQA_QUEUE_FULL_BLOCK` (default) or
+    /// `VSRQA_QUEUE_FULL_AGAIN`.
+    pub queue_full: VsrqaQueueFull,
+    /// Since API 1.0. NULL (default): scores wait for `vsrqa_session_poll`.
+    pub score_callback: VsrqaScoreCallback,
+    /// Since API 1.0. Required for frames in device memory in a non-blocking session.
+    pub frame_release: VsrqaFrameReleaseCallback,
+    /// Since API 1.0. Passed back to `score_callback` and `frame_release`.
+    pub callback_user_data: *mut c_void,
 }
 
-/// One frame, described without copying: vsrqa reads the planes during the call only.
-/// Initialize with `vsrqa_frame_default`, then set format, size and planes.
+/// One frame, described without copying. Initialize with `vsrqa_frame_default`, then set format,
+/// size, planes and pitches. Width and height are 1..16384. 10-bit formats use the low (I420_10LE)
+/// or high (P010) 10 bits of each sample; the other bits are ignored.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct VsrqaFrame {
@@ -151,6 +212,8 @@ pub struct VsrqaFrame {
     pub planes: [*const c_void; 3],
     /// Bytes from one row to the next, per plane; at least the row's size.
     pub pitches: [usize; 3],
+    /// Since API 1.0. The caller's own, passed to the session's `frame_release`; default NULL.
+    pub opaque: *mut c_void,
 }
 
 /// The score of one key frame.
@@ -166,17 +229,35 @@ pub struct VsrqaFrameScore {
     pub score: f64,
 }
 
-/// The score of a clip.
+/// `VsrqaClipScore.flags`: the clip ended before `expected_frames`. Clip branches (FAST-VQA) then
+/// sample the frames the real length samples, each replaced by the nearest frame kept (the frames
+/// sampled for the announced length, and the latest key frame); the closer the announced length,
+/// the closer the score to an exact one (a frame off: the same frames or their neighbours).
+pub const VSRQA_CLIP_ENDED_EARLY: u32 = 1;
+/// `VsrqaClipScore.flags`: the clip went on past `expected_frames`. Clip branches sampled the
+/// first `expected_frames` frames; key-frame and window branches scored every frame.
+pub const VSRQA_CLIP_ENDED_LATE: u32 = 2;
+
+/// The score of a clip: a whole stream, or one window of a windowed stream.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct VsrqaClipScore {
     pub struct_size: usize,
     /// In [0, 1] for bundles with a sigmoid head.
     pub score: f64,
-    /// Frames pushed.
+    /// Frames in the clip.
     pub frames: u64,
     /// Key frames scored.
     pub key_frames: u32,
     /// Slots averaged (the bundle's key-frame count when it pads, else `key_frames`).
     pub pooled_slots: u32,
+    /// Since API 1.0. Index in the stream of the clip's first frame (a window's start; else 0).
+    pub first_frame: u64,
+    /// Since API 1.0. The length the clip was announced with (0: none): the session's
+    /// `expected_frames`, or a window's length.
+    pub expected_frames: u64,
+    /// Since API 1.0. Ordinal of the window in a windowed stream (else 0).
+    pub window: u32,
+    /// Since API 1.0. `VSRQA_CLIP_*` bits; 0 for a clip scored exactly as the reference does.
+    pub flags: u32,
 }

@@ -7,6 +7,8 @@ mod clip;
 mod device_frames;
 mod frame_plan;
 mod session;
+mod stream;
+mod worker;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,12 +16,14 @@ use std::time::Instant;
 
 pub use crate::timing::{BranchTimes, EngineTimes, StageTime};
 pub use session::{ClipScore, FrameScore, Session};
+pub use stream::{Polled, ScoreCallback, Stream, StreamOptions};
+pub use worker::{BackgroundStream, Pushed, Release, WhenFull};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
-use crate::frame::FrameView;
+use crate::frame::Frame;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -143,8 +147,15 @@ impl Engine {
         Session::new(self.clone(), fps)
     }
 
+    /// Starts a stream: a session with windows, callbacks and a lenient clip length
+    /// ([`Stream`]); what the C API's sessions run on.
+    pub fn stream(&self, options: StreamOptions) -> Result<Stream> {
+        Stream::new(self.clone(), options)
+    }
+
     /// Scores one frame on its own: a one-frame clip (a window branch sees the frame repeated).
-    pub fn score_frame(&self, frame: &FrameView<'_>) -> Result<FrameScore> {
+    /// The frame is a [`FrameView`](crate::frame::FrameView) or a [`DeviceFrame`](crate::frame::DeviceFrame).
+    pub fn score_frame<'f>(&self, frame: impl Into<Frame<'f>>) -> Result<FrameScore> {
         let mut session = self.session(1.0)?;
         session.push(frame)?;
         session.finish()?;
@@ -153,13 +164,13 @@ impl Engine {
 
     /// Scores a whole clip. Identical to pushing the frames through a session (told the clip
     /// length, so that clip branches keep only the frames they sample).
-    pub fn score_clip(&self, frames: &[FrameView<'_>], fps: f64) -> Result<ClipScore> {
+    pub fn score_clip<'f, F: Copy + Into<Frame<'f>>>(&self, frames: &[F], fps: f64) -> Result<ClipScore> {
         let mut session = self.session(fps)?;
         if !frames.is_empty() {
             session.set_expected_frames(frames.len() as u64)?;
         }
         for frame in frames {
-            session.push(frame)?;
+            session.push(*frame)?;
         }
         session.finish()
     }

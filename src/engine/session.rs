@@ -11,14 +11,7 @@ use super::frame_plan::{self, plan_frame, BranchRule, FrameContext, FramePlan, W
 use super::{Engine, LogLevel};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
-use crate::frame::{convert, DeviceFrame, FrameView};
-
-/// Where a pushed frame's pixels are.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    Host(&'a FrameView<'a>),
-    Device(&'a DeviceFrame),
-}
+use crate::frame::{convert, DeviceFrame, Frame};
 
 /// The score of one key frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,6 +32,25 @@ pub struct ClipScore {
     pub key_frames: u32,
     /// Slots the pooling averaged over (`key_frames.count` with padding, else `key_frames`).
     pub pooled_slots: u32,
+    /// The clip length announced with [`Session::set_expected_frames`], if any. When it differs
+    /// from `frames` the clip branches sampled an approximation (docs/c-api.md, "Clip length").
+    pub expected_frames: Option<u64>,
+    /// Index in the stream of the clip's first frame: 0, or a window's start in a windowed stream.
+    pub first_frame: u64,
+    /// Ordinal of the window in a windowed stream (0 otherwise).
+    pub window: u32,
+}
+
+impl ClipScore {
+    /// Whether the clip ended before the length it announced.
+    pub fn ended_early(&self) -> bool {
+        self.expected_frames.is_some_and(|n| self.frames < n)
+    }
+
+    /// Whether the clip went on past the length it announced.
+    pub fn ended_late(&self) -> bool {
+        self.expected_frames.is_some_and(|n| self.frames > n)
+    }
 }
 
 struct KeyFrame {
@@ -114,7 +126,8 @@ pub struct Session {
     /// The clip length the caller announced, if any.
     expected_frames: Option<u64>,
     finished: bool,
-    poisoned: Option<String>,
+    /// The error that stopped the session: a backend failure, or a `finish` that failed.
+    poisoned: Option<Error>,
 }
 
 impl Session {
@@ -157,7 +170,8 @@ impl Session {
 
     /// Announces the clip length before the first frame. Clip branches (FAST-VQA) then keep only
     /// the frames they sample and score as soon as the last of those arrives; without it they keep
-    /// every frame until `finish`. Pushing more frames, or finishing with fewer, is an error.
+    /// every frame until `finish`. A clip that turns out shorter or longer still gets a score,
+    /// flagged ([`ClipScore::ended_early`], [`ClipScore::ended_late`]) and logged as a warning.
     pub fn set_expected_frames(&mut self, frames: u64) -> Result<()> {
         if self.frames_pushed > 0 {
             return Err(Error::invalid("the clip length must be set before the first frame"));
@@ -178,42 +192,46 @@ impl Session {
         self.finished
     }
 
-    /// The error that stopped the session, if one did (a backend failure mid-stream). Such a
-    /// session refuses further pushes and never finishes; scores queued before it stay available.
-    pub fn failure(&self) -> Option<&str> {
-        self.poisoned.as_deref()
+    /// The error that stopped the session, if one did: a backend failure mid-stream (the session
+    /// then refuses further pushes and never finishes) or a failed `finish`. Scores queued before
+    /// it stay available.
+    pub fn failure(&self) -> Option<&Error> {
+        self.poisoned.as_ref()
     }
 
-    /// Adds the next frame. Work for the frame is done now; scores that become ready are
-    /// queued for [`Session::poll`]. A frame that is rejected leaves the session unchanged.
-    pub fn push(&mut self, frame: &FrameView<'_>) -> Result<()> {
+    /// Adds the next frame: a [`FrameView`](crate::frame::FrameView) in host memory, or a
+    /// [`DeviceFrame`] (CUDA device pointers, e.g. from NVDEC: converted and preprocessed on the
+    /// GPU, never copied to the host; needs an engine with a kernel executor, the `tensorrt`
+    /// backend or `EngineOptions::device_frames`). Work for the frame is done now; scores that
+    /// become ready are queued for [`Session::poll`]. A frame that is rejected leaves the session
+    /// unchanged.
+    pub fn push<'f>(&mut self, frame: impl Into<Frame<'f>>) -> Result<()> {
+        let frame = frame.into();
         self.check_usable()?;
         frame.validate()?;
-        self.push_frame(Source::Host(frame))
-    }
-
-    /// [`push`](Self::push) for a frame in device memory (CUDA device pointers, e.g. from NVDEC):
-    /// converted and preprocessed on the GPU; the frame never comes to the host. Needs an engine
-    /// with a kernel executor (the `tensorrt` backend, or `EngineOptions::device_frames`).
-    pub fn push_device(&mut self, frame: &DeviceFrame) -> Result<()> {
-        self.check_usable()?;
-        frame.validate()?;
-        if self.engine.inner().device_frames.is_none() {
+        if matches!(frame, Frame::Device(_)) && self.engine.inner().device_frames.is_none() {
             return Err(Error::unsupported(
                 "frames in CUDA device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
             ));
         }
-        self.push_frame(Source::Device(frame))
+        self.push_frame(&frame)
     }
 
-    fn push_frame(&mut self, frame: Source<'_>) -> Result<()> {
+    /// [`push`](Self::push) of a frame in device memory.
+    pub fn push_device(&mut self, frame: &DeviceFrame) -> Result<()> {
+        self.push(*frame)
+    }
+
+    fn push_frame(&mut self, frame: &Frame<'_>) -> Result<()> {
         let index = self.frames_pushed;
-        if let Some(expected) = self.expected_frames.filter(|&n| index >= n) {
-            return Err(Error::invalid(format!(
-                "the session was told the clip has {expected} frames; this is one more"
-            )));
+        let mut plan = self.plan(index);
+        if plan.is_key_frame {
+            // Converted anyway: clip branches told the length keep the latest key frame as a
+            // stand-in, should the clip end early.
+            for (c, clip) in self.clips.iter().enumerate() {
+                plan.clip_keeps[c] |= clip.wants_spare(index);
+            }
         }
-        let plan = self.plan(index);
         if plan.is_skipped() {
             self.frames_pushed += 1;
             // Completing an interval can make a computed window final.
@@ -231,7 +249,7 @@ impl Session {
 
         let result = self.feed(&plan, &inputs.per_branch);
         if let Err(e) = &result {
-            self.poisoned = Some(e.to_string());
+            self.poisoned = Some(e.clone());
         }
         result
     }
@@ -270,12 +288,12 @@ impl Session {
     }
 
     /// Converts and preprocesses the frame for the branches and clip states the plan names.
-    fn preprocess(&self, frame: Source<'_>, plan: &FramePlan) -> Result<Preprocessed> {
+    fn preprocess(&self, frame: &Frame<'_>, plan: &FramePlan) -> Result<Preprocessed> {
         let inner = self.engine.inner();
         let clip_branches: Vec<usize> =
             self.clips.iter().zip(&plan.clip_keeps).filter(|(_, &keeps)| keeps).map(|(clip, _)| clip.branch).collect();
         match frame {
-            Source::Host(frame) => {
+            Frame::Host(frame) => {
                 let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
                 let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
                 for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| plan.preprocess[b]) {
@@ -285,7 +303,7 @@ impl Session {
                     clip_branches.iter().map(|&b| inner.branches[b].clip_frame(&rgb)).collect::<Result<Vec<_>>>()?;
                 Ok(Preprocessed { per_branch, clip_frames })
             }
-            Source::Device(frame) => {
+            Frame::Device(frame) => {
                 let device = inner.device_frames.as_ref().expect("checked by push_device");
                 let inputs = device.preprocess(frame, &inner.branches, &plan.preprocess, &clip_branches)?;
                 let per_branch = inputs.per_branch.into_iter().map(|input| input.map(Arc::new)).collect();
@@ -452,29 +470,20 @@ impl Session {
     }
 
     /// Ends the stream: completes open windows by repeating their last frame, queues the
-    /// remaining scores and returns the clip score. Further pushes are refused.
+    /// remaining scores and returns the clip score. The stream ends whether or not this succeeds:
+    /// further pushes are refused, and after a failure [`Session::failure`] holds the error.
     pub fn finish(&mut self) -> Result<ClipScore> {
         self.check_usable()?;
-        if self.frames_pushed == 0 {
-            return Err(Error::invalid("no frames were pushed: a clip needs at least one frame"));
+        let result = if self.frames_pushed == 0 {
+            Err(Error::invalid("no frames were pushed: a clip needs at least one frame"))
+        } else {
+            self.complete_all()
+        };
+        self.finished = true;
+        if let Err(e) = &result {
+            self.poisoned = Some(e.clone());
         }
-        if let Some(expected) = self.expected_frames.filter(|&n| n != self.frames_pushed) {
-            return Err(Error::invalid(format!(
-                "the session was told the clip has {expected} frames but {} were pushed",
-                self.frames_pushed
-            )));
-        }
-        let result = self.complete_all();
-        match result {
-            Ok(score) => {
-                self.finished = true;
-                Ok(score)
-            }
-            Err(e) => {
-                self.poisoned = Some(e.to_string());
-                Err(e)
-            }
-        }
+        result
     }
 
     fn complete_all(&mut self) -> Result<ClipScore> {
@@ -507,7 +516,26 @@ impl Session {
                 outputs.len()
             ),
         );
-        Ok(ClipScore { score, frames: self.frames_pushed, key_frames, pooled_slots: outputs.len() as u32 })
+        if let Some(expected) = self.expected_frames.filter(|&n| n != self.frames_pushed) {
+            let pushed = self.frames_pushed;
+            let what = if pushed < expected {
+                format!(
+                    "ended early at {pushed}: clip branches sampled {pushed} frames, nearest kept frames standing in"
+                )
+            } else {
+                format!("went on to {pushed}: clip branches sampled the first {expected}")
+            };
+            engine.log(LogLevel::Warning, &format!("the clip was announced with {expected} frames and {what}"));
+        }
+        Ok(ClipScore {
+            score,
+            frames: self.frames_pushed,
+            key_frames,
+            pooled_slots: outputs.len() as u32,
+            expected_frames: self.expected_frames,
+            first_frame: 0,
+            window: 0,
+        })
     }
 
     /// The key-frame values the clip score averages: one per key frame, padded by repeating the
@@ -536,8 +564,8 @@ impl Session {
         if self.finished {
             return Err(Error::SessionFinished);
         }
-        if let Some(message) = &self.poisoned {
-            return Err(Error::Backend(format!("the session stopped after an earlier error: {message}")));
+        if let Some(error) = &self.poisoned {
+            return Err(Error::Backend(format!("the session stopped after an earlier error: {error}")));
         }
         Ok(())
     }

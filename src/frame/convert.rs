@@ -21,6 +21,7 @@ impl YuvCoefficients {
         let (kr, kb) = match matrix {
             ColorMatrix::Bt601 => (0.299, 0.114),
             ColorMatrix::Bt709 => (0.2126, 0.0722),
+            ColorMatrix::Bt2020 => (0.2627, 0.0593),
         };
         let kg = 1.0 - kr - kb;
         let unit = f64::from(1u32 << (bits - 8));
@@ -172,7 +173,7 @@ mod tests {
 
     #[test]
     fn tables_equal_the_per_pixel_formula_for_every_code() {
-        for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
+        for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709, ColorMatrix::Bt2020] {
             for range in [ColorRange::Limited, ColorRange::Full] {
                 for bits in [8u32, 10] {
                     let coefficients = YuvCoefficients::new(matrix, range, bits);

@@ -5,7 +5,10 @@ pub mod convert;
 pub mod fragments;
 pub mod opencv_linear;
 pub mod ops;
+mod owned;
 pub mod pil_resample;
+
+pub use owned::OwnedFrame;
 
 use crate::error::{Error, Result};
 
@@ -34,6 +37,8 @@ pub enum ColorMatrix {
     #[default]
     Bt601,
     Bt709,
+    /// BT.2020 non-constant luminance (Kr 0.2627, Kb 0.0593).
+    Bt2020,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -205,6 +210,48 @@ impl DeviceFrame {
             }
         }
         Ok(())
+    }
+}
+
+/// A frame as a caller hands it over: pixels in host memory, or device pointers of the engine's
+/// GPU. Every way of scoring (sessions, [`crate::Engine::score_frame`], the C API) takes this.
+#[derive(Clone, Copy, Debug)]
+pub enum Frame<'a> {
+    Host(FrameView<'a>),
+    Device(DeviceFrame),
+}
+
+impl<'a> From<FrameView<'a>> for Frame<'a> {
+    fn from(view: FrameView<'a>) -> Self {
+        Frame::Host(view)
+    }
+}
+
+impl<'a> From<&FrameView<'a>> for Frame<'a> {
+    fn from(view: &FrameView<'a>) -> Self {
+        Frame::Host(*view)
+    }
+}
+
+impl From<DeviceFrame> for Frame<'_> {
+    fn from(frame: DeviceFrame) -> Self {
+        Frame::Device(frame)
+    }
+}
+
+impl Frame<'_> {
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Frame::Host(view) => view.validate(),
+            Frame::Device(frame) => frame.validate(),
+        }
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Frame::Host(view) => (view.width, view.height),
+            Frame::Device(frame) => (frame.width, frame.height),
+        }
     }
 }
 

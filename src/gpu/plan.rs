@@ -459,7 +459,7 @@ impl PreparedPlan {
 /// The conversion of frames to packed RGB8 on an executor: the tables of one colour matrix, range
 /// and bit depth uploaded once.
 pub struct FrameConverter {
-    tables: [Option<u64>; 8],
+    tables: [Option<u64>; 12],
 }
 
 impl Default for FrameConverter {
@@ -470,7 +470,7 @@ impl Default for FrameConverter {
 
 impl FrameConverter {
     pub fn new() -> FrameConverter {
-        FrameConverter { tables: [None; 8] }
+        FrameConverter { tables: [None; 12] }
     }
 
     /// Converts `frame` to packed RGB8 at `out` (`width * height * 3` bytes).
@@ -490,9 +490,12 @@ impl FrameConverter {
             PixelFormat::I420_10Le => (20, 10),
             PixelFormat::P010 => (21, 10),
         };
-        let slot = usize::from(frame.matrix == ColorMatrix::Bt709) * 4
-            + usize::from(frame.range == ColorRange::Full) * 2
-            + usize::from(bits == 10);
+        let matrix_slot = match frame.matrix {
+            ColorMatrix::Bt601 => 0,
+            ColorMatrix::Bt709 => 1,
+            ColorMatrix::Bt2020 => 2,
+        };
+        let slot = matrix_slot * 4 + usize::from(frame.range == ColorRange::Full) * 2 + usize::from(bits == 10);
         let tables = match self.tables[slot] {
             Some(address) => address,
             None => {

@@ -1,15 +1,24 @@
 /*
  * The C ABI from C, through the installed package: valid scoring (frame, clip, session, and the
- * equivalence of clip and session), and every bad-input case returning its status with a
- * message. Usage: capi_test BUNDLE_DIR SAMPLE.y4m
+ * equivalence of clip and session), clip lengths that are off, windowed and non-blocking sessions,
+ * older and newer struct sizes, colour tags, and every bad-input case returning its status with a
+ * message. Usage: capi_test BUNDLE_DIR SAMPLE.y4m [--memcheck]
+ *
+ * --memcheck (under valgrind, 50 times slower): every path once (create, score, push, poll,
+ * finish, destroy; blocking and non-blocking with a full queue and destroy with frames queued;
+ * older and newer struct sizes; bad input), without the repeats that compare scores across
+ * modes, colour tags and clip lengths.
  *
  * Checks are explicit (not assert.h) so they run in every build type. Exit status 0 = all passed.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <vsrqa.h>
 
@@ -18,6 +27,7 @@
 #endif
 
 static int failures = 0;
+static int memcheck = 0;
 static int checks = 0;
 
 #define CHECK(cond, ...)                                                  \
@@ -109,7 +119,12 @@ static void on_log(void *user_data, VsrqaLogLevel level, const char *message) {
     CHECK(message != NULL && message[0] != '\0', "empty log message");
 }
 
+/* Under --memcheck one CPU engine serves every test (loading the networks under valgrind is
+   most of its time); otherwise each test has its own. */
+static VsrqaEngine *shared_engine = NULL;
+
 static VsrqaEngine *create_engine(const char *bundle, uint32_t backend) {
+    if (memcheck && backend == VSRQA_BACKEND_CPU && shared_engine) return shared_engine;
     VsrqaEngineConfig config;
     vsrqa_engine_config_default(&config, sizeof config);
     config.bundle_path = bundle;
@@ -117,13 +132,21 @@ static VsrqaEngine *create_engine(const char *bundle, uint32_t backend) {
     VsrqaEngine *engine = NULL;
     VsrqaStatus status = vsrqa_engine_create(&config, &engine);
     CHECK(status == VSRQA_OK, "engine_create: %s", vsrqa_last_error());
+    if (memcheck && backend == VSRQA_BACKEND_CPU) shared_engine = engine;
     return engine;
+}
+
+static void release_engine(VsrqaEngine *engine) {
+    if (engine != shared_engine) vsrqa_engine_destroy(engine);
 }
 
 /* ---- valid use ---- */
 
 static void test_valid_scoring(const char *bundle, const Clip *clip) {
     CHECK(vsrqa_version() != NULL && strlen(vsrqa_version()) > 0, "empty version");
+    CHECK(vsrqa_version_api() == VSRQA_API_VERSION, "library API %#x, header %#x", (unsigned)vsrqa_version_api(),
+          (unsigned)VSRQA_API_VERSION);
+    CHECK((vsrqa_version_api() >> 16) == VSRQA_API_VERSION_MAJOR, "major version");
 
     /* A log callback at DEBUG receives messages; nothing is printed without one. */
     VsrqaEngineConfig config;
@@ -288,14 +311,380 @@ static void test_expected_frames(const char *bundle, const Clip *clip) {
     /* The tiny bundle's FAST-VQA branch has its frames by frame 19 of 20: key frames 0 and 8 are
        scored before finish (without expected_frames, none is). */
     CHECK(before_finish == 2, "%d scores before finish, expected 2", before_finish);
-    VsrqaFrame extra = i420_frame(clip->data, clip->width, clip->height);
-    CHECK_STATUS(vsrqa_session_push(session, &extra), VSRQA_ERROR_INVALID_ARGUMENT, "frames");
     VsrqaClipScore cs;
     vsrqa_clip_score_default(&cs, sizeof cs);
     CHECK(vsrqa_session_finish(session, &cs) == VSRQA_OK, "finish: %s", vsrqa_last_error());
     CHECK(cs.frames == (uint64_t)clip->count, "frames %llu", (unsigned long long)cs.frames);
+    CHECK(cs.flags == 0 && cs.expected_frames == (uint64_t)clip->count, "an exact length is not flagged");
+    double exact = cs.score;
     vsrqa_session_destroy(session);
-    vsrqa_engine_destroy(engine);
+
+    /* Container frame counts are often off by one: one frame more than announced, or one fewer,
+       still scores, flagged. */
+    for (int delta = -1; delta <= 1; delta += 2) {
+        sc.expected_frames = (uint64_t)(clip->count - delta);
+        CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+        for (int i = 0; i < clip->count; i++) {
+            VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+            CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push %d past the length: %s", i,
+                  vsrqa_last_error());
+        }
+        CHECK(vsrqa_session_finish(session, &cs) == VSRQA_OK, "finish off by %d: %s", delta, vsrqa_last_error());
+        CHECK(cs.flags == (delta < 0 ? VSRQA_CLIP_ENDED_EARLY : VSRQA_CLIP_ENDED_LATE), "flags %u for %d",
+              (unsigned)cs.flags, delta);
+        CHECK(isfinite(cs.score) && cs.score >= 0.0 && cs.score <= 1.0, "score %f", cs.score);
+        /* One fewer than 21 announced: FAST-VQA samples 20 frames as it would 21, the exact score. */
+        if (delta < 0) CHECK(cs.score == exact, "announced 21, got 20: %.17g != %.17g", cs.score, exact);
+        vsrqa_session_destroy(session);
+    }
+    release_engine(engine);
+}
+
+/* ---- a failed finish ends the stream: poll says why instead of AGAIN forever ---- */
+
+static void test_failed_finish_ends_the_drain(const char *bundle) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaSessionConfig sc;
+    vsrqa_session_config_default(&sc, sizeof sc);
+    for (uint32_t queue = 0; queue <= 2; queue += 2) {
+        sc.queue_frames = queue;
+        VsrqaSession *session = NULL;
+        CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+        VsrqaClipScore cs;
+        vsrqa_clip_score_default(&cs, sizeof cs);
+        CHECK_STATUS(vsrqa_session_finish(session, &cs), VSRQA_ERROR_INVALID_ARGUMENT, "no frames");
+        VsrqaFrameScore fs;
+        vsrqa_frame_score_default(&fs, sizeof fs);
+        CHECK_STATUS(vsrqa_session_poll(session, &fs), VSRQA_ERROR_INVALID_ARGUMENT, "no frames");
+        CHECK_STATUS(vsrqa_session_poll_clip(session, &cs), VSRQA_ERROR_INVALID_ARGUMENT, "no frames");
+        vsrqa_session_destroy(session);
+    }
+    release_engine(engine);
+}
+
+/* ---- windowed sessions: a clip score every window, in constant memory ---- */
+
+static void test_windows(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaSessionConfig sc;
+    vsrqa_session_config_default(&sc, sizeof sc);
+    sc.fps = clip->fps;
+    sc.window_seconds = 1.0; /* 8 frames at 8 fps: windows 0-7, 8-15, 16-19 */
+    VsrqaSession *session = NULL;
+    CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+    VsrqaClipScore windows[4];
+    int nwindows = 0;
+    VsrqaClipScore cs;
+    vsrqa_clip_score_default(&cs, sizeof cs);
+    for (int i = 0; i < clip->count; i++) {
+        VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+        CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push %d: %s", i, vsrqa_last_error());
+        while (nwindows < 4 && vsrqa_session_poll_clip(session, &cs) == VSRQA_OK) windows[nwindows++] = cs;
+    }
+    CHECK(nwindows == 2, "%d windows before finish, expected 2", nwindows);
+    VsrqaClipScore last;
+    vsrqa_clip_score_default(&last, sizeof last);
+    CHECK(vsrqa_session_finish(session, &last) == VSRQA_OK, "finish: %s", vsrqa_last_error());
+    while (nwindows < 4 && vsrqa_session_poll_clip(session, &cs) == VSRQA_OK) windows[nwindows++] = cs;
+    CHECK(vsrqa_session_poll_clip(session, &cs) == VSRQA_END, "poll_clip ends");
+    CHECK(nwindows == 3, "%d windows, expected 3", nwindows);
+    for (int w = 0; w < nwindows && w < 3; w++) {
+        CHECK(windows[w].window == (uint32_t)w && windows[w].first_frame == (uint64_t)(8 * w) &&
+                  windows[w].frames == (w < 2 ? 8u : 4u),
+              "window %d: #%u from %llu, %llu frames", w, (unsigned)windows[w].window,
+              (unsigned long long)windows[w].first_frame, (unsigned long long)windows[w].frames);
+    }
+    CHECK(last.window == 2 && last.score == windows[2].score, "finish returns the last window");
+    /* Each whole window is scored as score_clip scores its frames alone. */
+    VsrqaFrame frames[8];
+    for (int i = 0; i < 8; i++)
+        frames[i] = i420_frame(clip->data + (size_t)(8 + i) * clip->frame_bytes, clip->width, clip->height);
+    CHECK(vsrqa_score_clip(engine, frames, 8, clip->fps, &cs) == VSRQA_OK, "score_clip: %s", vsrqa_last_error());
+    CHECK(nwindows < 2 || cs.score == windows[1].score, "window 1 %.17g != its clip %.17g", windows[1].score, cs.score);
+    vsrqa_session_destroy(session);
+    release_engine(engine);
+}
+
+/* ---- non-blocking sessions: the blocking scores, a worker thread, a bounded queue ---- */
+
+typedef struct {
+    int count;
+    VsrqaFrameScore scores[16];
+} Collected;
+
+static void collect_score(void *user_data, const VsrqaFrameScore *score) {
+    Collected *collected = (Collected *)user_data;
+    if (collected->count < 16) collected->scores[collected->count] = *score;
+    collected->count++;
+}
+
+/* Streams the clip through a session made with `sc`; polls (or lets the callback collect) the
+   key-frame scores into `out`. Returns the clip score. */
+static double stream_clip(VsrqaEngine *engine, const VsrqaSessionConfig *sc, const Clip *clip, Collected *out) {
+    VsrqaSession *session = NULL;
+    CHECK(vsrqa_session_create(engine, sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+    if (!session) return -1.0;
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    for (int i = 0; i < clip->count; i++) {
+        VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+        VsrqaStatus pushed;
+        /* VSRQA_QUEUE_FULL_AGAIN: a full queue returns AGAIN; push the frame again a little later
+           (a player would show the next frame meanwhile). */
+        while ((pushed = vsrqa_session_push(session, &frame)) == VSRQA_AGAIN) {
+            struct timespec pause = {0, 1000000};
+            nanosleep(&pause, NULL);
+        }
+        CHECK(pushed == VSRQA_OK, "push %d: %s", i, vsrqa_last_error());
+        while (sc->score_callback == NULL && vsrqa_session_poll(session, &fs) == VSRQA_OK)
+            collect_score(out, &fs);
+    }
+    VsrqaClipScore cs;
+    vsrqa_clip_score_default(&cs, sizeof cs);
+    CHECK(vsrqa_session_finish(session, &cs) == VSRQA_OK, "finish: %s", vsrqa_last_error());
+    VsrqaStatus last;
+    while ((last = vsrqa_session_poll(session, &fs)) == VSRQA_OK) collect_score(out, &fs);
+    CHECK(last == VSRQA_END, "poll after finish returned %d", (int)last);
+    vsrqa_session_destroy(session);
+    return cs.score;
+}
+
+static void test_nonblocking(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaSessionConfig sc;
+    vsrqa_session_config_default(&sc, sizeof sc);
+    CHECK(sc.queue_frames == 0 && sc.queue_full == VSRQA_QUEUE_FULL_BLOCK && sc.score_callback == NULL &&
+              sc.window_seconds == 0.0,
+          "session defaults: blocking, one clip");
+    sc.fps = clip->fps;
+    Collected blocking = {0};
+    double blocking_score = stream_clip(engine, &sc, clip, &blocking);
+    CHECK(blocking.count == 3, "%d blocking scores", blocking.count);
+
+    struct { uint32_t queue, full; int callback; } modes[] = {
+        {1, VSRQA_QUEUE_FULL_AGAIN, 0}, {1, VSRQA_QUEUE_FULL_BLOCK, 0}, {4, VSRQA_QUEUE_FULL_AGAIN, 0},
+        {2, VSRQA_QUEUE_FULL_BLOCK, 1}};
+    size_t nmodes = memcheck ? 1 : sizeof modes / sizeof modes[0];
+    for (size_t m = 0; m < nmodes; m++) {
+        Collected got = {0};
+        sc.queue_frames = modes[m].queue;
+        sc.queue_full = modes[m].full;
+        sc.score_callback = modes[m].callback ? collect_score : NULL;
+        sc.callback_user_data = modes[m].callback ? &got : NULL;
+        double score = stream_clip(engine, &sc, clip, &got);
+        CHECK(score == blocking_score, "mode %zu: clip %.17g != blocking %.17g", m, score, blocking_score);
+        CHECK(got.count == blocking.count, "mode %zu: %d scores, blocking %d", m, got.count, blocking.count);
+        for (int k = 0; k < got.count && k < blocking.count && k < 16; k++)
+            CHECK(got.scores[k].score == blocking.scores[k].score &&
+                      got.scores[k].frame_index == blocking.scores[k].frame_index,
+                  "mode %zu, score %d differs", m, k);
+    }
+
+    /* Destroyed with frames queued and none finished: cancelled cleanly (valgrind runs this too). */
+    sc.queue_frames = 8;
+    sc.queue_full = VSRQA_QUEUE_FULL_BLOCK;
+    sc.score_callback = NULL;
+    sc.callback_user_data = NULL;
+    VsrqaSession *session = NULL;
+    CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+    for (int i = 0; i < 8 && session; i++) {
+        VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+        CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push %d: %s", i, vsrqa_last_error());
+    }
+    vsrqa_session_destroy(session);
+
+    /* Bad queue settings. */
+    sc.queue_frames = 100000;
+    CHECK_STATUS(vsrqa_session_create(engine, &sc, &session), VSRQA_ERROR_INVALID_ARGUMENT, "queue_frames");
+    sc.queue_frames = 2;
+    sc.queue_full = 7;
+    CHECK_STATUS(vsrqa_session_create(engine, &sc, &session), VSRQA_ERROR_INVALID_ARGUMENT, "queue_full");
+    sc.queue_full = VSRQA_QUEUE_FULL_BLOCK;
+    sc.window_seconds = -1.0;
+    CHECK_STATUS(vsrqa_session_create(engine, &sc, &session), VSRQA_ERROR_INVALID_ARGUMENT, "window");
+    release_engine(engine);
+}
+
+/* ---- colour tags: H.273's values; a 0.x frame keeps 0.x's ---- */
+
+static double i420_score(VsrqaEngine *engine, const VsrqaFrame *frame) {
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    CHECK(vsrqa_score_frame(engine, frame, &fs) == VSRQA_OK, "score_frame: %s", vsrqa_last_error());
+    return fs.score;
+}
+
+static void test_colour_tags(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaFrame frame = i420_frame(clip->data, clip->width, clip->height);
+    CHECK(frame.color_matrix == VSRQA_COLOR_MATRIX_UNSPECIFIED && VSRQA_COLOR_MATRIX_UNSPECIFIED == 2,
+          "the default matrix is H.273's unspecified");
+    double unspecified = i420_score(engine, &frame);
+    frame.color_matrix = VSRQA_COLOR_MATRIX_BT601;
+    double bt601 = i420_score(engine, &frame);
+    frame.color_matrix = VSRQA_COLOR_MATRIX_BT470BG;
+    double bt470bg = i420_score(engine, &frame);
+    frame.color_matrix = VSRQA_COLOR_MATRIX_BT709;
+    double bt709 = i420_score(engine, &frame);
+    frame.color_matrix = VSRQA_COLOR_MATRIX_BT2020_NCL;
+    double bt2020 = i420_score(engine, &frame);
+    CHECK(unspecified == bt601 && bt601 == bt470bg, "unspecified, BT.601 and BT.470BG are one matrix");
+    CHECK(bt709 != bt601 && bt2020 != bt601 && bt2020 != bt709, "BT.709 and BT.2020 convert differently");
+    frame.color_matrix = 8; /* YCgCo: H.273 has it, vsrqa does not */
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    CHECK_STATUS(vsrqa_score_frame(engine, &frame, &fs), VSRQA_ERROR_UNSUPPORTED_FORMAT, "matrix 8");
+
+    /* A frame of the 0.x size (no opaque) is read with 0.x's values: 2 was BT.709, 1 BT.601. */
+    VsrqaFrame old = i420_frame(clip->data, clip->width, clip->height);
+    old.struct_size = offsetof(VsrqaFrame, opaque);
+    old.color_matrix = 2;
+    CHECK(i420_score(engine, &old) == bt709, "a 0.x frame's matrix 2 is BT.709");
+    old.color_matrix = 1;
+    CHECK(i420_score(engine, &old) == bt601, "a 0.x frame's matrix 1 is BT.601");
+
+    /* RGB frames ignore the tags, whatever they hold. */
+    static unsigned char rgb[4 * 4 * 3];
+    VsrqaFrame tagged;
+    vsrqa_frame_default(&tagged, sizeof tagged);
+    tagged.format = VSRQA_PIXEL_FORMAT_RGB24;
+    tagged.width = 4;
+    tagged.height = 4;
+    tagged.planes[0] = rgb;
+    tagged.pitches[0] = 12;
+    double plain = i420_score(engine, &tagged);
+    tagged.color_matrix = 77;
+    tagged.color_range = 77;
+    CHECK(i420_score(engine, &tagged) == plain, "RGB with tags");
+    release_engine(engine);
+}
+
+/* ---- struct sizes: an older header's structs and a newer header's ---- */
+
+typedef struct {
+    VsrqaSessionConfig config;
+    unsigned char newer_fields[16];
+} NewerSessionConfig;
+
+typedef struct {
+    VsrqaClipScore score;
+    unsigned char newer_fields[16];
+} NewerClipScore;
+
+static void test_struct_sizes(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaFrame good = i420_frame(clip->data, clip->width, clip->height);
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    double reference = i420_score(engine, &good);
+
+    /* Older clients: 0.1's engine config (no cuda_graphs), 0.1's session config (fps only), 0.4's
+       frame and clip score; the fields they lack take their defaults, results stop at their size. */
+    VsrqaEngineConfig old_engine_config;
+    CHECK(vsrqa_engine_config_default(&old_engine_config, offsetof(VsrqaEngineConfig, cuda_graphs)) == VSRQA_OK,
+          "0.1 engine config default: %s", vsrqa_last_error());
+    old_engine_config.bundle_path = bundle;
+    old_engine_config.backend = VSRQA_BACKEND_CPU;
+    old_engine_config.cuda_graphs = 99; /* past the old size: never read */
+    VsrqaEngine *old_engine = NULL;
+    CHECK(vsrqa_engine_create(&old_engine_config, &old_engine) == VSRQA_OK, "0.1 engine config: %s",
+          vsrqa_last_error());
+    vsrqa_engine_destroy(old_engine);
+
+    VsrqaSessionConfig old_session;
+    CHECK(vsrqa_session_config_default(&old_session, offsetof(VsrqaSessionConfig, expected_frames)) == VSRQA_OK,
+          "0.1 session config default");
+    old_session.expected_frames = 12345; /* past the old size: never read */
+    old_session.queue_frames = 99999;
+    old_session.fps = clip->fps;
+    VsrqaSession *session = NULL;
+    CHECK(vsrqa_session_create(engine, &old_session, &session) == VSRQA_OK, "0.1 session config: %s",
+          vsrqa_last_error());
+    VsrqaClipScore old_score;
+    CHECK(vsrqa_clip_score_default(&old_score, offsetof(VsrqaClipScore, first_frame)) == VSRQA_OK,
+          "0.4 clip score default");
+    old_score.first_frame = 777; /* past the old size: never written */
+    old_score.flags = 777;
+    CHECK(vsrqa_session_push(session, &good) == VSRQA_OK, "push: %s", vsrqa_last_error());
+    CHECK(vsrqa_session_finish(session, &old_score) == VSRQA_OK, "finish into a 0.4 clip score: %s",
+          vsrqa_last_error());
+    CHECK(old_score.frames == 1 && old_score.first_frame == 777 && old_score.flags == 777,
+          "written past a 0.4 clip score");
+    CHECK(old_score.struct_size == offsetof(VsrqaClipScore, first_frame), "struct_size kept");
+    vsrqa_session_destroy(session);
+
+    VsrqaFrame old_frame = good;
+    old_frame.struct_size = offsetof(VsrqaFrame, opaque);
+    old_frame.color_matrix = 0; /* 0.x's unspecified, as 0.x's vsrqa_frame_default set it */
+    CHECK(i420_score(engine, &old_frame) == reference, "a 0.4 frame scores as a 1.0 one");
+
+    /* Newer clients: fields this library does not know, zero, are accepted; set, refused. */
+    NewerSessionConfig newer;
+    CHECK(vsrqa_session_config_default(&newer.config, sizeof newer) == VSRQA_OK, "newer default");
+    CHECK(newer.config.struct_size == sizeof newer && newer.newer_fields[0] == 0 && newer.newer_fields[15] == 0,
+          "a newer struct's default zeroes its unknown fields");
+    CHECK(vsrqa_session_create(engine, &newer.config, &session) == VSRQA_OK, "newer, zero tail: %s",
+          vsrqa_last_error());
+    vsrqa_session_destroy(session);
+    newer.newer_fields[3] = 1;
+    CHECK_STATUS(vsrqa_session_create(engine, &newer.config, &session), VSRQA_ERROR_STRUCT_SIZE, "newer vsrqa.h");
+    NewerClipScore newer_score;
+    memset(&newer_score, 0xAB, sizeof newer_score);
+    CHECK(vsrqa_clip_score_default(&newer_score.score, sizeof newer_score) == VSRQA_OK, "newer clip default");
+    VsrqaFrame one = good;
+    CHECK(vsrqa_score_clip(engine, &one, 1, 25.0, &newer_score.score) == VSRQA_OK, "score_clip into newer: %s",
+          vsrqa_last_error());
+    CHECK(newer_score.newer_fields[0] == 0 && newer_score.score.frames == 1, "newer clip score");
+
+    /* A clip of frames of an older header's size: the array's stride is the caller's. */
+    typedef struct {
+        unsigned char bytes[offsetof(VsrqaFrame, opaque)];
+    } OldFrame;
+    OldFrame old_frames[3];
+    for (int i = 0; i < 3; i++) {
+        VsrqaFrame f = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+        f.struct_size = sizeof(OldFrame);
+        f.color_matrix = 0;
+        memcpy(old_frames[i].bytes, &f, sizeof(OldFrame));
+    }
+    VsrqaFrame new_frames[3];
+    for (int i = 0; i < 3; i++)
+        new_frames[i] = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+    VsrqaClipScore a, b;
+    vsrqa_clip_score_default(&a, sizeof a);
+    vsrqa_clip_score_default(&b, sizeof b);
+    CHECK(vsrqa_score_clip(engine, (const VsrqaFrame *)(const void *)old_frames, 3, 8.0, &a) == VSRQA_OK,
+          "score_clip of 0.4 frames: %s", vsrqa_last_error());
+    CHECK(vsrqa_score_clip(engine, new_frames, 3, 8.0, &b) == VSRQA_OK, "score_clip: %s", vsrqa_last_error());
+    CHECK(a.score == b.score, "0.4 frames %.17g != 1.0 frames %.17g", a.score, b.score);
+
+    /* Sizes no header ever had. */
+    VsrqaFrame tiny = good;
+    tiny.struct_size = 12;
+    CHECK_STATUS(vsrqa_score_frame(engine, &tiny, &fs), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
+    tiny.struct_size = 1u << 20;
+    CHECK_STATUS(vsrqa_score_frame(engine, &tiny, &fs), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
+    release_engine(engine);
+}
+
+/* ---- the log callback hears why vsrqa_engine_create failed ---- */
+
+static void test_create_failure_is_logged(void) {
+    VsrqaEngineConfig config;
+    vsrqa_engine_config_default(&config, sizeof config);
+    config.bundle_path = "/nonexistent/vsrqa-bundle";
+    config.log_level = VSRQA_LOG_ERROR;
+    int messages = 0;
+    config.log_callback = on_log;
+    config.log_user_data = &messages;
+    VsrqaEngine *engine = NULL;
+    CHECK_STATUS(vsrqa_engine_create(&config, &engine), VSRQA_ERROR_BUNDLE, "/nonexistent/vsrqa-bundle");
+    CHECK(messages == 1, "%d log messages for a failed create, expected 1", messages);
 }
 
 /* ---- bad input ---- */
@@ -339,12 +728,9 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     vsrqa_engine_destroy(NULL);
     vsrqa_session_destroy(NULL);
 
-    /* Wrong struct_size */
+    /* Sizes no header ever had (older and newer headers' sizes: test_struct_sizes). */
     VsrqaEngineConfig small;
-    CHECK_STATUS(vsrqa_engine_config_default(&small, sizeof small - 1), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
-    VsrqaFrame resized = good;
-    resized.struct_size = sizeof resized + 8;
-    CHECK_STATUS(vsrqa_score_frame(engine, &resized, &fs), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
+    CHECK_STATUS(vsrqa_engine_config_default(&small, 16), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
     VsrqaFrameScore raw_score;
     memset(&raw_score, 0, sizeof raw_score); /* not initialized with its _default */
     CHECK_STATUS(vsrqa_score_frame(engine, &good, &raw_score), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
@@ -429,14 +815,15 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
         const char *text = vsrqa_status_str(statuses[i]);
         CHECK(text != NULL && text[0] != '\0', "status_str(%d)", statuses[i]);
     }
-    vsrqa_engine_destroy(engine);
+    release_engine(engine);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m\n", argv[0]);
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--memcheck") == 0)) {
+        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m [--memcheck]\n", argv[0]);
         return 2;
     }
+    memcheck = argc == 4;
     Clip clip;
     if (!read_y4m(argv[2], &clip)) {
         fprintf(stderr, "cannot read the Y4M clip %s\n", argv[2]);
@@ -444,8 +831,15 @@ int main(int argc, char **argv) {
     }
     printf("vsrqa %s (C API %d.%d)\n", vsrqa_version(), VSRQA_API_VERSION_MAJOR, VSRQA_API_VERSION_MINOR);
     test_valid_scoring(argv[1], &clip);
-    test_expected_frames(argv[1], &clip);
+    if (!memcheck) test_expected_frames(argv[1], &clip);
+    test_failed_finish_ends_the_drain(argv[1]);
+    if (!memcheck) test_windows(argv[1], &clip);
+    test_nonblocking(argv[1], &clip);
+    if (!memcheck) test_colour_tags(argv[1], &clip);
+    test_struct_sizes(argv[1], &clip);
+    test_create_failure_is_logged();
     test_bad_input(argv[1], &clip);
+    vsrqa_engine_destroy(shared_engine);
     free(clip.data);
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -266,6 +266,10 @@ fn bench_reports_stages_latency_and_memory() {
     // The benchmarked score is the real one.
     let scored = json(&vsrqa(&["score", "-m", b, c]));
     assert_eq!(report["score"], scored["clip_score"]);
+    // Non-blocking, at the clip's frame rate: the same score.
+    let background = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "1", "--queue-frames", "4", "--realtime"]));
+    assert_eq!((background["queue_frames"].as_u64(), background["realtime"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(background["score"], scored["clip_score"]);
     assert_eq!(vsrqa(&["bench", "-m", b, c, "--repeat", "0"]).status.code(), Some(2));
 }
 

@@ -313,7 +313,7 @@ fn assert_same_scores_as_raw(name: &str, pix_fmt: &str, format: PixelFormat, key
     let fps = decoder.info().fps;
     let mut session = engine.session(fps).unwrap();
     while let Some(frame) = decoder.next_frame().unwrap() {
-        session.push(&frame.view).unwrap();
+        session.push(frame.view).unwrap();
     }
     let clip = session.finish().unwrap();
     let frame_scores: Vec<_> = std::iter::from_fn(|| session.poll()).collect();
@@ -328,7 +328,7 @@ fn assert_same_scores_as_raw(name: &str, pix_fmt: &str, format: PixelFormat, key
         .sum();
     let mut reference = engine.session(fps).unwrap();
     for chunk in raw.chunks_exact(frame_len) {
-        reference.push(&FrameView::packed(format, w, h, chunk).unwrap()).unwrap();
+        reference.push(FrameView::packed(format, w, h, chunk).unwrap()).unwrap();
     }
     let expected = reference.finish().unwrap();
     let expected_scores: Vec<_> = std::iter::from_fn(|| reference.poll()).collect();

@@ -4,6 +4,9 @@
 //! run's stages (frame conversion, each branch's preprocessing and network), per-frame push
 //! latency, the finish latency and the process's peak memory. tools/bench/bench.py runs it next to
 //! the PyTorch reference and ONNX Runtime and prints the ratios (docs/performance.md).
+//! `--queue-frames N` streams through a non-blocking session instead (push queues, a worker
+//! scores), and `--realtime` hands frames over at the clip's frame rate, as a player does: the
+//! push latency of each mode, side by side.
 
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -11,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use vsrqa::backend::BackendKind;
-use vsrqa::frame::FrameView;
-use vsrqa::{Engine, EngineOptions, EngineTimes};
+use vsrqa::engine::WhenFull;
+use vsrqa::frame::{Frame, FrameView};
+use vsrqa::{BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, Stream, StreamOptions};
 use vsrqa_video::y4m::Y4mReader;
 
 use super::Failure;
@@ -38,6 +42,12 @@ pub struct Args {
     /// launches; ignored by the CPU backends).
     #[arg(long)]
     cuda_graphs: bool,
+    /// Stream through a non-blocking session with a queue of N frames (0: blocking, the default).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    queue_frames: usize,
+    /// Push frames at the clip's frame rate (as a player receives them) instead of at once.
+    #[arg(long)]
+    realtime: bool,
     /// Write the JSON report to PATH instead of stdout.
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
@@ -87,17 +97,21 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     for _ in 0..args.repeat {
         engine.reset_timings();
         let started = Instant::now();
-        let mut session = engine.session(header.fps)?;
-        session.set_expected_frames(frames.len() as u64)?;
+        let options = StreamOptions { expected_frames: Some(frames.len() as u64), ..StreamOptions::new(header.fps) };
+        let mut stream = Streaming::start(&engine, options, args.queue_frames)?;
         let mut pushes = Vec::with_capacity(frames.len());
-        for data in &frames {
+        for (i, data) in frames.iter().enumerate() {
+            if args.realtime {
+                let due = Duration::from_secs_f64(i as f64 / header.fps);
+                std::thread::sleep(due.saturating_sub(started.elapsed()));
+            }
             let view = FrameView::packed(header.format, header.width, header.height, data)?;
             let pushed = Instant::now();
-            session.push(&view)?;
+            stream.push(&view)?;
             pushes.push(pushed.elapsed());
         }
         let finishing = Instant::now();
-        let score = session.finish()?.score;
+        let score = stream.finish()?.score;
         let finish = finishing.elapsed();
         runs.push(Run { total: started.elapsed(), pushes, finish, times: engine.timings(), score });
     }
@@ -110,6 +124,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "backend": engine.backend_name(),
         "threads": args.threads,
         "cuda_graphs": args.cuda_graphs,
+        "queue_frames": args.queue_frames,
+        "realtime": args.realtime,
         "machine": machine(),
         "model": engine.bundle().dir,
         "model_name": engine.bundle().manifest.name,
@@ -136,6 +152,36 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A blocking stream, or one on a worker thread behind a queue.
+enum Streaming {
+    Blocking(Box<Stream>),
+    Background(BackgroundStream),
+}
+
+impl Streaming {
+    fn start(engine: &Engine, options: StreamOptions, queue_frames: usize) -> vsrqa::Result<Streaming> {
+        let stream = engine.stream(options)?;
+        Ok(match queue_frames {
+            0 => Streaming::Blocking(Box::new(stream)),
+            n => Streaming::Background(BackgroundStream::start(stream, n, WhenFull::Block)?),
+        })
+    }
+
+    fn push(&mut self, view: &FrameView<'_>) -> vsrqa::Result<()> {
+        match self {
+            Streaming::Blocking(stream) => stream.push(view),
+            Streaming::Background(stream) => stream.push(&Frame::Host(*view), None).map(|_| ()),
+        }
+    }
+
+    fn finish(&mut self) -> vsrqa::Result<ClipScore> {
+        match self {
+            Streaming::Blocking(stream) => stream.finish(),
+            Streaming::Background(stream) => stream.finish(),
+        }
+    }
+}
+
 fn stages(times: &EngineTimes) -> Value {
     json!({
         "convert": { "seconds": times.convert.time.as_secs_f64(), "calls": times.convert.calls },
@@ -157,6 +203,7 @@ fn streaming(run: &Run) -> Value {
     json!({
         "push_ms_p50": rank(0.5),
         "push_ms_p95": rank(0.95),
+        "push_ms_p99": rank(0.99),
         "push_ms_max": ms[ms.len() - 1],
         "push_ms_mean": ms.iter().sum::<f64>() / ms.len() as f64,
         "finish_ms": run.finish.as_secs_f64() * 1e3,
@@ -213,9 +260,10 @@ fn summary(report: &Value) -> String {
     }
     let s = &report["streaming"];
     out += &format!(
-        "  push latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; finish {:.1} ms; peak RSS {:.0} MB\n",
+        "  push latency p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; finish {:.1} ms; peak RSS {:.0} MB\n",
         seconds(&s["push_ms_p50"]),
         seconds(&s["push_ms_p95"]),
+        seconds(&s["push_ms_p99"]),
         seconds(&s["push_ms_max"]),
         seconds(&s["finish_ms"]),
         seconds(&report["peak_rss_bytes"]) / 1e6

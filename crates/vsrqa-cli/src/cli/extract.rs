@@ -51,7 +51,7 @@ pub fn extract(engine: &Engine, path: &Path) -> Result<Extracted, String> {
     let mut session = engine.session(clip.fps).map_err(|e| e.to_string())?;
     let mut index = 0u64;
     while let Some(frame) = clip.next_frame().map_err(|f| f.message)? {
-        session.push(&frame).map_err(|e| format!("frame {index}: {e}"))?;
+        session.push(frame).map_err(|e| format!("frame {index}: {e}"))?;
         index += 1;
     }
     if index == 0 {

@@ -46,6 +46,7 @@ impl InputInfo {
             color_matrix: match clip.matrix {
                 ColorMatrix::Bt601 => "bt601",
                 ColorMatrix::Bt709 => "bt709",
+                ColorMatrix::Bt2020 => "bt2020",
             },
             color_range: match clip.range {
                 ColorRange::Limited => "limited",

@@ -63,7 +63,7 @@ pub struct Args {
     /// Raw input frame size, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
-    /// YUV matrix: bt601 or bt709. Default: each frame's tag for FFmpeg-decoded files (untagged
+    /// YUV matrix: bt601, bt709 or bt2020. Default: each frame's tag for FFmpeg-decoded files (untagged
     /// and unimplemented matrices are BT.601), BT.601 otherwise. The reference's OpenCV reader
     /// used BT.601 for every video: pass bt601 to reproduce its scores on BT.709 files.
     #[arg(long, value_name = "bt601|bt709")]
@@ -314,7 +314,7 @@ fn score_file(
                 Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), false),
             }
         }
-        if let Err(e) = session.push(&frame) {
+        if let Err(e) = session.push(frame) {
             report.frames = rows(std::mem::take(&mut scores), &compared);
             return fail(report, format!("{}: frame {index}: {e}", path.display()), false);
         }
@@ -376,7 +376,8 @@ fn parse_matrix(text: &str) -> Result<ColorMatrix, Failure> {
     match text {
         "bt601" => Ok(ColorMatrix::Bt601),
         "bt709" => Ok(ColorMatrix::Bt709),
-        other => Err(Failure::usage(format!("--color-matrix \"{other}\": use bt601 or bt709"))),
+        "bt2020" => Ok(ColorMatrix::Bt2020),
+        other => Err(Failure::usage(format!("--color-matrix \"{other}\": use bt601, bt709 or bt2020"))),
     }
 }
 

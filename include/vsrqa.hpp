@@ -1,0 +1,196 @@
+/*
+ * vsrqa.hpp: a header-only C++17 wrapper over the C API of vsrqa.h. Owning, movable handles
+ * (vsrqa::Engine, vsrqa::Session) and vsrqa::Error exceptions carrying the status and
+ * vsrqa_last_error()'s message; the C structs are used as they are, initialized by
+ * vsrqa::defaults<T>().
+ *
+ *   vsrqa::Engine engine("tests/data/tiny_bundle");
+ *   auto config = vsrqa::defaults<VsrqaSessionConfig>();
+ *   config.fps = 30.0;
+ *   vsrqa::Session session = engine.session(config);
+ *   for (const VsrqaFrame &frame : decoded) {
+ *       session.push(frame);
+ *       while (auto score = session.poll()) std::printf("%.4f\n", score->score);
+ *   }
+ *   VsrqaClipScore clip = session.finish();
+ *   while (auto score = session.poll()) std::printf("%.4f\n", score->score);
+ *
+ * Every call that can fail throws vsrqa::Error; VSRQA_AGAIN and VSRQA_END are not errors (poll
+ * returns std::nullopt and says which through Session::ended(); push returns false when a
+ * non-blocking session's queue is full under VSRQA_QUEUE_FULL_AGAIN).
+ */
+#ifndef VSRQA_HPP
+#define VSRQA_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "vsrqa.h"
+
+namespace vsrqa {
+
+/** A failed vsrqa call: its status and the library's message. */
+class Error : public std::runtime_error {
+  public:
+    Error(VsrqaStatus status, const std::string &what)
+        : std::runtime_error(what + ": " + vsrqa_status_str(status) + ": " + vsrqa_last_error()), status_(status) {}
+
+    VsrqaStatus status() const noexcept { return status_; }
+
+  private:
+    VsrqaStatus status_;
+};
+
+/** Returns `status`, or throws vsrqa::Error when it is an error (negative). */
+inline VsrqaStatus check(VsrqaStatus status, const char *what) {
+    if (status < 0) throw Error(status, what);
+    return status;
+}
+
+namespace detail {
+inline VsrqaStatus fill(VsrqaEngineConfig *p) { return vsrqa_engine_config_default(p, sizeof *p); }
+inline VsrqaStatus fill(VsrqaSessionConfig *p) { return vsrqa_session_config_default(p, sizeof *p); }
+inline VsrqaStatus fill(VsrqaFrame *p) { return vsrqa_frame_default(p, sizeof *p); }
+inline VsrqaStatus fill(VsrqaFrameScore *p) { return vsrqa_frame_score_default(p, sizeof *p); }
+inline VsrqaStatus fill(VsrqaClipScore *p) { return vsrqa_clip_score_default(p, sizeof *p); }
+}  // namespace detail
+
+/** A vsrqa struct filled with its defaults (struct_size included). */
+template <class T>
+T defaults() {
+    T value;
+    check(detail::fill(&value), "vsrqa defaults");
+    return value;
+}
+
+/** Whether the loaded library serves this header's API (same major version, minor at least this one's). */
+inline bool library_is_compatible() noexcept {
+    const uint32_t loaded = vsrqa_version_api();
+    return (loaded >> 16) == VSRQA_API_VERSION_MAJOR && ((loaded >> 8) & 0xff) >= VSRQA_API_VERSION_MINOR;
+}
+
+/** One stream of frames (see VsrqaSessionConfig). Movable, not copyable; destroyed with its owner. */
+class Session {
+  public:
+    explicit Session(VsrqaSession *handle) noexcept : handle_(handle) {}
+    Session(Session &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)), ended_(other.ended_) {}
+    Session &operator=(Session &&other) noexcept {
+        if (this != &other) {
+            vsrqa_session_destroy(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+            ended_ = other.ended_;
+        }
+        return *this;
+    }
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+    ~Session() { vsrqa_session_destroy(handle_); }
+
+    /** Pushes a frame; false when a non-blocking session's full queue refused it (push it again). */
+    bool push(const VsrqaFrame &frame) { return check(vsrqa_session_push(handle_, &frame), "vsrqa_session_push") == VSRQA_OK; }
+
+    /** The next ready key-frame score, or std::nullopt (then ended() says whether for good). */
+    std::optional<VsrqaFrameScore> poll() {
+        auto score = defaults<VsrqaFrameScore>();
+        return ready(check(vsrqa_session_poll(handle_, &score), "vsrqa_session_poll"), score);
+    }
+
+    /** The next clip score (each window's, or the stream's after finish), or std::nullopt. */
+    std::optional<VsrqaClipScore> poll_clip() {
+        auto score = defaults<VsrqaClipScore>();
+        return ready(check(vsrqa_session_poll_clip(handle_, &score), "vsrqa_session_poll_clip"), score);
+    }
+
+    /** Ends the stream and returns the last clip score; poll() then returns the remaining scores. */
+    VsrqaClipScore finish() {
+        auto score = defaults<VsrqaClipScore>();
+        check(vsrqa_session_finish(handle_, &score), "vsrqa_session_finish");
+        return score;
+    }
+
+    /** Whether the last poll found the session finished and drained (VSRQA_END). */
+    bool ended() const noexcept { return ended_; }
+
+    VsrqaSession *get() const noexcept { return handle_; }
+
+  private:
+    template <class T>
+    std::optional<T> ready(VsrqaStatus status, const T &value) {
+        ended_ = status == VSRQA_END;
+        if (status == VSRQA_OK) return value;
+        return std::nullopt;
+    }
+
+    VsrqaSession *handle_;
+    bool ended_ = false;
+};
+
+/** A loaded model bundle on one backend. Movable, not copyable; thread-safe to use. */
+class Engine {
+  public:
+    /** Creates an engine from a full config (see VsrqaEngineConfig). */
+    explicit Engine(const VsrqaEngineConfig &config) {
+        check(vsrqa_engine_create(&config, &handle_), "vsrqa_engine_create");
+    }
+
+    /** Creates an engine for `bundle_path` with the default config (backend auto). */
+    explicit Engine(const std::string &bundle_path, VsrqaBackend backend = VSRQA_BACKEND_AUTO) {
+        auto config = defaults<VsrqaEngineConfig>();
+        config.bundle_path = bundle_path.c_str();
+        config.backend = backend;
+        check(vsrqa_engine_create(&config, &handle_), "vsrqa_engine_create");
+    }
+
+    Engine(Engine &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Engine &operator=(Engine &&other) noexcept {
+        if (this != &other) {
+            vsrqa_engine_destroy(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+    ~Engine() { vsrqa_engine_destroy(handle_); }
+
+    /** Starts a session; it may outlive the engine. */
+    Session session(const VsrqaSessionConfig &config) const {
+        VsrqaSession *handle = nullptr;
+        check(vsrqa_session_create(handle_, &config, &handle), "vsrqa_session_create");
+        return Session(handle);
+    }
+
+    /** Starts a blocking session at `fps` frames per second. */
+    Session session(double fps) const {
+        auto config = defaults<VsrqaSessionConfig>();
+        config.fps = fps;
+        return session(config);
+    }
+
+    /** Scores one frame as a one-frame clip. */
+    VsrqaFrameScore score_frame(const VsrqaFrame &frame) const {
+        auto score = defaults<VsrqaFrameScore>();
+        check(vsrqa_score_frame(handle_, &frame, &score), "vsrqa_score_frame");
+        return score;
+    }
+
+    /** Scores `count` frames as one clip at `fps`. */
+    VsrqaClipScore score_clip(const VsrqaFrame *frames, std::size_t count, double fps) const {
+        auto score = defaults<VsrqaClipScore>();
+        check(vsrqa_score_clip(handle_, frames, count, fps, &score), "vsrqa_score_clip");
+        return score;
+    }
+
+    VsrqaEngine *get() const noexcept { return handle_; }
+
+  private:
+    VsrqaEngine *handle_ = nullptr;
+};
+
+}  // namespace vsrqa
+
+#endif /* VSRQA_HPP */
