@@ -118,3 +118,59 @@ fn device_frames_without_a_gpu_backend_are_refused_clearly() {
     assert!(session.push_device(&short_pitch).unwrap_err().to_string().contains("pitch"));
     assert_eq!(session.frames_pushed(), 0);
 }
+
+/// A non-blocking stream reads a device frame after `push` returned, so it holds the frame until
+/// its release runs: once per frame, after the frame is scored, and for frames cancelled by a
+/// drop too. The scores are the blocking session's.
+#[test]
+fn a_non_blocking_stream_releases_each_device_frame_once_it_is_read() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use vsrqa::engine::{Polled, WhenFull};
+    let on_device = engine(true);
+    let (width, height) = (96, 64);
+    let frames = nv12_frames(width, height, 12, 7);
+    let (w, h) = (width as u32, height as u32);
+    let (blocking, blocking_clip) = scores(&on_device, &frames, w, h, true);
+
+    let released = Arc::new(AtomicUsize::new(0));
+    let release = |released: &Arc<AtomicUsize>| {
+        let released = released.clone();
+        Box::new(move || {
+            released.fetch_add(1, Ordering::SeqCst);
+        }) as vsrqa::engine::Release
+    };
+    let stream = on_device.stream(vsrqa::StreamOptions::new(8.0)).unwrap();
+    let mut background = vsrqa::BackgroundStream::start(stream, 3, WhenFull::Block).unwrap();
+    for frame in &frames {
+        let device = vsrqa::frame::Frame::Device(device_view(frame, w, h));
+        background.push(&device, Some(release(&released))).unwrap();
+    }
+    let clip = background.finish().unwrap();
+    assert_eq!(released.load(Ordering::SeqCst), frames.len(), "every frame released once scored");
+    let mut polled = Vec::new();
+    while let Polled::Ready(score) = background.poll().unwrap() {
+        polled.push(score.score);
+    }
+    assert_eq!((polled, clip.score), (blocking, blocking_clip));
+
+    // Dropped with frames queued: each one is released, scored or not.
+    let released = Arc::new(AtomicUsize::new(0));
+    let stream = on_device.stream(vsrqa::StreamOptions::new(8.0)).unwrap();
+    let mut background = vsrqa::BackgroundStream::start(stream, 8, WhenFull::Block).unwrap();
+    for frame in &frames[..8] {
+        let device = vsrqa::frame::Frame::Device(device_view(frame, w, h));
+        background.push(&device, Some(release(&released))).unwrap();
+    }
+    drop(background);
+    assert_eq!(released.load(Ordering::SeqCst), 8);
+
+    // An engine without a kernel executor refuses device frames at push, and never releases them.
+    let host_only = engine(false);
+    let stream = host_only.stream(vsrqa::StreamOptions::new(8.0)).unwrap();
+    let mut background = vsrqa::BackgroundStream::start(stream, 2, WhenFull::Block).unwrap();
+    let released = Arc::new(AtomicUsize::new(0));
+    let device = vsrqa::frame::Frame::Device(device_view(&frames[0], w, h));
+    assert!(matches!(background.push(&device, Some(release(&released))), Err(Error::UnsupportedFrame(_))));
+    assert_eq!(released.load(Ordering::SeqCst), 0, "a frame not taken is the caller's");
+}

@@ -641,6 +641,38 @@ static void test_struct_sizes(const char *bundle, const Clip *clip) {
           vsrqa_last_error());
     CHECK(newer_score.newer_fields[0] == 0 && newer_score.score.frames == 1, "newer clip score");
 
+    /* Every other struct from a newer header: accepted with a zero tail, refused with a set one. */
+    struct {
+        VsrqaEngineConfig config;
+        unsigned char newer_fields[16];
+    } newer_engine;
+    CHECK(vsrqa_engine_config_default(&newer_engine.config, sizeof newer_engine) == VSRQA_OK, "newer engine default");
+    newer_engine.config.bundle_path = bundle;
+    newer_engine.config.backend = VSRQA_BACKEND_CPU;
+    newer_engine.newer_fields[15] = 1;
+    VsrqaEngine *newer_created = NULL;
+    CHECK_STATUS(vsrqa_engine_create(&newer_engine.config, &newer_created), VSRQA_ERROR_STRUCT_SIZE, "newer vsrqa.h");
+    struct {
+        VsrqaFrame frame;
+        unsigned char newer_fields[16];
+    } newer_frame;
+    CHECK(vsrqa_frame_default(&newer_frame.frame, sizeof newer_frame) == VSRQA_OK, "newer frame default");
+    memcpy(&newer_frame.frame, &good, offsetof(VsrqaFrame, opaque));
+    newer_frame.frame.struct_size = sizeof newer_frame;
+    struct {
+        VsrqaFrameScore score;
+        unsigned char newer_fields[16];
+    } newer_frame_score;
+    memset(&newer_frame_score, 0xAB, sizeof newer_frame_score);
+    CHECK(vsrqa_frame_score_default(&newer_frame_score.score, sizeof newer_frame_score) == VSRQA_OK,
+          "newer frame score default");
+    CHECK(vsrqa_score_frame(engine, &newer_frame.frame, &newer_frame_score.score) == VSRQA_OK,
+          "newer frame and frame score: %s", vsrqa_last_error());
+    CHECK(newer_frame_score.score.score == reference && newer_frame_score.newer_fields[0] == 0,
+          "a newer frame scores as this header's, the result's unknown tail stays zero");
+    newer_frame.newer_fields[2] = 9;
+    CHECK_STATUS(vsrqa_score_frame(engine, &newer_frame.frame, &fs), VSRQA_ERROR_STRUCT_SIZE, "newer vsrqa.h");
+
     /* A clip of frames of an older header's size: the array's stride is the caller's. */
     typedef struct {
         unsigned char bytes[offsetof(VsrqaFrame, opaque)];
