@@ -44,6 +44,11 @@ pub enum Error {
     OutOfMemory(String),
 }
 
+/// The text of a caught panic, when it carried one.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<String> {
+    panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned())
+}
+
 impl Error {
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Bundle { path: path.into(), message: message.into() }

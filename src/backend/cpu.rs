@@ -46,11 +46,7 @@ impl Backend for CpuBackend {
 
 /// The text of a caught panic.
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
+    crate::error::panic_message(panic.as_ref()).unwrap_or_else(|| "no message".into())
 }
 
 impl CpuBackend {

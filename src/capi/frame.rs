@@ -32,7 +32,7 @@ pub(crate) unsafe fn frame<'a>(frame: *const VsrqaFrame, what: &str) -> Result<C
     let frame = match descriptor.memory {
         VSRQA_MEMORY_HOST => {
             // SAFETY: forwarded contract.
-            Frame::Host(unsafe { host_view(&descriptor, format, what)? })
+            Frame::Host(unsafe { host_view(&descriptor, format, (matrix, range), what)? })
         }
         VSRQA_MEMORY_CUDA => {
             let device = DeviceFrame {
@@ -55,10 +55,6 @@ pub(crate) unsafe fn frame<'a>(frame: *const VsrqaFrame, what: &str) -> Result<C
         other => {
             return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("{what}: unknown memory type {other}")))
         }
-    };
-    let frame = match frame {
-        Frame::Host(view) => Frame::Host(FrameView { matrix, range, ..view }),
-        device => device,
     };
     Ok(Checked { frame, opaque: descriptor.opaque })
 }
@@ -121,7 +117,12 @@ pub(crate) fn pixel_format(value: VsrqaPixelFormat) -> Result<PixelFormat, CErro
 ///
 /// # Safety
 /// The descriptor's plane pointers, if it is valid, cover the planes it describes.
-unsafe fn host_view<'a>(frame: &VsrqaFrame, format: PixelFormat, what: &str) -> Result<FrameView<'a>, CError> {
+unsafe fn host_view<'a>(
+    frame: &VsrqaFrame,
+    format: PixelFormat,
+    (matrix, range): (ColorMatrix, ColorRange),
+    what: &str,
+) -> Result<FrameView<'a>, CError> {
     let (width, height) = (frame.width, frame.height);
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(CError::new(
@@ -156,13 +157,5 @@ unsafe fn host_view<'a>(frame: &VsrqaFrame, format: PixelFormat, what: &str) -> 
         // which is what the descriptor declares.
         planes[i] = unsafe { std::slice::from_raw_parts(pointer.cast::<u8>(), len) };
     }
-    Ok(FrameView {
-        format,
-        width,
-        height,
-        planes,
-        pitches: frame.pitches,
-        matrix: ColorMatrix::default(),
-        range: ColorRange::default(),
-    })
+    Ok(FrameView { format, width, height, planes, pitches: frame.pitches, matrix, range })
 }

@@ -16,9 +16,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::{Arc, Mutex};
 
 use crate::backend::BackendKind;
-use crate::engine::{
-    BackgroundStream, Engine, EngineOptions, LogLevel, Polled, Pushed, Release, Stream, StreamOptions, WhenFull,
-};
+use crate::engine::{Engine, EngineOptions, LogLevel, Polled, Pushed, Release, StreamOptions, StreamRunner, WhenFull};
 use crate::frame::Frame;
 use status::{guard, CError, VsrqaStatus, VsrqaStatus::*};
 pub use types::*;
@@ -37,11 +35,10 @@ pub struct VsrqaSession {
     inner: Mutex<SessionKind>,
 }
 
-enum SessionKind {
-    /// Scores during `push`, on the caller's thread (boxed: a stream is large, a handle is not).
-    Blocking(Box<Stream>),
-    /// Queues frames for the session's worker thread.
-    Background { stream: BackgroundStream, release: Option<ReleaseCallback> },
+struct SessionKind {
+    stream: StreamRunner,
+    /// A non-blocking session's `frame_release`.
+    release: Option<ReleaseCallback>,
 }
 
 /// A pointer the caller handed over with a callback, sent to the thread the callback runs on
@@ -378,28 +375,19 @@ pub unsafe extern "C" fn vsrqa_score_clip(
         if count == 0 {
             return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, "count is 0: a clip needs at least one frame"));
         }
+        // The array's stride is the caller's sizeof(VsrqaFrame), which frames[0] declares.
+        // SAFETY: forwarded contract.
+        let stride = unsafe { abi::caller_size(frames, "frames[0]")? };
         let checked = (0..count)
-            // SAFETY: `count` frames per the contract; each one's struct_size says how far it
-            // reaches, and the array's stride is this header's or an older one's sizeof.
-            .map(|i| unsafe { frame::frame(frames_at(frames, i)?, &format!("frames[{i}]")) }.map(|c| c.frame))
+            // SAFETY: `count` frames of `stride` bytes per the contract.
+            .map(|i| unsafe { frame::frame(frames.cast::<u8>().add(i * stride).cast(), &format!("frames[{i}]")) })
+            .map(|checked| checked.map(|c| c.frame))
             .collect::<Result<Vec<Frame<'_>>, CError>>()?;
         let result = engine.score_clip(&checked, fps)?;
         // SAFETY: forwarded contract.
         unsafe { abi::write(score, &clip_score(&result), "score")? };
         Ok(VSRQA_OK)
     })
-}
-
-/// The address of frame `index` of a caller's array: its stride is the caller's
-/// `sizeof(VsrqaFrame)`, which the first frame's `struct_size` tells.
-///
-/// # Safety
-/// `frames` points to at least `index + 1` frames of the caller's size.
-unsafe fn frames_at(frames: *const VsrqaFrame, index: usize) -> Result<*const VsrqaFrame, CError> {
-    // SAFETY: forwarded contract.
-    let stride = unsafe { abi::caller_size(frames, "frames[0]")? };
-    // SAFETY: within the caller's array.
-    Ok(unsafe { frames.cast::<u8>().add(index * stride) }.cast::<VsrqaFrame>())
 }
 
 /// Starts a stream of frames (see `VsrqaSessionConfig` for blocking, non-blocking and windowed
@@ -466,14 +454,11 @@ fn session_kind(engine: &Engine, config: &VsrqaSessionConfig) -> Result<SessionK
             unsafe { callback(user_data.0, &value) }
         }));
     }
-    if config.queue_frames == 0 {
-        return Ok(SessionKind::Blocking(Box::new(stream)));
-    }
     let release = config
         .frame_release
         .map(|callback| ReleaseCallback { callback, user_data: CallerPointer(config.callback_user_data) });
-    let stream = BackgroundStream::start(stream, config.queue_frames as usize, when_full)?;
-    Ok(SessionKind::Background { stream, release })
+    let stream = StreamRunner::start(stream, config.queue_frames as usize, when_full)?;
+    Ok(SessionKind { stream, release })
 }
 
 /// # Safety
@@ -519,26 +504,25 @@ pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *
         unsafe {
             with_session(session, |kind| {
                 let checked = frame::frame(frame, "frame")?;
-                match kind {
-                    SessionKind::Blocking(stream) => stream.push(checked.frame)?,
-                    SessionKind::Background { stream, release } => {
-                        let release = match (&checked.frame, release) {
-                            (Frame::Host(_), _) => None,
-                            (Frame::Device(_), Some(callback)) => Some(callback.for_frame(checked.opaque)),
-                            (Frame::Device(_), None) => {
-                                return Err(CError::new(
-                                    VSRQA_ERROR_INVALID_ARGUMENT,
-                                    "a non-blocking session takes frames in device memory only with a \
-                                     config->frame_release callback (it says when the planes are free again)",
-                                ))
-                            }
-                        };
-                        if stream.push(&checked.frame, release)? == Pushed::QueueFull {
-                            return Ok(VSRQA_AGAIN);
-                        }
+                // A non-blocking session reads a device frame after push returns: it needs to say
+                // when the planes are free again. Host frames are copied; blocking ones read now.
+                let release = match (&checked.frame, kind.release) {
+                    (Frame::Device(_), Some(callback)) if kind.stream.is_background() => {
+                        Some(callback.for_frame(checked.opaque))
                     }
+                    (Frame::Device(_), None) if kind.stream.is_background() => {
+                        return Err(CError::new(
+                            VSRQA_ERROR_INVALID_ARGUMENT,
+                            "a non-blocking session takes frames in device memory only with a \
+                             config->frame_release callback (it says when the planes are free again)",
+                        ))
+                    }
+                    _ => None,
+                };
+                match kind.stream.push(&checked.frame, release)? {
+                    Pushed::Queued => Ok(VSRQA_OK),
+                    Pushed::QueueFull => Ok(VSRQA_AGAIN),
                 }
-                Ok(VSRQA_OK)
             })
         }
     })
@@ -561,11 +545,7 @@ pub unsafe extern "C" fn vsrqa_session_poll(session: *mut VsrqaSession, score: *
         unsafe {
             with_session(session, |kind| {
                 abi::caller_size(score, "score")?;
-                let polled = match kind {
-                    SessionKind::Blocking(stream) => stream.poll_next(),
-                    SessionKind::Background { stream, .. } => stream.poll(),
-                };
-                polled_status(polled, |item| abi::write(score, &frame_score(&item), "score"))
+                polled_status(kind.stream.poll(), |item| abi::write(score, &frame_score(&item), "score"))
             })
         }
     })
@@ -587,11 +567,7 @@ pub unsafe extern "C" fn vsrqa_session_poll_clip(
         unsafe {
             with_session(session, |kind| {
                 abi::caller_size(score, "score")?;
-                let polled = match kind {
-                    SessionKind::Blocking(stream) => stream.poll_clip_next(),
-                    SessionKind::Background { stream, .. } => stream.poll_clip(),
-                };
-                polled_status(polled, |item| abi::write(score, &clip_score(&item), "score"))
+                polled_status(kind.stream.poll_clip(), |item| abi::write(score, &clip_score(&item), "score"))
             })
         }
     })
@@ -614,10 +590,7 @@ pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score:
         unsafe {
             with_session(session, |kind| {
                 abi::caller_size(score, "score")?;
-                let result = match kind {
-                    SessionKind::Blocking(stream) => stream.finish()?,
-                    SessionKind::Background { stream, .. } => stream.finish()?,
-                };
+                let result = kind.stream.finish()?;
                 abi::write(score, &clip_score(&result), "score")?;
                 Ok(VSRQA_OK)
             })

@@ -123,11 +123,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<VsrqaStatus, CError>) -> Vsrqa
             error.status
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let what = crate::error::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".into());
             set_last_error(&format!("internal error (please report): {what}"));
             VSRQA_ERROR_INTERNAL
         }

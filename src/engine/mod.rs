@@ -17,7 +17,7 @@ use std::time::Instant;
 pub use crate::timing::{BranchTimes, EngineTimes, StageTime};
 pub use session::{ClipScore, FrameScore, Session};
 pub use stream::{Polled, ScoreCallback, Stream, StreamOptions};
-pub use worker::{BackgroundStream, Pushed, Release, WhenFull};
+pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;

@@ -108,6 +108,13 @@ struct Preprocessed {
     clip_frames: Vec<Vec<u8>>,
 }
 
+/// The refusal of a device frame by an engine without a kernel executor.
+pub(super) fn device_frames_unsupported() -> Error {
+    Error::unsupported(
+        "frames in CUDA device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
+    )
+}
+
 pub struct Session {
     engine: Engine,
     interval: u64,
@@ -210,9 +217,7 @@ impl Session {
         self.check_usable()?;
         frame.validate()?;
         if matches!(frame, Frame::Device(_)) && self.engine.inner().device_frames.is_none() {
-            return Err(Error::unsupported(
-                "frames in CUDA device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
-            ));
+            return Err(device_frames_unsupported());
         }
         self.push_frame(&frame)
     }

@@ -138,6 +138,16 @@ impl Stream {
         self.failure.as_ref()
     }
 
+    fn check_usable(&self) -> Result<()> {
+        if self.finished {
+            return Err(Error::SessionFinished);
+        }
+        if let Some(error) = &self.failure {
+            return Err(Error::Backend(format!("the session stopped after an earlier error: {error}")));
+        }
+        Ok(())
+    }
+
     /// The session of the window starting at `window_start`, told its length.
     fn window_session(&self) -> Result<Session> {
         let mut session = self.engine.session(self.options.fps)?;
@@ -155,12 +165,7 @@ impl Stream {
 
     /// Adds the next frame (as [`Session::push`]); a window that this frame completes is scored.
     pub fn push<'f>(&mut self, frame: impl Into<Frame<'f>>) -> Result<()> {
-        if self.finished {
-            return Err(Error::SessionFinished);
-        }
-        if let Some(error) = &self.failure {
-            return Err(Error::Backend(format!("the session stopped after an earlier error: {error}")));
-        }
+        self.check_usable()?;
         let mut session = match self.current.take() {
             Some(session) => session,
             None => self.window_session()?,
@@ -247,12 +252,7 @@ impl Stream {
     /// window's); it is also queued for [`Stream::poll_clip`]. The stream ends whether or not this
     /// succeeds.
     pub fn finish(&mut self) -> Result<ClipScore> {
-        if self.finished {
-            return Err(Error::SessionFinished);
-        }
-        if let Some(error) = &self.failure {
-            return Err(Error::Backend(format!("the session stopped after an earlier error: {error}")));
-        }
+        self.check_usable()?;
         self.finished = true;
         let open_window = self.current.as_ref().is_some_and(|s| s.frames_pushed() > 0);
         if open_window || self.frames_pushed == 0 {

@@ -145,9 +145,7 @@ impl BackgroundStream {
         }
         frame.validate()?;
         if matches!(frame, Frame::Device(_)) && !self.accepts_device_frames {
-            return Err(Error::unsupported(
-                "frames in CUDA device memory need a GPU backend (tensorrt) or an engine made with a kernel executor",
-            ));
+            return Err(super::session::device_frames_unsupported());
         }
         {
             let mut state = self.shared.lock();
@@ -209,11 +207,6 @@ impl BackgroundStream {
             state = self.shared.wait(state);
         }
     }
-
-    /// Frames queued and not yet taken by the worker.
-    pub fn queued(&self) -> usize {
-        self.shared.lock().frames_queued
-    }
 }
 
 impl Drop for BackgroundStream {
@@ -253,7 +246,10 @@ fn run(mut stream: Stream, shared: &Shared) {
             Job::Device { frame, .. } => stream.push(*frame).map(|()| None),
             Job::Finish => stream.finish().map(Some),
         }))
-        .unwrap_or_else(|panic| Err(Error::Backend(format!("internal error (please report): {}", panic_text(&panic)))));
+        .unwrap_or_else(|panic| {
+            let what = crate::error::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Backend(format!("internal error (please report): {what}")))
+        });
         // The frame is no longer read: release it before taking the lock.
         drop(job);
         let mut state = shared.lock();
@@ -280,10 +276,54 @@ fn run(mut stream: Stream, shared: &Shared) {
     }
 }
 
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
+/// A stream scored on the caller's thread or on a worker of its own, behind one interface: what a
+/// host that offers both modes holds (the C API's sessions, `vsrqa bench`).
+pub enum StreamRunner {
+    /// Scores during `push` (boxed: a stream is large, a worker's handle is not).
+    Blocking(Box<Stream>),
+    Background(BackgroundStream),
+}
+
+impl StreamRunner {
+    /// `queue_frames` 0: blocking; else a [`BackgroundStream`] with that queue.
+    pub fn start(stream: Stream, queue_frames: usize, when_full: WhenFull) -> Result<StreamRunner> {
+        Ok(match queue_frames {
+            0 => StreamRunner::Blocking(Box::new(stream)),
+            n => StreamRunner::Background(BackgroundStream::start(stream, n, when_full)?),
+        })
+    }
+
+    pub fn is_background(&self) -> bool {
+        matches!(self, StreamRunner::Background(_))
+    }
+
+    /// Pushes a frame. A blocking stream reads it during the call: `release` is then dropped
+    /// uncalled, as for a frame not taken.
+    pub fn push(&mut self, frame: &Frame<'_>, release: Option<Release>) -> Result<Pushed> {
+        match self {
+            StreamRunner::Blocking(stream) => stream.push(*frame).map(|()| Pushed::Queued),
+            StreamRunner::Background(stream) => stream.push(frame, release),
+        }
+    }
+
+    pub fn poll(&mut self) -> Result<Polled<FrameScore>> {
+        match self {
+            StreamRunner::Blocking(stream) => stream.poll_next(),
+            StreamRunner::Background(stream) => stream.poll(),
+        }
+    }
+
+    pub fn poll_clip(&mut self) -> Result<Polled<ClipScore>> {
+        match self {
+            StreamRunner::Blocking(stream) => stream.poll_clip_next(),
+            StreamRunner::Background(stream) => stream.poll_clip(),
+        }
+    }
+
+    pub fn finish(&mut self) -> Result<ClipScore> {
+        match self {
+            StreamRunner::Blocking(stream) => stream.finish(),
+            StreamRunner::Background(stream) => stream.finish(),
+        }
+    }
 }

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use vsrqa::backend::BackendKind;
-use vsrqa::engine::WhenFull;
+use vsrqa::engine::{StreamRunner, WhenFull};
 use vsrqa::frame::{Frame, FrameView};
-use vsrqa::{BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, Stream, StreamOptions};
+use vsrqa::{Engine, EngineOptions, EngineTimes, StreamOptions};
 use vsrqa_video::y4m::Y4mReader;
 
 use super::Failure;
@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         engine.reset_timings();
         let started = Instant::now();
         let options = StreamOptions { expected_frames: Some(frames.len() as u64), ..StreamOptions::new(header.fps) };
-        let mut stream = Streaming::start(&engine, options, args.queue_frames)?;
+        let mut stream = StreamRunner::start(engine.stream(options)?, args.queue_frames, WhenFull::Block)?;
         let mut pushes = Vec::with_capacity(frames.len());
         for (i, data) in frames.iter().enumerate() {
             if args.realtime {
@@ -107,7 +107,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
             let view = FrameView::packed(header.format, header.width, header.height, data)?;
             let pushed = Instant::now();
-            stream.push(&view)?;
+            stream.push(&Frame::Host(view), None)?;
             pushes.push(pushed.elapsed());
         }
         let finishing = Instant::now();
@@ -150,36 +150,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => print!("{text}"),
     }
     Ok(())
-}
-
-/// A blocking stream, or one on a worker thread behind a queue.
-enum Streaming {
-    Blocking(Box<Stream>),
-    Background(BackgroundStream),
-}
-
-impl Streaming {
-    fn start(engine: &Engine, options: StreamOptions, queue_frames: usize) -> vsrqa::Result<Streaming> {
-        let stream = engine.stream(options)?;
-        Ok(match queue_frames {
-            0 => Streaming::Blocking(Box::new(stream)),
-            n => Streaming::Background(BackgroundStream::start(stream, n, WhenFull::Block)?),
-        })
-    }
-
-    fn push(&mut self, view: &FrameView<'_>) -> vsrqa::Result<()> {
-        match self {
-            Streaming::Blocking(stream) => stream.push(view),
-            Streaming::Background(stream) => stream.push(&Frame::Host(*view), None).map(|_| ()),
-        }
-    }
-
-    fn finish(&mut self) -> vsrqa::Result<ClipScore> {
-        match self {
-            Streaming::Blocking(stream) => stream.finish(),
-            Streaming::Background(stream) => stream.finish(),
-        }
-    }
 }
 
 fn stages(times: &EngineTimes) -> Value {
