@@ -295,6 +295,9 @@ int main(int argc, char **argv) {
 
         FrameAdapter adapter;
         uint64_t frames = 0;
+        // A clip has one frame size: a stream that switches resolution makes the push fail with
+        // the library's reason here (the vsrqa tool scores each size as a segment instead). The
+        // frames are scored as stored: a display rotation is not applied in this example.
         auto push = [&](const AVFrame *frame) {
             VsrqaFrame described = adapter.describe(frame);
             check(vsrqa_session_push(session.get(), &described), "vsrqa_session_push");

@@ -697,7 +697,8 @@ VsrqaStatus vsrqa_score_frame(const struct VsrqaEngine *engine,
  * them through a session told the clip length. `score` must be prepared with
  * `vsrqa_clip_score_default`. Thread-safe on a shared engine.
  * Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
- * VSRQA_ERROR_INVALID_ARGUMENT (count 0, the frame rate, a frame's sizes, pitches or tags),
+ * VSRQA_ERROR_INVALID_ARGUMENT (count 0, the frame rate, a frame's sizes, pitches or tags,
+ * frames of more than one size),
  * VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND, VSRQA_ERROR_OUT_OF_MEMORY.
  * `frames` must be NULL or point to `count` frames as `vsrqa_score_frame` takes them.
  */
@@ -727,10 +728,16 @@ VsrqaStatus vsrqa_session_create(const struct VsrqaEngine *engine,
  * returns at once (host memory is copied; device memory is read until `frame_release`). A
  * rejected frame leaves the session unchanged. In a non-blocking session, an error the worker
  * met with an earlier frame is returned here (or by the next poll or finish) instead.
+ * A session's frames all have the first frame's width and height: a clip has one size. A frame
+ * of another size (an adaptive stream switching resolution) is refused; finish the session for
+ * the clip so far and score the new size in a new one. Format, matrix and range may change from
+ * frame to frame. Frames are scored as given: a host whose stream carries a display rotation
+ * (a phone's portrait video) rotates the frames before pushing them, as a player does.
  * Returns VSRQA_OK; VSRQA_AGAIN (non-blocking, queue full, VSRQA_QUEUE_FULL_AGAIN: the frame was
  * not taken, push it again); VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
- * VSRQA_ERROR_INVALID_ARGUMENT (sizes, pitches, colour tags; a device frame in a non-blocking
- * session without frame_release), VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND (the
+ * VSRQA_ERROR_INVALID_ARGUMENT (sizes, pitches, colour tags; a size other than the first frame's;
+ * a device frame in a non-blocking session without frame_release),
+ * VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND (the
  * session is stopped from then on), VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY.
  * `session` must be NULL or live; `frame` as `vsrqa_score_frame` takes it.
  */

@@ -678,3 +678,61 @@ fn dropping_a_background_stream_cancels_its_queue() {
     dropper.join().unwrap();
     assert!(scored.load(std::sync::atomic::Ordering::SeqCst) <= 1, "queued frames were scored after the drop");
 }
+
+/// A clip has one frame size: a frame of another size is refused by every kind of session, which
+/// goes on unchanged; format changes at the same size are accepted.
+#[test]
+fn a_frame_of_another_size_is_refused_and_the_session_goes_on() {
+    let engine = engine();
+    let frames = sample_frames();
+    let small = vec![128u8; 56 * 40 * 3 / 2];
+    let small_view = FrameView::packed(PixelFormat::I420, 56, 40, &small).unwrap();
+    let refused = |result: vsrqa::Result<()>| match result {
+        Err(Error::InvalidArgument(message)) => {
+            assert!(message.contains("56x40") && message.contains("112x80") && message.contains("one frame size"));
+        }
+        other => panic!("a frame of another size was not refused: {other:?}"),
+    };
+    let (_, reference) = stream(&engine, &frames, 8.0);
+
+    let mut session = engine.session(8.0).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        if i == 3 {
+            refused(session.push(small_view));
+        }
+        if i == 4 {
+            // The same picture as NV12: accepted, and it scores as the I420 frame.
+            let mut nv12 = frame[..112 * 80].to_vec();
+            let (u, v) = frame[112 * 80..].split_at(56 * 40);
+            nv12.extend(u.iter().zip(v).flat_map(|(&u, &v)| [u, v]));
+            session.push(FrameView::packed(PixelFormat::Nv12, 112, 80, &nv12).unwrap()).unwrap();
+            continue;
+        }
+        session.push(i420(frame)).unwrap();
+    }
+    assert_eq!(session.finish().unwrap(), reference);
+
+    // A stream (windows included) and a non-blocking one refuse it at the push, too.
+    let options = vsrqa::StreamOptions { window_frames: Some(8), ..vsrqa::StreamOptions::new(8.0) };
+    let mut live = engine.stream(options).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        if i == 8 {
+            // A window boundary is not a new clip size.
+            refused(live.push(small_view));
+        }
+        live.push(i420(frame)).unwrap();
+    }
+    assert_eq!(live.finish().unwrap().frames, 4);
+    let background = engine.stream(vsrqa::StreamOptions::new(8.0)).unwrap();
+    let mut background = vsrqa::BackgroundStream::start(background, 2, vsrqa::engine::WhenFull::Block).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        if i == 2 {
+            match background.push(&vsrqa::frame::Frame::Host(small_view), None) {
+                Err(Error::InvalidArgument(message)) => assert!(message.contains("one frame size"), "{message}"),
+                other => panic!("a non-blocking session took a frame of another size: {other:?}"),
+            }
+        }
+        background.push(&vsrqa::frame::Frame::Host(i420(frame)), None).unwrap();
+    }
+    assert_eq!(background.finish().unwrap(), reference);
+}

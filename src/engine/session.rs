@@ -11,7 +11,7 @@ use super::frame_plan::{self, plan_frame, BranchRule, FrameContext, FramePlan, W
 use super::{Engine, LogLevel};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
-use crate::frame::{convert, DeviceFrame, Frame};
+use crate::frame::{check_clip_size, convert, DeviceFrame, Frame};
 
 /// The score of one key frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,6 +132,8 @@ pub struct Session {
     clips: Vec<ClipState>,
     /// The clip length the caller announced, if any.
     expected_frames: Option<u64>,
+    /// The size of the frames accepted so far (a clip has one, see [`check_clip_size`]).
+    frame_size: Option<(u32, u32)>,
     finished: bool,
     /// The error that stopped the session: a backend failure, or a `finish` that failed.
     poisoned: Option<Error>,
@@ -162,6 +164,7 @@ impl Session {
             ready: VecDeque::new(),
             clips,
             expected_frames: None,
+            frame_size: None,
             finished: false,
             poisoned: None,
         })
@@ -211,7 +214,8 @@ impl Session {
     /// GPU, never copied to the host; needs an engine with a kernel executor, the `tensorrt`
     /// backend or `EngineOptions::device_frames`). Work for the frame is done now; scores that
     /// become ready are queued for [`Session::poll`]. A frame that is rejected leaves the session
-    /// unchanged.
+    /// unchanged, among them a frame whose size differs from the first frame's
+    /// ([`check_clip_size`]: finish the session and start a new one).
     pub fn push<'f>(&mut self, frame: impl Into<Frame<'f>>) -> Result<()> {
         let frame = frame.into();
         self.check_usable()?;
@@ -219,7 +223,13 @@ impl Session {
         if matches!(frame, Frame::Device(_)) && self.engine.inner().device_frames.is_none() {
             return Err(device_frames_unsupported());
         }
-        self.push_frame(&frame)
+        check_clip_size(self.frame_size, &frame, self.frames_pushed)?;
+        let before = self.frames_pushed;
+        let result = self.push_frame(&frame);
+        if self.frames_pushed > before {
+            self.frame_size.get_or_insert(frame.size());
+        }
+        result
     }
 
     /// [`push`](Self::push) of a frame in device memory.

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use super::session::{ClipScore, FrameScore, Session};
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::{check_clip_size, Frame};
 
 /// How a stream is scored.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,6 +78,8 @@ pub struct Stream {
     /// Key frames of the completed windows.
     key_frames_before: u32,
     frames_pushed: u64,
+    /// One frame size for the whole stream, windows included (see [`check_clip_size`]).
+    frame_size: Option<(u32, u32)>,
     ready: VecDeque<FrameScore>,
     clips: VecDeque<ClipScore>,
     /// The latest clip score, for `finish` on a window boundary.
@@ -103,6 +105,7 @@ impl Stream {
             windows: 0,
             key_frames_before: 0,
             frames_pushed: 0,
+            frame_size: None,
             ready: VecDeque::new(),
             clips: VecDeque::new(),
             last_clip: None,
@@ -166,6 +169,8 @@ impl Stream {
     /// Adds the next frame (as [`Session::push`]); a window that this frame completes is scored.
     pub fn push<'f>(&mut self, frame: impl Into<Frame<'f>>) -> Result<()> {
         self.check_usable()?;
+        let frame = frame.into();
+        check_clip_size(self.frame_size, &frame, self.frames_pushed)?;
         let mut session = match self.current.take() {
             Some(session) => session,
             None => self.window_session()?,
@@ -177,6 +182,7 @@ impl Stream {
         let window_full = self.options.window_frames.is_some_and(|n| session.frames_pushed() >= n);
         if pushed.is_ok() {
             self.frames_pushed += 1;
+            self.frame_size.get_or_insert(frame.size());
         }
         self.collect(&mut session);
         self.current = Some(session);

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use super::session::{ClipScore, FrameScore};
 use super::stream::{Polled, Stream};
 use crate::error::{Error, Result};
-use crate::frame::{DeviceFrame, Frame, OwnedFrame};
+use crate::frame::{check_clip_size, DeviceFrame, Frame, OwnedFrame};
 
 /// What `push` does when the queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,6 +101,10 @@ pub struct BackgroundStream {
     when_full: WhenFull,
     accepts_device_frames: bool,
     finish_sent: bool,
+    /// Checked here, not on the worker, so that a frame of another size is refused by its push
+    /// (the stream goes on) rather than stopping the stream later (see [`check_clip_size`]).
+    frame_size: Option<(u32, u32)>,
+    frames_queued_total: u64,
 }
 
 impl BackgroundStream {
@@ -123,6 +127,8 @@ impl BackgroundStream {
             when_full,
             accepts_device_frames,
             finish_sent: false,
+            frame_size: None,
+            frames_queued_total: 0,
         })
     }
 
@@ -147,6 +153,7 @@ impl BackgroundStream {
         if matches!(frame, Frame::Device(_)) && !self.accepts_device_frames {
             return Err(super::session::device_frames_unsupported());
         }
+        check_clip_size(self.frame_size, frame, self.frames_queued_total)?;
         {
             let mut state = self.shared.lock();
             self.reported_error(&mut state)?;
@@ -167,6 +174,8 @@ impl BackgroundStream {
         state.jobs.push_back(job);
         state.frames_queued += 1;
         self.shared.changed.notify_all();
+        self.frame_size.get_or_insert(frame.size());
+        self.frames_queued_total += 1;
         Ok(Pushed::Queued)
     }
 

@@ -255,6 +255,22 @@ impl Frame<'_> {
     }
 }
 
+/// The one-size rule of a clip: every frame of a session (or stream) has the size of its first.
+/// Pixel format, matrix and range may change from frame to frame (each frame says its own, and all
+/// become the same RGB picture); a new size is a new clip, since the branches' resizing, crops and
+/// temporal chunks assume one picture geometry. `first` is the size of the frames accepted so far
+/// (`None` before the first), `index` the frame's position in the stream.
+pub fn check_clip_size(first: Option<(u32, u32)>, frame: &Frame<'_>, index: u64) -> Result<()> {
+    let (width, height) = frame.size();
+    match first {
+        Some((w, h)) if (w, h) != (width, height) => Err(crate::error::Error::invalid(format!(
+            "frame {index} is {width}x{height}, the clip's frames are {w}x{h}: a clip has one frame size \
+             (finish this session and start a new one for the frames of the new size)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// An 8-bit RGB image, rows packed, 3 bytes a pixel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RgbImage {

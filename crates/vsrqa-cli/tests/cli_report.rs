@@ -286,6 +286,19 @@ fn plot_writes_png_and_svg() {
     assert!(text.trim_start().starts_with("<svg"), "{}", &text[..100.min(text.len())]);
     assert!(text.trim_end().ends_with("</svg>"));
     assert!(text.contains("<polyline") || text.contains("<path"), "no curve drawn");
+
+    // A path that cannot be written: a sentence naming it, not a Debug dump; the report is out.
+    for unwritable in [dir.path().join("missing/scores.png"), dir.path().join("missing/scores.svg")] {
+        let run = score(&["--plot", s(&unwritable), &sample()]);
+        assert_eq!(run.status.code(), Some(1));
+        let message = stderr(&run);
+        assert!(
+            message.contains(&format!("--plot {}: cannot create the file: No such file", unwritable.display())),
+            "{message}"
+        );
+        assert!(!message.contains("IoError") && !message.contains("Os {"), "{message}");
+        assert!(stdout(&run).contains("clip_score"));
+    }
 }
 
 #[test]

@@ -21,7 +21,8 @@ fn the_cli_scores_an_mp4_and_names_a_file_it_cannot_read() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["frames"], 30);
     assert_eq!(report["key_frames"], 2);
-    assert_eq!(report["input"]["container"], "ffmpeg");
+    // The demuxer, as FFmpeg names it.
+    assert_eq!(report["input"]["container"], "mov,mp4,m4a,3gp,3g2,mj2");
     assert_eq!(report["input"]["fps"], 24.0);
     assert_eq!(report["input"]["width"], 128);
 
@@ -40,13 +41,13 @@ fn the_cli_scores_an_mp4_and_names_a_file_it_cannot_read() {
 #[test]
 fn the_cli_reports_every_test_video() {
     let bundle = root().join("tests/data/tiny_bundle");
-    // name, codec, pixel format scored, matrix, range, variable frame rate
+    // name, codec, the file's pixel format, matrix, range, variable frame rate
     let intact = [
         ("h264_8bit.mp4", "h264", "yuv420p", "bt601", "limited", false),
         ("hevc_10bit.mkv", "hevc", "yuv420p10le", "bt601", "limited", false),
         ("vp9_10bit.webm", "vp9", "yuv420p10le", "bt601", "limited", false),
         ("odd_99x57.mkv", "ffv1", "yuv420p", "bt601", "limited", false),
-        ("h264_full_bt709.mp4", "h264", "yuv420p", "bt709", "full", false),
+        ("h264_full_bt709.mp4", "h264", "yuvj420p", "bt709", "full", false),
         ("vfr.mkv", "h264", "yuv420p", "bt601", "limited", true),
         ("tiny_16x16.mp4", "h264", "yuv420p", "bt601", "limited", false),
     ];
@@ -64,6 +65,9 @@ fn the_cli_reports_every_test_video() {
             "{name}"
         );
         assert_eq!(input["variable_frame_rate"], vfr, "{name}");
+        // Every one is read in place: yuvj420p is I420 in full range.
+        let scored_as = if pix_fmt == "yuvj420p" { "yuv420p" } else { pix_fmt };
+        assert_eq!(input["frame_format"], scored_as, "{name}");
         let clip_score = report["clip_score"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&clip_score), "{name}: {clip_score}");
         let scores = report["frame_scores"].as_array().unwrap();

@@ -64,6 +64,33 @@ pub(super) fn map_pixel_format(raw: c_int) -> Result<Mapping, String> {
     }
 }
 
+/// The note for frames of a format that is converted (see [`map_pixel_format`]): what changes.
+/// `None` for the formats read directly.
+pub(super) fn conversion_note(raw: c_int) -> Option<String> {
+    let Ok(Mapping::Convert { to, .. }) = map_pixel_format(raw) else { return None };
+    let source = name(raw);
+    // SAFETY: to is a listed format; returns a static string.
+    let target = ffi::c_name(unsafe { ff::av_get_pix_fmt_name(to) }, "unknown");
+    let mut changes = Vec::new();
+    if to != F::AV_PIX_FMT_RGB24 {
+        // SAFETY: the format maps (it is listed); returns null or a static descriptor.
+        if let Some(descriptor) =
+            ffi::pixel_format_enum(raw).and_then(|f| unsafe { ff::av_pix_fmt_desc_get(f).as_ref() })
+        {
+            if descriptor.nb_components < 3 {
+                changes.push("gray, given neutral chroma".to_string());
+            } else if (descriptor.log2_chroma_w, descriptor.log2_chroma_h) != (1, 1) {
+                changes.push("chroma resampled to 4:2:0".to_string());
+            }
+            if descriptor.comp[0].depth > 10 {
+                changes.push(format!("{} bits cut to 10", descriptor.comp[0].depth));
+            }
+        }
+    }
+    let changes = if changes.is_empty() { String::new() } else { format!(" ({})", changes.join(", ")) };
+    Some(format!("{source} frames are converted to {target} by swscale before scoring{changes}"))
+}
+
 /// FFmpeg's name for a raw pixel format value ("yuv420p"), "unknown" for none or unlisted.
 pub(super) fn name(raw: c_int) -> String {
     match ffi::pixel_format_enum(raw) {
@@ -82,8 +109,11 @@ pub(super) fn color_matrix(raw_colorspace: c_int) -> (ColorMatrix, bool) {
     const SMPTE170M: c_int = ff::AVColorSpace::AVCOL_SPC_SMPTE170M as c_int;
     // "reserved" (3) is what some encoders write for "unknown".
     const RESERVED: c_int = ff::AVColorSpace::AVCOL_SPC_RESERVED as c_int;
+    // Non-constant luminance only: the constant-luminance variant is another transform.
+    const BT2020_NCL: c_int = ff::AVColorSpace::AVCOL_SPC_BT2020_NCL as c_int;
     match raw_colorspace {
         BT709 => (ColorMatrix::Bt709, false),
+        BT2020_NCL => (ColorMatrix::Bt2020, false),
         UNSPECIFIED | BT470BG | SMPTE170M | RESERVED => (ColorMatrix::Bt601, false),
         _ => (ColorMatrix::Bt601, true),
     }
@@ -168,7 +198,8 @@ mod tests {
         assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_BT709 as c_int), (ColorMatrix::Bt709, false));
         assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_UNSPECIFIED as c_int), (ColorMatrix::Bt601, false));
         assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_SMPTE170M as c_int), (ColorMatrix::Bt601, false));
-        assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_BT2020_NCL as c_int), (ColorMatrix::Bt601, true));
+        assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_BT2020_NCL as c_int), (ColorMatrix::Bt2020, false));
+        assert_eq!(color_matrix(ff::AVColorSpace::AVCOL_SPC_BT2020_CL as c_int), (ColorMatrix::Bt601, true));
         assert_eq!(color_space_name(ff::AVColorSpace::AVCOL_SPC_BT2020_NCL as c_int), "bt2020nc");
         assert_eq!(color_space_name(99), "colorspace 99");
         assert_eq!(color_range(ff::AVColorRange::AVCOL_RANGE_JPEG as c_int, false), ColorRange::Full);

@@ -1,9 +1,15 @@
 //! Decoding any video FFmpeg reads (through the system's libavformat, libavcodec and libswscale)
 //! into [`FrameView`]s.
 //!
-//! - **Stream**: the best video stream (`av_find_best_stream`); the others are discarded. At the
-//!   end the decoder is flushed, so every frame comes out: the count equals
-//!   `ffprobe -count_frames`'s `nb_read_frames`.
+//! - **Stream**: the best video stream (`av_find_best_stream`), never an attached picture (an
+//!   audio file's cover art is a one-frame "video" stream, not video: a file with nothing else
+//!   has no video stream); the others are discarded. At the end the decoder is flushed, so every
+//!   frame comes out: the count equals `ffprobe -count_frames`'s `nb_read_frames`.
+//! - **Rotation**: a display matrix of 90, 180 or 270 degrees is applied to every frame, as
+//!   ffmpeg and players do (see [`orientation`]); [`VideoInfo`] gives the upright size and a note.
+//! - **Size changes**: frames carry their own size; a stream whose resolution changes (an HLS or
+//!   DASH capture, concatenated TS) delivers frames of each size. A clip has one size, so a
+//!   caller starts a new clip at each change (the `vsrqa` tool does, and reports each).
 //! - **Pixel formats**: yuv420p, yuvj420p (full range), nv12, yuv420p10le and p010le frames are
 //!   viewed in place as I420, NV12, I420 10-bit and P010 (the decoder's own planes and pitches, no
 //!   copy), as are rgb24, bgr24, rgba/rgb0 and bgra/bgr0. Every other format is converted with
@@ -11,11 +17,15 @@
 //!   yuv420p10le, keeping their range and matrix tags (chroma is resampled, no range or matrix
 //!   conversion; 12-bit and deeper sources lose their low bits); RGB, palette and Bayer formats to
 //!   rgb24. Frames stored bottom-up (negative pitches) are copied into a top-down frame first.
-//! - **Color**: per frame, from `colorspace`: BT.709 -> [`ColorMatrix::Bt709`]; BT.470BG,
-//!   SMPTE 170M, unspecified (and "reserved") -> [`ColorMatrix::Bt601`]; any other matrix
-//!   (BT.2020, FCC, SMPTE 240M, YCgCo...) -> BT.601, noted once in [`VideoInfo::notes`]. Range:
+//! - **Color**: per frame, from `colorspace`: BT.709 -> [`ColorMatrix::Bt709`]; BT.2020
+//!   non-constant luminance -> [`ColorMatrix::Bt2020`]; BT.470BG, SMPTE 170M, unspecified (and
+//!   "reserved") -> [`ColorMatrix::Bt601`]; any other matrix (BT.2020 constant luminance, FCC,
+//!   SMPTE 240M, YCgCo...) -> BT.601, noted once in [`VideoInfo::notes`]. Range:
 //!   `color_range` JPEG or a `yuvj*` format -> [`ColorRange::Full`]; MPEG or unspecified ->
 //!   [`ColorRange::Limited`]. RGB frames are tagged BT.601 full range (vsrqa ignores both).
+//! - **Outside training**: interlaced streams (the codec's field order, or frames flagged
+//!   interlaced) and HDR transfers (PQ, HLG) are decoded as they are, with a note in
+//!   [`VideoInfo::notes`]: the reference never saw such video. So is each converted source format.
 //! - **Timestamps**: `best_effort_timestamp` x the stream's time base, as the container states it
 //!   (not rebased to start at 0). Frame rate and the variable frame rate heuristic: see
 //!   [`timing`] and [`VideoInfo`].
@@ -36,6 +46,7 @@ mod error;
 mod ffi;
 mod format;
 mod open;
+pub mod orientation;
 mod planes;
 pub mod timing;
 
@@ -52,6 +63,7 @@ use vsrqa::{Error, Result};
 use convert::Converter;
 use ffi::{CodecContext, Frame, Input, Packet};
 use format::Mapping;
+use orientation::Rotation;
 
 /// What the chosen video stream declares, known at [`Decoder::open`]. `variable_frame_rate` and
 /// `notes` can still grow while decoding.
@@ -82,7 +94,17 @@ pub struct VideoInfo {
     pub variable_frame_rate: bool,
     /// FFmpeg's name of the demuxer ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm").
     pub container: String,
-    /// Substitutions made (no frame rate declared, a matrix vsrqa does not implement).
+    /// The display rotation applied to every frame (see [`orientation`]): `width` and `height`
+    /// are the upright size, the coded one turned.
+    pub rotation: Option<Rotation>,
+    /// The field order of an interlaced stream ("tt (top field first)"), from the codec; `None`
+    /// for progressive or undeclared (a frame flagged interlaced later adds a note).
+    pub field_order: Option<String>,
+    /// The transfer of an HDR stream ("smpte2084 (PQ)", "arib-std-b67 (HLG)").
+    pub hdr_transfer: Option<String>,
+    /// What was substituted, converted or is outside what the model was trained on (no frame
+    /// rate declared, an unimplemented matrix, a converted pixel format, a rotation, interlaced
+    /// or HDR video).
     pub notes: Vec<String>,
 }
 
@@ -129,6 +151,10 @@ pub struct Decoder {
     frames: u64,
     regularity: timing::Regularity,
     noted_spaces: Vec<c_int>,
+    /// Source pixel formats whose conversion is noted (the stream's own at open).
+    noted_formats: Vec<c_int>,
+    /// The upright copy of the latest frame, when the stream has a display rotation.
+    rotated: Vec<u8>,
     codec: CodecContext,
     input: Input,
 }
@@ -159,7 +185,9 @@ impl Decoder {
             broken: None,
             frames: 0,
             regularity: timing::Regularity::default(),
-            noted_spaces: Vec::new(),
+            noted_spaces: vec![opened.stream_color_space],
+            noted_formats: vec![opened.stream_format],
+            rotated: Vec::new(),
             codec: opened.codec,
             input: opened.input,
         };
@@ -316,8 +344,9 @@ impl Decoder {
         self.finished = true;
         let index = self.frames;
         self.frames += 1;
+        let path = self.path.clone();
         let fail = |message: String| Error::Input {
-            path: self.path.clone(),
+            path: path.clone(),
             message: format!("the stream broke after {index} frames: {message}"),
         };
         let f = self.frame.get();
@@ -337,6 +366,11 @@ impl Decoder {
             )
         };
         let mapping = format::map_pixel_format(raw_format).map_err(fail)?;
+        // SAFETY: as above; `interlaced_frame` and `top_field_first` are plain ints.
+        let (raw_transfer, interlaced, top_first) = unsafe {
+            (ffi::raw_enum(ptr::addr_of!((*frame_ptr).color_trc)), f.interlaced_frame != 0, f.top_field_first != 0)
+        };
+        self.note_frame_properties(raw_format, raw_transfer, interlaced, top_first);
         let pts_seconds = (timestamp != ff::AV_NOPTS_VALUE && self.time_base.den > 0)
             .then(|| timestamp as f64 * f64::from(self.time_base.num) / f64::from(self.time_base.den));
         if timestamp != ff::AV_NOPTS_VALUE {
@@ -391,8 +425,32 @@ impl Decoder {
             }
         };
         debug_assert_eq!(view.format, target_format);
+        let view = match self.info.rotation {
+            Some(rotation) => orientation::rotate(&view, rotation, &mut self.rotated).map_err(fail)?,
+            None => view,
+        };
         self.finished = false;
         Ok(DecodedFrame { view, index, pts_seconds })
+    }
+}
+
+impl Decoder {
+    /// Notes, once each, what a frame shows that the stream did not declare: another source
+    /// format (converted), interlacing, an HDR transfer.
+    fn note_frame_properties(&mut self, raw_format: c_int, raw_transfer: c_int, interlaced: bool, top_first: bool) {
+        if !self.noted_formats.contains(&raw_format) {
+            self.noted_formats.push(raw_format);
+            self.info.notes.extend(format::conversion_note(raw_format));
+        }
+        if interlaced && self.info.field_order.is_none() {
+            let order = if top_first { "tt (top field first)" } else { "bb (bottom field first)" };
+            self.info.field_order = Some(order.to_string());
+            self.info.notes.push(open::interlaced_note(order));
+        }
+        if let (Some(transfer), None) = (open::hdr_transfer(raw_transfer), &self.info.hdr_transfer) {
+            self.info.hdr_transfer = Some(transfer.to_string());
+            self.info.notes.push(open::hdr_note(transfer));
+        }
     }
 }
 

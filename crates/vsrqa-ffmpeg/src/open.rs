@@ -10,6 +10,7 @@ use libc::c_int;
 
 use super::error::{self, text};
 use super::ffi::{self, CodecContext, Input};
+use super::orientation::{self, Orientation, Rotation};
 use super::{format, timing, VideoInfo};
 
 /// An opened input with its chosen stream and a ready decoder.
@@ -18,6 +19,10 @@ pub(super) struct Opened {
     pub(super) codec: CodecContext,
     pub(super) stream_index: c_int,
     pub(super) time_base: ff::AVRational,
+    /// The stream's declared pixel format (raw), whose conversion `info.notes` already notes.
+    pub(super) stream_format: c_int,
+    /// The stream's declared matrix (raw), whose substitution `info.notes` already notes.
+    pub(super) stream_color_space: c_int,
     pub(super) info: VideoInfo,
 }
 
@@ -40,17 +45,9 @@ pub(super) fn open(path: &Path) -> Result<Opened, String> {
     if status < 0 {
         return Err(with_logged(format!("cannot read the stream parameters: {}", text(status))));
     }
-    // SAFETY: a valid context after avformat_find_stream_info; no decoder is asked for.
-    let index =
-        unsafe { ff::av_find_best_stream(context, ff::AVMediaType::AVMEDIA_TYPE_VIDEO, -1, -1, ptr::null_mut(), 0) };
-    if index == ff::AVERROR_STREAM_NOT_FOUND {
-        return Err(format!("no video stream ({})", stream_summary(&input)));
-    }
-    if index < 0 {
-        return Err(format!("cannot choose a video stream: {}", text(index)));
-    }
-    // SAFETY: av_find_best_stream returned an index below nb_streams, so the entry is a valid
-    // stream owned by the context, as is its codecpar.
+    let index = choose_stream(&input)?;
+    // SAFETY: choose_stream returned an index below nb_streams, so the entry is a valid stream
+    // owned by the context, as is its codecpar.
     let (stream, parameters) = unsafe {
         let stream = *(*context).streams.add(index as usize);
         (&*stream, &*(*stream).codecpar)
@@ -94,7 +91,145 @@ pub(super) fn open(path: &Path) -> Result<Opened, String> {
         }
     }
     let info = describe(&input, stream, parameters, codec_name)?;
-    Ok(Opened { input, codec, stream_index: index, time_base: stream.time_base, info })
+    let stream_format = parameters.format;
+    // SAFETY: an enum field of a valid codecpar, read as a raw int.
+    let stream_color_space = unsafe { ffi::raw_enum(ptr::addr_of!(parameters.color_space)) };
+    Ok(Opened {
+        input,
+        codec,
+        stream_index: index,
+        time_base: stream.time_base,
+        stream_format,
+        stream_color_space,
+        info,
+    })
+}
+
+/// Whether stream `index` is an attached picture (an audio file's cover art): a still image
+/// stored as a one-frame "video" stream, not video.
+fn is_attached_picture(input: &Input, index: usize) -> bool {
+    // SAFETY: the caller passes an index below nb_streams; every such entry is a valid stream.
+    let disposition = unsafe { (**(*input.as_ptr()).streams.add(index)).disposition };
+    disposition & ff::AV_DISPOSITION_ATTACHED_PIC as c_int != 0
+}
+
+/// The video stream to decode: FFmpeg's best (`av_find_best_stream`) unless that is an attached
+/// picture, then the largest other video stream; attached pictures are never chosen.
+fn choose_stream(input: &Input) -> Result<c_int, String> {
+    let context = input.as_ptr();
+    // SAFETY: a valid context after avformat_find_stream_info; no decoder is asked for.
+    let best =
+        unsafe { ff::av_find_best_stream(context, ff::AVMediaType::AVMEDIA_TYPE_VIDEO, -1, -1, ptr::null_mut(), 0) };
+    if best >= 0 && !is_attached_picture(input, best as usize) {
+        return Ok(best);
+    }
+    if best < 0 && best != ff::AVERROR_STREAM_NOT_FOUND {
+        return Err(format!("cannot choose a video stream: {}", text(best)));
+    }
+    // SAFETY: every index below nb_streams is a valid stream with codecpar.
+    let count = unsafe { (*context).nb_streams } as usize;
+    let other_video = (0..count)
+        .filter(|&i| !is_attached_picture(input, i))
+        .filter_map(|i| {
+            // SAFETY: as above.
+            let parameters = unsafe { &*(**(*context).streams.add(i)).codecpar };
+            (parameters.codec_type == ff::AVMediaType::AVMEDIA_TYPE_VIDEO)
+                .then(|| (i64::from(parameters.width) * i64::from(parameters.height), i))
+        })
+        .max_by_key(|&(area, i)| (area, std::cmp::Reverse(i)));
+    match other_video {
+        Some((_, i)) => Ok(i as c_int),
+        None if (0..count).any(|i| is_attached_picture(input, i)) => Err(format!(
+            "no video stream: the only picture is attached cover art, not video ({})",
+            stream_summary(input)
+        )),
+        None => Err(format!("no video stream ({})", stream_summary(input))),
+    }
+}
+
+/// The stream's display matrix, if it has one.
+fn display_matrix(stream: &ff::AVStream) -> Option<[i32; 9]> {
+    let mut size: usize = 0;
+    // SAFETY: a valid stream; returns null or a pointer to `size` bytes of side data owned by the
+    // stream, alive while the input is.
+    let data =
+        unsafe { ff::av_stream_get_side_data(stream, ff::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX, &mut size) };
+    if data.is_null() || size < std::mem::size_of::<[i32; 9]>() {
+        return None;
+    }
+    // SAFETY: at least 36 readable bytes (checked); read unaligned, as side data promises nothing.
+    Some(unsafe { data.cast::<[i32; 9]>().read_unaligned() })
+}
+
+/// The rotation to apply, with a note saying what was done (or why nothing was).
+fn rotation(stream: &ff::AVStream, notes: &mut Vec<String>) -> Option<Rotation> {
+    let matrix = display_matrix(stream)?;
+    // SAFETY: a 9-value matrix, as av_display_rotation_get reads.
+    let counterclockwise = unsafe { ff::av_display_rotation_get(matrix.as_ptr()) };
+    match orientation::orientation(&matrix, counterclockwise) {
+        Orientation::Upright => None,
+        Orientation::Rotate(rotation) => {
+            let turn = match rotation {
+                Rotation::Clockwise90 => "90° clockwise",
+                Rotation::Half => "180°",
+                Rotation::Clockwise270 => "90° counterclockwise",
+            };
+            notes.push(format!(
+                "the stream has a display rotation: frames are turned {turn}, upright as players show them"
+            ));
+            Some(rotation)
+        }
+        Orientation::Unsupported { degrees, mirrored } => {
+            let what =
+                if mirrored { format!("mirrors the picture ({degrees}°)") } else { format!("rotates by {degrees}°") };
+            notes.push(format!(
+                "the stream's display matrix {what}, which vsrqa does not apply: frames are scored as stored"
+            ));
+            None
+        }
+    }
+}
+
+/// FFmpeg's name of a field order, for interlaced streams (`None`: progressive or unknown).
+fn interlacing(field_order: c_int) -> Option<&'static str> {
+    use ff::AVFieldOrder as O;
+    [
+        (O::AV_FIELD_TT, "tt (top field first)"),
+        (O::AV_FIELD_BB, "bb (bottom field first)"),
+        (O::AV_FIELD_TB, "tb (top coded first, bottom shown first)"),
+        (O::AV_FIELD_BT, "bt (bottom coded first, top shown first)"),
+    ]
+    .into_iter()
+    .find(|&(order, _)| order as c_int == field_order)
+    .map(|(_, name)| name)
+}
+
+/// The note for interlaced video: the reference never saw it.
+pub(super) fn interlaced_note(field_order: &str) -> String {
+    format!(
+        "the video is interlaced (field order {field_order}): frames are scored as woven fields, not deinterlaced; \
+         the model was trained on progressive video, so this score is outside what it was trained on"
+    )
+}
+
+/// FFmpeg's name of an HDR transfer (PQ, HLG) for a raw `AVColorTransferCharacteristic`.
+pub(super) fn hdr_transfer(raw_transfer: c_int) -> Option<&'static str> {
+    use ff::AVColorTransferCharacteristic as T;
+    if raw_transfer == T::AVCOL_TRC_SMPTE2084 as c_int {
+        Some("smpte2084 (PQ)")
+    } else if raw_transfer == T::AVCOL_TRC_ARIB_STD_B67 as c_int {
+        Some("arib-std-b67 (HLG)")
+    } else {
+        None
+    }
+}
+
+/// The note for HDR video.
+pub(super) fn hdr_note(transfer: &str) -> String {
+    format!(
+        "the video has an HDR transfer ({transfer}): its code values are read as SDR, without tone mapping; \
+         the model was trained on SDR video, so this score is outside what it was trained on"
+    )
 }
 
 /// What the stream declares.
@@ -104,11 +239,22 @@ fn describe(
     parameters: &ff::AVCodecParameters,
     codec: String,
 ) -> Result<VideoInfo, String> {
-    let (width, height) = match (u32::try_from(parameters.width), u32::try_from(parameters.height)) {
+    let (coded_width, coded_height) = match (u32::try_from(parameters.width), u32::try_from(parameters.height)) {
         (Ok(w), Ok(h)) if w > 0 && h > 0 => (w, h),
         _ => return Err(format!("the {codec} stream has no frame size ({}x{})", parameters.width, parameters.height)),
     };
     let mut notes = Vec::new();
+    let rotation = rotation(stream, &mut notes);
+    let (width, height) = rotation.map_or((coded_width, coded_height), |r| r.displayed_size(coded_width, coded_height));
+    // SAFETY: enum fields of a valid codecpar, read as raw ints.
+    let (raw_field_order, raw_transfer) = unsafe {
+        (ffi::raw_enum(ptr::addr_of!(parameters.field_order)), ffi::raw_enum(ptr::addr_of!(parameters.color_trc)))
+    };
+    let field_order = interlacing(raw_field_order);
+    notes.extend(field_order.map(interlaced_note));
+    let hdr = hdr_transfer(raw_transfer);
+    notes.extend(hdr.map(hdr_note));
+    notes.extend(format::conversion_note(parameters.format));
     let (fps, note) = timing::choose_fps(stream.avg_frame_rate, stream.r_frame_rate);
     notes.extend(note);
     let tb = stream.time_base;
@@ -152,6 +298,9 @@ fn describe(
         color_range,
         variable_frame_rate: timing::rates_disagree(stream.avg_frame_rate, stream.r_frame_rate),
         container,
+        rotation,
+        field_order: field_order.map(str::to_string),
+        hdr_transfer: hdr.map(str::to_string),
         notes,
     })
 }
@@ -167,7 +316,8 @@ fn stream_summary(input: &Input) -> String {
                 let parameters = &*(**(*context).streams.add(i)).codecpar;
                 let codec = ffi::c_name(ff::avcodec_get_name(parameters.codec_id), "unknown");
                 let kind = ffi::c_name(ff::av_get_media_type_string(parameters.codec_type), "data");
-                format!("{codec} {kind}")
+                let attached = if is_attached_picture(input, i) { " (attached picture)" } else { "" };
+                format!("{codec} {kind}{attached}")
             })
             .collect()
     };

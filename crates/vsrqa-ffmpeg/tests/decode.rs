@@ -372,3 +372,202 @@ fn file_names_are_file_names_not_urls() {
     let nul = Decoder::open(Path::new("clip\0.mp4")).err().unwrap().to_string();
     assert!(nul.contains("NUL"), "{nul}");
 }
+
+/// Runs the ffmpeg CLI quietly with `args`.
+fn run_ffmpeg(args: &[&std::ffi::OsStr]) {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A video made in several steps (`build` writes the file at the path it is given), idempotent.
+fn made_video(name: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    let dir = videos().join("extra");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    if !path.exists() {
+        let partial = dir.join(format!("partial-{name}"));
+        build(&partial);
+        std::fs::rename(&partial, &path).unwrap();
+    }
+    path
+}
+
+/// A 64x48 H.264 clip in MP4 whose display matrix asks for `rotate` degrees (ffmpeg's `rotate`
+/// metadata, written by a stream copy as phones write it).
+fn rotated_video(rotate: u32) -> PathBuf {
+    let upright = extra_video(
+        "upright_64x48.mp4",
+        &["-i", "testsrc2=size=64x48:rate=10", "-frames:v", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    );
+    made_video(&format!("rotate_{rotate}.mp4"), |out| {
+        let tag = format!("rotate={rotate}");
+        let args = ["-i".as_ref(), upright.as_os_str(), "-c".as_ref(), "copy".as_ref()];
+        let args = [&args[..], &["-metadata:s:v:0".as_ref(), tag.as_ref(), out.as_os_str()]].concat();
+        run_ffmpeg(&args);
+    })
+}
+
+#[test]
+fn a_display_rotation_is_applied_as_ffmpeg_shows_the_video() {
+    // (metadata, the clockwise turn ffmpeg applies): FFmpeg reads `rotate=90` as a matrix that it
+    // shows with transpose=cclock.
+    for (rotate, clockwise) in [(90, 270), (180, 180), (270, 90)] {
+        let path = rotated_video(rotate);
+        let d = decode(&path);
+        assert!(d.error.is_none(), "{rotate}: {:?}", d.error);
+        let rotation = d.info.rotation.unwrap_or_else(|| panic!("rotate={rotate}: no rotation applied"));
+        assert_eq!(rotation.degrees(), clockwise, "rotate={rotate}");
+        let upright = if clockwise == 180 { (64, 48) } else { (48, 64) };
+        assert_eq!((d.info.width, d.info.height), upright, "rotate={rotate}");
+        assert!(d.sizes.iter().all(|&s| s == upright), "rotate={rotate}: {:?}", d.sizes);
+        assert!(d.info.notes.iter().any(|n| n.contains("display rotation")), "{:?}", d.info.notes);
+        // ffmpeg autorotates when decoding: the same bytes.
+        let expected = ffmpeg_raw(&path, "yuv420p");
+        assert!(d.frames.concat() == expected, "rotate={rotate}: differs from ffmpeg's upright frames");
+    }
+    let plain = decode(&extra_video("upright_64x48.mp4", &[]));
+    assert_eq!((plain.info.rotation, plain.info.width), (None, 64));
+}
+
+#[test]
+fn cover_art_is_not_video() {
+    let cover = extra_video("cover.png", &["-i", "testsrc2=size=64x64:rate=1", "-frames:v", "1"]);
+    let song = made_video("song_with_cover.mp3", |out| {
+        let args: [&std::ffi::OsStr; 19] = [
+            "-f".as_ref(),
+            "lavfi".as_ref(),
+            "-i".as_ref(),
+            "sine=duration=1".as_ref(),
+            "-i".as_ref(),
+            cover.as_os_str(),
+            "-map".as_ref(),
+            "0".as_ref(),
+            "-map".as_ref(),
+            "1".as_ref(),
+            "-c:a".as_ref(),
+            "libmp3lame".as_ref(),
+            "-c:v".as_ref(),
+            "mjpeg".as_ref(),
+            "-disposition:v:0".as_ref(),
+            "attached_pic".as_ref(),
+            "-id3v2_version".as_ref(),
+            "3".as_ref(),
+            out.as_os_str(),
+        ];
+        run_ffmpeg(&args);
+    });
+    let error = Decoder::open(&song).err().expect("an audio file with cover art has no video");
+    let text = error.to_string();
+    assert!(matches!(error, Error::Input { .. }), "{text}");
+    assert!(text.contains("attached cover art") && text.contains("mjpeg video (attached picture)"), "{text}");
+}
+
+#[test]
+fn a_resolution_change_delivers_frames_of_each_size() {
+    let part = |name: &str, size: &str| {
+        extra_video(
+            name,
+            &[
+                "-i",
+                &format!("testsrc2=size={size}:rate=10"),
+                "-frames:v",
+                "5",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        )
+    };
+    let (first, second) = (part("part_64x48.ts", "64x48"), part("part_32x24.ts", "32x24"));
+    // Concatenated transport streams: what an HLS capture across a resolution switch looks like.
+    let joined = made_video("joined_64x48_32x24.ts", |out| {
+        let bytes = [std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap()].concat();
+        std::fs::write(out, bytes).unwrap();
+    });
+    let d = decode(&joined);
+    assert!(d.error.is_none(), "{:?}", d.error);
+    let sizes: Vec<(u32, u32)> = [vec![(64, 48); 5], vec![(32, 24); 5]].concat();
+    assert_eq!(d.sizes, sizes);
+    assert_eq!(
+        d.frames.concat(),
+        ffmpeg_raw(&first, "yuv420p").into_iter().chain(ffmpeg_raw(&second, "yuv420p")).collect::<Vec<u8>>()
+    );
+}
+
+#[test]
+fn interlaced_and_hdr_video_say_they_are_outside_training() {
+    let interlaced = extra_video(
+        "interlaced_tff.mp4",
+        &[
+            "-i",
+            "testsrc2=size=64x48:rate=10",
+            "-frames:v",
+            "4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-flags",
+            "+ildct+ilme",
+            "-top",
+            "1",
+        ],
+    );
+    let d = decode(&interlaced);
+    assert!(d.error.is_none(), "{:?}", d.error);
+    assert_eq!(d.info.field_order.as_deref(), Some("tt (top field first)"));
+    assert!(d.info.notes.iter().any(|n| n.contains("interlaced") && n.contains("outside what it was trained on")));
+    assert_eq!(d.frames.concat(), ffmpeg_raw(&interlaced, "yuv420p"), "woven frames, not deinterlaced");
+
+    for (transfer, name) in [("smpte2084", "smpte2084 (PQ)"), ("arib-std-b67", "arib-std-b67 (HLG)")] {
+        let file = format!("hdr_{transfer}.mp4");
+        let path = extra_video(
+            &file,
+            &[
+                "-i",
+                "testsrc2=size=64x48:rate=10",
+                "-frames:v",
+                "3",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-color_trc",
+                transfer,
+                "-color_primaries",
+                "bt2020",
+                "-colorspace",
+                "bt2020nc",
+            ],
+        );
+        let d = decode(&path);
+        assert!(d.error.is_none(), "{file}: {:?}", d.error);
+        assert_eq!(d.info.hdr_transfer.as_deref(), Some(name), "{file}");
+        assert!(d.info.notes.iter().any(|n| n.contains("HDR") && n.contains(name)), "{file}: {:?}", d.info.notes);
+        // BT.2020 (non-constant luminance) is implemented: the frames carry it, no substitution.
+        assert!(d.tags.iter().all(|&(matrix, _)| matrix == ColorMatrix::Bt2020), "{file}: {:?}", d.tags);
+        assert!(!d.info.notes.iter().any(|n| n.contains("does not implement")), "{file}: {:?}", d.info.notes);
+    }
+    let progressive = decode(&video("h264_8bit.mp4"));
+    assert_eq!((progressive.info.field_order, progressive.info.hdr_transfer), (None, None));
+}
+
+#[test]
+fn converted_formats_are_noted_with_what_changed() {
+    let path = extra_video(
+        "yuv444p.mkv",
+        &["-i", "testsrc2=size=66x34:rate=10", "-frames:v", "3", "-c:v", "ffv1", "-pix_fmt", "yuv444p"],
+    );
+    let d = decode(&path);
+    assert_eq!((d.info.pixel_format.as_str(), d.info.frame_format), ("yuv444p", Some(PixelFormat::I420)));
+    assert_eq!(
+        d.info.notes,
+        ["yuv444p frames are converted to yuv420p by swscale before scoring (chroma resampled to 4:2:0)"]
+    );
+    assert_eq!(d.info.container, "matroska,webm");
+}

@@ -1,6 +1,7 @@
 //! Input clips the CLI reads: YUV4MPEG2 (`.y4m`, or any file starting with the signature),
 //! headerless raw frames described on the command line (`--pix-fmt`, `--size`, `--fps`), and,
-//! for any other file given without those, whatever FFmpeg decodes (container "ffmpeg").
+//! for any other file given without those, whatever FFmpeg decodes (container: the demuxer's
+//! name, "mov,mp4,m4a,3gp,3g2,mj2").
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -26,8 +27,19 @@ pub struct RawOptions {
 /// A stream of frames of one format and size.
 pub struct Clip {
     pub path: PathBuf,
-    pub container: &'static str,
+    /// "y4m", "raw", or FFmpeg's demuxer name.
+    pub container: String,
+    /// The format frames are scored in; FFmpeg-decoded frames may change it from frame to frame.
     pub format: PixelFormat,
+    /// The file's own pixel format, as FFmpeg names it, when frames are converted from it.
+    pub source_format: Option<String>,
+    /// FFmpeg-decoded clips: the display rotation applied (degrees clockwise).
+    pub rotation: u32,
+    /// FFmpeg-decoded clips: the field order of interlaced video.
+    pub field_order: Option<String>,
+    /// FFmpeg-decoded clips: the HDR transfer (PQ, HLG).
+    pub hdr_transfer: Option<String>,
+    /// The size of the first frame; a later frame may differ (a new segment, see score.rs).
     pub width: u32,
     pub height: u32,
     pub fps: f64,
@@ -40,7 +52,8 @@ pub struct Clip {
     pub frames_hint: Option<u64>,
     /// FFmpeg-decoded clips: the stream's rates disagree or its first timestamps are irregular.
     pub variable_frame_rate: bool,
-    /// FFmpeg-decoded clips: substitutions made (no frame rate declared, an unimplemented matrix).
+    /// FFmpeg-decoded clips: substitutions and conversions made, and what lies outside the
+    /// model's training (see vsrqa_ffmpeg::VideoInfo::notes).
     pub notes: Vec<String>,
     reader: Reader,
     buffer: Vec<u8>,
@@ -80,7 +93,11 @@ impl Clip {
             let header = reader.header.clone();
             return Ok(Clip {
                 path: path.to_path_buf(),
-                container: "y4m",
+                container: "y4m".to_string(),
+                source_format: None,
+                rotation: 0,
+                field_order: None,
+                hdr_transfer: None,
                 format: header.format,
                 width: header.width,
                 height: header.height,
@@ -113,7 +130,11 @@ impl Clip {
         };
         Ok(Clip {
             path: path.to_path_buf(),
-            container: "raw",
+            container: "raw".to_string(),
+            source_format: None,
+            rotation: 0,
+            field_order: None,
+            hdr_transfer: None,
             format,
             width,
             height,
@@ -141,10 +162,16 @@ impl Clip {
             Failure::from(message)
         })?;
         let info = decoder.info();
+        let format = info.frame_format.unwrap_or(PixelFormat::I420);
         Ok(Clip {
             path: path.to_path_buf(),
-            container: "ffmpeg",
-            format: info.frame_format.unwrap_or(PixelFormat::I420),
+            container: info.container.clone(),
+            format,
+            source_format: (Some(info.pixel_format.as_str()) != Some(raw::pixel_format_name(format)))
+                .then(|| info.pixel_format.clone()),
+            rotation: info.rotation.map_or(0, |r| r.degrees()),
+            field_order: info.field_order.clone(),
+            hdr_transfer: info.hdr_transfer.clone(),
             width: info.width,
             height: info.height,
             fps: options.fps.unwrap_or(info.fps),
@@ -185,19 +212,27 @@ impl Clip {
         let Reader::Ffmpeg { decoder, matrix, range } = &mut self.reader else { return Ok(None) };
         let Some(decoded) = decoder.next_frame()? else { return Ok(None) };
         let mut frame = decoded.view;
-        if (frame.width, frame.height) != (self.width, self.height) {
-            return Err(Failure::from(vsrqa::Error::Input {
-                path: self.path.clone(),
-                message: format!(
-                    "the stream broke after {} frames: frame {} is {}x{}, the stream started at {}x{} (one size per clip)",
-                    decoded.index, decoded.index, frame.width, frame.height, self.width, self.height
-                ),
-            }));
-        }
         frame.matrix = matrix.unwrap_or(frame.matrix);
         frame.range = range.unwrap_or(frame.range);
         self.frames_read += 1;
         Ok(Some(frame))
+    }
+
+    /// What the decoder noted so far (notes can grow while decoding: a frame flagged interlaced,
+    /// a format change), with the file's own at open first.
+    pub fn current_notes(&self) -> Vec<String> {
+        match &self.reader {
+            Reader::Ffmpeg { decoder, .. } => decoder.info().notes.clone(),
+            _ => self.notes.clone(),
+        }
+    }
+
+    /// Like [`Clip::current_notes`] for interlacing and HDR, which frames can reveal.
+    pub fn current_field_order_and_transfer(&self) -> (Option<String>, Option<String>) {
+        match &self.reader {
+            Reader::Ffmpeg { decoder, .. } => (decoder.info().field_order.clone(), decoder.info().hdr_transfer.clone()),
+            _ => (self.field_order.clone(), self.hdr_transfer.clone()),
+        }
     }
 }
 

@@ -50,6 +50,9 @@ trait Figure {
 /// Draws `figure` into `path` as PNG or SVG.
 fn render(path: &Path, kind: PlotKind, figure: &impl Figure) -> Result<(), String> {
     register_fonts();
+    // plotters reports a file it cannot write as a Debug dump at the end; trying the file first
+    // gives the reason in words, before any drawing.
+    std::fs::File::create(path).map_err(|e| format!("--plot {}: cannot create the file: {e}", path.display()))?;
     let result = match kind {
         PlotKind::Png => {
             let root = BitMapBackend::new(path, SIZE).into_drawing_area();
@@ -60,7 +63,7 @@ fn render(path: &Path, kind: PlotKind, figure: &impl Figure) -> Result<(), Strin
             figure.draw_on(&root).and_then(|()| root.present().map_err(|e| e.to_string()))
         }
     };
-    result.map_err(|e| format!("--plot {}: {e}", path.display()))
+    result.map_err(|e| format!("--plot {}: cannot draw or write the image: {e}", path.display()))
 }
 
 /// The series legend, in the lower right corner.

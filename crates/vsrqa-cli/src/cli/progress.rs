@@ -87,7 +87,7 @@ pub fn estimate_frames(clip: &Clip) -> Option<u64> {
     if frame_len == 0 {
         return None;
     }
-    match clip.container {
+    match clip.container.as_str() {
         "raw" => Some(file_len / frame_len),
         "y4m" => {
             let mut header = Vec::new();

@@ -20,13 +20,23 @@ pub const PSNR_FIELD: &str = "psnr_y_db";
 
 /// The input as it was opened.
 pub struct InputInfo {
-    pub container: &'static str,
+    /// "y4m", "raw", or FFmpeg's demuxer name ("mov,mp4,m4a,3gp,3g2,mj2").
+    pub container: String,
     /// FFmpeg's codec name, for FFmpeg-decoded files.
     pub codec: Option<String>,
-    /// As FFmpeg names it: the format frames are scored in (after any swscale conversion).
-    pub pixel_format: &'static str,
+    /// As FFmpeg names it: the file's own format.
+    pub pixel_format: String,
+    /// The format frames are scored in: `pixel_format`, or what swscale converted it to.
+    pub frame_format: &'static str,
+    /// Upright, after any display rotation.
     pub width: u32,
     pub height: u32,
+    /// The display rotation applied, degrees clockwise (0 for none).
+    pub rotation: u32,
+    /// The field order of interlaced video (outside the model's training).
+    pub field_order: Option<String>,
+    /// The HDR transfer (PQ, HLG; outside the model's training).
+    pub hdr_transfer: Option<String>,
     pub fps: f64,
     pub color_matrix: &'static str,
     pub color_range: &'static str,
@@ -36,12 +46,18 @@ pub struct InputInfo {
 
 impl InputInfo {
     pub fn of(clip: &Clip) -> InputInfo {
+        let frame_format = raw::pixel_format_name(clip.format);
+        let (field_order, hdr_transfer) = clip.current_field_order_and_transfer();
         InputInfo {
-            container: clip.container,
+            container: clip.container.clone(),
             codec: clip.codec.clone(),
-            pixel_format: raw::pixel_format_name(clip.format),
+            pixel_format: clip.source_format.clone().unwrap_or_else(|| frame_format.to_string()),
+            frame_format,
             width: clip.width,
             height: clip.height,
+            rotation: clip.rotation,
+            field_order,
+            hdr_transfer,
             fps: clip.fps,
             color_matrix: match clip.matrix {
                 ColorMatrix::Bt601 => "bt601",
@@ -53,15 +69,45 @@ impl InputInfo {
                 ColorRange::Full => "full",
             },
             variable_frame_rate: clip.variable_frame_rate,
-            notes: clip.notes.clone(),
+            notes: clip.current_notes(),
         }
     }
 }
 
+/// A run of frames of one size, scored as a clip of its own: a clip has one frame size, so a file
+/// whose resolution changes (an adaptive stream's capture) is scored per segment.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    pub width: u32,
+    pub height: u32,
+    /// The segment's clip score; `first_frame` is its first frame in the file.
+    pub clip: ClipScore,
+}
+
+/// The file's clip score from its segments: the frame-weighted mean of theirs, with the frame,
+/// key-frame and slot counts summed.
+pub fn combined_clip(segments: &[Segment]) -> Option<ClipScore> {
+    let first = segments.first()?.clip;
+    let frames: u64 = segments.iter().map(|s| s.clip.frames).sum();
+    let weighted: f64 = segments.iter().map(|s| s.clip.score * s.clip.frames as f64).sum();
+    Some(ClipScore {
+        score: weighted / frames.max(1) as f64,
+        frames,
+        key_frames: segments.iter().map(|s| s.clip.key_frames).sum(),
+        pooled_slots: segments.iter().map(|s| s.clip.pooled_slots).sum(),
+        first_frame: 0,
+        ..first
+    })
+}
+
 /// One key frame's learned score, and its comparison with the reference when there is one.
 pub struct FrameRow {
+    /// In the file (not the segment).
     pub frame_index: u64,
+    /// Ordinal among the file's key frames.
     pub key_frame: u32,
+    /// The segment the frame belongs to (0 unless the size changes).
+    pub segment: u32,
     pub score: f64,
     pub reference: Option<Comparison>,
 }
@@ -71,6 +117,8 @@ pub struct FileReport {
     pub path: PathBuf,
     pub input: Option<InputInfo>,
     pub clip: Option<ClipScore>,
+    /// The segments, when the frame size changes (more than one); `clip` then combines them.
+    pub segments: Vec<Segment>,
     pub frames: Vec<FrameRow>,
     /// The stream broke after some frames; those were scored.
     pub partial: bool,
@@ -86,6 +134,7 @@ impl FileReport {
             path: path.to_path_buf(),
             input: None,
             clip: None,
+            segments: Vec::new(),
             frames: Vec::new(),
             partial: false,
             error: None,
@@ -159,8 +208,12 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
             "container": i.container,
             "codec": i.codec,
             "pixel_format": i.pixel_format,
+            "frame_format": i.frame_format,
             "width": i.width,
             "height": i.height,
+            "rotation": i.rotation,
+            "field_order": i.field_order,
+            "hdr_transfer": i.hdr_transfer,
             "fps": i.fps,
             "color_matrix": i.color_matrix,
             "variable_frame_rate": i.variable_frame_rate,
@@ -176,12 +229,34 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
         object.insert("key_frames".into(), json!(clip.key_frames));
         object.insert("pooled_slots".into(), json!(clip.pooled_slots));
     }
+    if report.segments.len() > 1 {
+        let segments = report
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                json!({
+                    "segment": i,
+                    "first_frame": s.clip.first_frame,
+                    "frames": s.clip.frames,
+                    "width": s.width,
+                    "height": s.height,
+                    "clip_score": s.clip.score,
+                    "key_frames": s.clip.key_frames,
+                })
+            })
+            .collect::<Vec<_>>();
+        object.insert("segments".into(), json!(segments));
+    }
     if report.clip.is_some() || !report.frames.is_empty() {
         let frames = report
             .frames
             .iter()
             .map(|f| {
                 let mut row = json!({ "frame_index": f.frame_index, "key_frame": f.key_frame, "score": f.score });
+                if report.segments.len() > 1 {
+                    row["segment"] = json!(f.segment);
+                }
                 if let Some(c) = &f.reference {
                     row[PSNR_FIELD] = psnr_json(c.psnr());
                     row[SSIM_FIELD] = json!(c.ssim);
@@ -225,7 +300,9 @@ pub const CSV_HEADER: [&str; 16] = [
     "error",
 ];
 
-/// The CSV rows of one file: one `frame` row per key frame, then one `clip` row.
+/// The CSV rows of one file: one `frame` row per key frame, one `segment` row per segment when
+/// the frame size changes (frame_index: its first frame, score: its clip score), then one `clip`
+/// row.
 pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
     let file = report.path.display().to_string();
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -253,6 +330,18 @@ pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
             String::new(),
             String::new(),
         ]);
+    }
+    if report.segments.len() > 1 {
+        for segment in &report.segments {
+            let mut row: [String; 16] = Default::default();
+            row[0] = file.clone();
+            row[1] = "segment".into();
+            row[2] = segment.clip.first_frame.to_string();
+            row[4] = segment.clip.score.to_string();
+            row[7] = segment.clip.frames.to_string();
+            row[8] = segment.clip.key_frames.to_string();
+            rows.push(row);
+        }
     }
     let summary = report.summary();
     let (psnr, ssim) = match report.reference_means() {
@@ -284,8 +373,11 @@ pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
 pub fn to_text(context: &Context, report: &FileReport) -> String {
     let mut out = format!("{}\n", report.path.display());
     if let Some(i) = &report.input {
+        let converted =
+            if i.pixel_format == i.frame_format { String::new() } else { format!(" (scored as {})", i.frame_format) };
+        let rotated = if i.rotation == 0 { String::new() } else { format!(" (rotated {}°)", i.rotation) };
         out += &format!(
-            "  input        {}{} {} {}x{}, {} fps, {} {} range\n",
+            "  input        {}{} {}{converted} {}x{}{rotated}, {} fps, {} {} range\n",
             i.container,
             i.codec.as_ref().map(|c| format!(" {c}")).unwrap_or_default(),
             i.pixel_format,
@@ -307,6 +399,19 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
             "  clip score   {:.4}   ({} frames, {} key frames, pooled over {})\n",
             clip.score, clip.frames, clip.key_frames, clip.pooled_slots
         );
+    }
+    if report.segments.len() > 1 {
+        for (n, s) in report.segments.iter().enumerate() {
+            out += &format!(
+                "  segment {n:<4} {:.4}   (frames {}-{}, {}x{}, {} key frames)\n",
+                s.clip.score,
+                s.clip.first_frame,
+                s.clip.first_frame + s.clip.frames.saturating_sub(1),
+                s.width,
+                s.height,
+                s.clip.key_frames
+            );
+        }
     }
     if let Some(summary) = report.summary() {
         out += &format!("  key frames   {}\n", summary.to_text());

@@ -18,7 +18,7 @@ use vsrqa::{Engine, EngineOptions};
 use super::input::{Clip, RawOptions};
 use super::plot::{self, PlotKind, Series};
 use super::progress::{self, Progress};
-use super::report::{Context, FileReport, Format, FrameRow, InputInfo, Writer};
+use super::report::{combined_clip, Context, FileReport, Format, FrameRow, InputInfo, Segment, Writer};
 use super::Failure;
 
 #[derive(clap::Args)]
@@ -271,6 +271,10 @@ fn score_file(
     let mut keys = KeyFramePredictor::new(engine, clip.fps);
     let mut compared: BTreeMap<u64, Comparison> = BTreeMap::new();
     let mut scores = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut segment = SegmentStart { number: 0, first_frame: 0, key_frames_before: 0, size: (clip.width, clip.height) };
+    let mut size_changes = Vec::new();
+    let fps = clip.fps;
     let progress = Progress::start(show_progress, label, progress::estimate_frames(&clip));
     let mut stream_error = None;
     let mut index = 0u64;
@@ -283,7 +287,32 @@ fn score_file(
                 break;
             }
         };
-        let is_key = keys.is_key(index);
+        if (frame.width, frame.height) != segment.size {
+            // A clip has one frame size: the frames so far are a segment, scored as a clip.
+            match close_segment(&mut session, &segment, &mut scores) {
+                Ok(done) => segments.push(done),
+                Err(e) => {
+                    report.frames = rows(scores, &compared);
+                    return fail(report, naming(path, &e.to_string()), false);
+                }
+            }
+            size_changes.push(format!(
+                "frame {index}: {}x{} to {}x{}",
+                segment.size.0, segment.size.1, frame.width, frame.height
+            ));
+            session = match engine.session(fps) {
+                Ok(s) => s,
+                Err(e) => return fail(report, naming(path, &e.to_string()), false),
+            };
+            keys = KeyFramePredictor::new(engine, fps);
+            segment = SegmentStart {
+                number: segment.number + 1,
+                first_frame: index,
+                key_frames_before: segments.iter().map(|s| s.clip.key_frames).sum(),
+                size: (frame.width, frame.height),
+            };
+        }
+        let is_key = keys.is_key(index - segment.first_frame);
         if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
             match r.next_frame() {
                 Ok(Some(ref_frame)) => {
@@ -318,11 +347,13 @@ fn score_file(
             report.frames = rows(std::mem::take(&mut scores), &compared);
             return fail(report, format!("{}: frame {index}: {e}", path.display()), false);
         }
-        scores.extend(std::iter::from_fn(|| session.poll()));
+        scores.extend(std::iter::from_fn(|| session.poll()).map(|s| segment.in_file(s)));
         progress.frame_done();
         index += 1;
     }
     progress.finish();
+    // Notes that decoding added (a frame flagged interlaced, another source format).
+    report.input = Some(InputInfo::of(&clip));
 
     if stream_error.is_none() {
         if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
@@ -344,14 +375,25 @@ fn score_file(
         let message = stream_error.unwrap_or_else(|| format!("{}: the clip has no frames", path.display()));
         return fail(report, message, false);
     }
-    match session.finish() {
-        Ok(clip_score) => report.clip = Some(clip_score),
+    match close_segment(&mut session, &segment, &mut scores) {
+        Ok(done) => segments.push(done),
         Err(e) => {
             report.frames = rows(scores, &compared);
             return fail(report, naming(path, &e.to_string()), false);
         }
     }
-    scores.extend(std::iter::from_fn(|| session.poll()));
+    report.clip = combined_clip(&segments);
+    if segments.len() > 1 {
+        if let Some(input) = &mut report.input {
+            input.notes.push(format!(
+                "the frame size changes ({}): a clip has one frame size, so the file is scored as {} segments, \
+                 each a clip of its own; clip_score is their frame-weighted mean",
+                size_changes.join("; "),
+                segments.len()
+            ));
+        }
+        report.segments = segments;
+    }
     report.frames = rows(scores, &compared);
     if let Some(error) = stream_error {
         report.partial = true;
@@ -360,12 +402,44 @@ fn score_file(
     report
 }
 
-fn rows(scores: Vec<vsrqa::FrameScore>, compared: &BTreeMap<u64, Comparison>) -> Vec<FrameRow> {
+/// Where the segment in progress starts in the file (see [`Segment`]).
+struct SegmentStart {
+    number: u32,
+    first_frame: u64,
+    key_frames_before: u32,
+    size: (u32, u32),
+}
+
+impl SegmentStart {
+    /// A score of the segment's session, numbered in the file.
+    fn in_file(&self, mut score: vsrqa::FrameScore) -> (u32, vsrqa::FrameScore) {
+        score.frame_index += self.first_frame;
+        score.key_frame += self.key_frames_before;
+        (self.number, score)
+    }
+}
+
+/// Finishes the segment's session: its clip score (placed in the file) and its last key-frame
+/// scores.
+fn close_segment(
+    session: &mut vsrqa::Session,
+    segment: &SegmentStart,
+    scores: &mut Vec<(u32, vsrqa::FrameScore)>,
+) -> vsrqa::Result<Segment> {
+    let finished = session.finish();
+    scores.extend(std::iter::from_fn(|| session.poll()).map(|s| segment.in_file(s)));
+    let mut clip = finished?;
+    clip.first_frame = segment.first_frame;
+    Ok(Segment { width: segment.size.0, height: segment.size.1, clip })
+}
+
+fn rows(scores: Vec<(u32, vsrqa::FrameScore)>, compared: &BTreeMap<u64, Comparison>) -> Vec<FrameRow> {
     scores
         .into_iter()
-        .map(|s| FrameRow {
+        .map(|(segment, s)| FrameRow {
             frame_index: s.frame_index,
             key_frame: s.key_frame,
+            segment,
             score: s.score,
             reference: compared.get(&s.frame_index).copied(),
         })
