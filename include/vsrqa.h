@@ -59,6 +59,14 @@
  *   shared between threads, the callback and its user_data must be thread-safe. A session's
  *   score and frame_release callbacks run on its worker thread when it is non-blocking.
  * - vsrqa_last_error() is per thread.
+ *
+ * Linking and debugging
+ * - pkg-config: vsrqa links libvsrqa.so, vsrqa-static links libvsrqa.a and what it needs from the
+ *   system. CMake: find_package(vsrqa), target vsrqa::vsrqa (docs/c-api.md).
+ * - Valgrind: the CPU backend (tract) has known memcheck reports of its own (uninitialised enum
+ *   padding in comparisons, no invalid access). The package installs suppressions for them:
+ *   valgrind --suppressions=<prefix>/share/vsrqa/valgrind.supp ./program (CMake:
+ *   VSRQA_VALGRIND_SUPPRESSIONS), so that memcheck shows the program's own errors only.
  */
 
 

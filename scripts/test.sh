@@ -12,6 +12,9 @@
 #     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step is echoed with the seconds since the start, so a log shows where the time goes.
+export PS4='+ [${SECONDS}s] '
+set -x
 export PATH="$HOME/.cargo/bin:$PATH"
 # The onnxruntime backend's tests need the library (fetched by scripts/install-deps.sh).
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/onnxruntime-lib.sh)}"

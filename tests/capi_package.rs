@@ -2,7 +2,8 @@
 //! `cargo test` just built) into a temporary prefix, move the prefix (the package must be
 //! relocatable), build tests/capi through `find_package` (a C test program linked to the shared
 //! and to the static library, and the C++ examples), run them with ctest (ffmpeg_score on each
-//! video of tests/videos/make.sh), then build and run the C test once more through pkg-config.
+//! video of tests/videos/make.sh), then build and run the C test once more through pkg-config
+//! (vsrqa.pc, shared, and vsrqa-static.pc). The package installs the `vsrqa` tool too.
 //!
 //! Needs cmake, ctest, pkg-config, a C/C++ compiler, valgrind, the ffmpeg CLI and the FFmpeg
 //! development packages (scripts/install-deps.sh). Their absence is a failure, not a skip: this is
@@ -50,25 +51,41 @@ fn run(what: &str, command: &mut Command) -> String {
     stdout
 }
 
+/// The `vsrqa` tool `cargo test --workspace` built for the CLI's own tests (target/<profile>/vsrqa),
+/// which the package installs into bin/.
+fn cli_binary() -> PathBuf {
+    let tool = library_dir().parent().expect("target/<profile>").join("vsrqa");
+    assert!(
+        tool.is_file(),
+        "{} is missing: cargo test --workspace builds it (or cargo build -p vsrqa-cli; scripts/test.sh does both)",
+        tool.display()
+    );
+    tool
+}
+
 /// Installs the CMake package from the libraries this `cargo test` built (no second cargo build)
-/// into `temp`, checks what was installed and that it names no build path, and moves the prefix
-/// (the package must be relocatable). Returns the moved prefix.
-fn install_package(temp: &std::path::Path) -> PathBuf {
+/// into `temp`, with the `vsrqa` tool when `with_cli`, checks what was installed and that it names
+/// no build path, and moves the prefix (the package must be relocatable). Returns the moved prefix.
+fn install_package(temp: &std::path::Path, with_cli: bool) -> PathBuf {
     let build = temp.join("build");
     let prefix = temp.join("prefix");
     let lib_dir = library_dir();
-    run(
-        "cmake configure (package)",
-        Command::new("cmake")
-            .arg("-S")
-            .arg(repo())
-            .arg("-B")
-            .arg(&build)
-            .arg(format!("-DVSRQA_PREBUILT_LIB_DIR={}", lib_dir.display()))
-            .arg(format!("-DCMAKE_INSTALL_PREFIX={}", prefix.display()))
-            // GNUInstallDirs would pick lib64 on some distributions; the checks below use lib.
-            .arg("-DCMAKE_INSTALL_LIBDIR=lib"),
-    );
+    let mut configure = Command::new("cmake");
+    configure
+        .arg("-S")
+        .arg(repo())
+        .arg("-B")
+        .arg(&build)
+        .arg(format!("-DVSRQA_PREBUILT_LIB_DIR={}", lib_dir.display()))
+        .arg(format!("-DCMAKE_INSTALL_PREFIX={}", prefix.display()))
+        // GNUInstallDirs would pick lib64 on some distributions; the checks below use lib.
+        .arg("-DCMAKE_INSTALL_LIBDIR=lib");
+    if with_cli {
+        configure.arg("-DVSRQA_INSTALL_CLI=ON").arg(format!("-DVSRQA_PREBUILT_CLI={}", cli_binary().display()));
+    } else {
+        configure.arg("-DVSRQA_INSTALL_CLI=OFF");
+    }
+    run("cmake configure (package)", &mut configure);
     run("cmake build (package)", Command::new("cmake").arg("--build").arg(&build));
     run("cmake install", Command::new("cmake").arg("--install").arg(&build));
     for installed in [
@@ -81,9 +98,12 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
         "lib/cmake/vsrqa/vsrqaConfig.cmake",
         "lib/cmake/vsrqa/vsrqaConfigVersion.cmake",
         "lib/pkgconfig/vsrqa.pc",
+        "lib/pkgconfig/vsrqa-static.pc",
+        "share/vsrqa/valgrind.supp",
     ] {
         assert!(prefix.join(installed).exists(), "{installed} was not installed");
     }
+    assert_eq!(prefix.join("bin/vsrqa").is_file(), with_cli, "bin/vsrqa installed: expected {with_cli}");
     for header in ["include/vsrqa.h", "include/vsrqa.hpp"] {
         assert_eq!(
             std::fs::read(prefix.join(header)).unwrap(),
@@ -93,9 +113,12 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
     }
     // Relocatable: no installed text file may name the build tree, the install prefix or the
     // prebuilt library directory.
-    for text in
-        ["lib/cmake/vsrqa/vsrqaConfig.cmake", "lib/cmake/vsrqa/vsrqaConfigVersion.cmake", "lib/pkgconfig/vsrqa.pc"]
-    {
+    for text in [
+        "lib/cmake/vsrqa/vsrqaConfig.cmake",
+        "lib/cmake/vsrqa/vsrqaConfigVersion.cmake",
+        "lib/pkgconfig/vsrqa.pc",
+        "lib/pkgconfig/vsrqa-static.pc",
+    ] {
         let content = std::fs::read_to_string(prefix.join(text)).unwrap();
         for path in [temp, lib_dir.as_path(), repo().as_path()] {
             let path = path.to_str().unwrap();
@@ -106,9 +129,12 @@ fn install_package(temp: &std::path::Path) -> PathBuf {
     // holds the TensorRT facade (C++).
     let facade = cfg!(any(feature = "tensorrt-rtx", feature = "tensorrt"));
     let config = std::fs::read_to_string(prefix.join("lib/cmake/vsrqa/vsrqaConfig.cmake")).unwrap();
-    let pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vsrqa.pc")).unwrap();
+    let static_pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vsrqa-static.pc")).unwrap();
     assert_eq!(config.contains("stdc++"), facade, "{config}");
-    assert_eq!(pc.contains("-lstdc++"), facade, "{pc}");
+    assert_eq!(static_pc.contains("-lstdc++"), facade, "{static_pc}");
+    // The shared library's users need none of the static library's system libraries.
+    let shared_pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vsrqa.pc")).unwrap();
+    assert!(!shared_pc.contains("-lpthread"), "{shared_pc}");
 
     // Move the prefix before anyone uses it.
     let moved = temp.join("moved-prefix");
@@ -136,7 +162,12 @@ fn build_capi_tests(build: &std::path::Path, prefix: &std::path::Path, options: 
 fn c_abi_through_installed_cmake_and_pkg_config_package() {
     let temp = tempfile::tempdir().unwrap();
     let tests_build = temp.path().join("capi-build");
-    let moved = install_package(temp.path());
+    let moved = install_package(temp.path(), true);
+
+    // The tool runs from the moved prefix (it links vsrqa statically and needs only the system's
+    // FFmpeg).
+    let version = run("bin/vsrqa --version", Command::new(moved.join("bin/vsrqa")).arg("--version"));
+    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
 
     // The test videos for ffmpeg_score (tests/videos/make.sh: idempotent, needs the ffmpeg CLI).
     let videos = repo().join("target/test-videos");
@@ -193,6 +224,31 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         Command::new(&exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
     );
     assert!(report.contains(" 0 failures"), "{report}");
+
+    // And through vsrqa-static.pc, against the static library: the program needs no libvsrqa.so.
+    let static_flags = run(
+        "pkg-config vsrqa-static",
+        Command::new("pkg-config").args(["--cflags", "--libs", "vsrqa-static"]).env("PKG_CONFIG_PATH", &pc_path),
+    );
+    assert!(static_flags.contains("libvsrqa.a"), "pkg-config --libs vsrqa-static: {static_flags}");
+    let static_exe = temp.path().join("capi_test_pkgconfig_static");
+    run(
+        "cc with vsrqa-static's pkg-config flags",
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+            .arg(repo().join("tests/capi/capi_test.c"))
+            .arg("-o")
+            .arg(&static_exe)
+            .args(static_flags.split_whitespace())
+            .arg("-lm"),
+    );
+    let dynamic = run("readelf -d", Command::new("readelf").arg("-d").arg(&static_exe));
+    assert!(!dynamic.contains("libvsrqa"), "the static link still needs libvsrqa.so:\n{dynamic}");
+    let report = run(
+        "capi_test built with vsrqa-static",
+        Command::new(&static_exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
+    );
+    assert!(report.contains(" 0 failures"), "{report}");
 }
 
 /// The library's C ABI against the committed 1.0 baseline (abi/vsrqa-1.abi) with libabigail's
@@ -218,7 +274,7 @@ fn c_abi_is_compatible_with_the_1_0_baseline() {
 fn c_package_with_the_tensorrt_runner_links_and_runs() {
     let temp = tempfile::tempdir().unwrap();
     let tests_build = temp.path().join("capi-build");
-    let moved = install_package(temp.path());
+    let moved = install_package(temp.path(), false);
     build_capi_tests(&tests_build, &moved, &[]);
     let rtx = std::env::var("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
     let ctest = run(
