@@ -185,7 +185,11 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
             "-DVSRQA_TEST_VALGRIND=ON",
         ],
     );
-    let ctest = run("ctest", Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build));
+    // In parallel: memcheck runs a program on one core, so the other tests fit beside it (the
+    // valgrind tests start first: their COST in tests/capi/CMakeLists.txt).
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
+    let ctest =
+        run("ctest", Command::new("ctest").args(["--output-on-failure", "-j", &jobs]).current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
     // capi_shared, capi_static, capi_valgrind, client_0_4_shared, client_0_4_static, hpp_test,
     // example_player_score, example_player_valgrind, and ffmpeg_score on each of the 11 videos.
