@@ -2,6 +2,9 @@
 //! `path,mos[,group]`. A header row is optional (recognized when its second field is not a
 //! number; then the columns are found by name: path/filename/file/video, mos/score,
 //! group/difficulty). Relative paths are relative to the CSV file's directory.
+//!
+//! `vsrqa compare` reads the same files without the MOS: rows that start with a path (the other
+//! fields are ignored), and a header row when the first row names a path column.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +27,53 @@ pub fn read_list(list: &Path) -> Result<Vec<Video>, Failure> {
         .map_err(|e| Failure::from(format!("--list {}: {e}", list.display())))
 }
 
-fn parse_list(text: &str, base: &Path) -> Result<Vec<Video>, String> {
+/// A video of an unlabelled list (`vsrqa compare`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed {
+    /// The path as the list writes it, for reports.
+    pub name: String,
+    /// The file to open.
+    pub path: PathBuf,
+}
+
+pub fn read_paths(list: &Path) -> Result<Vec<Listed>, Failure> {
+    let text = std::fs::read_to_string(list).map_err(|e| format!("--list {}: cannot read: {e}", list.display()))?;
+    parse_paths(&text, list.parent().unwrap_or(Path::new("")))
+        .map_err(|e| Failure::from(format!("--list {}: {e}", list.display())))
+}
+
+/// The header names of the path column.
+const PATH_COLUMNS: [&str; 5] = ["path", "filename", "file", "video", "name"];
+
+fn parse_paths(text: &str, base: &Path) -> Result<Vec<Listed>, String> {
+    let rows = records(text)?;
+    let header = rows
+        .first()
+        .and_then(|(_, first)| first.iter().position(|h| PATH_COLUMNS.contains(&h.to_ascii_lowercase().as_str())));
+    let (column, first) = match header {
+        Some(column) => (column, 1),
+        None => (0, 0),
+    };
+    let mut videos = Vec::new();
+    let mut seen = HashSet::new();
+    for (line, record) in &rows[first..] {
+        let name = record.get(column).unwrap_or("").to_string();
+        if name.is_empty() {
+            return Err(format!("line {line}: no video path"));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(format!("line {line}: '{name}' is listed twice"));
+        }
+        videos.push(Listed { path: base.join(&name), name });
+    }
+    if videos.is_empty() {
+        return Err("no videos listed".into());
+    }
+    Ok(videos)
+}
+
+/// The list's non-empty rows with their line numbers.
+fn records(text: &str) -> Result<Vec<(usize, csv::StringRecord)>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -38,6 +87,11 @@ fn parse_list(text: &str, base: &Path) -> Result<Vec<Video>, String> {
         }
         rows.push((i + 1, record));
     }
+    Ok(rows)
+}
+
+fn parse_list(text: &str, base: &Path) -> Result<Vec<Video>, String> {
+    let rows = records(text)?;
     let (mut columns, mut first) = ([0usize, 1, 2], 0);
     if let Some((_, header)) = rows.first() {
         if header.get(1).is_none_or(|v| v.parse::<f64>().is_err()) {
@@ -75,8 +129,7 @@ fn parse_list(text: &str, base: &Path) -> Result<Vec<Video>, String> {
 /// then a position no row has).
 fn header_columns(header: &csv::StringRecord) -> Result<[usize; 3], String> {
     let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
-    let path = find(&["path", "filename", "file", "video", "name"])
-        .ok_or("the header has no path column (path, filename, file, video or name)")?;
+    let path = find(&PATH_COLUMNS).ok_or("the header has no path column (path, filename, file, video or name)")?;
     let mos = find(&["mos", "score", "dmos", "label"]).ok_or("the header has no MOS column (mos or score)")?;
     let group = find(&["group", "difficulty", "level"]).unwrap_or(usize::MAX);
     Ok([path, mos, group])
@@ -98,6 +151,17 @@ mod tests {
             headed,
             vec![Video { name: "x.y4m".into(), path: "x.y4m".into(), mos: 1.25, group: Some("easy".into()) }]
         );
+    }
+
+    #[test]
+    fn unlabelled_lists_take_the_path_column() {
+        let bare = parse_paths("a.y4m\nsub/b.mp4,ignored\n", Path::new("/data")).unwrap();
+        assert_eq!(bare[1], Listed { name: "sub/b.mp4".into(), path: "/data/sub/b.mp4".into() });
+        let labelled = parse_paths("MOS,Filename\n3.5,x.y4m\n", Path::new("")).unwrap();
+        assert_eq!(labelled, vec![Listed { name: "x.y4m".into(), path: "x.y4m".into() }]);
+        assert!(parse_paths("a.y4m\na.y4m\n", Path::new("")).unwrap_err().contains("listed twice"));
+        assert!(parse_paths("path\n\n", Path::new("")).unwrap_err().contains("no videos"));
+        assert!(parse_paths("x.y4m\n,1\n", Path::new("")).unwrap_err().contains("line 2: no video path"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod build_engines;
+mod compare;
 mod dataset;
 mod eval;
 mod extract;
@@ -43,6 +44,9 @@ enum Command {
     /// Evaluate a model on a labelled dataset: SRCC, KRCC, PLCC and RMSE (after the logistic fit
     /// and raw), per group, JSON or a table, optional scatter plot.
     Eval(eval::Args),
+    /// Compare two bundles' clip scores on the same videos (e.g. another precision): per video,
+    /// the largest and mean |difference|, SRCC and PLCC between them (JSON or text).
+    Compare(compare::Args),
     /// Time scoring one clip (Y4M) on this machine: each branch's preprocessing and network, the
     /// clip score, per-frame latency, peak memory (JSON; tools/bench/bench.py adds the reference).
     Bench(bench::Args),
@@ -95,6 +99,7 @@ pub fn run() -> ExitCode {
         Command::Features(args) => features::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::BuildEngines(args) => build_engines::run(&args),
     };
