@@ -578,8 +578,9 @@ typedef struct VsrqaClipScore {
 
 /**
  * ONNX Runtime on the CPU (API minor version 3): the library is loaded at run time from
- * `$ORT_DYLIB_PATH` or the system's libonnxruntime.so; VSRQA_ERROR_BACKEND_UNAVAILABLE where it
- * cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
+ * `$ORT_DYLIB_PATH`, else the newest one scripts/onnxruntime-lib.sh put in
+ * `${XDG_CACHE_HOME:-~/.cache}/vsrqa/`, else the system's libonnxruntime.so;
+ * VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
  */
 #define VSRQA_BACKEND_ONNXRUNTIME 3
 

@@ -1,8 +1,9 @@
 //! The ONNX Runtime CPU backend: the bundle's ONNX files run by Microsoft's runtime, whose CPU
 //! kernels are 2.4x (Swin-B) to 100x (SlowFast's 3-D convolutions) faster than tract's on the
 //! branches' networks (docs/performance.md). The library is loaded at run time, from
-//! `$ORT_DYLIB_PATH` or else the system's `libonnxruntime.so` (the `onnxruntime` Python wheel ships
-//! one in `onnxruntime/capi/`), so vsrqa builds and runs without it; asking for this backend where
+//! `$ORT_DYLIB_PATH`, the user's cache (where scripts/install-deps.sh puts it) or the system's
+//! `libonnxruntime.so` (the `onnxruntime` Python wheel ships one in `onnxruntime/capi/`; see
+//! [`library_path`]), so vsrqa builds and runs without it; asking for this backend where
 //! it cannot load is a clear error. Its results agree with the CPU (tract) backend to float
 //! rounding (tests/backend_onnxruntime.rs).
 
@@ -20,12 +21,50 @@ use crate::error::{Error, Result};
 /// The runtime's C API version vsrqa asks for (ONNX Runtime 1.20 or newer).
 const MINIMUM_VERSION: &str = "1.20";
 
-/// Where the library is looked for.
+/// Where the library is looked for, in order: `$ORT_DYLIB_PATH` (when set, only there); else the
+/// newest ONNX Runtime that scripts/onnxruntime-lib.sh (run by scripts/install-deps.sh) unpacked
+/// into the user's cache, `${XDG_CACHE_HOME:-$HOME/.cache}/vsrqa/onnxruntime-VERSION/`; else the
+/// system's `libonnxruntime.so`, wherever the dynamic loader finds it.
 pub fn library_path() -> PathBuf {
     match std::env::var_os("ORT_DYLIB_PATH") {
         Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)),
+        _ => cached_library().unwrap_or_else(|| {
+            PathBuf::from(format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
+        }),
     }
+}
+
+/// The user's cache directory of vsrqa's fetched libraries (the scripts' `~/.cache/vsrqa`).
+fn cache_dir() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = non_empty("XDG_CACHE_HOME").or_else(|| non_empty("HOME").map(|home| home.join(".cache")))?;
+    Some(base.join("vsrqa"))
+}
+
+/// The newest `onnxruntime-VERSION/onnxruntime/capi/libonnxruntime.so.*` of the cache (the
+/// layout of the `onnxruntime` wheel that scripts/wheel-lib.sh unpacks).
+fn cached_library() -> Option<PathBuf> {
+    let library_prefix = format!("{}onnxruntime{}.", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let mut found: Vec<(Vec<u64>, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(cache_dir()?).ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(version) = name.to_str().and_then(|n| n.strip_prefix("onnxruntime-")).and_then(parse_version) else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(entry.path().join("onnxruntime/capi")) else { continue };
+        for file in files.flatten() {
+            let is_library = file.file_name().to_str().is_some_and(|n| n.starts_with(&library_prefix));
+            if is_library && file.path().is_file() {
+                found.push((version.clone(), file.path()));
+            }
+        }
+    }
+    found.into_iter().max().map(|(_, path)| path)
+}
+
+/// "1.32.0" -> [1, 32, 0]; None for anything that is not dot-separated numbers.
+fn parse_version(text: &str) -> Option<Vec<u64>> {
+    text.split('.').map(|part| part.parse().ok()).collect()
 }
 
 /// The process-wide environment: the library is loaded once (ONNX Runtime allows one per process).
@@ -33,7 +72,7 @@ fn environment() -> std::result::Result<&'static Environment, String> {
     static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
     ENVIRONMENT
         .get_or_init(|| {
-            let path = library_path();
+            let path = loaded_library();
             let load = || -> std::result::Result<Environment, String> {
                 let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
                 builder.with_name("vsrqa").build().map_err(|e| e.to_string())
@@ -41,7 +80,7 @@ fn environment() -> std::result::Result<&'static Environment, String> {
             // ort panics when the library is older than the API version it asks for.
             std::panic::catch_unwind(load).unwrap_or_else(|_| Err("the library is too old".into())).map_err(|e| {
                 format!(
-                    "cannot load ONNX Runtime from {} ({e}); set ORT_DYLIB_PATH to libonnxruntime.so of ONNX Runtime {MINIMUM_VERSION} or newer (pip install onnxruntime ships one in onnxruntime/capi/)",
+                    "cannot load ONNX Runtime from {} ({e}); set ORT_DYLIB_PATH to libonnxruntime.so of ONNX Runtime {MINIMUM_VERSION} or newer (pip install onnxruntime ships one in onnxruntime/capi/; scripts/onnxruntime-lib.sh puts one in ~/.cache/vsrqa/, where vsrqa also looks)",
                     path.display()
                 )
             })
@@ -53,6 +92,12 @@ fn environment() -> std::result::Result<&'static Environment, String> {
 /// Whether the backend can run here, and if not why (for `vsrqa info` and `auto`).
 pub fn availability() -> std::result::Result<(), String> {
     environment().map(|_| ())
+}
+
+/// The library loaded (or to load), for `vsrqa info`.
+pub fn loaded_library() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(library_path).clone()
 }
 
 pub struct OnnxRuntimeBackend {

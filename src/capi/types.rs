@@ -82,8 +82,9 @@ pub const VSRQA_BACKEND_CPU: VsrqaBackend = 1;
 /// TensorRT; VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot run.
 pub const VSRQA_BACKEND_TENSORRT: VsrqaBackend = 2;
 /// ONNX Runtime on the CPU (API minor version 3): the library is loaded at run time from
-/// `$ORT_DYLIB_PATH` or the system's libonnxruntime.so; VSRQA_ERROR_BACKEND_UNAVAILABLE where it
-/// cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
+/// `$ORT_DYLIB_PATH`, else the newest one scripts/onnxruntime-lib.sh put in
+/// `${XDG_CACHE_HOME:-~/.cache}/vsrqa/`, else the system's libonnxruntime.so;
+/// VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
 pub const VSRQA_BACKEND_ONNXRUNTIME: VsrqaBackend = 3;
 
 /// Log levels (one of `VSRQA_LOG_*`); a config's `log_level` is the most verbose delivered.

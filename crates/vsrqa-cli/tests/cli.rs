@@ -298,6 +298,38 @@ fn onnxruntime_backend_unavailable_is_explained() {
 }
 
 #[test]
+fn onnxruntime_is_found_in_the_users_cache_without_the_environment_variable() {
+    // The layout scripts/onnxruntime-lib.sh unpacks: the newest version is taken (1.32.0 over
+    // 1.9.0, whose file is no library: taking it would make the backend unavailable).
+    let real = std::env::var("ORT_DYLIB_PATH").expect("scripts/test.sh sets ORT_DYLIB_PATH");
+    let cache = tempfile::tempdir().unwrap();
+    let newest = cache.path().join("vsrqa/onnxruntime-1.32.0/onnxruntime/capi");
+    let older = cache.path().join("vsrqa/onnxruntime-1.9.0/onnxruntime/capi");
+    std::fs::create_dir_all(&newest).unwrap();
+    std::fs::create_dir_all(&older).unwrap();
+    std::os::unix::fs::symlink(&real, newest.join("libonnxruntime.so.1.32.0")).unwrap();
+    std::fs::write(older.join("libonnxruntime.so.1.9.0"), b"not a library").unwrap();
+    std::fs::create_dir_all(cache.path().join("vsrqa/onnxruntime-latest/onnxruntime/capi")).unwrap();
+
+    let (bundle, clip) = (data("tiny_bundle"), data("sample.y4m"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+            .args(args)
+            .env_remove("ORT_DYLIB_PATH")
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap()
+    };
+    let report = json(&run(&["info", "-m", bundle.to_str().unwrap(), "--json"]));
+    let ort = report["backends"].as_array().unwrap().iter().find(|b| b["name"] == "onnxruntime").unwrap().clone();
+    assert_eq!(ort["available"], true, "{ort}");
+    assert_eq!(ort["library"], newest.join("libonnxruntime.so.1.32.0").to_str().unwrap());
+    let scored =
+        json(&run(&["score", "-m", bundle.to_str().unwrap(), clip.to_str().unwrap(), "--backend", "onnxruntime"]));
+    assert_eq!(scored["backend"], "onnxruntime");
+}
+
+#[test]
 fn onnxruntime_backend_scores_like_the_cpu_backend() {
     // ORT_DYLIB_PATH comes from scripts/test.sh (CI installs the library).
     let (bundle, clip) = (data("tiny_bundle"), data("sample.y4m"));

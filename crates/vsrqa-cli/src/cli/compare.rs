@@ -26,7 +26,7 @@ pub struct Args {
     /// The videos: a CSV whose rows start with a path (a `vsrqa eval` list works too).
     #[arg(long, value_name = "CSV")]
     list: PathBuf,
-    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt; both
+    /// auto, cpu (tract), onnxruntime (its library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt; both
     /// bundles run on it.
     #[arg(long, default_value = "auto")]
     backend: String,

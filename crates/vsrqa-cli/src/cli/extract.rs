@@ -16,7 +16,7 @@ pub struct EngineArgs {
     /// The model bundle directory.
     #[arg(long, short = 'm', value_name = "DIR")]
     pub model: PathBuf,
-    /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
+    /// auto, cpu (tract), onnxruntime (its library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
     /// CPU threads per network run (0 = all cores).

@@ -64,6 +64,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let backends: Vec<serde_json::Value> = availability
         .into_iter()
         .map(|(kind, status)| match status {
+            Ok(()) if kind == backend::BackendKind::OnnxRuntime => json!({
+                "name": kind.name(), "available": true, "library": backend::onnxruntime::loaded_library()
+            }),
             Ok(()) => json!({ "name": kind.name(), "available": true }),
             Err(reason) => json!({ "name": kind.name(), "available": false, "reason": reason }),
         })
@@ -196,6 +199,9 @@ fn print_text(report: &serde_json::Value) {
     println!("backends");
     for b in report["backends"].as_array().into_iter().flatten() {
         match b["available"].as_bool() {
+            Some(true) if b["library"].is_string() => {
+                println!("  {:<9} available ({})", text(&b["name"]), text(&b["library"]))
+            }
             Some(true) => println!("  {:<9} available", text(&b["name"])),
             _ => println!("  {:<9} unavailable: {}", text(&b["name"]), text(&b["reason"])),
         }
