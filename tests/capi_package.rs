@@ -211,23 +211,12 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         Command::new("pkg-config").args(["--modversion", "vsrqa"]).env("PKG_CONFIG_PATH", &pc_path),
     );
     assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
-    let exe = temp.path().join("capi_test_pkgconfig");
-    run(
-        "cc with pkg-config flags",
-        Command::new("cc")
-            .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
-            .arg(repo().join("tests/capi/capi_test.c"))
-            .arg("-o")
-            .arg(&exe)
-            .args(flags.split_whitespace())
-            .arg(format!("-Wl,-rpath,{}", moved.join("lib").display()))
-            .arg("-lm"),
+    let exe = compile_capi_test(
+        &temp.path().join("capi_test_pkgconfig"),
+        &flags,
+        &[&format!("-Wl,-rpath,{}", moved.join("lib").display())],
     );
-    let report = run(
-        "capi_test built with pkg-config",
-        Command::new(&exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
-    );
-    assert!(report.contains(" 0 failures"), "{report}");
+    run_capi_test(&exe, "capi_test built with pkg-config");
 
     // And through vsrqa-static.pc, against the static library: the program needs no libvsrqa.so.
     let static_flags = run(
@@ -235,22 +224,33 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         Command::new("pkg-config").args(["--cflags", "--libs", "vsrqa-static"]).env("PKG_CONFIG_PATH", &pc_path),
     );
     assert!(static_flags.contains("libvsrqa.a"), "pkg-config --libs vsrqa-static: {static_flags}");
-    let static_exe = temp.path().join("capi_test_pkgconfig_static");
+    let static_exe = compile_capi_test(&temp.path().join("capi_test_pkgconfig_static"), &static_flags, &[]);
+    let dynamic = run("readelf -d", Command::new("readelf").arg("-d").arg(&static_exe));
+    assert!(!dynamic.contains("libvsrqa"), "the static link still needs libvsrqa.so:\n{dynamic}");
+    run_capi_test(&static_exe, "capi_test built with vsrqa-static");
+}
+
+/// tests/capi/capi_test.c compiled into `exe` with pkg-config's `flags` (and `extra` ones).
+fn compile_capi_test(exe: &std::path::Path, flags: &str, extra: &[&str]) -> PathBuf {
     run(
-        "cc with vsrqa-static's pkg-config flags",
+        &format!("cc with pkg-config flags {flags}"),
         Command::new("cc")
             .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
             .arg(repo().join("tests/capi/capi_test.c"))
             .arg("-o")
-            .arg(&static_exe)
-            .args(static_flags.split_whitespace())
+            .arg(exe)
+            .args(flags.split_whitespace())
+            .args(extra)
             .arg("-lm"),
     );
-    let dynamic = run("readelf -d", Command::new("readelf").arg("-d").arg(&static_exe));
-    assert!(!dynamic.contains("libvsrqa"), "the static link still needs libvsrqa.so:\n{dynamic}");
+    exe.to_path_buf()
+}
+
+/// Runs a compiled C test on the tiny bundle and the sample clip: every check passes.
+fn run_capi_test(exe: &std::path::Path, what: &str) {
     let report = run(
-        "capi_test built with vsrqa-static",
-        Command::new(&static_exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
+        what,
+        Command::new(exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
     );
     assert!(report.contains(" 0 failures"), "{report}");
 }

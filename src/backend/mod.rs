@@ -33,7 +33,7 @@ pub enum BackendKind {
     Auto,
     /// tract: pure Rust, always available; the numerical reference.
     Cpu,
-    /// ONNX Runtime on the CPU, when its library loads (`onnxruntime::library_path`).
+    /// ONNX Runtime on the CPU, when its library loads (`onnxruntime::loaded_library`).
     OnnxRuntime,
     TensorRt,
 }

@@ -3,7 +3,7 @@
 //! branches' networks (docs/performance.md). The library is loaded at run time, from
 //! `$ORT_DYLIB_PATH`, the user's cache (where scripts/install-deps.sh puts it) or the system's
 //! `libonnxruntime.so` (the `onnxruntime` Python wheel ships one in `onnxruntime/capi/`; see
-//! [`library_path`]), so vsrqa builds and runs without it; asking for this backend where
+//! `library_path`), so vsrqa builds and runs without it; asking for this backend where
 //! it cannot load is a clear error. Its results agree with the CPU (tract) backend to float
 //! rounding (tests/backend_onnxruntime.rs).
 
@@ -25,13 +25,16 @@ const MINIMUM_VERSION: &str = "1.20";
 /// newest ONNX Runtime that scripts/onnxruntime-lib.sh (run by scripts/install-deps.sh) unpacked
 /// into the user's cache, `${XDG_CACHE_HOME:-$HOME/.cache}/vsrqa/onnxruntime-VERSION/`; else the
 /// system's `libonnxruntime.so`, wherever the dynamic loader finds it.
-pub fn library_path() -> PathBuf {
+fn library_path() -> PathBuf {
     match std::env::var_os("ORT_DYLIB_PATH") {
         Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => cached_library().unwrap_or_else(|| {
-            PathBuf::from(format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
-        }),
+        _ => cached_library().unwrap_or_else(|| PathBuf::from(library_file_name())),
     }
+}
+
+/// `libonnxruntime.so` on Linux.
+fn library_file_name() -> String {
+    format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
 /// The user's cache directory of vsrqa's fetched libraries (the scripts' `~/.cache/vsrqa`).
@@ -44,7 +47,7 @@ fn cache_dir() -> Option<PathBuf> {
 /// The newest `onnxruntime-VERSION/onnxruntime/capi/libonnxruntime.so.*` of the cache (the
 /// layout of the `onnxruntime` wheel that scripts/wheel-lib.sh unpacks).
 fn cached_library() -> Option<PathBuf> {
-    let library_prefix = format!("{}onnxruntime{}.", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let library_prefix = format!("{}.", library_file_name());
     let mut found: Vec<(Vec<u64>, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(cache_dir()?).ok()?.flatten() {
         let name = entry.file_name();

@@ -7,15 +7,14 @@
 //! bundle holds Q-Align's LLM).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use vsrqa::backend::BackendKind;
-use vsrqa::{Engine, EngineOptions};
 use vsrqa_train::correlation::{kendall_tau_b, pearson, spearman};
 
 use super::dataset::{read_paths, Listed};
-use super::extract::extract;
+use super::extract::{extract, RunArgs};
 use super::Failure;
 
 #[derive(clap::Args)]
@@ -26,13 +25,9 @@ pub struct Args {
     /// The videos: a CSV whose rows start with a path (a `vsrqa eval` list works too).
     #[arg(long, value_name = "CSV")]
     list: PathBuf,
-    /// auto, cpu (tract), onnxruntime (its library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt; both
-    /// bundles run on it.
-    #[arg(long, default_value = "auto")]
-    backend: String,
-    /// CPU threads per network run (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    /// Both bundles run on this backend.
+    #[command(flatten)]
+    run: RunArgs,
     /// json or text.
     #[arg(long, value_enum, default_value = "json")]
     format: CompareFormat,
@@ -65,7 +60,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             args.model.len()
         )));
     };
-    let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    let backend = args.run.backend()?;
     let videos = read_paths(&args.list)?;
     // A mistyped second bundle is found before the first has scored every video; the whole
     // check (network hashes) runs when each engine loads.
@@ -82,7 +77,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let b = score_all(model_b, "B", backend, args, &videos)?;
 
     let rows: Vec<Row<'_>> =
-        videos.iter().enumerate().map(|(i, video)| Row::new(video, &a.scores[i], &b.scores[i])).collect();
+        videos.iter().enumerate().map(|(i, video)| Row { video, a: &a.scores[i], b: &b.scores[i] }).collect();
     let summary = Summary::of(&rows);
     let report = json!({
         "models": [model_json(&a), model_json(&b)],
@@ -112,17 +107,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// Loads one bundle, scores every video with it and lets it go.
 fn score_all(
-    model: &PathBuf,
+    model: &Path,
     label: &str,
     backend: BackendKind,
     args: &Args,
     videos: &[Listed],
 ) -> Result<Scored, Failure> {
-    let engine = Engine::new(
-        model,
-        EngineOptions { backend, threads: args.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
-    )
-    .map_err(|e| Failure::from(format!("--model {} ({label}): {e}", model.display())))?;
+    let engine = args
+        .run
+        .engine(model, backend)
+        .map_err(|e| Failure::from(format!("--model {} ({label}): {e}", model.display())))?;
     let scores = videos
         .iter()
         .enumerate()
@@ -138,7 +132,7 @@ fn score_all(
         })
         .collect();
     Ok(Scored {
-        model: model.clone(),
+        model: model.to_path_buf(),
         model_name: engine.bundle().manifest.name.clone(),
         backend: engine.backend(),
         scores,
@@ -155,31 +149,30 @@ struct Row<'a> {
     b: &'a Result<f64, String>,
 }
 
-impl<'a> Row<'a> {
-    fn new(video: &'a Listed, a: &'a Result<f64, String>, b: &'a Result<f64, String>) -> Self {
-        Row { video, a, b }
-    }
-
+impl Row<'_> {
     /// Both scores, when both bundles scored the video.
     fn pair(&self) -> Option<(f64, f64)> {
         Some((*self.a.as_ref().ok()?, *self.b.as_ref().ok()?))
     }
 
+    /// Why a bundle has no score for the video ("A: ...; B: ..."), when one has none.
+    fn error(&self) -> Option<String> {
+        let errors: Vec<String> = [("A", self.a), ("B", self.b)]
+            .iter()
+            .filter_map(|(label, r)| r.as_ref().err().map(|e| format!("{label}: {e}")))
+            .collect();
+        (!errors.is_empty()).then(|| errors.join("; "))
+    }
+
     fn to_json(&self) -> Value {
-        let side = |r: &Result<f64, String>| match r {
-            Ok(score) => json!(score),
-            Err(_) => Value::Null,
-        };
-        let mut row = json!({ "video": self.video.name, "score_a": side(self.a), "score_b": side(self.b) });
-        match self.pair() {
-            Some((a, b)) => row["difference"] = json!(b - a),
-            None => {
-                let errors: Vec<String> = [("A", self.a), ("B", self.b)]
-                    .iter()
-                    .filter_map(|(label, r)| r.as_ref().err().map(|e| format!("{label}: {e}")))
-                    .collect();
-                row["error"] = json!(errors.join("; "));
-            }
+        let mut row = json!({
+            "video": self.video.name,
+            "score_a": self.a.as_ref().ok(),
+            "score_b": self.b.as_ref().ok(),
+        });
+        match (self.pair(), self.error()) {
+            (Some((a, b)), _) => row["difference"] = json!(b - a),
+            (None, error) => row["error"] = json!(error),
         }
         row
     }
@@ -236,7 +229,7 @@ fn table(a: &Scored, b: &Scored, rows: &[Row<'_>], summary: &Summary) -> String 
     for row in rows {
         match row.pair() {
             Some((sa, sb)) => out += &format!("{:<width$} {sa:>9.6} {sb:>9.6} {:>+10.2e}\n", row.video.name, sb - sa),
-            None => out += &format!("{:<width$} {}\n", row.video.name, row.to_json()["error"].as_str().unwrap_or("")),
+            None => out += &format!("{:<width$} {}\n", row.video.name, row.error().unwrap_or_default()),
         }
     }
     let number = |v: Option<f64>, precision: usize| v.map_or("n/a".to_string(), |v| format!("{v:.precision$}"));

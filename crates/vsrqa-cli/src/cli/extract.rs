@@ -16,6 +16,24 @@ pub struct EngineArgs {
     /// The model bundle directory.
     #[arg(long, short = 'm', value_name = "DIR")]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl EngineArgs {
+    /// The backend asked for (a usage error when unknown; checked before any file is read).
+    pub fn backend(&self) -> Result<BackendKind, Failure> {
+        self.run.backend()
+    }
+
+    pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
+        Ok(self.run.engine(&self.model, backend)?)
+    }
+}
+
+/// How to run a model: the backend and its threads (`compare` runs two models with one).
+#[derive(clap::Args)]
+pub struct RunArgs {
     /// auto, cpu (tract), onnxruntime (its library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
@@ -24,17 +42,17 @@ pub struct EngineArgs {
     threads: usize,
 }
 
-impl EngineArgs {
+impl RunArgs {
     /// The backend asked for (a usage error when unknown; checked before any file is read).
     pub fn backend(&self) -> Result<BackendKind, Failure> {
         self.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))
     }
 
-    pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
-        Ok(Engine::new(
-            &self.model,
+    pub fn engine(&self, model: &Path, backend: BackendKind) -> vsrqa::Result<Engine> {
+        Engine::new(
+            model,
             EngineOptions { backend, threads: self.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
-        )?)
+        )
     }
 }
 
