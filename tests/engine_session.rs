@@ -188,7 +188,7 @@ fn pixel_formats_that_hold_the_same_image_score_the_same() {
     // A frame in I420 and the same frame converted to RGB24 by vsrqa itself.
     let engine = engine();
     let frames = sample_frames();
-    let rgb = vsrqa::frame::convert::to_rgb8(&i420(&frames[0])).unwrap();
+    let rgb = vsrqa::frame::convert::to_rgb8(&i420(&frames[0]), engine.color_conversion()).unwrap();
     let from_i420 = engine.score_frame(i420(&frames[0])).unwrap().score;
     let rgb_view = FrameView::packed(PixelFormat::Rgb24, 112, 80, &rgb.data).unwrap();
     assert_eq!(engine.score_frame(rgb_view).unwrap().score, from_i420);

@@ -11,7 +11,7 @@
 
 use std::process::Command;
 
-use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa::gpu::cuda_executor::{compile_preprocess_kernels, CudaExecutor, NVRTC_LIBRARY_VARIABLE};
 use vsrqa::gpu::kernels::{Kernel, KernelExecutor};
 use vsrqa::gpu::plan::FrameConverter;
@@ -106,8 +106,12 @@ fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
 #[ignore = "needs an NVIDIA GPU"]
 fn gpu_conversion_equals_the_cpu_path_for_every_format() {
     let mut executor = executor();
-    let mut converter = FrameConverter::new();
-    for (seed, format) in preprocess_cases::FORMATS.into_iter().enumerate() {
+    for (seed, (format, conversion)) in preprocess_cases::FORMATS
+        .into_iter()
+        .flat_map(|format| [ColorConversion::Reference, ColorConversion::Exact].map(|c| (format, c)))
+        .enumerate()
+    {
+        let mut converter = FrameConverter::new(conversion);
         for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
             for range in [ColorRange::Limited, ColorRange::Full] {
                 let (cpu, kernel) = preprocess_cases::converted_both_ways(
@@ -119,7 +123,7 @@ fn gpu_conversion_equals_the_cpu_path_for_every_format() {
                     range,
                     seed as u64,
                 );
-                assert!(kernel == cpu, "{format:?} {matrix:?} {range:?}");
+                assert!(kernel == cpu, "{format:?} {conversion:?} {matrix:?} {range:?}");
             }
         }
     }

@@ -12,7 +12,7 @@
 //! compared bit for bit.
 
 use vsrqa::bundle::PreprocessOp;
-use vsrqa::frame::{ColorMatrix, ColorRange, RgbImage};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange, RgbImage};
 use vsrqa::gpu::kernels;
 use vsrqa::gpu::plan::FrameConverter;
 
@@ -88,15 +88,18 @@ fn emulated_kernels_equal_the_cpu_path_at_full_size() {
     }
 }
 
-/// Every pixel format, both matrices and ranges, odd sizes and padded rows: the conversion kernel
-/// equals frame::convert::to_rgb8 byte for byte (10-bit codes with garbage in their unused bits
-/// included: the kernel masks and shifts as the CPU path does).
+/// Every pixel format, both conversions, both matrices and ranges, odd sizes and padded rows: the
+/// conversion kernel equals frame::convert::to_rgb8 byte for byte (10-bit codes with garbage in
+/// their unused bits included: the kernel masks and shifts as the CPU path does).
 #[test]
 fn emulated_conversion_equals_the_cpu_path_for_every_format() {
     let mut emulator = Emulator::new();
-    let mut converter = FrameConverter::new();
     let mut seed = 0;
-    for format in preprocess_cases::FORMATS {
+    for (format, conversion) in preprocess_cases::FORMATS
+        .into_iter()
+        .flat_map(|format| [ColorConversion::Reference, ColorConversion::Exact].map(|c| (format, c)))
+    {
+        let mut converter = FrameConverter::new(conversion);
         for size in [(33, 17, 0), (64, 36, 5), (1, 1, 3)] {
             for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709] {
                 for range in [ColorRange::Limited, ColorRange::Full] {
@@ -112,7 +115,7 @@ fn emulated_conversion_equals_the_cpu_path_for_every_format() {
                     );
                     assert!(
                         kernel == cpu,
-                        "{format:?} {size:?} {matrix:?} {range:?}: the kernel differs from the CPU path"
+                        "{format:?} {conversion:?} {size:?} {matrix:?} {range:?}: the kernel differs from the CPU path"
                     );
                 }
             }

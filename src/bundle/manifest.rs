@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
+use crate::frame::ColorConversion;
 
 pub const FORMAT_TAG: &str = "vsrqa-bundle";
 pub const FORMAT_VERSION: u32 = 1;
@@ -23,6 +24,10 @@ pub struct Manifest {
     /// Where the weights came from; `None` in bundles from before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// The YUV->RGB conversion of the frames the weights were trained on; `None` (bundles from
+    /// before it was recorded, all exported from the published checkpoints): `reference`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_conversion: Option<ColorConversion>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use crate::backend::GpuError;
 use crate::branch::Branch;
 use crate::error::{Error, Result};
-use crate::frame::{DeviceFrame, RgbImage};
+use crate::frame::{ColorConversion, DeviceFrame, RgbImage};
 use crate::gpu::kernels::{KernelExecutor, KernelExecutorFactory};
 use crate::gpu::plan::{FrameConverter, PreparedPlan, PreprocessPlan};
 
@@ -24,6 +24,7 @@ const MAX_SIZES: usize = 4;
 
 pub(crate) struct DeviceFrames {
     factory: KernelExecutorFactory,
+    conversion: ColorConversion,
     state: Mutex<Option<State>>,
 }
 
@@ -49,8 +50,8 @@ fn failed(error: impl std::fmt::Display) -> Error {
 }
 
 impl DeviceFrames {
-    pub(crate) fn new(factory: KernelExecutorFactory) -> DeviceFrames {
-        DeviceFrames { factory, state: Mutex::new(None) }
+    pub(crate) fn new(factory: KernelExecutorFactory, conversion: ColorConversion) -> DeviceFrames {
+        DeviceFrames { factory, conversion, state: Mutex::new(None) }
     }
 
     /// Preprocesses `frame` for the branches where `needed[b]`, and keeps the geometry of
@@ -74,7 +75,7 @@ impl DeviceFrames {
             *guard = None;
             let executor = (self.factory)().map_err(failed)?;
             *guard =
-                Some(State { executor, converter: FrameConverter::new(), rgb: HashMap::new(), plans: HashMap::new() });
+                Some(State { executor, converter: FrameConverter::new(self.conversion), rgb: HashMap::new(), plans: HashMap::new() });
         }
         let state = guard.as_mut().expect("made above");
         state.run(frame, branches, needed, clip_branches)

@@ -23,7 +23,7 @@ use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::{ColorConversion, Frame};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -54,6 +54,9 @@ pub struct EngineOptions {
     /// Runs the preprocessing kernels on frames in device memory (`Session::push_device`).
     /// `None`: the backend's (the `tensorrt` backend's stream), else device frames are refused.
     pub device_frames: Option<crate::gpu::kernels::KernelExecutorFactory>,
+    /// YUV->RGB conversion of every frame; `None`: the bundle's (its manifest's
+    /// `color_conversion`, `reference` when absent).
+    pub color_conversion: Option<ColorConversion>,
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
@@ -70,6 +73,7 @@ pub(crate) struct EngineInner {
     pub(crate) max_kept_clip_bytes: usize,
     pub(crate) convert_time: crate::timing::Stopwatch,
     pub(crate) device_frames: Option<device_frames::DeviceFrames>,
+    pub(crate) color_conversion: ColorConversion,
 }
 
 impl Engine {
@@ -107,8 +111,12 @@ impl Engine {
                 ),
             );
         }
+        let color_conversion =
+            options.color_conversion.or(bundle.manifest.color_conversion).unwrap_or(ColorConversion::Reference);
+        log(LogLevel::Info, &format!("YUV->RGB conversion: {}", color_conversion.name()));
         Ok(Engine {
             inner: Arc::new(EngineInner {
+                color_conversion,
                 bundle,
                 branches,
                 backend: backend.kind(),
@@ -118,13 +126,18 @@ impl Engine {
                 device_frames: options
                     .device_frames
                     .or_else(|| backend_kernel_executor(backend.as_ref()))
-                    .map(device_frames::DeviceFrames::new),
+                    .map(|factory| device_frames::DeviceFrames::new(factory, color_conversion)),
             }),
         })
     }
 
     pub fn bundle(&self) -> &Bundle {
         &self.inner.bundle
+    }
+
+    /// The YUV->RGB conversion every frame gets (the options', else the bundle's).
+    pub fn color_conversion(&self) -> ColorConversion {
+        self.inner.color_conversion
     }
 
     /// The backend the engine runs on (never `Auto`: the one `Auto` chose).

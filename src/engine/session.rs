@@ -309,7 +309,7 @@ impl Session {
             self.clips.iter().zip(&plan.clip_keeps).filter(|(_, &keeps)| keeps).map(|(clip, _)| clip.branch).collect();
         match frame {
             Frame::Host(frame) => {
-                let rgb = inner.convert_time.time(|| convert::to_rgb8(frame))?;
+                let rgb = inner.convert_time.time(|| convert::to_rgb8(frame, inner.color_conversion))?;
                 let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
                 for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| plan.preprocess[b]) {
                     per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));

@@ -1,7 +1,12 @@
-//! Conversion of any supported frame to 8-bit RGB, in float64 with round-half-to-even, so that
-//! the result is exactly what the Python reference pipeline (tools/vsrqa_ref) computes.
+//! Conversion of any supported frame to 8-bit RGB, one of two ways ([`ColorConversion`]):
+//! - `Reference`: the frames the reference's OpenCV decoding gives. OpenCV converts with
+//!   swscale, which on x86 runs its SIMD YUV->RGB path (libswscale/x86/yuv_2_rgb.asm) with
+//!   BT.601 coefficients set up by libswscale/yuv2rgb.c. Its arithmetic is ported here
+//!   ([`SwscaleCoefficients`]); every term depends on one code only, so it fits the same tables.
+//! - `Exact`: float64 with round half to even and the frame's matrix, which is exactly what the
+//!   Python reference package (tools/vsrqa_ref) computes.
 
-use super::{ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
+use super::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
 use crate::error::Result;
 
 /// Y'CbCr -> R'G'B' coefficients for one matrix, range and bit depth, producing 0..255 values.
@@ -60,10 +65,91 @@ impl YuvCoefficients {
     }
 }
 
+/// swscale's YUV->RGB coefficients in its SIMD path's 16-bit fixed point (libswscale/yuv2rgb.c,
+/// `ff_yuv2rgb_c_init_tables`, with OpenCV's settings: BT.601, contrast and saturation 1,
+/// brightness 0, and the source format's range).
+struct SwscaleCoefficients {
+    y: i64,
+    y_offset: i64,
+    v_to_r: i64,
+    u_to_b: i64,
+    u_to_g: i64,
+    v_to_g: i64,
+}
+
+impl SwscaleCoefficients {
+    fn new(range: ColorRange) -> Self {
+        // BT.601's inverse matrix in 16.16 fixed point, as swscale's `ff_yuv2rgb_coeffs` holds it:
+        // crv, cbu, cgu, cgv.
+        let (mut crv, mut cbu, mut cgu, mut cgv) = (104_597i64, 132_201i64, -25_675i64, -53_279i64);
+        let (mut cy, mut oy) = (1i64 << 16, 0i64);
+        match range {
+            ColorRange::Limited => {
+                cy = cy * 255 / 219;
+                oy = 16 << 16;
+            }
+            ColorRange::Full => {
+                // C's division truncates toward zero, as Rust's does.
+                crv = crv * 224 / 255;
+                cbu = cbu * 224 / 255;
+                cgu = cgu * 224 / 255;
+                cgv = cgv * 224 / 255;
+            }
+        }
+        SwscaleCoefficients {
+            y: round_to_i16(cy << 13),
+            y_offset: round_to_i16(oy << 3),
+            v_to_r: round_to_i16(crv << 13),
+            u_to_b: round_to_i16(cbu << 13),
+            u_to_g: round_to_i16(cgu << 13),
+            v_to_g: round_to_i16(cgv << 13),
+        }
+    }
+
+    /// The SIMD path's terms per 8-bit code: codes are scaled by 8 (`psllw 3`), offsets taken
+    /// off, and each product keeps its high 16 bits (`pmulhw`, a floor). No sum below leaves the
+    /// 16-bit range, so the saturating adds never saturate, and the final `packuswb` is a clamp.
+    /// 10-bit codes keep their top 8 bits: an approximation, as swscale converts 10-bit sources
+    /// on another path (docs/branches.md gives the difference).
+    fn tables(&self, bits: u32) -> YuvTables {
+        let high = |a: i64, b: i64| ((a * b) >> 16) as f64;
+        let code8 = |code: u32| i64::from(code >> (bits - 8));
+        let luma = |code: u32| high(8 * code8(code) - self.y_offset, self.y);
+        let chroma = |code: u32| 8 * code8(code) - 1024;
+        let codes = 0..1u32 << bits;
+        YuvTables {
+            y: codes.clone().map(luma).collect(),
+            r_v: codes.clone().map(|c| high(chroma(c), self.v_to_r)).collect(),
+            // G = Y + (u_to_g u + v_to_g v) with negative coefficients; the tables subtract.
+            g_u: codes.clone().map(|c| -high(chroma(c), self.u_to_g)).collect(),
+            g_v: codes.clone().map(|c| -high(chroma(c), self.v_to_g)).collect(),
+            b_u: codes.map(|c| high(chroma(c), self.u_to_b)).collect(),
+        }
+    }
+}
+
+/// swscale's `roundToInt16`: 16.16 to an integer, rounded, clipped to 16 bits.
+fn round_to_i16(value: i64) -> i64 {
+    ((value + (1 << 15)) >> 16).clamp(-0x8000, 0x7fff)
+}
+
+/// The tables of one conversion; the matrix is ignored by `Reference`.
+fn yuv_tables(conversion: ColorConversion, matrix: ColorMatrix, range: ColorRange, bits: u32) -> YuvTables {
+    match conversion {
+        ColorConversion::Reference => SwscaleCoefficients::new(range).tables(bits),
+        ColorConversion::Exact => YuvCoefficients::new(matrix, range, bits).tables(bits),
+    }
+}
+
 /// The conversion's five tables for the GPU kernel (`convert_to_rgb8` in
 /// gpu/kernels/preprocess.cu): y, r_v, g_u, g_v, b_u, each padded to 1024 entries.
-pub(crate) fn conversion_tables(matrix: ColorMatrix, range: ColorRange, bits: u32) -> Vec<f64> {
-    let tables = YuvCoefficients::new(matrix, range, bits).tables(bits);
+pub(crate) fn conversion_tables(
+    conversion: ColorConversion,
+    matrix: ColorMatrix,
+    range: ColorRange,
+    bits: u32,
+) -> Vec<f64> {
+    let tables = yuv_tables(conversion, matrix, range, bits);
     let mut flat = vec![0.0; 5 * 1024];
     for (slot, table) in
         flat.chunks_exact_mut(1024).zip([&tables.y, &tables.r_v, &tables.g_u, &tables.g_v, &tables.b_u])
@@ -110,8 +196,8 @@ fn le16(bytes: &[u8], index: usize) -> u16 {
     u16::from_le_bytes([bytes[2 * index], bytes[2 * index + 1]])
 }
 
-/// Converts a validated frame to packed 8-bit RGB.
-pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
+/// Converts a validated frame to packed 8-bit RGB; RGB formats are taken as they are.
+pub fn to_rgb8(frame: &FrameView<'_>, conversion: ColorConversion) -> Result<RgbImage> {
     frame.validate()?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut data = super::try_buffer(w * h * 3, 0u8, "the frame in RGB")?;
@@ -130,7 +216,7 @@ pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
         PixelFormat::Bgra32 => packed_rgb([2, 1, 0], 4, &mut data),
         format => {
             let bits = if matches!(format, PixelFormat::I420_10Le | PixelFormat::P010) { 10 } else { 8 };
-            let tables = YuvCoefficients::new(frame.matrix, frame.range, bits).tables(bits);
+            let tables = yuv_tables(conversion, frame.matrix, frame.range, bits);
             // The format is matched once per row, so each pixel loop is specialized.
             for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
                 let luma = frame.row(0, y);
@@ -162,6 +248,8 @@ pub fn to_rgb8(frame: &FrameView<'_>) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const EXACT: ColorConversion = ColorConversion::Exact;
 
     /// The per-pixel formula the tables replace, as the Python reference writes it.
     fn direct(c: &YuvCoefficients, y: u16, u: u16, v: u16) -> [u8; 3] {
@@ -210,7 +298,7 @@ mod tests {
         for (luma, expect) in [(16u8, 0u8), (235, 255)] {
             let data = i420(4, 2, luma, 128, 128);
             let frame = FrameView::packed(PixelFormat::I420, 4, 2, &data).unwrap();
-            let rgb = to_rgb8(&frame).unwrap();
+            let rgb = to_rgb8(&frame, EXACT).unwrap();
             assert!(rgb.data.iter().all(|&c| c == expect), "{:?}", rgb.data);
         }
     }
@@ -223,7 +311,7 @@ mod tests {
         // B = 75.685 - 255/224*1.772*38 = -0.97 -> 0 (clamped).
         let data = i420(2, 2, 81, 90, 240);
         let frame = FrameView::packed(PixelFormat::I420, 2, 2, &data).unwrap();
-        let rgb = to_rgb8(&frame).unwrap();
+        let rgb = to_rgb8(&frame, EXACT).unwrap();
         assert_eq!(&rgb.data[0..3], &[254, 0, 0]);
     }
 
@@ -232,11 +320,11 @@ mod tests {
         let (w, h) = (6u32, 4u32);
         let eight = i420(w, h, 100, 90, 200);
         let frame8 = FrameView::packed(PixelFormat::I420, w, h, &eight).unwrap();
-        let expect = to_rgb8(&frame8).unwrap();
+        let expect = to_rgb8(&frame8, EXACT).unwrap();
 
         let ten: Vec<u8> = eight.iter().flat_map(|&b| (u16::from(b) * 4).to_le_bytes()).collect();
         let frame10 = FrameView::packed(PixelFormat::I420_10Le, w, h, &ten).unwrap();
-        assert_eq!(to_rgb8(&frame10).unwrap(), expect);
+        assert_eq!(to_rgb8(&frame10, EXACT).unwrap(), expect);
 
         // P010: Y plane then interleaved UV, values in the high 10 bits.
         let c = (w as usize / 2) * (h as usize / 2);
@@ -249,7 +337,7 @@ mod tests {
             }
         }
         let frame_p010 = FrameView::packed(PixelFormat::P010, w, h, &p010).unwrap();
-        assert_eq!(to_rgb8(&frame_p010).unwrap(), expect);
+        assert_eq!(to_rgb8(&frame_p010, EXACT).unwrap(), expect);
     }
 
     #[test]
@@ -266,8 +354,8 @@ mod tests {
             nv12.push(u[i]);
             nv12.push(v[i]);
         }
-        let a = to_rgb8(&FrameView::packed(PixelFormat::I420, w, h, &planar).unwrap()).unwrap();
-        let b = to_rgb8(&FrameView::packed(PixelFormat::Nv12, w, h, &nv12).unwrap()).unwrap();
+        let a = to_rgb8(&FrameView::packed(PixelFormat::I420, w, h, &planar).unwrap(), EXACT).unwrap();
+        let b = to_rgb8(&FrameView::packed(PixelFormat::Nv12, w, h, &nv12).unwrap(), EXACT).unwrap();
         assert_eq!(a, b);
     }
 
@@ -275,7 +363,7 @@ mod tests {
     fn bgra_swaps_channels_and_drops_alpha() {
         let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
         let frame = FrameView::packed(PixelFormat::Bgra32, 2, 1, &data).unwrap();
-        assert_eq!(to_rgb8(&frame).unwrap().data, vec![3, 2, 1, 7, 6, 5]);
+        assert_eq!(to_rgb8(&frame, EXACT).unwrap().data, vec![3, 2, 1, 7, 6, 5]);
     }
 
     #[test]
@@ -291,7 +379,7 @@ mod tests {
             matrix: ColorMatrix::Bt601,
             range: ColorRange::Limited,
         };
-        assert_eq!(to_rgb8(&frame).unwrap().data, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(to_rgb8(&frame, EXACT).unwrap().data, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     }
 
     #[test]

@@ -41,6 +41,36 @@ pub enum ColorMatrix {
     Bt2020,
 }
 
+/// How Y'CbCr frames become 8-bit RGB (docs/branches.md, "Decoding").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorConversion {
+    /// The frames the reference's OpenCV decoding gives, which the published weights were trained
+    /// on: swscale's fixed-point BT.601 (its x86 SIMD arithmetic), nearest chroma, the matrix tag
+    /// ignored and the range kept. Bit-exact for 8-bit 4:2:0 (docs/branches.md).
+    #[default]
+    Reference,
+    /// The frame's own matrix and range, in float64 with round half to even.
+    Exact,
+}
+
+impl ColorConversion {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorConversion::Reference => "reference",
+            ColorConversion::Exact => "exact",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ColorConversion> {
+        match text {
+            "reference" => Some(ColorConversion::Reference),
+            "exact" => Some(ColorConversion::Exact),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ColorRange {
     #[default]

@@ -15,7 +15,9 @@
 use crate::backend::GpuError;
 use crate::bundle::{Interpolation, PreprocessOp};
 pub use crate::frame::DeviceFrame;
-use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorMatrix, ColorRange, PixelFormat};
+use crate::frame::{
+    convert, fragments, opencv_linear, ops, pil_resample, ColorConversion, ColorMatrix, ColorRange, PixelFormat,
+};
 
 use super::kernels::{
     f64_bytes, i32_bytes, launch, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
@@ -456,21 +458,20 @@ impl PreparedPlan {
     }
 }
 
-/// The conversion of frames to packed RGB8 on an executor: the tables of one colour matrix, range
-/// and bit depth uploaded once.
+/// The conversion of frames to packed RGB8 on an executor: the tables of one colour matrix (or
+/// the reference conversion, which has one), range and bit depth uploaded once.
 pub struct FrameConverter {
-    tables: [Option<u64>; 12],
-}
-
-impl Default for FrameConverter {
-    fn default() -> Self {
-        Self::new()
-    }
+    conversion: ColorConversion,
+    tables: [Option<u64>; 16],
 }
 
 impl FrameConverter {
-    pub fn new() -> FrameConverter {
-        FrameConverter { tables: [None; 12] }
+    pub fn new(conversion: ColorConversion) -> FrameConverter {
+        FrameConverter { conversion, tables: [None; 16] }
+    }
+
+    pub fn conversion(&self) -> ColorConversion {
+        self.conversion
     }
 
     /// Converts `frame` to packed RGB8 at `out` (`width * height * 3` bytes).
@@ -490,17 +491,18 @@ impl FrameConverter {
             PixelFormat::I420_10Le => (20, 10),
             PixelFormat::P010 => (21, 10),
         };
-        let matrix_slot = match frame.matrix {
-            ColorMatrix::Bt601 => 0,
-            ColorMatrix::Bt709 => 1,
-            ColorMatrix::Bt2020 => 2,
+        let matrix_slot = match (self.conversion, frame.matrix) {
+            (ColorConversion::Reference, _) => 3,
+            (ColorConversion::Exact, ColorMatrix::Bt601) => 0,
+            (ColorConversion::Exact, ColorMatrix::Bt709) => 1,
+            (ColorConversion::Exact, ColorMatrix::Bt2020) => 2,
         };
         let slot = matrix_slot * 4 + usize::from(frame.range == ColorRange::Full) * 2 + usize::from(bits == 10);
         let tables = match self.tables[slot] {
             Some(address) => address,
             None => {
                 let address =
-                    executor.upload(&f64_bytes(&convert::conversion_tables(frame.matrix, frame.range, bits)))?;
+                    executor.upload(&f64_bytes(&convert::conversion_tables(self.conversion, frame.matrix, frame.range, bits)))?;
                 self.tables[slot] = Some(address);
                 address
             }

@@ -40,7 +40,7 @@ pub fn converted_both_ways(
     let (w, h) = (width as u32, height as u32);
     let view =
         FrameView { format, width: w, height: h, planes: [plane(0), plane(1), plane(2)], pitches, matrix, range };
-    let cpu = convert::to_rgb8(&view).unwrap().data;
+    let cpu = convert::to_rgb8(&view, converter.conversion()).unwrap().data;
     let mut addresses = [0u64; 3];
     for (address, plane) in addresses.iter_mut().zip(&planes) {
         *address = executor.upload(plane).unwrap();

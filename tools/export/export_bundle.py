@@ -337,6 +337,8 @@ def main(argv=None) -> int:
         },
         # Where each part's weights came from: vsrqa warns on every run when some are random.
         "provenance": {"branches": origins, "head": head_origin},
+        # The published weights were trained on the frames OpenCV decodes (docs/branches.md).
+        "color_conversion": "reference",
     }
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out / 'vsrqa.json'}")

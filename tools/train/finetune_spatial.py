@@ -213,10 +213,20 @@ def main(argv=None) -> int:
     ap.add_argument("--decay-ratio", type=float, default=0.95)
     ap.add_argument("--validation", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--color-conversion", choices=["reference"], default="reference",
+                    help="how frames are decoded: reference = OpenCV, as RQ-VQA did and as vsrqa's reference "
+                         "conversion reproduces; the bank must have been extracted with the same one")
     args = ap.parse_args(argv)
 
     manifest = json.loads((args.model / "vsrqa.json").read_text())
     info = json.loads((args.bank / "bank.json").read_text())
+    # The bank's features and the frames decoded here must come from the same conversion, else
+    # the fine-tuned network trains on frames vsrqa never shows it.
+    bank_conversion = info.get("color_conversion", "reference")
+    if bank_conversion != args.color_conversion:
+        raise SystemExit(f"the bank was extracted with --color-conversion {bank_conversion}; this script decodes "
+                         f"with {args.color_conversion} (OpenCV): extract the bank with "
+                         f"`vsrqa features --color-conversion {args.color_conversion}`")
     names = [b["name"] for b in manifest["branches"]]
     if names != [b["name"] for b in info["branches"]]:
         raise SystemExit(f"the bank's branches {[b['name'] for b in info['branches']]} are not the bundle's {names}")
@@ -345,6 +355,7 @@ def export(args, manifest: dict, spatial_index: int, net, head: Head, side: int,
     entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     save_file(head.state_for_bundle(), str(args.out / manifest["head"]["weights"]))
     manifest["name"] = manifest.get("name", "bundle") + "-finetuned"
+    manifest["color_conversion"] = args.color_conversion  # what the frames were decoded with here
     provenance = manifest.setdefault("provenance", {})
     provenance.setdefault("branches", {})[entry["name"]] = trained
     provenance["head"] = trained

@@ -46,6 +46,7 @@ mod error;
 mod ffi;
 mod format;
 mod open;
+mod opencv;
 pub mod orientation;
 mod planes;
 pub mod timing;
@@ -57,12 +58,13 @@ use std::ptr;
 use ffmpeg_sys_next as ff;
 use libc::c_int;
 
-use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa::{Error, Result};
 
 use convert::Converter;
 use ffi::{CodecContext, Frame, Input, Packet};
 use format::Mapping;
+use opencv::OpencvConverter;
 use orientation::Rotation;
 
 /// What the chosen video stream declares, known at [`Decoder::open`]. `variable_frame_rate` and
@@ -137,6 +139,11 @@ pub struct Decoder {
     /// A top-down copy of a bottom-up frame.
     copy: Option<Frame>,
     converter: Option<Converter>,
+    /// `Reference` frames: what OpenCV's reader would give (see [`Decoder::set_color_conversion`]).
+    conversion: ColorConversion,
+    opencv: Option<OpencvConverter>,
+    /// The stream's pixel format at open (FFmpeg's raw value).
+    stream_format: c_int,
     packet: Packet,
     /// Packets read at open, decoded before any new one is read.
     queued: VecDeque<Packet>,
@@ -177,6 +184,9 @@ impl Decoder {
             frame,
             copy: None,
             converter: None,
+            conversion: ColorConversion::Exact,
+            opencv: None,
+            stream_format: opened.stream_format,
             packet,
             queued: VecDeque::new(),
             demuxer_done: false,
@@ -197,6 +207,30 @@ impl Decoder {
 
     pub fn info(&self) -> &VideoInfo {
         &self.info
+    }
+
+    /// `Reference`: frames as the reference's reader (OpenCV) converts them, BT.601 whatever the
+    /// tags say. yuv420p and yuvj420p frames come as they are (I420, full range for yuvj420p)
+    /// for the library's reference conversion; every other format comes as BGR24 from swscale,
+    /// set up as OpenCV sets it up (module `opencv`). `Exact` (the default): frames keep their
+    /// format, matrix and range (see the module documentation). Call before the first frame.
+    pub fn set_color_conversion(&mut self, conversion: ColorConversion) {
+        self.conversion = conversion;
+        if conversion == ColorConversion::Reference && self.info.frame_format.is_some() {
+            // SAFETY: a valid, opened decoder context.
+            let coded_height = unsafe { (*self.codec.as_ptr()).coded_height.max((*self.codec.as_ptr()).height) };
+            let direct = opencv::library_converts(self.stream_format, coded_height)
+                || matches!(format::map_pixel_format(self.stream_format), Ok(Mapping::Direct { format, .. }) if format.plane_count() == 1);
+            if !direct {
+                self.info.frame_format = Some(PixelFormat::Bgr24);
+            }
+            self.info.color_matrix = ColorMatrix::Bt601;
+            self.info.color_range = if self.stream_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int {
+                ColorRange::Full
+            } else {
+                ColorRange::Limited
+            };
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -417,14 +451,33 @@ impl Decoder {
         } else {
             &self.frame
         };
-        let view = match mapping {
+        let view = if self.conversion == ColorConversion::Reference {
+            let packed_rgb = matches!(mapping, Mapping::Direct { format, .. } if format.plane_count() == 1);
+            let coded = opencv::coded_size(self.codec.as_ptr(), source.get(), bottom_up);
+            if packed_rgb {
+                planes::view(source, target_format, matrix, range).map_err(fail)?
+            } else if opencv::library_converts(raw_format, coded.1) {
+                let full = raw_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int;
+                let range = if full { ColorRange::Full } else { ColorRange::Limited };
+                planes::view(source, PixelFormat::I420, ColorMatrix::Bt601, range).map_err(fail)?
+            } else {
+                let converted = OpencvConverter::convert(&mut self.opencv, source, coded).map_err(fail)?;
+                let mut view = planes::view(converted, PixelFormat::Bgr24, ColorMatrix::Bt601, ColorRange::Full)
+                    .map_err(fail)?;
+                // The converted frame is coded-size; the picture is its top-left corner.
+                (view.width, view.height) = (width as u32, height as u32);
+                view
+            }
+        } else {
+            match mapping {
             Mapping::Direct { format, .. } => planes::view(source, format, matrix, range).map_err(fail)?,
             Mapping::Convert { to, format } => {
                 let converted = Converter::convert(&mut self.converter, source, to, range, matrix).map_err(fail)?;
                 planes::view(converted, format, matrix, range).map_err(fail)?
             }
+            }
         };
-        debug_assert_eq!(view.format, target_format);
+        debug_assert!(view.format == target_format || self.conversion == ColorConversion::Reference);
         let view = match self.info.rotation {
             Some(rotation) => orientation::rotate(&view, rotation, &mut self.rotated).map_err(fail)?,
             None => view,

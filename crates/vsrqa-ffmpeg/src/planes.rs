@@ -49,7 +49,7 @@ pub(super) fn view(
 
 /// Whether `[start, start + len)` lies inside one of the frame's buffers (`buf` or
 /// `extended_buf`).
-fn inside_buffers(f: &ffmpeg_sys_next::AVFrame, start: usize, len: usize) -> bool {
+pub(super) fn inside_buffers(f: &ffmpeg_sys_next::AVFrame, start: usize, len: usize) -> bool {
     let Some(end) = start.checked_add(len) else { return false };
     let extended: &[*mut ffmpeg_sys_next::AVBufferRef] = match usize::try_from(f.nb_extended_buf) {
         Ok(n) if n > 0 && !f.extended_buf.is_null() => {

@@ -23,6 +23,7 @@ use super::head_model::Architecture;
 use crate::error::{Error, Result};
 use vsrqa::atomic_file;
 use vsrqa::bundle::{sha256_hex, Bundle};
+use vsrqa::frame::ColorConversion;
 
 pub const BANK_FORMAT: &str = "vsrqa-feature-bank";
 pub const BANK_VERSION: u32 = 1;
@@ -38,8 +39,13 @@ pub struct BankInfo {
     pub format: String,
     pub version: u32,
     /// SHA-256 over everything the features depend on: the key-frame rule, every branch's
-    /// manifest entry and the hash of its network. Not the head: the head is what gets trained.
+    /// manifest entry, the hash of its network and the YUV->RGB conversion. Not the head: the
+    /// head is what gets trained.
     pub fingerprint: String,
+    /// The YUV->RGB conversion the frames were decoded with; a bundle trained on the bank
+    /// records it, so that it scores videos the way its training saw them.
+    #[serde(default)]
+    pub color_conversion: ColorConversion,
     /// The bundle's name, for people.
     pub model_name: String,
     pub feature_dim: usize,
@@ -54,11 +60,12 @@ pub struct BranchLayout {
 }
 
 impl BankInfo {
-    pub fn of(bundle: &Bundle) -> Result<BankInfo> {
+    pub fn of(bundle: &Bundle, color_conversion: ColorConversion) -> Result<BankInfo> {
         Ok(BankInfo {
             format: BANK_FORMAT.into(),
             version: BANK_VERSION,
-            fingerprint: fingerprint(bundle)?,
+            fingerprint: fingerprint(bundle, color_conversion)?,
+            color_conversion,
             model_name: bundle.manifest.name.clone(),
             feature_dim: bundle.feature_dim(),
             branches: bundle
@@ -72,12 +79,14 @@ impl BankInfo {
     }
 }
 
-/// The features' identity: two bundles with the same fingerprint give the same features.
-pub fn fingerprint(bundle: &Bundle) -> Result<String> {
+/// The features' identity: two bundles with the same fingerprint give the same features when
+/// their frames are converted the same way.
+pub fn fingerprint(bundle: &Bundle, color_conversion: ColorConversion) -> Result<String> {
     let described = serde_json::json!({
         "key_frames": bundle.manifest.key_frames,
         "branches": bundle.manifest.branches,
         "networks": bundle.networks.iter().map(|n| n.sha256.clone()).collect::<Vec<_>>(),
+        "color_conversion": color_conversion,
     });
     let text = serde_json::to_string(&described).map_err(|e| Error::invalid(format!("fingerprint: {e}")))?;
     Ok(sha256_hex(text.as_bytes()))

@@ -10,6 +10,7 @@ mod fuzz_damage;
 
 use proptest::prelude::*;
 use vsrqa::bundle::Bundle;
+use vsrqa::frame::ColorConversion;
 use vsrqa_train::bank::{BankInfo, Entry, FeatureBank};
 
 use fuzz_damage::{config, damage, damaged};
@@ -21,7 +22,7 @@ fn tiny_bundle() -> PathBuf {
 #[test]
 fn fuzz_feature_bank_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&Bundle::load(tiny_bundle()).unwrap()).unwrap();
+    let info = BankInfo::of(&Bundle::load(tiny_bundle()).unwrap(), ColorConversion::Exact).unwrap();
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
     let features: Vec<f32> = (0..2 * info.feature_dim).map(|i| (i as f32).sin()).collect();
     let entry = Entry { video: "a.y4m".into(), mos: 3.5, group: Some("hard".into()), frames: 9, rows: 2, features };

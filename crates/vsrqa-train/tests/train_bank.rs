@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use vsrqa::bundle::Bundle;
+use vsrqa::frame::ColorConversion;
 use vsrqa_train::bank::{fingerprint, BankInfo, Entry, FeatureBank};
 
 fn tiny_bundle() -> Bundle {
@@ -19,7 +20,7 @@ fn entry(info: &BankInfo, video: &str, rows: usize, mos: f64) -> Entry {
 #[test]
 fn train_bank_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&tiny_bundle()).unwrap();
+    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact).unwrap();
     assert_eq!(info.feature_dim, 671);
     assert_eq!(info.head.layer_outputs, vec![8, 1]);
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
@@ -47,7 +48,7 @@ fn train_bank_round_trip() {
 #[test]
 fn train_bank_detects_damage() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&tiny_bundle()).unwrap();
+    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact).unwrap();
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
     let a = entry(&info, "a.y4m", 3, 2.0);
     bank.write(&a).unwrap();
@@ -80,8 +81,8 @@ fn train_bank_detects_damage() {
 fn train_bank_belongs_to_one_model() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = tiny_bundle();
-    let info = BankInfo::of(&bundle).unwrap();
-    assert_eq!(info.fingerprint, fingerprint(&bundle).unwrap());
+    let info = BankInfo::of(&bundle, ColorConversion::Exact).unwrap();
+    assert_eq!(info.fingerprint, fingerprint(&bundle, ColorConversion::Exact).unwrap());
     FeatureBank::create(dir.path(), info.clone()).unwrap();
     // Reopening with the same model resumes.
     FeatureBank::create(dir.path(), info.clone()).unwrap();
@@ -89,7 +90,7 @@ fn train_bank_belongs_to_one_model() {
     // Another network file (one byte of its hash) is another model.
     let mut other_bundle = bundle.clone();
     other_bundle.networks[1].sha256.replace_range(0..1, "x");
-    let other = BankInfo::of(&other_bundle).unwrap();
+    let other = BankInfo::of(&other_bundle, ColorConversion::Exact).unwrap();
     assert_ne!(other.fingerprint, info.fingerprint);
     let error = FeatureBank::create(dir.path(), other.clone()).err().unwrap().to_string();
     assert!(error.contains("another model"), "{error}");
@@ -124,7 +125,17 @@ fn train_bank_fingerprint_ignores_provenance() {
     let provenance = trained.manifest.provenance.as_mut().unwrap();
     provenance.head = Some(vsrqa::bundle::Origin::trained(&"a".repeat(64)));
     provenance.branches.remove("liqe");
-    let expected = fingerprint(&bundle).unwrap();
-    assert_eq!(fingerprint(&unrecorded).unwrap(), expected);
-    assert_eq!(fingerprint(&trained).unwrap(), expected);
+    let expected = fingerprint(&bundle, ColorConversion::Exact).unwrap();
+    assert_eq!(fingerprint(&unrecorded, ColorConversion::Exact).unwrap(), expected);
+    assert_eq!(fingerprint(&trained, ColorConversion::Exact).unwrap(), expected);
+}
+
+#[test]
+fn train_bank_fingerprint_depends_on_the_color_conversion() {
+    // Frames converted otherwise give other features: a bank must not mix them.
+    let bundle = tiny_bundle();
+    let reference = BankInfo::of(&bundle, ColorConversion::Reference).unwrap();
+    let exact = BankInfo::of(&bundle, ColorConversion::Exact).unwrap();
+    assert_ne!(reference.fingerprint, exact.fingerprint);
+    assert_eq!(reference.color_conversion, ColorConversion::Reference);
 }

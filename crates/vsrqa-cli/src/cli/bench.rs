@@ -35,6 +35,8 @@ pub struct Args {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    conversion: super::extract::ConversionArg,
     /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "cpu")]
     backend: String,
@@ -63,6 +65,7 @@ struct Run {
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
+    let color_conversion = args.conversion.get()?;
     if args.repeat == 0 {
         return Err(Failure::usage("--repeat must be at least 1"));
     }
@@ -88,6 +91,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             backend,
             threads: args.threads,
             gpu: vsrqa::backend::GpuOptions { cuda_graphs: args.cuda_graphs, ..super::gpu_options() },
+            color_conversion,
             ..EngineOptions::default()
         },
     )?;

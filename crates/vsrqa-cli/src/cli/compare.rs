@@ -116,7 +116,7 @@ fn score_all(
     let engine = args
         .run
         .engine(model, backend)
-        .map_err(|e| Failure::from(format!("--model {} ({label}): {e}", model.display())))?;
+        .map_err(|e| Failure::from(format!("--model {} ({label}): {}", model.display(), e.message)))?;
     let scores = videos
         .iter()
         .enumerate()

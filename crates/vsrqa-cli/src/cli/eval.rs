@@ -124,11 +124,13 @@ fn by_scoring<'a>(engine: &Engine, videos: &'a [Video], quiet: bool) -> Vec<Pred
 
 fn from_bank<'a>(engine: &Engine, dir: &std::path::Path, videos: &'a [Video]) -> Result<Vec<Prediction<'a>>, Failure> {
     let bank = FeatureBank::open(dir)?;
-    if fingerprint(engine.bundle())? != bank.info.fingerprint {
+    if fingerprint(engine.bundle(), engine.color_conversion())? != bank.info.fingerprint {
         return Err(Failure::from(format!(
-            "--bank {}: extracted with other branches ('{}') than --model's",
+            "--bank {}: extracted with other branches ('{}', {} YUV->RGB conversion) than --model's ({} conversion)",
             dir.display(),
-            bank.info.model_name
+            bank.info.model_name,
+            bank.info.color_conversion.name(),
+            engine.color_conversion().name()
         )));
     }
     let head = &engine.bundle().head;

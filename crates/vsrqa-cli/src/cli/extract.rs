@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use vsrqa::backend::BackendKind;
+use vsrqa::frame::ColorConversion;
 use vsrqa::{ClipScore, Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
@@ -27,7 +28,7 @@ impl EngineArgs {
     }
 
     pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
-        Ok(self.run.engine(&self.model, backend)?)
+        self.run.engine(&self.model, backend)
     }
 }
 
@@ -40,19 +41,54 @@ pub struct RunArgs {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    pub conversion: ConversionArg,
 }
 
 impl RunArgs {
-    /// The backend asked for (a usage error when unknown; checked before any file is read).
+    /// The backend asked for, and that the conversion is known (usage errors, checked before any
+    /// file is read).
     pub fn backend(&self) -> Result<BackendKind, Failure> {
+        self.conversion.get()?;
         self.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))
     }
 
-    pub fn engine(&self, model: &Path, backend: BackendKind) -> vsrqa::Result<Engine> {
-        Engine::new(
+    pub fn engine(&self, model: &Path, backend: BackendKind) -> Result<Engine, Failure> {
+        Ok(Engine::new(
             model,
-            EngineOptions { backend, threads: self.threads, gpu: super::gpu_options(), ..EngineOptions::default() },
-        )
+            EngineOptions {
+                backend,
+                threads: self.threads,
+                gpu: super::gpu_options(),
+                color_conversion: self.conversion.get()?,
+                ..EngineOptions::default()
+            },
+        )?)
+    }
+}
+
+/// `--color-conversion`, the same on every command that decodes video.
+#[derive(clap::Args, Clone, Default)]
+pub struct ConversionArg {
+    /// YUV->RGB conversion: reference (the frames the reference's OpenCV reader gives, which the
+    /// published weights were trained on: BT.601 whatever the tags say) or exact (each frame's
+    /// matrix and range, in float). Default: the model's (its manifest's color_conversion,
+    /// reference when absent).
+    #[arg(long, value_name = "reference|exact")]
+    color_conversion: Option<String>,
+}
+
+impl ConversionArg {
+    /// The conversion asked for; `None`: the model's.
+    pub fn get(&self) -> Result<Option<ColorConversion>, Failure> {
+        self.color_conversion
+            .as_deref()
+            .map(|text| {
+                ColorConversion::parse(text).ok_or_else(|| {
+                    Failure::usage(format!("--color-conversion \"{text}\": use reference or exact"))
+                })
+            })
+            .transpose()
     }
 }
 
@@ -63,9 +99,11 @@ pub struct Extracted {
     pub rows: usize,
 }
 
-/// The video as a file says it is (no raw-frame options: lists name real video files).
+/// The video as a file says it is (no raw-frame options: lists name real video files), decoded
+/// for the engine's YUV->RGB conversion.
 pub fn extract(engine: &Engine, path: &Path) -> Result<Extracted, String> {
-    let mut clip = Clip::open(path, &RawOptions::default()).map_err(|f| f.message)?;
+    let options = RawOptions { conversion: engine.color_conversion(), ..RawOptions::default() };
+    let mut clip = Clip::open(path, &options).map_err(|f| f.message)?;
     let mut session = engine.session(clip.fps).map_err(|e| e.to_string())?;
     let mut index = 0u64;
     while let Some(frame) = clip.next_frame().map_err(|f| f.message)? {

@@ -44,7 +44,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let backend = args.engine.backend()?;
     let videos = read_list(&args.list)?;
     let engine = args.engine.engine(backend)?;
-    let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle())?)?;
+    let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle(), engine.color_conversion())?)?;
     let leftovers = bank.remove_temporaries()?;
     if leftovers > 0 && !args.quiet {
         eprintln!("vsrqa: removed {leftovers} partial file(s) of an interrupted run");

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa_ffmpeg::Decoder;
 use vsrqa_video::{raw, y4m::Y4mReader};
 
@@ -22,6 +22,9 @@ pub struct RawOptions {
     pub fps: Option<f64>,
     pub matrix: Option<ColorMatrix>,
     pub range: Option<ColorRange>,
+    /// The engine's YUV->RGB conversion: `Reference` has FFmpeg-decoded frames delivered as the
+    /// reference's OpenCV reader converts them (vsrqa_ffmpeg::Decoder::set_color_conversion).
+    pub conversion: ColorConversion,
 }
 
 /// A stream of frames of one format and size.
@@ -45,6 +48,8 @@ pub struct Clip {
     pub fps: f64,
     pub matrix: ColorMatrix,
     pub range: ColorRange,
+    /// The YUV->RGB conversion the frames get (as the options say).
+    pub conversion: ColorConversion,
     /// FFmpeg's codec name, for FFmpeg-decoded clips.
     pub codec: Option<String>,
     /// The container's frame count (or duration x fps) for FFmpeg-decoded clips: a hint, for the
@@ -104,6 +109,7 @@ impl Clip {
                 fps: options.fps.unwrap_or(header.fps),
                 matrix: options.matrix.unwrap_or_default(),
                 range: options.range.unwrap_or(header.range),
+                conversion: options.conversion,
                 codec: None,
                 frames_hint: None,
                 variable_frame_rate: false,
@@ -141,6 +147,7 @@ impl Clip {
             fps,
             matrix: options.matrix.unwrap_or_default(),
             range: options.range.unwrap_or_default(),
+            conversion: options.conversion,
             codec: None,
             frames_hint: None,
             variable_frame_rate: false,
@@ -154,13 +161,14 @@ impl Clip {
     /// Any file FFmpeg decodes: fps from the stream unless --fps, matrix and range from each
     /// frame unless --color-matrix / --color-range.
     fn open_ffmpeg(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
-        let decoder = Decoder::open(path).map_err(|e| {
+        let mut decoder = Decoder::open(path).map_err(|e| {
             let mut message = e.to_string();
             if message.contains("not a video FFmpeg can read") {
                 message.push_str(" (raw frames need --pix-fmt, --size WxH and --fps)");
             }
             Failure::from(message)
         })?;
+        decoder.set_color_conversion(options.conversion);
         let info = decoder.info();
         let format = info.frame_format.unwrap_or(PixelFormat::I420);
         Ok(Clip {
@@ -177,6 +185,7 @@ impl Clip {
             fps: options.fps.unwrap_or(info.fps),
             matrix: options.matrix.unwrap_or(info.color_matrix),
             range: options.range.unwrap_or(info.color_range),
+            conversion: options.conversion,
             codec: Some(info.codec.clone()),
             frames_hint: info.frame_count_hint,
             variable_frame_rate: info.variable_frame_rate,

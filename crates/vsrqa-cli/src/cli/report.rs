@@ -38,6 +38,8 @@ pub struct InputInfo {
     /// The HDR transfer (PQ, HLG; outside the model's training).
     pub hdr_transfer: Option<String>,
     pub fps: f64,
+    /// "reference" or "exact" (the engine's YUV->RGB conversion).
+    pub color_conversion: &'static str,
     pub color_matrix: &'static str,
     pub color_range: &'static str,
     pub variable_frame_rate: bool,
@@ -59,6 +61,7 @@ impl InputInfo {
             field_order,
             hdr_transfer,
             fps: clip.fps,
+            color_conversion: clip.conversion.name(),
             color_matrix: match clip.matrix {
                 ColorMatrix::Bt601 => "bt601",
                 ColorMatrix::Bt709 => "bt709",
@@ -215,6 +218,7 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
             "field_order": i.field_order,
             "hdr_transfer": i.hdr_transfer,
             "fps": i.fps,
+            "color_conversion": i.color_conversion,
             "color_matrix": i.color_matrix,
             "variable_frame_rate": i.variable_frame_rate,
             "notes": i.notes,
@@ -377,7 +381,7 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
             if i.pixel_format == i.frame_format { String::new() } else { format!(" (scored as {})", i.frame_format) };
         let rotated = if i.rotation == 0 { String::new() } else { format!(" (rotated {}°)", i.rotation) };
         out += &format!(
-            "  input        {}{} {}{converted} {}x{}{rotated}, {} fps, {} {} range\n",
+            "  input        {}{} {}{converted} {}x{}{rotated}, {} fps, {} {} range, {} conversion\n",
             i.container,
             i.codec.as_ref().map(|c| format!(" {c}")).unwrap_or_default(),
             i.pixel_format,
@@ -385,7 +389,8 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
             i.height,
             i.fps,
             i.color_matrix,
-            i.color_range
+            i.color_range,
+            i.color_conversion
         );
         if i.variable_frame_rate {
             out += "  note         variable frame rate: key frames are every round(fps) frames, as the reference counts them\n";

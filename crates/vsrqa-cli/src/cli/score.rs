@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::metrics::{self, Comparison};
 use vsrqa::backend::BackendKind;
-use vsrqa::frame::{ColorMatrix, ColorRange};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
 use vsrqa::{Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
@@ -63,9 +63,11 @@ pub struct Args {
     /// Raw input frame size, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
-    /// YUV matrix: bt601, bt709 or bt2020. Default: each frame's tag for FFmpeg-decoded files (untagged
-    /// and unimplemented matrices are BT.601), BT.601 otherwise. The reference's OpenCV reader
-    /// used BT.601 for every video: pass bt601 to reproduce its scores on BT.709 files.
+    #[command(flatten)]
+    conversion: super::extract::ConversionArg,
+    /// YUV matrix of the exact conversion: bt601, bt709 or bt2020. Default: each frame's tag for
+    /// FFmpeg-decoded files (untagged and unimplemented matrices are BT.601), BT.601 otherwise.
+    /// The reference conversion is BT.601 whatever the tags say, as OpenCV's reader was.
     #[arg(long, value_name = "bt601|bt709")]
     color_matrix: Option<String>,
     /// YUV range: limited or full. Default: the file's tag (Y4M XCOLORRANGE=FULL, FFmpeg's
@@ -98,12 +100,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if stdin_uses > 1 {
         return Err(Failure::usage("\"-\" (stdin) can be given only once among the inputs and --reference"));
     }
-    let options = RawOptions {
+    let conversion = args.conversion.get()?;
+    let mut options = RawOptions {
         pix_fmt: args.pix_fmt.clone(),
         size: args.size.clone(),
         fps: args.fps,
         matrix: args.color_matrix.as_deref().map(parse_matrix).transpose()?,
         range: args.color_range.as_deref().map(parse_range).transpose()?,
+        conversion: conversion.unwrap_or_default(),
     };
 
     let out: Box<dyn Write> = match &args.output {
@@ -121,8 +125,21 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     let engine = Engine::new(
         &args.model,
-        EngineOptions { backend, threads: args.threads, logger, gpu: super::gpu_options(), ..EngineOptions::default() },
+        EngineOptions {
+            backend,
+            threads: args.threads,
+            logger,
+            gpu: super::gpu_options(),
+            color_conversion: conversion,
+            ..EngineOptions::default()
+        },
     )?;
+    options.conversion = engine.color_conversion();
+    if options.matrix.is_some() && options.conversion == ColorConversion::Reference {
+        return Err(Failure::usage(
+            "--color-matrix sets the exact conversion's matrix; the reference conversion is BT.601 (add --color-conversion exact)",
+        ));
+    }
     // On every run and never on stdout (the report). With --verbose the engine's log already
     // printed it.
     if let (Some(warning), false) = (engine.bundle().provenance_warning(), args.verbose) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vsrqa::bundle::{Bundle, Manifest, Origin, Provenance, MANIFEST_FILE};
-use vsrqa_train::bank::{fingerprint, FeatureBank};
+use vsrqa_train::bank::{fingerprint, BankInfo, FeatureBank};
 use vsrqa_train::head_model::{HeadModel, Sample};
 use vsrqa_train::trainer::{train, Example, TrainConfig, TrainOutcome};
 
@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let model = match &args.model {
         Some(dir) => {
             let bundle = Bundle::load(dir)?;
-            if fingerprint(&bundle)? != bank.info.fingerprint {
+            if fingerprint(&bundle, bank.info.color_conversion)? != bank.info.fingerprint {
                 return Err(Failure::from(format!(
                     "--model {}: its branches are not the ones the bank was extracted with ('{}')",
                     dir.display(),
@@ -111,7 +111,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             // Written and checked beside the target first, so a full disk or a failed check never
             // leaves a half-written bundle under the target's name.
             let staging = staging_dir(&args.out);
-            let manifest = trained_manifest(bundle, &bank.info.fingerprint, &outcome);
+            let manifest = trained_manifest(bundle, &bank.info, &outcome);
             let staged = write_bundle(bundle, &manifest, &staging, &weights)
                 .and_then(|()| check_bundle(&staging, &outcome.model, &examples))
                 .and_then(|()| move_into(&staging, &args.out));
@@ -162,10 +162,12 @@ fn move_into(staging: &Path, out: &Path) -> Result<(), Failure> {
 }
 
 /// The source bundle's manifest with the head's provenance: trained on this bank, with the
-/// validation metrics of the kept epoch. The branches keep theirs (their networks are copied).
-fn trained_manifest(bundle: &Bundle, bank_fingerprint: &str, outcome: &TrainOutcome) -> Manifest {
+/// validation metrics of the kept epoch, and the bank's YUV->RGB conversion, so that the new
+/// bundle scores videos as its training saw them. The branches keep theirs (their networks are
+/// copied).
+fn trained_manifest(bundle: &Bundle, bank: &BankInfo, outcome: &TrainOutcome) -> Manifest {
     let best = &outcome.best;
-    let mut head = Origin::trained(bank_fingerprint);
+    let mut head = Origin::trained(&bank.fingerprint);
     head.train_videos = Some(outcome.train.len());
     head.validation_videos = Some(outcome.validation.len());
     // JSON has no NaN: a metric that is not finite is left out rather than making the manifest unreadable.
@@ -176,6 +178,7 @@ fn trained_manifest(bundle: &Bundle, bank_fingerprint: &str, outcome: &TrainOutc
         .collect();
     let mut manifest = bundle.manifest.clone();
     manifest.provenance.get_or_insert_with(Provenance::default).head = Some(head);
+    manifest.color_conversion = Some(bank.color_conversion);
     manifest
 }
 
