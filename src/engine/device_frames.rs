@@ -74,8 +74,12 @@ impl DeviceFrames {
             // Dropping the old executor frees its buffers.
             *guard = None;
             let executor = (self.factory)().map_err(failed)?;
-            *guard =
-                Some(State { executor, converter: FrameConverter::new(self.conversion), rgb: HashMap::new(), plans: HashMap::new() });
+            *guard = Some(State {
+                executor,
+                converter: FrameConverter::new(self.conversion),
+                rgb: HashMap::new(),
+                plans: HashMap::new(),
+            });
         }
         let state = guard.as_mut().expect("made above");
         state.run(frame, branches, needed, clip_branches)

@@ -501,8 +501,12 @@ impl FrameConverter {
         let tables = match self.tables[slot] {
             Some(address) => address,
             None => {
-                let address =
-                    executor.upload(&f64_bytes(&convert::conversion_tables(self.conversion, frame.matrix, frame.range, bits)))?;
+                let address = executor.upload(&f64_bytes(&convert::conversion_tables(
+                    self.conversion,
+                    frame.matrix,
+                    frame.range,
+                    bits,
+                )))?;
                 self.tables[slot] = Some(address);
                 address
             }

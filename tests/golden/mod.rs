@@ -78,7 +78,10 @@ pub fn views<'a>(frames: &'a [Vec<u8>], width: u32, height: u32) -> Vec<FrameVie
 /// The sample clip converted to 8-bit RGB, as every branch sees it.
 pub fn rgb_frames() -> Vec<RgbImage> {
     let (frames, width, height, _) = sample_frames();
-    views(&frames, width, height).iter().map(|v| convert::to_rgb8(v).unwrap()).collect()
+    views(&frames, width, height)
+        .iter()
+        .map(|v| convert::to_rgb8(v, vsrqa::frame::ColorConversion::Exact).unwrap())
+        .collect()
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {

@@ -105,10 +105,12 @@ fn every_decoding_command_takes_the_option_and_a_bank_records_it() {
     let eval = vsrqa(&["eval", "-m", &tiny, "--list", &s(&list), "--bank", &s(&bank)]);
     assert!(!eval.status.success());
     assert!(stderr(&eval).contains("reference YUV->RGB conversion"), "{}", stderr(&eval));
-    let eval = vsrqa(&["eval", "-m", &tiny, "--list", &s(&list), "--bank", &s(&bank), "--color-conversion", "reference"]);
+    let eval =
+        vsrqa(&["eval", "-m", &tiny, "--list", &s(&list), "--bank", &s(&bank), "--color-conversion", "reference"]);
     assert!(eval.status.success(), "{}", stderr(&eval));
     // compare and bench take it too.
-    let compare = vsrqa(&["compare", "--model", &tiny, "--model", &tiny, "--list", &s(&list), "--color-conversion", "exact"]);
+    let compare =
+        vsrqa(&["compare", "--model", &tiny, "--model", &tiny, "--list", &s(&list), "--color-conversion", "exact"]);
     assert!(compare.status.success(), "{}", stderr(&compare));
     let bench = vsrqa(&["bench", "-m", &tiny, "--repeat", "1", "--color-conversion", "exact", &s(&data("sample.y4m"))]);
     assert!(bench.status.success(), "{}", stderr(&bench));

@@ -462,19 +462,19 @@ impl Decoder {
                 planes::view(source, PixelFormat::I420, ColorMatrix::Bt601, range).map_err(fail)?
             } else {
                 let converted = OpencvConverter::convert(&mut self.opencv, source, coded).map_err(fail)?;
-                let mut view = planes::view(converted, PixelFormat::Bgr24, ColorMatrix::Bt601, ColorRange::Full)
-                    .map_err(fail)?;
+                let mut view =
+                    planes::view(converted, PixelFormat::Bgr24, ColorMatrix::Bt601, ColorRange::Full).map_err(fail)?;
                 // The converted frame is coded-size; the picture is its top-left corner.
                 (view.width, view.height) = (width as u32, height as u32);
                 view
             }
         } else {
             match mapping {
-            Mapping::Direct { format, .. } => planes::view(source, format, matrix, range).map_err(fail)?,
-            Mapping::Convert { to, format } => {
-                let converted = Converter::convert(&mut self.converter, source, to, range, matrix).map_err(fail)?;
-                planes::view(converted, format, matrix, range).map_err(fail)?
-            }
+                Mapping::Direct { format, .. } => planes::view(source, format, matrix, range).map_err(fail)?,
+                Mapping::Convert { to, format } => {
+                    let converted = Converter::convert(&mut self.converter, source, to, range, matrix).map_err(fail)?;
+                    planes::view(converted, format, matrix, range).map_err(fail)?
+                }
             }
         };
         debug_assert!(view.format == target_format || self.conversion == ColorConversion::Reference);

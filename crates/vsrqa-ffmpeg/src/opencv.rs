@@ -34,8 +34,7 @@ pub(super) struct OpencvConverter {
 /// Whether the library converts this decoder output itself, bit for bit as swscale's unscaled
 /// SIMD path would: yuv420p or yuvj420p, converted at an even coded height.
 pub(super) fn library_converts(raw_format: c_int, coded_height: c_int) -> bool {
-    let planar_420 =
-        [ff::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int, ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int];
+    let planar_420 = [ff::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int, ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int];
     planar_420.contains(&raw_format) && coded_height % 2 == 0
 }
 

@@ -62,5 +62,8 @@ fn exact_frames_follow_the_bt709_tag_and_reference_frames_do_not() {
     let tagged = decoded("h264_709.mp4", ColorConversion::Exact);
     let untagged = decoded("h264_420.mp4", ColorConversion::Exact);
     assert_ne!(tagged, untagged, "the exact conversion applies the BT.709 tag");
-    assert_eq!(decoded("h264_709.mp4", ColorConversion::Reference), decoded("h264_420.mp4", ColorConversion::Reference));
+    assert_eq!(
+        decoded("h264_709.mp4", ColorConversion::Reference),
+        decoded("h264_420.mp4", ColorConversion::Reference)
+    );
 }

@@ -84,9 +84,8 @@ impl ConversionArg {
         self.color_conversion
             .as_deref()
             .map(|text| {
-                ColorConversion::parse(text).ok_or_else(|| {
-                    Failure::usage(format!("--color-conversion \"{text}\": use reference or exact"))
-                })
+                ColorConversion::parse(text)
+                    .ok_or_else(|| Failure::usage(format!("--color-conversion \"{text}\": use reference or exact")))
             })
             .transpose()
     }
