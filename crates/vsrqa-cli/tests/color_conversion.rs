@@ -26,7 +26,7 @@ fn s(path: &Path) -> String {
 }
 
 fn score(args: &[&str]) -> serde_json::Value {
-    let output = vsrqa(&[&["score", "-m", &s(&data("tiny_bundle")), "--json"], args].concat());
+    let output = vsrqa(&[&["score", "-m", &s(&data("tiny_bundle"))], args].concat());
     assert!(output.status.success(), "{}", stderr(&output));
     serde_json::from_slice(&output.stdout).unwrap()
 }
