@@ -51,19 +51,7 @@ impl Converter {
         // positive pitches: bottom-up frames are copied before), the output frame owns buffers
         // of the target format and size (av_frame_get_buffer), and the scaler was made for
         // exactly these formats and sizes (the key).
-        let rows = unsafe {
-            let src = source.get();
-            let out = converter.out.as_ptr();
-            ff::sws_scale(
-                converter.scaler.as_ptr(),
-                src.data.as_ptr().cast::<*const u8>(),
-                src.linesize.as_ptr(),
-                0,
-                src.height,
-                (*out).data.as_ptr(),
-                (*out).linesize.as_ptr(),
-            )
-        };
+        let rows = unsafe { converter.scaler.scale(source, f.height, &converter.out) };
         if rows != key.height {
             return Err(format!("swscale converted {rows} of {} rows", key.height));
         }

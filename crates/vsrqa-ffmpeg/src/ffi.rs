@@ -253,6 +253,28 @@ impl Scaler {
     pub(super) fn as_ptr(&self) -> *mut ff::SwsContext {
         self.0.as_ptr()
     }
+
+    /// Converts rows `0..rows` of `source` into `out` (one `sws_scale` call); returns the number
+    /// of output rows written.
+    ///
+    /// # Safety
+    /// `source`'s planes must hold the scaler's source format at its size (at least `rows` rows),
+    /// and `out` must own buffers of its target format and size.
+    pub(super) unsafe fn scale(&self, source: &Frame, rows: c_int, out: &Frame) -> c_int {
+        let (src, dst) = (source.get(), out.as_ptr());
+        // SAFETY: per this function's contract; the pointer arrays come from valid frames.
+        unsafe {
+            ff::sws_scale(
+                self.as_ptr(),
+                src.data.as_ptr().cast::<*const u8>(),
+                src.linesize.as_ptr(),
+                0,
+                rows,
+                (*dst).data.as_ptr(),
+                (*dst).linesize.as_ptr(),
+            )
+        }
+    }
 }
 
 impl Drop for Scaler {

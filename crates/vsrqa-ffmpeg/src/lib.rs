@@ -216,13 +216,11 @@ impl Decoder {
     /// format, matrix and range (see the module documentation). Call before the first frame.
     pub fn set_color_conversion(&mut self, conversion: ColorConversion) {
         self.conversion = conversion;
-        if conversion == ColorConversion::Reference && self.info.frame_format.is_some() {
+        if conversion == ColorConversion::Reference {
             // SAFETY: a valid, opened decoder context.
             let coded_height = unsafe { (*self.codec.as_ptr()).coded_height.max((*self.codec.as_ptr()).height) };
-            let direct = opencv::library_converts(self.stream_format, coded_height)
-                || matches!(format::map_pixel_format(self.stream_format), Ok(Mapping::Direct { format, .. }) if format.plane_count() == 1);
-            if !direct {
-                self.info.frame_format = Some(PixelFormat::Bgr24);
+            if opencv::route(self.stream_format, coded_height) == opencv::Route::Swscale {
+                self.info.frame_format = self.info.frame_format.map(|_| PixelFormat::Bgr24);
             }
             self.info.color_matrix = ColorMatrix::Bt601;
             self.info.color_range = if self.stream_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int {
@@ -452,21 +450,22 @@ impl Decoder {
             &self.frame
         };
         let view = if self.conversion == ColorConversion::Reference {
-            let packed_rgb = matches!(mapping, Mapping::Direct { format, .. } if format.plane_count() == 1);
             let coded = opencv::coded_size(self.codec.as_ptr(), source.get(), bottom_up);
-            if packed_rgb {
-                planes::view(source, target_format, matrix, range).map_err(fail)?
-            } else if opencv::library_converts(raw_format, coded.1) {
-                let full = raw_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int;
-                let range = if full { ColorRange::Full } else { ColorRange::Limited };
-                planes::view(source, PixelFormat::I420, ColorMatrix::Bt601, range).map_err(fail)?
-            } else {
-                let converted = OpencvConverter::convert(&mut self.opencv, source, coded).map_err(fail)?;
-                let mut view =
-                    planes::view(converted, PixelFormat::Bgr24, ColorMatrix::Bt601, ColorRange::Full).map_err(fail)?;
-                // The converted frame is coded-size; the picture is its top-left corner.
-                (view.width, view.height) = (width as u32, height as u32);
-                view
+            match opencv::route(raw_format, coded.1) {
+                opencv::Route::AsDecoded => planes::view(source, target_format, matrix, range).map_err(fail)?,
+                opencv::Route::Library => {
+                    let full = raw_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int;
+                    let range = if full { ColorRange::Full } else { ColorRange::Limited };
+                    planes::view(source, PixelFormat::I420, ColorMatrix::Bt601, range).map_err(fail)?
+                }
+                opencv::Route::Swscale => {
+                    let converted = OpencvConverter::convert(&mut self.opencv, source, coded).map_err(fail)?;
+                    let mut view = planes::view(converted, PixelFormat::Bgr24, ColorMatrix::Bt601, ColorRange::Full)
+                        .map_err(fail)?;
+                    // The converted frame is coded-size; the picture is its top-left corner.
+                    (view.width, view.height) = (width as u32, height as u32);
+                    view
+                }
             }
         } else {
             match mapping {

@@ -3,9 +3,9 @@
 //! size, on a context whose colour details are swscale's defaults (BT.601; full range only for
 //! the `yuvj*` formats), one `sws_scale` call per frame with the frame's height as the slice.
 //!
-//! 8-bit 4:2:0 with an even coded height never comes here: swscale takes its unscaled SIMD path
-//! for it, which the library reproduces on every CPU (`ColorConversion::Reference`), so those
-//! frames are handed over as they are. Everything else is converted here by the system's
+//! 8-bit 4:2:0 with an even coded height never comes here ([`route`]): swscale takes its unscaled
+//! SIMD path for it, which the library reproduces on every CPU (`ColorConversion::Reference`), so
+//! those frames are handed over as they are. Everything else is converted here by the system's
 //! swscale, which gives OpenCV's bytes when it is the same swscale arithmetic (the same major
 //! version, x86 SIMD: docs/branches.md measures the rest).
 
@@ -14,6 +14,7 @@ use libc::c_int;
 
 use super::error;
 use super::ffi::{self, Frame, Scaler};
+use super::format::{self, Mapping};
 
 /// What a converter is set up for; a frame that differs gets a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,11 +32,26 @@ pub(super) struct OpencvConverter {
     out: Frame,
 }
 
-/// Whether the library converts this decoder output itself, bit for bit as swscale's unscaled
-/// SIMD path would: yuv420p or yuvj420p, converted at an even coded height.
-pub(super) fn library_converts(raw_format: c_int, coded_height: c_int) -> bool {
+/// Where a decoded frame goes for the reference conversion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Route {
+    /// Packed RGB: OpenCV's swscale only reorders the channels, so the frame is viewed as decoded.
+    AsDecoded,
+    /// yuv420p or yuvj420p at an even coded height: as it is, for the library's port of swscale's
+    /// unscaled SIMD path (bit for bit).
+    Library,
+    /// Every other format: BGR24 from the system's swscale, called as OpenCV calls it.
+    Swscale,
+}
+
+/// The route of frames of `raw_format` converted at `coded_height`.
+pub(super) fn route(raw_format: c_int, coded_height: c_int) -> Route {
     let planar_420 = [ff::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int, ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int];
-    planar_420.contains(&raw_format) && coded_height % 2 == 0
+    match format::map_pixel_format(raw_format) {
+        Ok(Mapping::Direct { format, .. }) if format.plane_count() == 1 => Route::AsDecoded,
+        _ if planar_420.contains(&raw_format) && coded_height % 2 == 0 => Route::Library,
+        _ => Route::Swscale,
+    }
 }
 
 impl OpencvConverter {
@@ -58,24 +74,13 @@ impl OpencvConverter {
         // `coded_size`); the output frame owns BGR24 buffers of the key's size; the scaler was
         // made for exactly this format and size. The slice is the frame's height, as OpenCV
         // passes it: swscale may then leave the last rows of a coded size taller than the frame
-        // unwritten, which OpenCV's frames show too.
-        unsafe {
-            let out = converter.out.as_ptr();
-            ff::sws_scale(
-                converter.scaler.as_ptr(),
-                f.data.as_ptr().cast::<*const u8>(),
-                f.linesize.as_ptr(),
-                0,
-                f.height,
-                (*out).data.as_ptr(),
-                (*out).linesize.as_ptr(),
-            );
-        }
+        // unwritten (the count it returns), which OpenCV's frames show too.
+        unsafe { converter.scaler.scale(source, f.height, &converter.out) };
         Ok(&converter.out)
     }
 
     fn new(key: Key) -> Result<OpencvConverter, String> {
-        let from_name = super::format::name(key.from);
+        let from_name = format::name(key.from);
         let from = ffi::pixel_format_enum(key.from).ok_or_else(|| format!("pixel format {from_name} is unknown"))?;
         let bgr = ff::AVPixelFormat::AV_PIX_FMT_BGR24;
         let scaler = Scaler::new(key.width, key.height, from, bgr, ff::SWS_BICUBIC)

@@ -42,7 +42,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     #[command(flatten)]
-    pub conversion: ConversionArg,
+    conversion: ConversionArg,
 }
 
 impl RunArgs {
