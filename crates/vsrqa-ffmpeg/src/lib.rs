@@ -222,6 +222,10 @@ impl Decoder {
             if opencv::route(self.stream_format, coded_height) == opencv::Route::Swscale {
                 self.info.frame_format = self.info.frame_format.map(|_| PixelFormat::Bgr24);
             }
+            // The stream's note at open describes the exact conversion's swscale step.
+            let exact_note = format::conversion_note(self.stream_format);
+            self.info.notes.retain(|note| Some(note) != exact_note.as_ref());
+            self.info.notes.extend(opencv::conversion_note(self.stream_format, coded_height));
             self.info.color_matrix = ColorMatrix::Bt601;
             self.info.color_range = if self.stream_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int {
                 ColorRange::Full
@@ -492,7 +496,14 @@ impl Decoder {
     fn note_frame_properties(&mut self, raw_format: c_int, raw_transfer: c_int, interlaced: bool, top_first: bool) {
         if !self.noted_formats.contains(&raw_format) {
             self.noted_formats.push(raw_format);
-            self.info.notes.extend(format::conversion_note(raw_format));
+            let note = match self.conversion {
+                ColorConversion::Exact => format::conversion_note(raw_format),
+                // SAFETY: a valid, opened decoder context.
+                ColorConversion::Reference => {
+                    opencv::conversion_note(raw_format, unsafe { (*self.codec.as_ptr()).coded_height })
+                }
+            };
+            self.info.notes.extend(note);
         }
         if interlaced && self.info.field_order.is_none() {
             let order = if top_first { "tt (top field first)" } else { "bb (bottom field first)" };

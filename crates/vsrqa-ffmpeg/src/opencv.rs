@@ -54,6 +54,16 @@ pub(super) fn route(raw_format: c_int, coded_height: c_int) -> Route {
     }
 }
 
+/// The note for frames of `raw_format` that take [`Route::Swscale`]; `None` for the others.
+pub(super) fn conversion_note(raw_format: c_int, coded_height: c_int) -> Option<String> {
+    (route(raw_format, coded_height) == Route::Swscale).then(|| {
+        format!(
+            "{} frames are converted to bgr24 by swscale as OpenCV's reader converts them (reference conversion)",
+            format::name(raw_format)
+        )
+    })
+}
+
 impl OpencvConverter {
     /// Converts `source` (`width x height`, decoded at `coded` size) to BGR24 in the converter's
     /// frame, returned with the frame's own size.

@@ -67,3 +67,20 @@ fn exact_frames_follow_the_bt709_tag_and_reference_frames_do_not() {
         decoded("h264_420.mp4", ColorConversion::Reference)
     );
 }
+
+#[test]
+fn reference_info_and_notes_say_what_swscale_converts() {
+    let open = |clip: &str| {
+        let mut decoder = Decoder::open(&data(&format!("opencv/{clip}"))).unwrap();
+        decoder.set_color_conversion(ColorConversion::Reference);
+        while decoder.next_frame().unwrap().is_some() {}
+        decoder
+    };
+    let odd = open("vp9_odd.webm");
+    assert_eq!(odd.info().frame_format, Some(vsrqa::frame::PixelFormat::Bgr24));
+    assert!(odd.info().notes.iter().any(|n| n.contains("converted to bgr24")), "{:?}", odd.info().notes);
+    let planar = open("h264_709.mp4");
+    assert_eq!(planar.info().frame_format, Some(vsrqa::frame::PixelFormat::I420));
+    assert_eq!(planar.info().color_matrix, vsrqa::frame::ColorMatrix::Bt601, "the tag is ignored");
+    assert!(planar.info().notes.iter().all(|n| !n.contains("converted")), "{:?}", planar.info().notes);
+}
