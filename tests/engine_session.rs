@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
 use vsrqa::branch::sample_shape;
 use vsrqa::bundle::Bundle;
-use vsrqa::frame::{FrameView, PixelFormat};
+use vsrqa::frame::{ColorConversion, FrameView, PixelFormat};
 use vsrqa::{Engine, EngineOptions, Error};
 use vsrqa_video::y4m::Y4mReader;
 
@@ -735,4 +735,36 @@ fn a_frame_of_another_size_is_refused_and_the_session_goes_on() {
         background.push(&vsrqa::frame::Frame::Host(i420(frame)), None).unwrap();
     }
     assert_eq!(background.finish().unwrap(), reference);
+}
+
+#[test]
+fn the_conversion_is_the_manifests_unless_the_options_say_otherwise() {
+    // The tiny bundle asks for the exact conversion; a bundle from before the field existed (all
+    // exported from the published weights) gets the reference one.
+    let engine_of = |bundle: &Path, color_conversion| {
+        let options = EngineOptions { backend: BackendKind::Cpu, threads: 1, color_conversion, ..Default::default() };
+        Engine::new(bundle, options).unwrap().color_conversion()
+    };
+    assert_eq!(engine_of(&data("tiny_bundle"), None), ColorConversion::Exact);
+    let unrecorded = edited_bundle(|m| {
+        m.as_object_mut().unwrap().remove("color_conversion");
+    });
+    assert_eq!(engine_of(unrecorded.path(), None), ColorConversion::Reference);
+    assert_eq!(engine_of(unrecorded.path(), Some(ColorConversion::Exact)), ColorConversion::Exact);
+    // The two give different scores on the same YUV frames (one frame, as I420).
+    let frames = sample_frames();
+    let score = |color_conversion| {
+        let options = EngineOptions { backend: BackendKind::Cpu, threads: 1, color_conversion, ..Default::default() };
+        Engine::new(data("tiny_bundle"), options).unwrap().score_frame(i420(&frames[0])).unwrap().score
+    };
+    assert_ne!(score(Some(ColorConversion::Reference)), score(Some(ColorConversion::Exact)));
+    // An unknown value is a bundle error naming the manifest.
+    let unknown = edited_bundle(|m| m["color_conversion"] = "opencv".into());
+    match Engine::new(unknown.path(), EngineOptions::default()) {
+        Err(vsrqa::Error::Bundle { path, message }) => {
+            assert_eq!(path, unknown.path().join("vsrqa.json"));
+            assert!(message.contains("opencv"), "{message}");
+        }
+        other => panic!("expected a bundle error, got {:?}", other.err()),
+    }
 }

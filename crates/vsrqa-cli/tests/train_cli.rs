@@ -135,7 +135,19 @@ fn train_end_to_end_synthetic_videos_to_c_api() {
     let tiny = data("tiny_bundle");
     let s = |p: &Path| p.to_str().unwrap().to_string();
 
-    let features = vsrqa(&["features", "-m", &s(&tiny), "--list", &s(&list), "--out", &s(&bank)]);
+    // The reference conversion, not the tiny bundle's own (exact): the trained bundle must take
+    // the bank's, or scoring would see other frames than training did.
+    let features = vsrqa(&[
+        "features",
+        "-m",
+        &s(&tiny),
+        "--list",
+        &s(&list),
+        "--out",
+        &s(&bank),
+        "--color-conversion",
+        "reference",
+    ]);
     assert!(features.status.success(), "{}", stderr(&features));
     assert!(stderr(&features).contains("40 extracted, 0 already there"), "{}", stderr(&features));
     assert_eq!(entry_files(&bank).len(), 40);
@@ -176,6 +188,10 @@ fn train_end_to_end_synthetic_videos_to_c_api() {
     let head = &written["provenance"]["head"];
     assert_eq!(head["source"], "trained");
     assert_eq!(head["bank_fingerprint"], bank_info["fingerprint"]);
+    assert_eq!(
+        (&written["color_conversion"], &bank_info["color_conversion"]),
+        (&"reference".into(), &"reference".into())
+    );
     assert_eq!((head["train_videos"].as_u64(), head["validation_videos"].as_u64()), (Some(32), Some(8)));
     for metric in ["srcc", "plcc", "krcc", "rmse"] {
         assert_eq!(head["validation_metrics"][metric], report["best_validation"][metric], "{metric}");
