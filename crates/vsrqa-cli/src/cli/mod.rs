@@ -5,7 +5,7 @@ mod build_engines;
 mod compare;
 mod dataset;
 mod eval;
-mod extract;
+pub mod extract;
 mod features;
 mod info;
 mod input;
@@ -13,7 +13,7 @@ mod metrics;
 mod plot;
 mod progress;
 mod report;
-mod score;
+pub mod score;
 mod stats;
 mod train;
 

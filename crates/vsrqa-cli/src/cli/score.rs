@@ -82,14 +82,15 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), Failure> {
     // Command-line mistakes first, before any file or model is touched.
     let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
-    if let Some(fps) = args.fps {
-        if !(fps.is_finite() && fps > 0.0) {
-            return Err(Failure::usage(format!("--fps {fps} must be a positive number")));
-        }
-    }
-    if let Some(name) = &args.pix_fmt {
-        vsrqa_video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
-    }
+    let file_options = FileOptions {
+        fps: args.fps,
+        pix_fmt: args.pix_fmt.clone(),
+        size: args.size.clone(),
+        color_matrix: args.color_matrix.clone(),
+        color_range: args.color_range.clone(),
+        reference: args.reference.clone(),
+    };
+    let mut options = raw_options(&file_options)?;
     let plot_kind = match &args.plot {
         Some(path) => Some(PlotKind::from_path(path).ok_or_else(|| {
             Failure::usage(format!("--plot {}: the file name must end in .png or .svg", path.display()))
@@ -101,14 +102,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         return Err(Failure::usage("\"-\" (stdin) can be given only once among the inputs and --reference"));
     }
     let conversion = args.conversion.get()?;
-    let mut options = RawOptions {
-        pix_fmt: args.pix_fmt.clone(),
-        size: args.size.clone(),
-        fps: args.fps,
-        matrix: args.color_matrix.as_deref().map(parse_matrix).transpose()?,
-        range: args.color_range.as_deref().map(parse_range).transpose()?,
-        conversion: conversion.unwrap_or_default(),
-    };
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
@@ -135,11 +128,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
     )?;
     options.conversion = engine.color_conversion();
-    if options.matrix.is_some() && options.conversion == ColorConversion::Reference {
-        return Err(Failure::usage(
-            "--color-matrix sets the exact conversion's matrix; the reference conversion is BT.601 (add --color-conversion exact)",
-        ));
-    }
+    check_matrix_applies(&options)?;
     // On every run and never on stdout (the report). With --verbose the engine's log already
     // printed it.
     if let (Some(warning), false) = (engine.bundle().provenance_warning(), args.verbose) {
@@ -192,6 +181,88 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         Err(Failure { message: format!("{failed} of {} inputs failed", reports.len()), usage })
     }
+}
+
+/// The per-file options of `vsrqa score`, for a front end that scores one file at a time; the
+/// defaults are the command's (each file says its rate, format and colours itself).
+#[derive(Clone, Debug, Default)]
+pub struct FileOptions {
+    /// Frames per second: overrides the file's rate; required for raw input (`--fps`).
+    pub fps: Option<f64>,
+    /// Raw input: FFmpeg's pixel format name and "WIDTHxHEIGHT" (`--pix-fmt`, `--size`).
+    pub pix_fmt: Option<String>,
+    pub size: Option<String>,
+    /// `--color-matrix` (bt601, bt709, bt2020: the exact conversion only) and `--color-range`
+    /// (limited, full).
+    pub color_matrix: Option<String>,
+    pub color_range: Option<String>,
+    /// A reference clip: adds PSNR-Y and SSIM-Y per key frame (`--reference`).
+    pub reference: Option<PathBuf>,
+}
+
+/// One file's report, as `vsrqa score --format json` writes it.
+pub struct FileReportJson {
+    /// The JSON object. It has an `error` field when the file failed, with `partial: true` when
+    /// the frames before a broken part were scored.
+    pub report: serde_json::Value,
+    /// The failure is a mistake in the options (the tool's exit status 2), not in the file.
+    pub usage_error: bool,
+}
+
+/// Scores one file as `vsrqa score` does, with no progress bar, and returns its report: the same
+/// fields and numbers as the tool's JSON for that file. Failures are in the report, as the
+/// tool's are.
+pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> FileReportJson {
+    let context = Context {
+        model_path: engine.bundle().dir.clone(),
+        model_name: engine.bundle().manifest.name.clone(),
+        backend: engine.backend_name(),
+        reference: options.reference.clone(),
+    };
+    let checked = raw_options(options).and_then(|mut raw| {
+        raw.conversion = engine.color_conversion();
+        check_matrix_applies(&raw).map(|()| raw)
+    });
+    let report = match checked {
+        Ok(raw) => score_file(engine, path, &raw, options.reference.as_deref(), false, String::new()),
+        Err(f) => {
+            let mut report = FileReport::new(path);
+            report.error = Some(f.message);
+            report.usage_error = true;
+            report
+        }
+    };
+    FileReportJson { report: super::report::to_json(&context, &report), usage_error: report.usage_error }
+}
+
+/// The options every file is opened with, checked (the engine's conversion is set later).
+fn raw_options(options: &FileOptions) -> Result<RawOptions, Failure> {
+    if let Some(fps) = options.fps {
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(Failure::usage(format!("--fps {fps} must be a positive number")));
+        }
+    }
+    if let Some(name) = &options.pix_fmt {
+        vsrqa_video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
+    }
+    Ok(RawOptions {
+        pix_fmt: options.pix_fmt.clone(),
+        size: options.size.clone(),
+        fps: options.fps,
+        matrix: options.color_matrix.as_deref().map(parse_matrix).transpose()?,
+        range: options.color_range.as_deref().map(parse_range).transpose()?,
+        conversion: ColorConversion::default(),
+    })
+}
+
+/// A matrix is the exact conversion's setting: with the reference conversion it is a mistake.
+fn check_matrix_applies(options: &RawOptions) -> Result<(), Failure> {
+    if options.matrix.is_some() && options.conversion == ColorConversion::Reference {
+        return Err(Failure::usage(
+            "--color-matrix sets the exact conversion's matrix; the reference conversion is BT.601 (add --color-conversion exact)",
+        ));
+    }
+    Ok(())
 }
 
 /// `message` naming `path` (prefixing it when the message does not already).

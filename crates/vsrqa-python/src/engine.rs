@@ -1,0 +1,315 @@
+//! `vsrqa.Engine`: one loaded model bundle, shared by every thread and session.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use vsrqa::backend::{BackendKind, GpuOptions};
+use vsrqa::frame::ColorConversion;
+use vsrqa::{ClipScore, EngineOptions, FrameScore};
+
+use crate::errors::{exception, invalid, IntoPy};
+use crate::frames::{Encoding, HostFrames};
+use crate::session::Session;
+
+/// A loaded model bundle on one backend. Scoring releases the GIL, so several Python threads
+/// may score with one engine at once.
+#[pyclass(frozen, module = "vsrqa")]
+pub struct Engine {
+    /// `None` once closed. Sessions hold the engine themselves and go on after a close.
+    engine: RwLock<Option<vsrqa::Engine>>,
+}
+
+impl Engine {
+    /// The engine, or the error that says it was closed.
+    pub fn get(&self, py: Python<'_>) -> PyResult<vsrqa::Engine> {
+        let engine = self.engine.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        engine.clone().ok_or_else(|| exception(py, "EngineClosedError", "the engine is closed"))
+    }
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (model, backend = "auto", threads = 0, color_conversion = None, device = None))]
+    fn new(
+        py: Python<'_>,
+        model: PathBuf,
+        backend: &str,
+        threads: usize,
+        color_conversion: Option<&str>,
+        device: Option<usize>,
+    ) -> PyResult<Engine> {
+        let backend: BackendKind = backend.parse().or_raise(py)?;
+        let color_conversion = color_conversion
+            .map(|name| {
+                ColorConversion::parse(name)
+                    .ok_or_else(|| invalid(py, format!("color_conversion \"{name}\": use reference or exact")))
+            })
+            .transpose()?;
+        let options = EngineOptions {
+            backend,
+            threads,
+            color_conversion,
+            // Engines built by `vsrqa build-engines` (and by this package) are shared.
+            gpu: GpuOptions { device, cache_dir: vsrqa::backend::tensorrt::cache::default_dir(), ..Default::default() },
+            ..EngineOptions::default()
+        };
+        let engine = py.detach(|| vsrqa::Engine::new(&model, options)).or_raise(py)?;
+        Ok(Engine { engine: RwLock::new(Some(engine)) })
+    }
+
+    /// Frees the engine's networks once no session uses them; any later call raises
+    /// EngineClosedError. Sessions already started go on.
+    fn close(&self) {
+        *self.engine.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exception))]
+    fn __exit__(&self, _exception: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.engine.read().map(|e| e.is_none()).unwrap_or(true)
+    }
+
+    /// The bundle's directory.
+    #[getter]
+    fn model_path(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        Ok(self.get(py)?.bundle().dir.clone())
+    }
+
+    /// The bundle's name (its manifest's `name`).
+    #[getter]
+    fn model_name(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.get(py)?.bundle().manifest.name.clone())
+    }
+
+    /// The backend the engine runs on: the one `auto` chose.
+    #[getter]
+    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.get(py)?.backend_name())
+    }
+
+    /// "reference" or "exact": how YUV frames become RGB.
+    #[getter]
+    fn color_conversion(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.get(py)?.color_conversion().name())
+    }
+
+    /// The branches, in the order of the feature rows: name and feature width.
+    #[getter]
+    fn branches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let engine = self.get(py)?;
+        let rows = engine.bundle().manifest.branches.iter().map(|b| {
+            let row = PyDict::new(py);
+            row.set_item("name", &b.name)?;
+            row.set_item("output_dim", b.output_dim)?;
+            Ok(row)
+        });
+        PyList::new(py, rows.collect::<PyResult<Vec<_>>>()?)
+    }
+
+    /// Why the bundle's scores mean nothing (random or unknown weights), or None.
+    #[getter]
+    fn provenance_warning(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.get(py)?.bundle().provenance_warning())
+    }
+
+    /// Scores a video file as `vsrqa score` does; returns the CLI's JSON object as a dict.
+    #[pyo3(signature = (path, *, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None, raise_errors = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn score_file<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        fps: Option<f64>,
+        pix_fmt: Option<String>,
+        size: Option<String>,
+        color_matrix: Option<String>,
+        color_range: Option<String>,
+        reference: Option<PathBuf>,
+        raise_errors: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
+        let (report, usage_error) = self.file_report(py, path, options)?;
+        if raise_errors && !report.get_item("partial")?.is_truthy()? {
+            if let Ok(message) = report.get_item("error") {
+                let class = if usage_error { "InvalidArgumentError" } else { "InputError" };
+                return Err(exception(py, class, message.extract::<String>()?));
+            }
+        }
+        Ok(report)
+    }
+
+    /// score_file's report that never raises for the file, and whether a failure is a mistake in
+    /// the options (the CLI's exit status 2): what `python -m vsrqa` needs.
+    #[pyo3(signature = (path, *, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _score_file_report<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        fps: Option<f64>,
+        pix_fmt: Option<String>,
+        size: Option<String>,
+        color_matrix: Option<String>,
+        color_range: Option<String>,
+        reference: Option<PathBuf>,
+    ) -> PyResult<(Bound<'py, PyAny>, bool)> {
+        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
+        self.file_report(py, path, options)
+    }
+
+    /// Scores a clip of frames (a numpy array, see the package docs for layouts).
+    #[pyo3(signature = (frames, fps, *, format = "rgb24", matrix = None, range = None))]
+    fn score_frames<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        fps: f64,
+        format: &str,
+        matrix: Option<&str>,
+        range: Option<&str>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (clip, scores, _) = self.run_clip(py, frames, fps, Encoding::parse(py, format, matrix, range)?, false)?;
+        clip_dict(py, &clip, &scores)
+    }
+
+    /// The head's inputs for a clip: a float32 array [pooled slots, feature width] (the branches'
+    /// features side by side, in `branches` order), with the clip's score. `frames` is an array
+    /// as for score_frames, or a video file's path.
+    #[pyo3(signature = (frames, fps = None, *, format = "rgb24", matrix = None, range = None))]
+    fn features<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        fps: Option<f64>,
+        format: &str,
+        matrix: Option<&str>,
+        range: Option<&str>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (clip, scores, rows) = if let Ok(path) = frames.extract::<PathBuf>() {
+            let engine = self.get(py)?;
+            let extracted = py
+                .detach(|| vsrqa_cli::extract(&engine, &path))
+                .map_err(|message| exception(py, "InputError", message))?;
+            let width = extracted.features.len() / extracted.rows.max(1);
+            let rows: Vec<Vec<f32>> = extracted.features.chunks(width.max(1)).map(<[f32]>::to_vec).collect();
+            (extracted.score, Vec::new(), rows)
+        } else {
+            let fps = fps.ok_or_else(|| invalid(py, "fps is required for frames (only a file says its own rate)"))?;
+            self.run_clip(py, frames, fps, Encoding::parse(py, format, matrix, range)?, true)?
+        };
+        let result = clip_dict(py, &clip, &scores)?;
+        let width = rows.first().map_or(0, Vec::len);
+        let flat: Vec<u8> = rows.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+        let numpy = py.import("numpy")?;
+        let array = numpy
+            .call_method1("frombuffer", (pyo3::types::PyBytes::new(py, &flat), "<f4"))?
+            .call_method1("reshape", (rows.len(), width))?
+            .call_method1("astype", ("float32",))?;
+        result.set_item("features", array)?;
+        Ok(result)
+    }
+
+    /// Starts a session: frames pushed one at a time (or a few at once), scores polled as key
+    /// frames complete.
+    #[pyo3(signature = (fps, *, expected_frames = None, format = "rgb24", matrix = None, range = None))]
+    fn session(
+        &self,
+        py: Python<'_>,
+        fps: f64,
+        expected_frames: Option<u64>,
+        format: &str,
+        matrix: Option<&str>,
+        range: Option<&str>,
+    ) -> PyResult<Session> {
+        let encoding = Encoding::parse(py, format, matrix, range)?;
+        let mut session = self.get(py)?.session(fps).or_raise(py)?;
+        if let Some(frames) = expected_frames {
+            session.set_expected_frames(frames).or_raise(py)?;
+        }
+        Ok(Session::new(session, encoding))
+    }
+
+    fn __repr__(&self) -> String {
+        match &*self.engine.read().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            Some(e) => format!("vsrqa.Engine('{}', backend='{}')", e.bundle().dir.display(), e.backend_name()),
+            None => "vsrqa.Engine(closed)".into(),
+        }
+    }
+}
+
+impl Engine {
+    /// One file's report as the CLI's JSON (parsed by Python's json module, so that the numbers
+    /// are those of parsing the CLI's output), and whether its failure is a usage mistake.
+    fn file_report<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        options: vsrqa_cli::FileOptions,
+    ) -> PyResult<(Bound<'py, PyAny>, bool)> {
+        let engine = self.get(py)?;
+        let result = py.detach(|| vsrqa_cli::score_file_json(&engine, &path, &options));
+        let report = py.import("json")?.call_method1("loads", (result.report.to_string(),))?;
+        Ok((report, result.usage_error))
+    }
+
+    /// Scores `frames` as one clip (told its length); with `features`, also the pooled rows.
+    fn run_clip(
+        &self,
+        py: Python<'_>,
+        frames: &Bound<'_, PyAny>,
+        fps: f64,
+        encoding: Encoding,
+        features: bool,
+    ) -> PyResult<(ClipScore, Vec<FrameScore>, Vec<Vec<f32>>)> {
+        let engine = self.get(py)?;
+        let frames = HostFrames::from_object(py, frames, encoding, true)?;
+        if frames.len() == 0 {
+            return Err(invalid(py, "the clip has no frames (an array of length 0)"));
+        }
+        py.detach(|| {
+            let mut session = engine.session(fps)?;
+            session.set_expected_frames(frames.len() as u64)?;
+            for index in 0..frames.len() {
+                session.push(frames.frame(index)?)?;
+            }
+            let clip = session.finish()?;
+            let scores: Vec<FrameScore> = std::iter::from_fn(|| session.poll()).collect();
+            let rows = if features { session.pooled_features().unwrap_or_default() } else { Vec::new() };
+            Ok((clip, scores, rows))
+        })
+        .or_raise(py)
+    }
+}
+
+/// A clip's score with the CLI's field names, and its key frames' scores.
+pub fn clip_dict<'py>(py: Python<'py>, clip: &ClipScore, scores: &[FrameScore]) -> PyResult<Bound<'py, PyDict>> {
+    let result = PyDict::new(py);
+    result.set_item("clip_score", clip.score)?;
+    result.set_item("frames", clip.frames)?;
+    result.set_item("key_frames", clip.key_frames)?;
+    result.set_item("pooled_slots", clip.pooled_slots)?;
+    let rows = scores.iter().map(|s| frame_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
+    result.set_item("frame_scores", PyList::new(py, rows)?)?;
+    Ok(result)
+}
+
+/// One key frame's score, with the CLI's field names.
+pub fn frame_dict<'py>(py: Python<'py>, score: &FrameScore) -> PyResult<Bound<'py, PyDict>> {
+    let row = PyDict::new(py);
+    row.set_item("frame_index", score.frame_index)?;
+    row.set_item("key_frame", score.key_frame)?;
+    row.set_item("score", score.score)?;
+    Ok(row)
+}

@@ -1,0 +1,271 @@
+"""The package's API against the CLI on the same inputs, and its errors for bad inputs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import vsrqa
+from conftest import DATA, ROOT, SAMPLE, TINY, cli_json, cli_path
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sample.y4m", "opencv/h264_420.mp4", "opencv/h264_10bit.mp4", "opencv/vp9_odd.webm"],
+)
+def test_score_file_is_the_clis_json(engine, name):
+    path = DATA / name
+    assert engine.score_file(str(path)) == cli_json("-m", str(TINY), str(path))
+
+
+def test_score_file_takes_the_clis_options(engine, tmp_path, sample_rgb):
+    raw = tmp_path / "frames.rgb"
+    sample_rgb.tofile(raw)
+    t, h, w, _ = sample_rgb.shape
+    options = dict(pix_fmt="rgb24", size=f"{w}x{h}", fps=8.0, reference=str(raw))
+    ours = engine.score_file(str(raw), **options)
+    theirs = cli_json("-m", str(TINY), "--pix-fmt", "rgb24", "--size", f"{w}x{h}", "--fps", "8", "--reference", str(raw), str(raw))
+    assert ours == theirs
+    assert ours["reference"]["frames_compared"] == len(ours["frame_scores"]) > 0
+
+
+def test_score_frames_equals_the_cli_on_the_same_frames(engine, sample_yuv, sample_rgb):
+    from_yuv = engine.score_frames(sample_yuv, 8.0, format="yuv420p")
+    cli = cli_json("-m", str(TINY), str(SAMPLE))
+    assert from_yuv["clip_score"] == cli["clip_score"]
+    assert from_yuv["frame_scores"] == cli["frame_scores"]
+    assert (from_yuv["frames"], from_yuv["key_frames"]) == (cli["frames"], cli["key_frames"])
+
+
+def test_score_frames_rgb_equals_the_cli_on_raw_rgb(engine, sample_rgb, tmp_path):
+    raw = tmp_path / "frames.rgb"
+    sample_rgb.tofile(raw)
+    t, h, w, _ = sample_rgb.shape
+    cli = cli_json("-m", str(TINY), "--pix-fmt", "rgb24", "--size", f"{w}x{h}", "--fps", "8", str(raw))
+    assert engine.score_frames(sample_rgb, 8.0)["clip_score"] == cli["clip_score"]
+
+
+def test_views_are_read_in_place_and_score_the_same(engine, sample_rgb):
+    expected = engine.score_frames(sample_rgb, 8.0)
+    t, h, w, c = sample_rgb.shape
+    padded = np.zeros((t, h, w + 7, c), dtype=np.uint8)
+    padded[:, :, :w] = sample_rgb
+    assert engine.score_frames(padded[:, :, :w], 8.0) == expected  # padded rows
+    bgr = np.ascontiguousarray(sample_rgb[..., ::-1])
+    assert engine.score_frames(bgr, 8.0, format="bgr24") == expected
+    rgba = np.concatenate([sample_rgb, np.full((t, h, w, 1), 255, np.uint8)], axis=3)
+    assert engine.score_frames(rgba, 8.0, format="rgba") == expected
+    every_other = engine.score_frames(sample_rgb[::2], 4.0)  # a frame stride
+    assert every_other == engine.score_frames(np.ascontiguousarray(sample_rgb[::2]), 4.0)
+
+
+def test_other_yuv_layouts(engine, sample_yuv):
+    t, rows, w = sample_yuv.shape
+    h = rows * 2 // 3
+    expected = engine.score_frames(sample_yuv, 8.0, format="yuv420p")
+    y, u, v = sample_yuv[:, :h], sample_yuv[:, h:].reshape(t, -1)[:, : h * w // 4], sample_yuv[:, h:].reshape(t, -1)[:, h * w // 4 :]
+    uv = np.stack([u, v], axis=2).reshape(t, h // 2, w)
+    nv12 = np.concatenate([y, uv], axis=1)
+    assert engine.score_frames(nv12, 8.0, format="nv12") == expected
+    ten_bit = sample_yuv.astype(np.uint16) << 2
+    assert engine.score_frames(ten_bit, 8.0, format="yuv420p10le")["frames"] == t
+
+
+def test_a_session_streams_the_same_scores(engine, sample_rgb):
+    expected = engine.score_frames(sample_rgb, 8.0)
+    session = engine.session(8.0)
+    polled = []
+    for frame in sample_rgb:
+        session.push(frame)
+        polled += session.poll()
+    assert session.frames_pushed == len(sample_rgb)
+    clip = session.finish()
+    assert session.finished
+    assert polled + clip["frame_scores"] == expected["frame_scores"]
+    assert clip["clip_score"] == expected["clip_score"]
+    with pytest.raises(vsrqa.SessionFinishedError) as e:
+        session.push(sample_rgb[0])
+    assert e.value.status == -8
+    batched = engine.session(8.0, expected_frames=len(sample_rgb))
+    batched.push(sample_rgb[:3])
+    batched.push(sample_rgb[3:])
+    assert batched.finish()["clip_score"] == expected["clip_score"]
+
+
+def test_features_are_the_pooled_head_inputs(engine, sample_yuv):
+    result = engine.features(sample_yuv, 8.0, format="yuv420p")
+    width = sum(b["output_dim"] for b in engine.branches)
+    assert result["features"].dtype == np.float32
+    assert result["features"].shape == (result["pooled_slots"], width)
+    session = engine.session(8.0, format="yuv420p")
+    session.push(sample_yuv)
+    session.finish()
+    assert np.array_equal(np.array(session.pooled_features(), dtype=np.float32), result["features"])
+    from_file = engine.features(str(SAMPLE))
+    assert np.array_equal(from_file["features"], result["features"])
+    assert from_file["clip_score"] == result["clip_score"]
+
+
+class Tensor:
+    """A tensor of another library: DLPack only (no buffer protocol)."""
+
+    def __init__(self, array, device=(1, 0)):
+        self.array, self.device = array, device
+
+    def __dlpack__(self, **kwargs):
+        return self.array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.device
+
+
+def test_tensors_through_dlpack(engine, sample_rgb):
+    assert engine.score_frames(Tensor(sample_rgb), 8.0) == engine.score_frames(sample_rgb, 8.0)
+    with pytest.raises(vsrqa.UnsupportedFrameError, match="device memory"):
+        engine.score_frames(Tensor(sample_rgb, device=(2, 0)), 8.0)
+
+
+def invalid(match):
+    return pytest.raises(vsrqa.InvalidArgumentError, match=match)
+
+
+def test_bad_frames_raise_clear_errors(engine, sample_rgb, sample_yuv):
+    with invalid("dtype uint8"):
+        engine.score_frames(sample_rgb.astype(np.float32), 8.0)
+    with invalid("dtype uint16"):
+        engine.score_frames(sample_yuv, 8.0, format="p010le")
+    with invalid(r"shape \[T, H, W, 3\]"):
+        engine.score_frames(sample_rgb[0], 8.0)
+    with invalid("3 channels"):
+        engine.score_frames(sample_rgb[..., :2].copy(), 8.0)
+    with invalid("ascontiguousarray"):
+        engine.score_frames(sample_rgb.transpose(0, 2, 1, 3), 8.0)
+    with invalid("negative stride"):
+        engine.score_frames(sample_rgb[:, ::-1], 8.0)
+    with invalid("ascontiguousarray"):
+        engine.score_frames(sample_yuv[:, :, :-2], 8.0, format="yuv420p")
+    with invalid("H and W even"):
+        engine.score_frames(sample_yuv[:, :-1], 8.0, format="yuv420p")
+    with invalid("no frames"):
+        engine.score_frames(sample_rgb[:0], 8.0)
+    with invalid("numpy array"):
+        engine.score_frames([[1, 2, 3]], 8.0)
+    with invalid("unknown pixel format"):
+        engine.score_frames(sample_rgb, 8.0, format="rgb48")
+    with invalid("frame rate"):
+        engine.score_frames(sample_rgb, -1.0)
+    with invalid("matrix"):
+        engine.score_frames(sample_yuv, 8.0, format="yuv420p", matrix="bt999")
+    # The engine is still fine after all of that.
+    assert engine.score_frames(sample_rgb[:2], 8.0)["frames"] == 2
+
+
+def test_bad_files_and_options(engine, tmp_path):
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(vsrqa.InputError, match="missing.mp4") as e:
+        engine.score_file(str(missing))
+    assert e.value.status == -3 and e.value.status_name == "VSRQA_ERROR_INVALID_ARGUMENT"
+    report = engine.score_file(str(missing), raise_errors=False)
+    assert "error" in report and "clip_score" not in report
+    with invalid("--fps"):
+        engine.score_file(str(SAMPLE), fps=-2.0)
+    reference = vsrqa.Engine(str(TINY), color_conversion="reference")
+    assert reference.color_conversion == "reference"
+    with invalid("color-matrix"):
+        reference.score_file(str(SAMPLE), color_matrix="bt601")  # the exact conversion's option
+    with pytest.raises(vsrqa.BundleError) as e:
+        vsrqa.Engine(str(tmp_path))
+    assert e.value.status == -5 and isinstance(e.value, vsrqa.VsrqaError)
+    with invalid("unknown backend"):
+        vsrqa.Engine(str(TINY), backend="gpu9000")
+    with invalid("color_conversion"):
+        vsrqa.Engine(str(TINY), color_conversion="sepia")
+
+
+def test_a_closed_engine_raises(sample_rgb):
+    with vsrqa.Engine(str(TINY)) as engine:
+        session = engine.session(8.0)
+        assert not engine.closed
+    assert engine.closed
+    for call in (lambda: engine.score_frames(sample_rgb, 8.0), lambda: engine.score_file(str(SAMPLE)), lambda: engine.backend):
+        with pytest.raises(vsrqa.EngineClosedError, match="closed") as e:
+            call()
+        assert isinstance(e.value, ValueError) and e.value.status == -3
+    session.push(sample_rgb)  # a session started before the close goes on
+    assert session.finish()["frames"] == len(sample_rgb)
+    assert "closed" in repr(engine)
+
+
+def test_exception_statuses_are_the_c_headers():
+    header = (ROOT / "include" / "vsrqa.h").read_text()
+    codes = {name: int(value) for name, value in re.findall(r"(VSRQA_\w+)\s*=\s*(-?\d+)", header)}
+    classes = [c for c in vars(vsrqa).values() if isinstance(c, type) and issubclass(c, vsrqa.VsrqaError)]
+    assert len(classes) >= 10
+    for c in classes:
+        assert codes[c.status_name] == c.status, c
+
+
+def test_scoring_releases_the_gil(engine, sample_rgb):
+    long_clip = np.concatenate([sample_rgb] * 4)
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        start = time.perf_counter()
+        engine.score_frames(long_clip, 8.0)
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        thread.join()
+    during = [t for t in ticks if start < t < end]
+    # Holding the GIL, the ticker would not run at all while the clip scores.
+    assert end - start > 0.1, "the clip scored too fast to tell"
+    assert len(during) >= 20, f"{len(during)} ticks in {end - start:.2f} s of scoring"
+
+
+def test_threads_share_an_engine(engine, sample_rgb):
+    expected = engine.score_frames(sample_rgb, 8.0)
+    results = [None] * 3
+
+    def score(i):
+        results[i] = engine.score_frames(sample_rgb, 8.0)
+
+    threads = [threading.Thread(target=score, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 3
+
+
+def test_python_m_vsrqa_mirrors_the_cli(tmp_path):
+    files = [str(SAMPLE), str(DATA / "opencv" / "h264_420.mp4")]
+    one = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), files[0]], capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    assert "warning" in one.stderr  # random weights, as the CLI warns
+    import json
+
+    assert json.loads(one.stdout) == cli_json("-m", str(TINY), files[0])
+    several = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), *files], capture_output=True, text=True)
+    cli = subprocess.run([str(cli_path()), "score", "-m", str(TINY), *files], capture_output=True, text=True)
+    assert [json.loads(line) for line in several.stdout.splitlines()] == [json.loads(line) for line in cli.stdout.splitlines()]
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    failed = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), str(broken)], capture_output=True, text=True)
+    assert failed.returncode == 1 and "broken.mp4" in failed.stderr
+    usage = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), "--fps", "-1", files[0]], capture_output=True, text=True)
+    assert usage.returncode == 2 and "--fps" in usage.stderr
