@@ -5,13 +5,14 @@
 # rustfmt and clippy when missing; valgrind for the C ABI test under memcheck (tests/capi); abigail-tools (abidiff) for the ABI check against abi/vsrqa-1.abi; the ONNX
 # Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel);
 # TensorRT-RTX's library for the GPU-path tests that need no GPU (scripts/tensorrt-rtx-lib.sh);
-# NVRTC, which compiles the GPU preprocessing kernels without a GPU (scripts/nvrtc-lib.sh).
+# NVRTC, which compiles the GPU preprocessing kernels without a GPU (scripts/nvrtc-lib.sh);
+# python3-venv for the Python package's test venv (scripts/test.sh).
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind abigail-tools python3 python3-pip)
+packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind abigail-tools python3 python3-pip python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

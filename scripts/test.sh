@@ -10,6 +10,7 @@
 #     by NVRTC, device frames through whole sessions (tests/gpu_kernels_emulated.rs,
 #     tests/device_frames_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
 #     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
+#   - the Python package against the CLI, and batch scoring on a two-node Ray cluster (pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step is echoed with the seconds since the start, so a log shows where the time goes.
@@ -47,6 +48,15 @@ cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locke
 VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The Python package (crates/vsrqa-python), installed by the README's pip command into a venv of
+# its own (the dev profile, so that maturin reuses the build above), then pytest: the API against
+# the CLI on the same files (target/debug/vsrqa, built above), and batch scoring on a two-node Ray
+# cluster started on this machine.
+python3 -m venv target/python-test
+target/python-test/bin/pip install --quiet --upgrade pip
+target/python-test/bin/pip install --quiet "ray==2.60.*" "pytest>=7"
+MATURIN_PEP517_ARGS="--profile dev" target/python-test/bin/pip install --quiet --force-reinstall ./crates/vsrqa-python
+(cd crates/vsrqa-python && ../../target/python-test/bin/python -m pytest -q tests)
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
 cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build --test gpu_tensorrt_backend
 # The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.

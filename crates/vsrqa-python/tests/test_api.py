@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,3 +270,26 @@ def test_python_m_vsrqa_mirrors_the_cli(tmp_path):
     assert failed.returncode == 1 and "broken.mp4" in failed.stderr
     usage = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), "--fps", "-1", files[0]], capture_output=True, text=True)
     assert usage.returncode == 2 and "--fps" in usage.stderr
+
+
+def test_the_onnxruntime_wheels_library_is_found_without_a_variable(tmp_path):
+    """`pip install onnxruntime` is all the onnxruntime backend needs: a package laid out as the
+    wheel is (onnxruntime/capi/libonnxruntime.so.*), no ORT_DYLIB_PATH, no library in the cache."""
+    import os
+
+    library = os.environ.get("ORT_DYLIB_PATH")
+    if not library:
+        pytest.fail("ORT_DYLIB_PATH must name ONNX Runtime's library: run this through scripts/test.sh")
+    capi = tmp_path / "site" / "onnxruntime" / "capi"
+    capi.mkdir(parents=True)
+    (capi.parent / "__init__.py").write_text("")
+    (capi / Path(library).name).symlink_to(Path(library).resolve())
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DYLIB_PATH"}
+    env.update(PYTHONPATH=str(tmp_path / "site"), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    code = f"import vsrqa; print(vsrqa.Engine({str(TINY)!r}, backend='onnxruntime').backend)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "onnxruntime"
+    env["PYTHONPATH"] = ""
+    without = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert without.returncode != 0 and "BackendUnavailableError" in without.stderr

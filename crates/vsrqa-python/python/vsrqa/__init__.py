@@ -12,7 +12,28 @@
 
 from __future__ import annotations
 
-from ._errors import (
+import glob
+import importlib.util
+import os
+
+
+def _onnxruntime_from_its_wheel() -> None:
+    """Points the ``onnxruntime`` backend at the library of the ``onnxruntime`` pip package when
+    it is installed and ORT_DYLIB_PATH is not set: ``pip install onnxruntime`` is then all the
+    backend needs. (vsrqa reads the variable when an engine first loads the library.)"""
+    if os.environ.get("ORT_DYLIB_PATH"):
+        return
+    spec = importlib.util.find_spec("onnxruntime")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        libraries = sorted(glob.glob(os.path.join(folder, "capi", "libonnxruntime.so*")))
+        if libraries:
+            os.environ["ORT_DYLIB_PATH"] = libraries[0]
+            return
+
+
+_onnxruntime_from_its_wheel()
+
+from ._errors import (  # noqa: E402 (after the library's environment is set)
     BackendError,
     BackendUnavailableError,
     BundleError,
@@ -25,7 +46,7 @@ from ._errors import (
     UnsupportedFrameError,
     VsrqaError,
 )
-from ._native import Engine, Session, backends, version
+from ._native import Engine, Session, backends, version  # noqa: E402
 
 __version__ = version()
 

@@ -124,6 +124,7 @@ def score_dataset(
     num_actors: int | None = None,
     num_cpus: float = 1,
     num_gpus: float = 0,
+    memory: float | None = None,
     ship_model: bool = False,
     retry_failed: bool = False,
     score_options: dict[str, Any] | None = None,
@@ -136,8 +137,8 @@ def score_dataset(
     - ``model``: the bundle directory, at that path on every node, or shipped to each actor
       through the object store with ``ship_model=True`` (for bundles of a few hundred MB).
     - ``num_actors``: default, as many as the cluster's CPUs (or GPUs) allow, at most one per
-      video. Each actor takes ``num_cpus`` CPUs and ``num_gpus`` GPUs, and scores with
-      ``threads`` threads (default ``num_cpus``).
+      video. Each actor takes ``num_cpus`` CPUs, ``num_gpus`` GPUs and ``memory`` bytes (Ray's
+      resources), and scores with ``threads`` threads (default ``num_cpus``).
     - ``backend``, ``color_conversion``: as for ``vsrqa.Engine``; ``score_options``: the keyword
       arguments of ``Engine.score_file`` (``fps``, ``pix_fmt``, ``size``, ...).
     - ``address``: the cluster to join when Ray is not initialized yet (default: RAY_ADDRESS, or
@@ -182,6 +183,8 @@ def score_dataset(
         "max_task_retries": WORKER_RETRIES,
         "scheduling_strategy": "SPREAD",
     }
+    if memory:
+        actor_options["memory"] = memory
 
     def start_actor():
         return VsrqaScorer.options(**actor_options).remote(str(model), packed, engine_options)
@@ -295,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--num-actors", type=int)
     p.add_argument("--num-cpus", type=float, default=1, help="CPUs per actor")
     p.add_argument("--num-gpus", type=float, default=0, help="GPUs per actor")
+    p.add_argument("--memory", type=float, help="bytes of memory per actor (Ray's resource)")
     p.add_argument("--ship-model", action="store_true", help="send the bundle to the workers through Ray")
     p.add_argument("--retry-failed", action="store_true", help="score again the files an earlier run failed on")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
@@ -320,6 +324,7 @@ def run(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
         num_actors=args.num_actors,
         num_cpus=args.num_cpus,
         num_gpus=args.num_gpus,
+        memory=args.memory,
         ship_model=args.ship_model,
         retry_failed=args.retry_failed,
         progress=not args.quiet,
