@@ -18,13 +18,20 @@ import pytest
 from conftest import TINY, cli_path
 
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]
-ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+# A cluster of this machine alone, on 127.0.0.1: no token authentication (Ray turns it on when a
+# token file from another cluster lies in ~/.ray, and then refuses the second node).
+ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ray_start(*args: str) -> None:
+    done = subprocess.run([*RAY, "start", *args], env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, f"ray start {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +41,8 @@ def cluster():
     address = f"127.0.0.1:{port}"
     common = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
     try:
-        subprocess.run(
-            [*RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--include-dashboard=false", *common],
-            check=True, env=ENV, capture_output=True,
-        )
-        subprocess.run([*RAY, "start", f"--address={address}", *common], check=True, env=ENV, capture_output=True)
+        ray_start("--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--include-dashboard=false", *common)
+        ray_start(f"--address={address}", *common)
         yield address
     finally:
         subprocess.run([*RAY, "stop", "--force"], env=ENV, capture_output=True)
@@ -92,6 +96,18 @@ def wait_for_rows(output: Path, count: int, driver: subprocess.Popen, timeout: f
     pytest.fail(f"no {count} rows in {timeout} s")
 
 
+def scoring_workers() -> list[int]:
+    """The process ids of the scoring actors (Ray titles them "ray::VsrqaScorer...")."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::VsrqaScorer"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
 def test_scores_across_two_nodes_as_the_cli_does(cluster, videos, tmp_path):
     output = tmp_path / "scores.jsonl"
     summary = finish(run_driver(cluster, videos, output))
@@ -114,9 +130,9 @@ def test_a_killed_worker_and_reruns_score_each_file_once(cluster, videos, tmp_pa
     output = tmp_path / "scores.jsonl"
     driver = run_driver(cluster, videos, output)
     wait_for_rows(output, 2, driver)
-    workers = subprocess.run(["pgrep", "-f", "ray::VsrqaScorer"], capture_output=True, text=True).stdout.split()
+    workers = scoring_workers()
     assert workers, "no scoring worker found"
-    os.kill(int(workers[0]), signal.SIGKILL)
+    os.kill(workers[0], signal.SIGKILL)
     summary = finish(driver)
     assert summary["scored"] + summary["failed"] == len(videos)  # the killed worker's file was retried
     assert summary["failed"] == 1  # the broken file only
