@@ -86,13 +86,22 @@ void print_ready_scores(vsrqa::Session &session) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s BUNDLE_DIR CLIP.y4m\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        std::fprintf(stderr, "usage: %s BUNDLE_DIR CLIP.y4m [auto|cpu|onnxruntime|tensorrt]\n", argv[0]);
+        return 2;
+    }
+    const std::string backend_name = argc == 4 ? argv[3] : "auto";
+    VsrqaBackend backend = VSRQA_BACKEND_AUTO;
+    if (backend_name == "cpu") backend = VSRQA_BACKEND_CPU;
+    else if (backend_name == "onnxruntime") backend = VSRQA_BACKEND_ONNXRUNTIME;
+    else if (backend_name == "tensorrt") backend = VSRQA_BACKEND_TENSORRT;
+    else if (backend_name != "auto") {
+        std::fprintf(stderr, "unknown backend \"%s\"\n", backend_name.c_str());
         return 2;
     }
     try {
         if (!vsrqa::library_is_compatible()) throw std::runtime_error("libvsrqa is older than vsrqa.hpp");
-        vsrqa::Engine engine(argv[1]);
+        vsrqa::Engine engine(argv[1], backend);
         Y4mReader clip(argv[2]);
         vsrqa::Session session = engine.session(clip.fps());
         VsrqaFrame frame;

@@ -562,7 +562,8 @@ typedef struct VsrqaClipScore {
 #define VSRQA_MEMORY_CUDA 1
 
 /**
- * TensorRT when a library and a GPU are usable, else the CPU.
+ * The fastest backend usable here: TensorRT when a library and a GPU are usable, else ONNX
+ * Runtime when its library loads, else the CPU (tract).
  */
 #define VSRQA_BACKEND_AUTO 0
 

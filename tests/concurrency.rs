@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
 use golden::{data, sample_frames, views};
+use vsrqa::backend::BackendKind;
 use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
 use vsrqa::capi::*;
 use vsrqa::{ClipScore, Engine, EngineOptions, FrameScore};
@@ -66,7 +67,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn engine() -> Engine {
-    Engine::new(data("tiny_bundle"), EngineOptions { threads: 1, ..EngineOptions::default() }).unwrap()
+    Engine::new(
+        data("tiny_bundle"),
+        EngineOptions { backend: BackendKind::Cpu, threads: 1, ..EngineOptions::default() },
+    )
+    .unwrap()
 }
 
 /// Scores `frames` at `fps` through a session, pushing them in `chunk`-sized bursts (so that
@@ -225,6 +230,7 @@ fn c_engine() -> *mut VsrqaEngine {
     let dir = CString::new(data("tiny_bundle").to_str().unwrap()).unwrap();
     config.bundle_path = dir.as_ptr();
     config.threads = 1;
+    config.backend = VSRQA_BACKEND_CPU;
     let mut engine = ptr::null_mut();
     // SAFETY: valid config (the string outlives the call) and out pointer.
     assert_eq!(unsafe { vsrqa_engine_create(&config, &mut engine) }, VSRQA_OK);

@@ -237,9 +237,14 @@ fn invalid_frame_rates_and_empty_clips_are_refused() {
     assert!(matches!(engine.score_clip::<FrameView>(&[], 8.0), Err(Error::InvalidArgument(_))));
 }
 
+/// The CPU backend (tract, the numerical reference), whatever `auto` would take here.
+fn cpu_options() -> EngineOptions {
+    EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() }
+}
+
 #[test]
 fn an_engine_shared_by_threads_gives_identical_results() {
-    let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();
+    let engine = Engine::new(data("tiny_bundle"), cpu_options()).unwrap();
     let frames = sample_frames();
     let (_, reference) = stream(&engine, &frames, 8.0);
     std::thread::scope(|scope| {
@@ -254,7 +259,7 @@ fn an_engine_shared_by_threads_gives_identical_results() {
 fn thread_count_does_not_change_the_score_beyond_float_noise() {
     let frames = sample_frames();
     let one = stream(&engine(), &frames, 8.0).1.score;
-    let all = Engine::new(data("tiny_bundle"), EngineOptions { threads: 0, ..EngineOptions::default() }).unwrap();
+    let all = Engine::new(data("tiny_bundle"), EngineOptions { threads: 0, ..cpu_options() }).unwrap();
     let many = stream(&all, &frames, 8.0).1.score;
     assert!((one - many).abs() < 1e-6, "{one} vs {many}");
 }

@@ -90,7 +90,10 @@ fn at<'a>(value: &'a mut serde_json::Value, path: &[serde_json::Value]) -> &'a m
 /// Loads the bundle; when it loads, scores one small frame with it. Either step may fail.
 fn load_and_score(dir: &Path) {
     if Bundle::load(dir).is_ok() {
-        if let Ok(engine) = vsrqa::Engine::new(dir, vsrqa::EngineOptions { threads: 1, ..Default::default() }) {
+        if let Ok(engine) = vsrqa::Engine::new(
+            dir,
+            vsrqa::EngineOptions { backend: vsrqa::backend::BackendKind::Cpu, threads: 1, ..Default::default() },
+        ) {
             let pixels = vec![90u8; 24 * 16 * 3];
             let frame = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 24, 16, &pixels).unwrap();
             let _ = engine.score_frame(frame);

@@ -13,7 +13,7 @@
 mod golden;
 
 use golden::{data, max_abs_diff, rgb_frames, sample_frames, views, Golden};
-use vsrqa::backend::{cpu::CpuBackend, Backend};
+use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Scope};
 use vsrqa::{Engine, EngineOptions};
@@ -124,7 +124,9 @@ fn golden_head_outputs_from_golden_features() {
 fn parity_end_to_end_clip_and_frame_scores_match_reference() {
     let golden = Golden::load("tiny_sample.safetensors");
     let (frames, width, height, fps) = sample_frames();
-    let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();
+    let engine =
+        Engine::new(data("tiny_bundle"), EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() })
+            .unwrap();
     let mut session = engine.session(fps).unwrap();
     let mut scores = Vec::new();
     for frame in views(&frames, width, height) {

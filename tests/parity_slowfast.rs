@@ -17,7 +17,7 @@ mod golden;
 use golden::{
     data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, tiny_branch, views, Golden,
 };
-use vsrqa::backend::{cpu::CpuBackend, Backend};
+use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
 use vsrqa::branch::{preprocess, sample_shape};
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
 use vsrqa::frame::ops::FloatImage;
@@ -103,7 +103,9 @@ fn parity_slowfast_sampling_matches_reference_loader() {
     // key frames 0, 6, 12, 18 read chunks 0, 6, 12, 12.
     let golden = Golden::load("tiny_sample.safetensors");
     let (frames, width, height, _) = sample_frames();
-    let engine = Engine::new(data("tiny_bundle"), EngineOptions::default()).unwrap();
+    let engine =
+        Engine::new(data("tiny_bundle"), EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() })
+            .unwrap();
     for fps in [3.0, 6.5, 25.0, 0.4] {
         let mut session = engine.session(fps).unwrap();
         for frame in views(&frames, width, height) {

@@ -71,22 +71,53 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     ]
 }
 
-/// Creates the backend for `kind`. `Auto` takes TensorRT where `tensorrt::availability` finds
-/// everything it needs and the backend starts, else the CPU, and says why in `chosen_because`.
+/// What `auto` takes here, without starting it, and why: TensorRT where
+/// `tensorrt::availability` finds everything it needs, else ONNX Runtime where its library loads,
+/// else the CPU (tract). The fastest usable first (docs/performance.md).
+pub fn auto_choice() -> (BackendKind, String) {
+    let tensorrt_missing = match tensorrt::availability() {
+        Ok(()) => return (BackendKind::TensorRt, "auto: a GPU and TensorRT are usable".into()),
+        Err(error) => error.to_string(),
+    };
+    match onnxruntime::availability() {
+        Ok(()) => (BackendKind::OnnxRuntime, onnxruntime_chosen(&tensorrt_missing)),
+        Err(error) => (BackendKind::Cpu, cpu_chosen(&tensorrt_missing, &error)),
+    }
+}
+
+fn onnxruntime_chosen(tensorrt_missing: &str) -> String {
+    format!(
+        "auto: tensorrt not used ({tensorrt_missing}); ONNX Runtime from {}",
+        onnxruntime::loaded_library().display()
+    )
+}
+
+fn cpu_chosen(tensorrt_missing: &str, onnxruntime_missing: &str) -> String {
+    format!("auto: tensorrt not used ({tensorrt_missing}); onnxruntime not used ({onnxruntime_missing})")
+}
+
+/// Creates the backend for `kind`, and says why in the returned text. `Auto` takes what
+/// [`auto_choice`] says, and the next one down when a backend fails to start.
 pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
         BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
-            let why = match tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string())) {
+            let tensorrt_missing = match tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string()))
+            {
                 Ok(()) => match create_tensorrt(gpu_options, threads) {
                     Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT are usable".into())),
                     Err(error) => error.to_string(),
                 },
                 Err(error) => error.to_string(),
             };
-            Ok((Arc::new(cpu::CpuBackend::new(threads)), format!("auto: tensorrt not used ({why})")))
+            match onnxruntime::OnnxRuntimeBackend::new(threads) {
+                Ok(backend) => Ok((Arc::new(backend), onnxruntime_chosen(&tensorrt_missing))),
+                Err(error) => {
+                    Ok((Arc::new(cpu::CpuBackend::new(threads)), cpu_chosen(&tensorrt_missing, &error.to_string())))
+                }
+            }
         }
     }
 }

@@ -75,7 +75,8 @@ pub const VSRQA_MEMORY_CUDA: VsrqaMemory = 1;
 
 /// Backend selection (one of `VSRQA_BACKEND_*`).
 pub type VsrqaBackend = u32;
-/// TensorRT when a library and a GPU are usable, else the CPU.
+/// The fastest backend usable here: TensorRT when a library and a GPU are usable, else ONNX
+/// Runtime when its library loads, else the CPU (tract).
 pub const VSRQA_BACKEND_AUTO: VsrqaBackend = 0;
 /// The CPU backend (tract): always available.
 pub const VSRQA_BACKEND_CPU: VsrqaBackend = 1;

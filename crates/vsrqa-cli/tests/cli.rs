@@ -92,8 +92,14 @@ fn info_shows_where_the_weights_came_from() {
 fn score_y4m_matches_the_golden_scores() {
     let golden: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data("golden/tiny_sample.json")).unwrap()).unwrap();
-    let report =
-        json(&vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
+    let report = json(&vsrqa(&[
+        "score",
+        "--backend",
+        "cpu",
+        "-m",
+        data("tiny_bundle").to_str().unwrap(),
+        data("sample.y4m").to_str().unwrap(),
+    ]));
     // Same tolerance as tests/golden_tiny.rs (tract vs PyTorch f32 sums).
     let clip = report["clip_score"].as_f64().unwrap();
     assert!((clip - golden["clip_score"].as_f64().unwrap()).abs() < 1e-6);
@@ -263,8 +269,8 @@ fn bench_reports_stages_latency_and_memory() {
     let ms = |k: &str| s[k].as_f64().unwrap();
     assert!(ms("push_ms_p50") <= ms("push_ms_p95") && ms("push_ms_p95") <= ms("push_ms_max"));
     assert!(report["peak_rss_bytes"].as_u64().unwrap() > report["frames_bytes"].as_u64().unwrap());
-    // The benchmarked score is the real one.
-    let scored = json(&vsrqa(&["score", "-m", b, c]));
+    // The benchmarked score is the real one (bench's default backend is the CPU's).
+    let scored = json(&vsrqa(&["score", "--backend", "cpu", "-m", b, c]));
     assert_eq!(report["score"], scored["clip_score"]);
     // Non-blocking, at the clip's frame rate: the same score.
     let background = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "1", "--queue-frames", "4", "--realtime"]));
@@ -363,8 +369,12 @@ fn info_says_why_the_gpu_path_is_unavailable() {
     }
     let tensorrt = report["backends"].as_array().unwrap().iter().find(|b| b["name"] == "tensorrt").unwrap();
     assert_eq!(tensorrt["available"], false);
-    // Without a GPU, `auto` is the CPU backend, and info says so.
-    assert!(has_gpu || report["auto_backend"] == "cpu", "{}", report["auto_backend"]);
+    // Without a GPU, `auto` is ONNX Runtime where its library loads (scripts/test.sh sets
+    // ORT_DYLIB_PATH), and info says why.
+    let onnxruntime = std::env::var_os("ORT_DYLIB_PATH").is_some();
+    let expected = if onnxruntime { "onnxruntime" } else { "cpu" };
+    assert!(has_gpu || report["auto_backend"] == expected, "{}", report["auto_backend"]);
+    assert!(report["auto_reason"].as_str().unwrap().starts_with("auto: "), "{}", report["auto_reason"]);
     let reason = tensorrt["reason"].as_str().unwrap();
     assert!(reason.contains("TensorRT-RTX 1."), "{reason}");
     // Which headers the runner is compiled against, if there is one.
@@ -411,4 +421,31 @@ fn info_says_why_the_gpu_path_is_unavailable() {
         .unwrap();
     assert_eq!(score.status.code(), Some(1));
     assert!(stderr(&score).contains(missing), "{}", stderr(&score));
+}
+
+/// `auto` takes ONNX Runtime where its library loads, else the CPU backend, and the log says
+/// why. (This build has no TensorRT runner, so `tensorrt` is never usable here.)
+#[test]
+fn auto_takes_onnxruntime_where_its_library_loads_else_the_cpu() {
+    let library = std::env::var("ORT_DYLIB_PATH").expect("ORT_DYLIB_PATH names ONNX Runtime (scripts/test.sh sets it)");
+    let score = |ort: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+            .env("ORT_DYLIB_PATH", ort)
+            .args(["score", "-v", "-m", data("tiny_bundle").to_str().unwrap(), data("sample.y4m").to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let with = score(&library);
+    let log = String::from_utf8_lossy(&with.stderr).into_owned();
+    let fast = json(&with);
+    assert_eq!(fast["backend"], "onnxruntime", "{log}");
+    assert!(log.contains(&format!("ONNX Runtime from {library}")), "{log}");
+    let without = score("/nonexistent/libonnxruntime.so");
+    let log = String::from_utf8_lossy(&without.stderr).into_owned();
+    let slow = json(&without);
+    assert_eq!(slow["backend"], "cpu", "{log}");
+    assert!(log.contains("onnxruntime not used") && log.contains("/nonexistent/libonnxruntime.so"), "{log}");
+    // The two backends agree as tests/backend_onnxruntime.rs states.
+    let (a, b) = (fast["clip_score"].as_f64().unwrap(), slow["clip_score"].as_f64().unwrap());
+    assert!((a - b).abs() < 1e-6, "{a} (onnxruntime) vs {b} (cpu)");
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use vsrqa::backend::BackendKind;
 use vsrqa::frame::{ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa::{Engine, EngineOptions, Error};
 use vsrqa_ffmpeg::{Decoder, VideoInfo};
@@ -301,7 +302,11 @@ fn other_formats_are_converted_like_ffmpeg_does() {
 }
 
 fn engine() -> Engine {
-    Engine::new(root().join("tests/data/tiny_bundle"), EngineOptions::default()).unwrap()
+    Engine::new(
+        root().join("tests/data/tiny_bundle"),
+        EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() },
+    )
+    .unwrap()
 }
 
 /// Scores through a session fed by the Decoder, and through a session fed by ffmpeg's raw

@@ -56,11 +56,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         })
         .collect();
     let availability = backend::availability();
-    // What `auto` takes (the GPU backend where it can run; it may still fall back to the CPU if
-    // the backend fails to start, and the engine's log says so).
-    let tensorrt_usable =
-        availability.iter().any(|(kind, status)| *kind == backend::BackendKind::TensorRt && status.is_ok());
-    let auto = if tensorrt_usable { "tensorrt" } else { "cpu" };
+    // What `auto` takes (the fastest usable; should that backend fail to start, the engine takes
+    // the next one and its log says so).
+    let (auto, auto_reason) = backend::auto_choice();
     let backends: Vec<serde_json::Value> = availability
         .into_iter()
         .map(|(kind, status)| match status {
@@ -91,7 +89,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "provenance_warning": bundle.provenance_warning(),
         "networks_checked_on_cpu": checked,
         "backends": backends,
-        "auto_backend": auto,
+        "auto_backend": auto.name(),
+        "auto_reason": auto_reason,
     });
     if args.json {
         return print_json(&report);

@@ -47,7 +47,8 @@ pub struct Args {
     /// No progress bar (it is only drawn when stderr is a terminal anyway).
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// auto, cpu (tract), onnxruntime (its library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt.
+    /// auto (the fastest usable: tensorrt, else onnxruntime, else cpu), cpu (tract), onnxruntime (its
+    /// library from ORT_DYLIB_PATH or ~/.cache/vsrqa) or tensorrt.
     #[arg(long, default_value = "auto")]
     backend: String,
     /// CPU threads per network run (0 = all cores).
