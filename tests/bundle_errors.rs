@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use vsrqa::backend::BackendKind;
 use vsrqa::bundle::Bundle;
 use vsrqa::{Engine, EngineOptions, Error};
 
@@ -27,14 +28,31 @@ fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
 }
 
-/// Loads the bundle (and, through an engine, its networks) and returns the bundle error's
-/// file and message.
+/// Loads the bundle (and, through an engine on the CPU backend, its networks) and returns the
+/// bundle error's file and message. Where ONNX Runtime's library is found (scripts/test.sh), its
+/// backend must refuse the bundle too, naming the same file.
 fn bundle_error(dir: &Path) -> (PathBuf, String) {
-    let result = Bundle::load(dir).and_then(|_| Engine::new(dir, EngineOptions::default()).map(|_| ()));
+    let (path, message) = bundle_error_on(dir, BackendKind::Cpu);
+    if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        assert_eq!(bundle_error_on(dir, BackendKind::OnnxRuntime).0, path);
+    }
+    (path, message)
+}
+
+fn bundle_error_on(dir: &Path, backend: BackendKind) -> (PathBuf, String) {
+    let options = EngineOptions { backend, ..EngineOptions::default() };
+    let result = Bundle::load(dir).and_then(|_| Engine::new(dir, options).map(|_| ()));
     match result {
         Err(Error::Bundle { path, message }) => (path, message),
-        Err(other) => panic!("expected a bundle error, got {other:?}"),
-        Ok(()) => panic!("the broken bundle loaded"),
+        Err(other) => panic!("expected a bundle error from {backend:?}, got {other:?}"),
+        Ok(()) => panic!("the broken bundle loaded on {backend:?}"),
+    }
+}
+
+/// The network errors read the same on the ONNX Runtime backend (when its library is found).
+fn assert_onnxruntime_mentions(dir: &Path, words: &[&str]) {
+    if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        assert_mentions(&bundle_error_on(dir, BackendKind::OnnxRuntime).1, words);
     }
 }
 
@@ -166,6 +184,7 @@ fn onnx_that_does_not_load() {
     let (path, message) = bundle_error(dir.path());
     assert_eq!(path, dir.path().join("spatial.onnx"));
     assert_mentions(&message, &["not a loadable ONNX network"]);
+    assert_onnxruntime_mentions(dir.path(), &["not a loadable ONNX network"]);
 }
 
 #[test]
@@ -177,6 +196,7 @@ fn onnx_whose_input_disagrees_with_the_manifest() {
     let (path, message) = bundle_error(dir.path());
     assert_eq!(path, dir.path().join("spatial.onnx"));
     assert_mentions(&message, &["rank 5"]);
+    assert_onnxruntime_mentions(dir.path(), &["rank 5"]);
 }
 
 #[test]

@@ -91,28 +91,9 @@ impl CpuBackend {
 /// size when the network fixes it.
 fn declared_batch(model: &InferenceModel, path: &Path, sample_shape: &[usize]) -> Result<Option<usize>> {
     let fact = model.input_fact(0).map_err(|e| Error::bundle(path, format!("{e:#}")))?;
-    let Some(rank) = fact.shape.rank().concretize() else { return Ok(None) };
-    if rank as usize != sample_shape.len() + 1 {
-        return Err(Error::bundle(
-            path,
-            format!(
-                "the network's input has rank {rank}, the manifest implies [N, {sample_shape:?}] (rank {})",
-                sample_shape.len() + 1
-            ),
-        ));
-    }
+    let Some(_) = fact.shape.rank().concretize() else { return Ok(None) };
     let dims: Vec<Option<i64>> = fact.shape.dims().map(|d| d.concretize().and_then(|d| d.to_i64().ok())).collect();
-    for (i, (&declared, &expected)) in dims.iter().skip(1).zip(sample_shape).enumerate() {
-        if let Some(declared) = declared {
-            if declared != expected as i64 {
-                return Err(Error::bundle(
-                    path,
-                    format!("input dimension {} is {declared} in the network but {expected} in the manifest", i + 1),
-                ));
-            }
-        }
-    }
-    Ok(dims[0].filter(|&b| b > 0).map(|b| b as usize))
+    super::check_declared_input(path, &dims, sample_shape)
 }
 
 struct CpuNetwork {

@@ -71,6 +71,34 @@ pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
     ]
 }
 
+/// Checks a network's declared input (`None` for a dimension it leaves open) against the
+/// manifest's sample shape, `[N, sample_shape...]`, and returns the batch size when the network
+/// fixes it. Every backend checks this at load, so that a wrong network is a bundle error naming
+/// the file, not a failure at the first frame.
+pub(crate) fn check_declared_input(path: &Path, dims: &[Option<i64>], sample_shape: &[usize]) -> Result<Option<usize>> {
+    let rank = dims.len();
+    if rank != sample_shape.len() + 1 {
+        return Err(Error::bundle(
+            path,
+            format!(
+                "the network's input has rank {rank}, the manifest implies [N, {sample_shape:?}] (rank {})",
+                sample_shape.len() + 1
+            ),
+        ));
+    }
+    for (i, (&declared, &expected)) in dims.iter().skip(1).zip(sample_shape).enumerate() {
+        if let Some(declared) = declared {
+            if declared != expected as i64 {
+                return Err(Error::bundle(
+                    path,
+                    format!("input dimension {} is {declared} in the network but {expected} in the manifest", i + 1),
+                ));
+            }
+        }
+    }
+    Ok(dims[0].filter(|&b| b > 0).map(|b| b as usize))
+}
+
 /// What `auto` takes here, without starting it, and why: TensorRT where
 /// `tensorrt::availability` finds everything it needs, else ONNX Runtime where its library loads,
 /// else the CPU (tract). The fastest usable first (docs/performance.md).

@@ -124,7 +124,8 @@ impl Backend for OnnxRuntimeBackend {
 
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
         let environment = environment().map_err(Error::BackendUnavailable)?;
-        let fail = |e: ort::Error| Error::bundle(path, format!("ONNX Runtime cannot load the network: {e}"));
+        // The CPU backend's wording, so that a broken file reads the same whichever backend runs.
+        let fail = |e: ort::Error| Error::bundle(path, format!("not a loadable ONNX network (ONNX Runtime: {e})"));
         let session = Session::builder(environment)
             .map_err(fail)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -154,6 +155,12 @@ impl Backend for OnnxRuntimeBackend {
                 ),
             ));
         }
+        // ONNX Runtime reports an open dimension as -1.
+        let declared: Vec<Option<i64>> = match session.inputs()[0].dtype().tensor_shape() {
+            Some(shape) => shape.iter().map(|&d| (d >= 0).then_some(d)).collect(),
+            None => return Err(Error::bundle(path, "the network's input is not a tensor")),
+        };
+        super::check_declared_input(path, &declared, sample_shape)?;
         let output_name = session.outputs()[0].name().to_string();
         Ok(Box::new(OnnxRuntimeNetwork {
             session: Mutex::new(session),
