@@ -212,7 +212,9 @@ def test_exception_statuses_are_the_c_headers():
         assert codes[c.status_name] == c.status, c
 
 
-def test_scoring_releases_the_gil(engine, sample_rgb):
+def test_scoring_releases_the_gil(sample_rgb):
+    # tract on one thread: slow enough to tell, whatever backend `auto` would take.
+    engine = vsrqa.Engine(str(TINY), backend="cpu", threads=1)
     long_clip = np.concatenate([sample_rgb] * 4)
     ticks = []
     stop = threading.Event()
