@@ -205,5 +205,5 @@ fn print_text(report: &serde_json::Value) {
             _ => println!("  {:<9} unavailable: {}", text(&b["name"]), text(&b["reason"])),
         }
     }
-    println!("  auto      -> {}", text(&report["auto_backend"]));
+    println!("  auto      -> {} (the fastest usable here)", text(&report["auto_backend"]));
 }
