@@ -40,7 +40,8 @@ impl Encoding {
         Ok(Encoding { format, matrix, range })
     }
 
-    fn channels(self) -> Option<usize> {
+    /// Packed RGB formats: the channels of a pixel; `None` for 4:2:0 YUV.
+    pub fn channels(self) -> Option<usize> {
         match self.format {
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => Some(3),
             PixelFormat::Rgba32 | PixelFormat::Bgra32 => Some(4),

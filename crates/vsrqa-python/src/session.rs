@@ -34,17 +34,8 @@ impl Session {
 impl Session {
     /// Pushes one frame (an array of one frame's shape) or several (with a leading frame axis).
     fn push(&self, py: Python<'_>, frames: &Bound<'_, PyAny>) -> PyResult<()> {
-        let single_dims = if matches!(
-            self.encoding.format,
-            vsrqa::frame::PixelFormat::Rgb24
-                | vsrqa::frame::PixelFormat::Bgr24
-                | vsrqa::frame::PixelFormat::Rgba32
-                | vsrqa::frame::PixelFormat::Bgra32
-        ) {
-            3
-        } else {
-            2
-        };
+        // One frame is [H, W, C] for packed RGB, [H * 3 / 2, W] for YUV; one more axis is a batch.
+        let single_dims = if self.encoding.channels().is_some() { 3 } else { 2 };
         let dims: usize = match frames.getattr("ndim") {
             Ok(ndim) => ndim.extract()?,
             Err(_) => single_dims,

@@ -33,37 +33,10 @@ def _onnxruntime_from_its_wheel() -> None:
 
 _onnxruntime_from_its_wheel()
 
-from ._errors import (  # noqa: E402 (after the library's environment is set)
-    BackendError,
-    BackendUnavailableError,
-    BundleError,
-    DiskFullError,
-    EngineClosedError,
-    InputError,
-    InvalidArgumentError,
-    OutOfMemoryError,
-    SessionFinishedError,
-    UnsupportedFrameError,
-    VsrqaError,
-)
+from . import _errors  # noqa: E402 (after the library's environment is set)
+from ._errors import *  # noqa: E402,F403 (the exception classes)
 from ._native import Engine, Session, backends, version  # noqa: E402
 
 __version__ = version()
 
-__all__ = [
-    "Engine",
-    "Session",
-    "backends",
-    "version",
-    "VsrqaError",
-    "InvalidArgumentError",
-    "EngineClosedError",
-    "InputError",
-    "DiskFullError",
-    "UnsupportedFrameError",
-    "BundleError",
-    "BackendError",
-    "BackendUnavailableError",
-    "SessionFinishedError",
-    "OutOfMemoryError",
-]
+__all__ = ["Engine", "Session", "backends", "version", *_errors.__all__]
