@@ -6,4 +6,4 @@ mod cli;
 
 pub use cli::extract::{extract, Extracted};
 pub use cli::run;
-pub use cli::score::{score_file_json, FileOptions, FileReportJson};
+pub use cli::score::{check_file_options, score_file_json, FileOptions, FileReportJson};

@@ -150,6 +150,24 @@ impl Engine {
         Ok(report)
     }
 
+    /// Raises InvalidArgumentError for the options that are wrong whatever the file (a bad fps,
+    /// matrix or range name), as `vsrqa score` refuses them before opening any file.
+    #[pyo3(signature = (*, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _check_file_options(
+        &self,
+        py: Python<'_>,
+        fps: Option<f64>,
+        pix_fmt: Option<String>,
+        size: Option<String>,
+        color_matrix: Option<String>,
+        color_range: Option<String>,
+        reference: Option<PathBuf>,
+    ) -> PyResult<()> {
+        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
+        vsrqa_cli::check_file_options(&self.get(py)?, &options).map_err(|message| invalid(py, message))
+    }
+
     /// score_file's report that never raises for the file, and whether a failure is a mistake in
     /// the options (the CLI's exit status 2): what `python -m vsrqa` needs.
     #[pyo3(signature = (path, *, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None))]

@@ -272,6 +272,8 @@ def test_python_m_vsrqa_mirrors_the_cli(tmp_path):
     assert failed.returncode == 1 and "broken.mp4" in failed.stderr
     usage = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), "--fps", "-1", files[0]], capture_output=True, text=True)
     assert usage.returncode == 2 and "--fps" in usage.stderr
+    cli_usage = subprocess.run([str(cli_path()), "score", "-m", str(TINY), "--fps", "-1", files[0]], capture_output=True, text=True)
+    assert (usage.stdout, cli_usage.returncode) == (cli_usage.stdout, 2)  # no report, as the CLI
 
 
 def test_the_onnxruntime_wheels_library_is_found_without_a_variable(tmp_path):

@@ -220,11 +220,7 @@ pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> F
         backend: engine.backend_name(),
         reference: options.reference.clone(),
     };
-    let checked = raw_options(options).and_then(|mut raw| {
-        raw.conversion = engine.color_conversion();
-        check_matrix_applies(&raw).map(|()| raw)
-    });
-    let report = match checked {
+    let report = match checked_options(engine, options) {
         Ok(raw) => score_file(engine, path, &raw, options.reference.as_deref(), false, String::new()),
         Err(f) => {
             let mut report = FileReport::new(path);
@@ -234,6 +230,20 @@ pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> F
         }
     };
     FileReportJson { report: super::report::to_json(&context, &report), usage_error: report.usage_error }
+}
+
+/// Checks the options that do not depend on the file, as `vsrqa score` does before it opens any:
+/// `Err` is the message of a usage mistake (exit status 2).
+pub fn check_file_options(engine: &Engine, options: &FileOptions) -> Result<(), String> {
+    checked_options(engine, options).map(|_| ()).map_err(|f| f.message)
+}
+
+/// The options every file is opened with, for this engine, checked.
+fn checked_options(engine: &Engine, options: &FileOptions) -> Result<RawOptions, Failure> {
+    let mut raw = raw_options(options)?;
+    raw.conversion = engine.color_conversion();
+    check_matrix_applies(&raw)?;
+    Ok(raw)
 }
 
 /// The options every file is opened with, checked (the engine's conversion is set later).

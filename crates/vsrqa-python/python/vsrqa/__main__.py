@@ -44,21 +44,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VsrqaError as e:
         print(f"vsrqa: error: {e}", file=sys.stderr)
         return 2 if isinstance(e, ValueError) else 1
+    options = dict(
+        fps=args.fps,
+        pix_fmt=args.pix_fmt,
+        size=args.size,
+        color_matrix=args.color_matrix,
+        color_range=args.color_range,
+        reference=args.reference,
+    )
+    try:
+        engine._check_file_options(**options)
+    except VsrqaError as e:  # before any file, as the CLI
+        print(f"vsrqa: error: {e}", file=sys.stderr)
+        return 2
     if engine.provenance_warning:
         print(f"vsrqa: warning: {engine.provenance_warning}", file=sys.stderr)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     failed, usage = 0, False
     try:
         for path in args.inputs:
-            report, usage_error = engine._score_file_report(
-                path,
-                fps=args.fps,
-                pix_fmt=args.pix_fmt,
-                size=args.size,
-                color_matrix=args.color_matrix,
-                color_range=args.color_range,
-                reference=args.reference,
-            )
+            report, usage_error = engine._score_file_report(path, **options)
             if "error" in report:
                 what = "partial result" if report.get("partial") else "error"
                 print(f"vsrqa: {what}: {report['error']}", file=sys.stderr)
