@@ -4,22 +4,13 @@
 //! the bundle's conversion is the default; every decoding command takes the option; a bank
 //! records the conversion in its fingerprint.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use safetensors::SafeTensors;
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
-
-fn vsrqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args).output().unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{data, stderr, vsrqa};
 
 fn s(path: &Path) -> String {
     path.to_str().unwrap().to_string()

@@ -5,21 +5,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use rand::{RngExt, SeedableRng};
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
-
-fn vsrqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args).output().unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{data, stderr, vsrqa};
 
 const WIDTH: usize = 64;
 const HEIGHT: usize = 48;

@@ -15,17 +15,9 @@ use rand::{RngExt, SeedableRng};
 #[path = "support/small_filesystem.rs"]
 mod small_filesystem;
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
-
-fn vsrqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args).output().unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{data, stderr, vsrqa};
 
 fn json(output: &Output) -> serde_json::Value {
     assert!(output.status.success(), "failed: {}", stderr(output));

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::RwLock;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use vsrqa::backend::{BackendKind, GpuOptions};
@@ -124,23 +125,18 @@ impl Engine {
         Ok(self.get(py)?.bundle().provenance_warning())
     }
 
-    /// Scores a video file as `vsrqa score` does; returns the CLI's JSON object as a dict.
-    #[pyo3(signature = (path, *, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None, raise_errors = true))]
-    #[allow(clippy::too_many_arguments)]
+    /// Scores a video file as `vsrqa score` does; returns the CLI's JSON object as a dict. The
+    /// keyword options are the CLI's per-file ones: fps, pix_fmt, size, color_matrix,
+    /// color_range, reference.
+    #[pyo3(signature = (path, *, raise_errors = true, **options))]
     fn score_file<'py>(
         &self,
         py: Python<'py>,
         path: PathBuf,
-        fps: Option<f64>,
-        pix_fmt: Option<String>,
-        size: Option<String>,
-        color_matrix: Option<String>,
-        color_range: Option<String>,
-        reference: Option<PathBuf>,
         raise_errors: bool,
+        options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
-        let (report, usage_error) = self.file_report(py, path, options)?;
+        let (report, usage_error) = self.file_report(py, path, file_options("score_file", options)?)?;
         if raise_errors && !report.get_item("partial")?.is_truthy()? {
             if let Ok(message) = report.get_item("error") {
                 let class = if usage_error { "InvalidArgumentError" } else { "InputError" };
@@ -152,39 +148,22 @@ impl Engine {
 
     /// Raises InvalidArgumentError for the options that are wrong whatever the file (a bad fps,
     /// matrix or range name), as `vsrqa score` refuses them before opening any file.
-    #[pyo3(signature = (*, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn _check_file_options(
-        &self,
-        py: Python<'_>,
-        fps: Option<f64>,
-        pix_fmt: Option<String>,
-        size: Option<String>,
-        color_matrix: Option<String>,
-        color_range: Option<String>,
-        reference: Option<PathBuf>,
-    ) -> PyResult<()> {
-        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
+    #[pyo3(signature = (**options))]
+    fn _check_file_options(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let options = file_options("_check_file_options", options)?;
         vsrqa_cli::check_file_options(&self.get(py)?, &options).map_err(|message| invalid(py, message))
     }
 
     /// score_file's report that never raises for the file, and whether a failure is a mistake in
     /// the options (the CLI's exit status 2): what `python -m vsrqa` needs.
-    #[pyo3(signature = (path, *, fps = None, pix_fmt = None, size = None, color_matrix = None, color_range = None, reference = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (path, **options))]
     fn _score_file_report<'py>(
         &self,
         py: Python<'py>,
         path: PathBuf,
-        fps: Option<f64>,
-        pix_fmt: Option<String>,
-        size: Option<String>,
-        color_matrix: Option<String>,
-        color_range: Option<String>,
-        reference: Option<PathBuf>,
+        options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<(Bound<'py, PyAny>, bool)> {
-        let options = vsrqa_cli::FileOptions { fps, pix_fmt, size, color_matrix, color_range, reference };
-        self.file_report(py, path, options)
+        self.file_report(py, path, file_options("_score_file_report", options)?)
     }
 
     /// Scores a clip of frames (a numpy array, see the package docs for layouts).
@@ -215,25 +194,27 @@ impl Engine {
         matrix: Option<&str>,
         range: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (clip, scores, rows) = if let Ok(path) = frames.extract::<PathBuf>() {
+        // The pooled rows, concatenated: as a feature bank stores them.
+        let (clip, scores, features, rows) = if let Ok(path) = frames.extract::<PathBuf>() {
             let engine = self.get(py)?;
             let extracted = py
                 .detach(|| vsrqa_cli::extract(&engine, &path))
                 .map_err(|message| exception(py, "InputError", message))?;
-            let width = extracted.features.len() / extracted.rows.max(1);
-            let rows: Vec<Vec<f32>> = extracted.features.chunks(width.max(1)).map(<[f32]>::to_vec).collect();
-            (extracted.score, Vec::new(), rows)
+            (extracted.score, Vec::new(), extracted.features, extracted.rows)
         } else {
             let fps = fps.ok_or_else(|| invalid(py, "fps is required for frames (only a file says its own rate)"))?;
-            self.run_clip(py, frames, fps, Encoding::parse(py, format, matrix, range)?, true)?
+            let (clip, scores, rows) =
+                self.run_clip(py, frames, fps, Encoding::parse(py, format, matrix, range)?, true)?;
+            let count = rows.len();
+            (clip, scores, rows.concat(), count)
         };
         let result = clip_dict(py, &clip, &scores)?;
-        let width = rows.first().map_or(0, Vec::len);
-        let flat: Vec<u8> = rows.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
-        let numpy = py.import("numpy")?;
-        let array = numpy
-            .call_method1("frombuffer", (pyo3::types::PyBytes::new(py, &flat), "<f4"))?
-            .call_method1("reshape", (rows.len(), width))?
+        let bytes: Vec<u8> = features.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let array = py
+            .import("numpy")?
+            .call_method1("frombuffer", (pyo3::types::PyBytes::new(py, &bytes), "<f4"))?
+            .call_method1("reshape", (rows, features.len() / rows.max(1)))?
+            // A native float32 array of its own (frombuffer's view of the bytes is read-only).
             .call_method1("astype", ("float32",))?;
         result.set_item("features", array)?;
         Ok(result)
@@ -309,6 +290,25 @@ impl Engine {
         })
         .or_raise(py)
     }
+}
+
+/// The CLI's per-file options from a method's keyword arguments (None leaves one unset).
+fn file_options(method: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<vsrqa_cli::FileOptions> {
+    let mut result = vsrqa_cli::FileOptions::default();
+    for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
+        match key.extract::<String>()?.as_str() {
+            "fps" => result.fps = value.extract()?,
+            "pix_fmt" => result.pix_fmt = value.extract()?,
+            "size" => result.size = value.extract()?,
+            "color_matrix" => result.color_matrix = value.extract()?,
+            "color_range" => result.color_range = value.extract()?,
+            "reference" => result.reference = value.extract()?,
+            other => {
+                return Err(PyTypeError::new_err(format!("{method}() got an unexpected keyword argument '{other}'")))
+            }
+        }
+    }
+    Ok(result)
 }
 
 /// A clip's score with the CLI's field names, and its key frames' scores.

@@ -87,17 +87,7 @@ pub struct HostFrames {
 impl HostFrames {
     /// Reads `object` as frames: `batched` a `[T, ...]` array, else one frame.
     pub fn from_object(py: Python<'_>, object: &Bound<'_, PyAny>, encoding: Encoding, batched: bool) -> PyResult<Self> {
-        let object = host_array(py, object)?;
-        let buffer = PyUntypedBuffer::get(&object).map_err(|_| {
-            let type_name = object.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-            invalid(
-                py,
-                format!(
-                    "frames must be a numpy array of {} (or a tensor with __dlpack__), got {type_name}",
-                    encoding.dtype()
-                ),
-            )
-        })?;
+        let buffer = host_buffer(py, object, encoding)?;
         let frames = HostFrames::describe(buffer, encoding, batched);
         frames.map_err(|message| invalid(py, message))
     }
@@ -217,30 +207,50 @@ impl HostFrames {
             let start = (self.buffer.buf_ptr() as *const u8).add(index * self.frame_stride);
             std::slice::from_raw_parts(start, self.frame_span)
         };
-        let mut frame = match self.encoding.channels() {
-            Some(_) => FrameView {
-                format: self.encoding.format,
-                width: self.width,
-                height: self.height,
-                planes: [bytes, &[], &[]],
-                pitches: [self.row_pitch, 0, 0],
+        let frame = match self.encoding.channels() {
+            Some(_) => {
+                let frame = FrameView {
+                    format: self.encoding.format,
+                    width: self.width,
+                    height: self.height,
+                    planes: [bytes, &[], &[]],
+                    pitches: [self.row_pitch, 0, 0],
+                    matrix: self.encoding.matrix,
+                    range: self.encoding.range,
+                };
+                frame.validate()?;
+                frame
+            }
+            // `packed` validates; its colours are the defaults until set.
+            None => FrameView {
                 matrix: self.encoding.matrix,
                 range: self.encoding.range,
+                ..FrameView::packed(self.encoding.format, self.width, self.height, bytes)?
             },
-            None => FrameView::packed(self.encoding.format, self.width, self.height, bytes)?,
         };
-        frame.matrix = self.encoding.matrix;
-        frame.range = self.encoding.range;
-        frame.validate()?;
         Ok(frame)
     }
 }
 
-/// `object` as something with the buffer protocol: itself, or for a tensor of another library
-/// (torch, jax, cupy) its host memory through DLPack. Device tensors are refused with the reason.
-fn host_array<'py>(py: Python<'py>, object: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if PyUntypedBuffer::get(object).is_ok() || !object.hasattr("__dlpack__")? {
-        return Ok(object.clone());
+/// The buffer of `object`: its own (numpy, anything with the buffer protocol), or for a tensor of
+/// another library (torch, jax, cupy) its host memory through DLPack. Device tensors are refused
+/// with the reason.
+fn host_buffer(py: Python<'_>, object: &Bound<'_, PyAny>, encoding: Encoding) -> PyResult<PyUntypedBuffer> {
+    let not_an_array = |object: &Bound<'_, PyAny>| {
+        let type_name = object.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+        invalid(
+            py,
+            format!(
+                "frames must be a numpy array of {} (or a tensor with __dlpack__), got {type_name}",
+                encoding.dtype()
+            ),
+        )
+    };
+    if let Ok(buffer) = PyUntypedBuffer::get(object) {
+        return Ok(buffer);
+    }
+    if !object.hasattr("__dlpack__")? {
+        return Err(not_an_array(object));
     }
     let (device_type, _): (i32, i32) = object.call_method0("__dlpack_device__")?.extract()?;
     // DLPack's kDLCPU (1) and kDLCUDAHost (3, pinned host memory).
@@ -253,5 +263,6 @@ fn host_array<'py>(py: Python<'py>, object: &Bound<'py, PyAny>) -> PyResult<Boun
             ),
         ));
     }
-    py.import("numpy")?.call_method1("from_dlpack", (object,))
+    let array = py.import("numpy")?.call_method1("from_dlpack", (object,))?;
+    PyUntypedBuffer::get(&array).map_err(|_| not_an_array(&array))
 }

@@ -77,27 +77,8 @@ class Engine:
         ``raise_errors=False`` the report carries an ``error`` field instead. A stream that
         breaks mid-way returns the frames before it, with ``partial: True`` and ``error``.
         """
-    def _check_file_options(
-        self,
-        *,
-        fps: float | None = None,
-        pix_fmt: str | None = None,
-        size: str | None = None,
-        color_matrix: str | None = None,
-        color_range: str | None = None,
-        reference: str | PathLike[str] | None = None,
-    ) -> None: ...
-    def _score_file_report(
-        self,
-        path: str | PathLike[str],
-        *,
-        fps: float | None = None,
-        pix_fmt: str | None = None,
-        size: str | None = None,
-        color_matrix: str | None = None,
-        color_range: str | None = None,
-        reference: str | PathLike[str] | None = None,
-    ) -> tuple[dict[str, Any], bool]: ...
+    def _check_file_options(self, **options: Any) -> None: ...
+    def _score_file_report(self, path: str | PathLike[str], **options: Any) -> tuple[dict[str, Any], bool]: ...
     def score_frames(
         self,
         frames: Frames,
