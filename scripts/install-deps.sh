@@ -6,13 +6,17 @@
 # Runtime library for the `onnxruntime` backend (scripts/onnxruntime-lib.sh, from the PyPI wheel);
 # TensorRT-RTX's library for the GPU-path tests that need no GPU (scripts/tensorrt-rtx-lib.sh);
 # NVRTC, which compiles the GPU preprocessing kernels without a GPU (scripts/nvrtc-lib.sh);
-# python3-venv for the Python package's test venv (scripts/test.sh).
+# python3-venv for the Python package's test venv (scripts/test.sh); GStreamer's development
+# packages, tools and base/good/libav plugins for the GStreamer element (crates/gst-vsrqa) and its
+# pipeline tests.
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind abigail-tools python3 python3-pip python3-venv)
+packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind abigail-tools python3 python3-pip python3-venv
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-libav)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

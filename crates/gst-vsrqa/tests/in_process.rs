@@ -1,0 +1,106 @@
+//! The element in this process (registered statically): buffers pass unchanged, and pipelines
+//! torn down mid-clip neither hang nor leave a scoring thread or the element behind.
+
+mod support;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use support::tiny_bundle;
+
+fn init() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        gst::init().unwrap();
+        gstvsrqa::plugin_register_static().unwrap();
+    });
+}
+
+fn pipeline(text: &str) -> gst::Pipeline {
+    gst::parse::launch(text).unwrap().downcast::<gst::Pipeline>().unwrap()
+}
+
+/// Each buffer seen: its time and a hash of its bytes.
+type Seen = Arc<Mutex<Vec<(Option<gst::ClockTime>, u64)>>>;
+
+/// A probe on `pad` that records each buffer passing.
+fn record_buffers(pad: &gst::Pad) -> Seen {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let probe_seen = seen.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(buffer) = info.buffer() {
+            let mut hasher = DefaultHasher::new();
+            buffer.map_readable().unwrap().as_slice().hash(&mut hasher);
+            probe_seen.lock().unwrap().push((buffer.pts(), hasher.finish()));
+        }
+        gst::PadProbeReturn::Ok
+    });
+    seen
+}
+
+#[test]
+fn buffers_pass_through_unchanged() {
+    init();
+    // 66 pixels wide: rows with padding, which must not be touched either.
+    let pipeline = pipeline(&format!(
+        "videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=NV12,width=66,height=50,framerate=30/1 ! \
+         vsrqa name=score model={} backend=cpu ! fakesink name=sink",
+        tiny_bundle()
+    ));
+    let before = record_buffers(&pipeline.by_name("score").unwrap().static_pad("sink").unwrap());
+    let after = record_buffers(&pipeline.by_name("sink").unwrap().static_pad("sink").unwrap());
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let end =
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(300), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(matches!(end.as_ref().map(|m| m.view()), Some(gst::MessageView::Eos(_))), "{end:?}");
+    let (before, after) = (before.lock().unwrap().clone(), after.lock().unwrap().clone());
+    assert_eq!(before.len(), 20);
+    assert_eq!(before, after);
+}
+
+/// Threads of this process with the SDK's worker name.
+fn scoring_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "vsrqa-session")
+        .count()
+}
+
+#[test]
+fn pipelines_torn_down_mid_clip_leave_nothing_behind() {
+    init();
+    for round in 0..6 {
+        // An endless source and a short queue: the streaming thread is blocked on a full queue
+        // much of the time, and the clip is never finished.
+        let pipeline = pipeline(&format!(
+            "videotestsrc pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
+             vsrqa name=score model={} backend=cpu queue-frames=2 ! fakesink name=sink",
+            tiny_bundle()
+        ));
+        let element = pipeline.by_name("score").unwrap().downgrade();
+        let passed = record_buffers(&pipeline.by_name("sink").unwrap().static_pad("sink").unwrap());
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        // Tear down once frames are flowing (the clip branch scores only at its end, so no score
+        // comes before).
+        let started = Instant::now();
+        while passed.lock().unwrap().len() < 40 {
+            assert!(started.elapsed() < Duration::from_secs(120), "round {round}: frames flow");
+            assert!(bus.pop_filtered(&[gst::MessageType::Error]).is_none(), "round {round}: no error");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(scoring_threads() >= 1, "round {round}: a clip is being scored");
+        let teardown = Instant::now();
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert!(teardown.elapsed() < Duration::from_secs(60), "round {round}: teardown took {:?}", teardown.elapsed());
+        drop(bus);
+        drop(pipeline);
+        assert_eq!(scoring_threads(), 0, "round {round}: the clip's worker has exited");
+        assert!(element.upgrade().is_none(), "round {round}: the element is freed");
+    }
+}
