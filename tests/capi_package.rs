@@ -2,7 +2,7 @@
 //! `cargo test` just built) into a temporary prefix, move the prefix (the package must be
 //! relocatable), build tests/capi through `find_package` (a C test program linked to the shared
 //! and to the static library, and the C++ examples), run them with ctest (ffmpeg_score on each
-//! video of tests/videos/make.sh), then build and run the C test once more through pkg-config
+//! video of tests/videos/make.sh, the encoder loop on one), then build and run the C test once more through pkg-config
 //! (vsrqa.pc, shared, and vsrqa-static.pc). The package installs the `vsrqa` tool too.
 //!
 //! Needs cmake, ctest, pkg-config, a C/C++ compiler, valgrind, the ffmpeg CLI and the FFmpeg
@@ -192,11 +192,12 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
         run("ctest", Command::new("ctest").args(["--output-on-failure", "-j", &jobs]).current_dir(&tests_build));
     assert!(ctest.contains("100% tests passed"), "{ctest}");
     // capi_shared, capi_static, capi_valgrind, client_0_4_shared, client_0_4_static, hpp_test,
-    // example_player_score, example_player_valgrind, and ffmpeg_score on each of the 11 videos.
+    // example_player_score, example_player_valgrind, crf_search, ffmpeg_score on each of the 11
+    // videos, and example_encoder_loop.
     assert!(
-        ctest.contains("out of 19"),
+        ctest.contains("out of 21"),
         "expected the C tests (shared, static, valgrind), the 0.4 client (shared, static), the C++ wrapper, the \
-         player (and under valgrind) and 11 ffmpeg_score tests:\n{ctest}"
+         player (and under valgrind), the CRF search, 11 ffmpeg_score tests and the encoder loop:\n{ctest}"
     );
 
     // pkg-config consumers: the same C test, compiled with its flags, against the shared library.
@@ -285,7 +286,7 @@ fn c_package_with_the_tensorrt_runner_links_and_runs() {
         "ctest",
         Command::new("ctest").arg("--output-on-failure").current_dir(&tests_build).env("VSRQA_TENSORRT_LIBRARY", rtx),
     );
-    // capi_shared, capi_static, client_0_4_shared, client_0_4_static, hpp_test and
-    // example_player_score.
-    assert!(ctest.contains("100% tests passed, 0 tests failed out of 6"), "{ctest}");
+    // capi_shared, capi_static, client_0_4_shared, client_0_4_static, hpp_test,
+    // example_player_score and crf_search.
+    assert!(ctest.contains("100% tests passed, 0 tests failed out of 7"), "{ctest}");
 }
