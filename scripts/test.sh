@@ -9,7 +9,9 @@
 #     (crates/vsrqa-cli/tests), training (crates/vsrqa-train/tests), the GPU preprocessing kernels emulated on the CPU and compiled
 #     by NVRTC, device frames through whole sessions (tests/gpu_kernels_emulated.rs,
 #     tests/device_frames_emulated.rs, tests/gpu_cuda.rs; its gpu_* tests need a GPU and
-#     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children
+#     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children,
+#     the GStreamer element in gst-launch pipelines (crates/gst-vsrqa/tests), the encoder loop
+#     example (ctest, through tests/capi_package.rs)
 #   - the Python package against the CLI, and batch scoring on a two-node Ray cluster (pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
