@@ -10,12 +10,17 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 use support::tiny_bundle;
 
-fn init() {
+/// Registers the plugin, and runs this file's tests one at a time: a test counts the process's
+/// scoring threads, which another test's pipeline would add to.
+fn init() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         gst::init().unwrap();
         gstvsrqa::plugin_register_static().unwrap();
     });
+    serial
 }
 
 fn pipeline(text: &str) -> gst::Pipeline {
@@ -42,7 +47,7 @@ fn record_buffers(pad: &gst::Pad) -> Seen {
 
 #[test]
 fn buffers_pass_through_unchanged() {
-    init();
+    let _serial = init();
     // 66 pixels wide: rows with padding, which must not be touched either.
     let pipeline = pipeline(&format!(
         "videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=NV12,width=66,height=50,framerate=30/1 ! \
@@ -73,7 +78,7 @@ fn scoring_threads() -> usize {
 
 #[test]
 fn pipelines_torn_down_mid_clip_leave_nothing_behind() {
-    init();
+    let _serial = init();
     for round in 0..6 {
         // An endless source and a short queue: the streaming thread is blocked on a full queue
         // much of the time, and the clip is never finished.

@@ -178,7 +178,10 @@ fn a_variable_frame_rate_needs_the_fps_property() {
     let source = test_source(3, "video/x-raw,format=I420,width=64,height=48,framerate=0/1");
     let run = plugin.launch(&scored(&source, ""));
     assert!(!run.success);
-    assert_eq!(run.output.matches("ERROR: from element").count(), 1, "one error:\n{}", run.output);
+    // One error from the element, however often upstream retries negotiation (the source's own
+    // not-negotiated error may follow it, depending on timing).
+    let from_element = run.output.matches("ERROR: from element /GstPipeline:pipeline0/GstVsrqa:vsrqa0").count();
+    assert_eq!(from_element, 1, "one error from the element:\n{}", run.output);
     assert!(run.output.contains("set the element's fps property"), "{}", run.output);
     // videotestsrc sends a single frame at a variable rate.
     let clip = plugin.launch(&scored(&source, "fps=25")).clip();
