@@ -109,3 +109,30 @@ fn pipelines_torn_down_mid_clip_leave_nothing_behind() {
         assert!(element.upgrade().is_none(), "round {round}: the element is freed");
     }
 }
+
+#[test]
+fn caps_without_a_frame_rate_fail_negotiation_with_one_error_from_the_element() {
+    let _serial = init();
+    // (In gst-launch-1.0 this case races: the source's own not-negotiated error follows, and
+    // gst-launch sometimes never leaves its loop; here the bus is read directly.)
+    let pipeline = pipeline(&format!(
+        "videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=64,height=48,framerate=0/1 ! \
+         vsrqa name=score model={} backend=cpu ! fakesink",
+        tiny_bundle()
+    ));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let first = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::Error]).unwrap();
+    let from_element = |message: &gst::Message| message.src().is_some_and(|src| src.name() == "score");
+    let gst::MessageView::Error(error) = first.view() else { unreachable!() };
+    assert!(from_element(&first), "the element reports it first: {error:?}");
+    assert_eq!(error.error().kind::<gst::CoreError>(), Some(gst::CoreError::Negotiation));
+    assert!(error.error().message().contains("set the element's fps property"), "{}", error.error());
+    pipeline.set_state(gst::State::Null).unwrap();
+    // However often upstream retried, the element said it once.
+    let mut more = 0;
+    while let Some(message) = bus.pop_filtered(&[gst::MessageType::Error]) {
+        more += usize::from(from_element(&message));
+    }
+    assert_eq!(more, 0);
+}
