@@ -37,22 +37,38 @@ fn config(sample_shape: &[usize]) -> BuildConfig {
     }
 }
 
-#[test]
-fn gpu_tensorrt_rtx_builds_every_fixture_network_without_a_gpu() {
-    let library = rtx();
-    assert_eq!(library.flavor, Flavor::Rtx);
-    assert!(parser_library(&library).is_file(), "{}", parser_library(&library).display());
-    let bundle = Bundle::load(tiny_bundle()).unwrap();
+/// Builds every network of a bundle with the engine runner's settings; returns the branch names.
+fn build_every_network(library: &TensorRtLibrary, dir: &Path) -> Vec<String> {
+    let bundle = Bundle::load(dir).unwrap();
     let options = BuildOptions { optimization_level: 0, workspace_bytes: 256 << 20 };
     let mut built = Vec::new();
     for (i, (branch, network)) in bundle.manifest.branches.iter().zip(&bundle.networks).enumerate() {
         // The settings the engine runner and `vsrqa build-engines` use (Q-Align's batch is fixed at 1).
-        let plan = build_plan(&library, &network.path, &branch_config(&bundle, i, &options))
+        let plan = build_plan(library, &network.path, &branch_config(&bundle, i, &options))
             .unwrap_or_else(|e| panic!("{}: {e}", branch.name));
         // A serialized engine, not an empty or error buffer: TensorRT's plans are kilobytes at least.
         assert!(plan.len() > 10_000, "{}: {} bytes", branch.name, plan.len());
         built.push(branch.name.clone());
     }
+    built
+}
+
+#[test]
+fn gpu_tensorrt_rtx_builds_the_fp16_networks_ahead_of_time() {
+    // tools/export/precision.py's conversion: strongly typed engines in the graphs' precision, the
+    // converter's fp32 islands (Resize) and the fp32 network boundary included.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_fp16");
+    let bundle = Bundle::load(&dir).unwrap();
+    assert!(bundle.manifest.branches.iter().all(|b| b.precision == vsrqa::bundle::Precision::Fp16));
+    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+}
+
+#[test]
+fn gpu_tensorrt_rtx_builds_every_fixture_network_without_a_gpu() {
+    let library = rtx();
+    assert_eq!(library.flavor, Flavor::Rtx);
+    assert!(parser_library(&library).is_file(), "{}", parser_library(&library).display());
+    let built = build_every_network(&library, &tiny_bundle());
     // Every branch builds, Q-Align too: its export folds the prompt's constant NonZero, an op
     // TensorRT-RTX lacks (tools/vsrqa_ref/onnx_io.py, fold_constant_subgraphs).
     assert_eq!(built, ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);

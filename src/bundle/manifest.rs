@@ -59,6 +59,32 @@ pub enum KeyFrameInterval {
     RoundedFps,
 }
 
+/// The arithmetic a network's graph computes in (tools/export/precision.py converts networks).
+/// Every backend takes it from the graph's own types: TensorRT builds strongly typed engines, ONNX
+/// Runtime and tract run the graph as stored. A network's input and output are fp32 whatever its
+/// precision, so the backends feed and read it the same way.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    /// IEEE half precision, with fp32 where the converter keeps it.
+    Fp16,
+}
+
+impl Precision {
+    pub fn is_fp32(&self) -> bool {
+        *self == Precision::Fp32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Padding {
@@ -77,6 +103,9 @@ pub struct BranchSpec {
     #[serde(default)]
     pub clip: Option<ClipSampling>,
     pub network: String,
+    /// The network's arithmetic precision (its input and output stay fp32); absent: fp32.
+    #[serde(default, skip_serializing_if = "Precision::is_fp32")]
+    pub precision: Precision,
     #[serde(default)]
     pub sha256: Option<String>,
     pub input: InputGeometry,

@@ -59,6 +59,23 @@ pub struct EngineOptions {
     pub color_conversion: Option<ColorConversion>,
 }
 
+/// Refuses a bundle with networks in a precision the backend does not run: tract's fp16 support
+/// is incomplete (it fails on fp16 Gemm and shape inference), so the CPU backend runs fp32 only.
+fn check_precisions(bundle: &Bundle, backend: BackendKind) -> Result<()> {
+    if backend != BackendKind::Cpu {
+        return Ok(());
+    }
+    match bundle.manifest.branches.iter().find(|branch| !branch.precision.is_fp32()) {
+        Some(branch) => Err(Error::BackendUnavailable(format!(
+            "branch '{}' is {}: the cpu backend runs fp32 networks only (use the onnxruntime or tensorrt backend, \
+             or an fp32 bundle)",
+            branch.name,
+            branch.precision.name()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
 #[derive(Clone)]
 pub struct Engine {
@@ -93,6 +110,7 @@ impl Engine {
         }
         let (backend, why) = backend::create(options.backend, options.threads, &options.gpu)?;
         log(LogLevel::Info, &format!("backend {} ({why})", backend.kind().name()));
+        check_precisions(&bundle, backend.kind())?;
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
         for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
             let started = Instant::now();

@@ -50,6 +50,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 "sample_shape": vsrqa::branch::sample_shape(branch),
                 "output_dim": branch.output_dim,
                 "network": file.path,
+                "precision": branch.precision.name(),
                 "sha256": file.sha256,
                 "provenance": manifest.branch_origin(&branch.name),
             })
@@ -148,12 +149,13 @@ fn print_text(report: &serde_json::Value) {
     println!("branches");
     for b in report["branches"].as_array().into_iter().flatten() {
         println!(
-            "  {:<10} {:<9} {:<9} sample {} -> {} features   sha256 {}",
+            "  {:<10} {:<9} {:<9} sample {} -> {} features   {}   sha256 {}",
             text(&b["name"]),
             text(&b["kind"]),
             text(&b["scope"]),
             b["sample_shape"],
             b["output_dim"],
+            text(&b["precision"]),
             text(&b["sha256"]),
         );
     }

@@ -1,0 +1,150 @@
+//! fp16 networks (tools/export/precision.py) against their fp32 originals, on the ONNX Runtime
+//! backend: tests/data/tiny_bundle_fp16 is tests/data/tiny_bundle with every network converted.
+//! On six clips (the sample and five made-up ones: noise, blocks, gradients, dark, flat), with the
+//! precision targets: each branch's features within 1e-2 relative L2 error of fp32, key-frame
+//! and clip scores within 1e-3. Observed on the tiny networks: feature errors of a few 1e-4,
+//! score differences of a few 1e-5. The CPU backend (tract) refuses fp16 networks, with the reason.
+//!
+//! Needs the ONNX Runtime library (`ORT_DYLIB_PATH`, set by scripts/test.sh).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use rand::{RngExt, SeedableRng};
+use vsrqa::backend::BackendKind;
+use vsrqa::bundle::{Bundle, Precision};
+use vsrqa::frame::{FrameView, PixelFormat};
+use vsrqa::{Engine, EngineOptions, Error};
+use vsrqa_video::y4m::Y4mReader;
+
+const WIDTH: usize = 112;
+const HEIGHT: usize = 80;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn engine(bundle: &str, backend: BackendKind) -> Result<Engine, Error> {
+    Engine::new(data().join(bundle), EngineOptions { backend, threads: 2, ..EngineOptions::default() })
+}
+
+/// A clip: RGB frames of WIDTH x HEIGHT at `fps`.
+struct Clip {
+    name: &'static str,
+    fps: f64,
+    frames: Vec<Vec<u8>>,
+}
+
+fn sample_clip() -> (f64, Vec<Vec<u8>>) {
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data().join("sample.y4m")).unwrap())).unwrap();
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        frames.push(buffer.clone());
+    }
+    (reader.header.fps, frames)
+}
+
+/// Five made-up RGB clips of 24 frames at 8 fps, each its own kind of picture.
+fn made_up_clips() -> Vec<Clip> {
+    let make = |name, seed: u64, pixel: &dyn Fn(&mut rand::rngs::ChaCha8Rng, usize, usize, usize) -> [u8; 3]| {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+        let frames = (0..24)
+            .map(|t| {
+                let mut frame = Vec::with_capacity(WIDTH * HEIGHT * 3);
+                for y in 0..HEIGHT {
+                    for x in 0..WIDTH {
+                        frame.extend_from_slice(&pixel(&mut rng, t, x, y));
+                    }
+                }
+                frame
+            })
+            .collect();
+        Clip { name, fps: 8.0, frames }
+    };
+    vec![
+        make("noise", 1, &|rng, _, _, _| [rng.random(), rng.random(), rng.random()]),
+        make("blocks", 2, &|_, t, x, y| {
+            let v = (((x + t) / 8 + y / 8) % 2 * 200 + 20) as u8;
+            [v, 255 - v, (x * 2) as u8]
+        }),
+        make("gradients", 3, &|_, t, x, y| [(x * 2 + t) as u8, (y * 3) as u8, ((x + y) + 4 * t) as u8]),
+        make("dark", 4, &|rng, _, x, y| {
+            let n: u8 = rng.random_range(0..6);
+            [n + (x / 16) as u8, n + (y / 16) as u8, n]
+        }),
+        make("flat", 5, &|_, t, _, _| [128, 120 + (t % 4) as u8, 110]),
+    ]
+}
+
+/// Frame scores, clip score and pooled feature rows of one clip.
+fn score(engine: &Engine, format: PixelFormat, fps: f64, frames: &[Vec<u8>]) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
+    let mut session = engine.session(fps).unwrap();
+    for frame in frames {
+        session.push(FrameView::packed(format, WIDTH as u32, HEIGHT as u32, frame).unwrap()).unwrap();
+    }
+    let clip = session.finish().unwrap();
+    let scores = std::iter::from_fn(|| session.poll()).map(|s| s.score).collect();
+    (scores, clip.score, session.pooled_features().unwrap())
+}
+
+#[test]
+fn fp16_networks_score_within_the_precision_targets_of_fp32() {
+    let fp32 =
+        engine("tiny_bundle", BackendKind::OnnxRuntime).expect("ONNX Runtime (scripts/test.sh sets ORT_DYLIB_PATH)");
+    let fp16 = engine("tiny_bundle_fp16", BackendKind::OnnxRuntime).unwrap();
+    let branches = fp16.bundle().manifest.branches.clone();
+    assert!(branches.iter().all(|b| b.precision == Precision::Fp16));
+    let (sample_fps, sample_frames) = sample_clip();
+    let mut clips = vec![(PixelFormat::I420, Clip { name: "sample", fps: sample_fps, frames: sample_frames })];
+    clips.extend(made_up_clips().into_iter().map(|clip| (PixelFormat::Rgb24, clip)));
+    assert_eq!(clips.len(), 6);
+    for (format, clip) in &clips {
+        let (frames32, clip32, features32) = score(&fp32, *format, clip.fps, &clip.frames);
+        let (frames16, clip16, features16) = score(&fp16, *format, clip.fps, &clip.frames);
+        assert!((clip32 - clip16).abs() <= 1e-3, "{}: clip score {clip32} (fp32) vs {clip16} (fp16)", clip.name);
+        assert_eq!(frames32.len(), frames16.len());
+        for (a, b) in frames32.iter().zip(&frames16) {
+            assert!((a - b).abs() <= 1e-3, "{}: key-frame score {a} vs {b}", clip.name);
+        }
+        let mut offset = 0;
+        for branch in &branches {
+            let range = offset..offset + branch.output_dim;
+            offset += branch.output_dim;
+            let (mut difference, mut norm) = (0f64, 0f64);
+            for (row32, row16) in features32.iter().zip(&features16) {
+                for (a, b) in row32[range.clone()].iter().zip(&row16[range.clone()]) {
+                    difference += f64::from(a - b).powi(2);
+                    norm += f64::from(*a).powi(2);
+                }
+            }
+            let relative = (difference / norm).sqrt();
+            eprintln!("{:<9} {:<9} relative feature error {relative:.2e}", clip.name, branch.name);
+            assert!(relative <= 1e-2, "{}: branch '{}' relative L2 error {relative:e}", clip.name, branch.name);
+        }
+        eprintln!("{:<9} clip |difference| {:.2e}", clip.name, (clip32 - clip16).abs());
+    }
+}
+
+#[test]
+fn the_cpu_backend_refuses_fp16_networks_with_the_reason() {
+    let Err(error) = engine("tiny_bundle_fp16", BackendKind::Cpu) else { panic!("the cpu backend refuses fp16") };
+    assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
+    let text = error.to_string();
+    assert!(text.contains("branch 'spatial' is fp16") && text.contains("onnxruntime"), "{text}");
+}
+
+#[test]
+fn a_precision_the_manifest_does_not_know_is_a_bundle_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(data().join("tiny_bundle_fp16")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let manifest = dir.path().join("vsrqa.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replacen("\"precision\": \"fp16\"", "\"precision\": \"fp8\"", 1)).unwrap();
+    let Err(error) = Bundle::load(dir.path()) else { panic!("fp8 is refused") };
+    assert!(error.to_string().contains("fp8"), "{error}");
+}
