@@ -26,8 +26,8 @@ its fp32 ONNX is about 30 GB (external data), an export this tool has not been r
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
 
-Precision: the ONNX is float32; TensorRT builds fp16 engines from it (a build option, not a second
-file), so no fp16 ONNX is written.
+Precision: the ONNX is float32. tools/export/precision.py converts a bundle's networks to fp16
+afterwards (docs/precision.md): every backend takes the precision from the graph itself.
 """
 from __future__ import annotations
 
