@@ -67,8 +67,8 @@ fn check_precisions(bundle: &Bundle, backend: BackendKind) -> Result<()> {
     }
     match bundle.manifest.branches.iter().find(|branch| !branch.precision.is_fp32()) {
         Some(branch) => Err(Error::BackendUnavailable(format!(
-            "branch '{}' is {}: the cpu backend runs fp32 networks only (use the onnxruntime or tensorrt backend, \
-             or an fp32 bundle)",
+            "branch '{}' is {}: the cpu backend runs fp32 networks only (the onnxruntime and tensorrt backends \
+             run it; or take the fp32 bundle)",
             branch.name,
             branch.precision.name()
         ))),
