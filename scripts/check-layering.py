@@ -36,7 +36,15 @@ USE_RE = re.compile(r"\b(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", re.S)
 INLINE_RE = re.compile(r"\b((?:crate|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 
 
+# A string literal, raw or not (a message may say "use ..."), and the char literals of a quote.
+STRING_RE = re.compile(r'r(#*)".*?"\1|"(?:\\.|[^"\\])*"', re.S)
+QUOTE_CHAR_RE = re.compile(r"""'(?:\\"|")'""")
+
+
 def strip_comments(text):
+    """The code without comments and string literals: what is left can only import as code."""
+    text = QUOTE_CHAR_RE.sub("' '", text)
+    text = STRING_RE.sub('""', text)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     return "\n".join(line.split("//", 1)[0] for line in text.splitlines())
 
@@ -195,7 +203,10 @@ def self_test():
         (src / "lib.rs").write_text("pub mod backend; pub mod bundle;")
         (src / "backend" / "mod.rs").write_text("pub mod a; pub mod b;\nuse crate::bundle::{x, y::{z}};")
         (src / "backend" / "a.rs").write_text("use super::b::Thing; // use crate::frame;")
-        (src / "backend" / "b.rs").write_text("fn f() { super::a::g() }")
+        (src / "backend" / "b.rs").write_text(
+            'fn f() { super::a::g() }\nfn m() -> &str { "use crate::bundle::z; // x" }\n'
+            'fn q() -> char { \'"\' }\nfn r() -> &str { r#"use crate::bundle::w;"# }'
+        )
         (src / "bundle" / "mod.rs").write_text("pub mod x;\npub fn f() { crate::backend::a::g() }")
         (src / "bundle" / "x.rs").write_text("")
         _, problems = check(src)
@@ -204,6 +215,8 @@ def self_test():
         assert "import circle between modules" in text, text
         assert "import circle between files: backend/a.rs -> backend/b.rs -> backend/a.rs" in text, text
         assert "frame" not in text, text
+        # Only backend/mod.rs imports bundle: the strings of backend/b.rs are not imports.
+        assert "backend/b.rs imports bundle" not in text, text
         (src / "backend" / "mod.rs").write_text("pub mod a; pub mod b;")
         (src / "backend" / "b.rs").write_text("")
         _, problems = check(src)
