@@ -64,6 +64,16 @@ fn gpu_tensorrt_rtx_builds_the_fp16_networks_ahead_of_time() {
 }
 
 #[test]
+fn gpu_tensorrt_rtx_builds_qalign_with_8_bit_weights_ahead_of_time() {
+    // Weight-only int8: DequantizeLinear (per output channel) on each linear layer's constant weight.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_qalign_int8");
+    let bundle = Bundle::load(&dir).unwrap();
+    let qalign = bundle.manifest.branches.iter().find(|b| b.name == "qalign").unwrap();
+    assert_eq!(qalign.precision, vsrqa::bundle::Precision::Int8Weights);
+    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+}
+
+#[test]
 fn gpu_tensorrt_rtx_builds_every_fixture_network_without_a_gpu() {
     let library = rtx();
     assert_eq!(library.flavor, Flavor::Rtx);
@@ -176,7 +186,11 @@ fn child_process_of_the_backend_selection_test() {
         println!("auto chose {} ({log})", auto.backend_name());
     } else {
         // The next fastest: ONNX Runtime where its library loads (scripts/test.sh sets it), else tract.
-        let expected = if std::env::var_os("ORT_DYLIB_PATH").is_some() { "onnxruntime" } else { "cpu" };
+        // ONNX Runtime where its library loads (ORT_DYLIB_PATH, or where install-deps put it).
+        let onnxruntime_loads = vsrqa::backend::availability()
+            .iter()
+            .any(|(kind, usable)| *kind == BackendKind::OnnxRuntime && usable.is_ok());
+        let expected = if onnxruntime_loads { "onnxruntime" } else { "cpu" };
         assert_eq!(auto.backend_name(), expected, "{log}");
         assert!(log.contains("auto: tensorrt not used") && log.contains("NVIDIA driver"), "{log}");
         assert!(log.contains("this build has the TensorRT runner"), "{log}");

@@ -70,6 +70,9 @@ pub enum Precision {
     Fp32,
     /// IEEE half precision, with fp32 where the converter keeps it.
     Fp16,
+    /// fp32 arithmetic on 8-bit weights: the linear layers' weights stored as int8 with one scale
+    /// per output channel (DequantizeLinear).
+    Int8Weights,
 }
 
 impl Precision {
@@ -81,6 +84,7 @@ impl Precision {
         match self {
             Precision::Fp32 => "fp32",
             Precision::Fp16 => "fp16",
+            Precision::Int8Weights => "int8_weights",
         }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Convert a bundle's networks to fp16: a new bundle whose chosen networks compute in half precision.
+"""Convert a bundle's networks to fp16, or to 8-bit weights: a new bundle, the chosen networks converted.
 
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision fp16 [--branches spatial,liqe]
+    venv/bin/python tools/export/precision.py BUNDLE OUT --precision int8_weights --branches qalign
 
 Every backend takes a network's precision from its graph: TensorRT builds strongly typed engines
 from it, ONNX Runtime and tract run it as stored. So a precision is a property of the ONNX file,
@@ -14,8 +15,15 @@ block list (Resize among them) behind casts. The exporters' own casts to fp32 (L
 LayerNorm inputs, Q-Align's attention) are made casts to fp16: left as they were they would feed
 fp32 values into fp16 operations, a graph ONNX Runtime refuses.
 
+int8_weights: weight-only 8-bit for the linear layers (MatMul and Gemm with a constant 2-D
+weight): int8 weights with one fp32 scale per output channel (symmetric, the channel's largest
+magnitude maps to 127), each followed by a DequantizeLinear. Activations stay fp32. The weights take
+a quarter of their fp32 memory; ONNX Runtime and TensorRT run DequantizeLinear on constant weights.
+Meant for One-Align, whose linear layers are nearly all of its 7B parameters.
+
 Each converted network is checked against its fp32 original with ONNX Runtime on the CPU, on a
-fixed random input (relative L2 error of the output, printed; the conversion fails above 1e-2).
+fixed random input (relative L2 error of the output, printed; the conversion fails above 1e-2 for
+fp16, 5e-2 for int8_weights).
 The manifest records each network's precision and new SHA-256; the rest of the bundle (head,
 provenance) is copied unchanged. Other branches keep their files: a bundle may mix precisions.
 """
@@ -31,11 +39,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto
+from onnx import TensorProto, helper, numpy_helper
 from onnxconverter_common import float16
 
-# The relative output error above which a conversion is refused.
-MAX_RELATIVE_ERROR = 1e-2
+# The relative output error above which a conversion is refused, per precision.
+MAX_RELATIVE_ERROR = {"fp16": 1e-2, "int8_weights": 5e-2}
 
 
 def sha256_file(path: Path) -> str:
@@ -65,6 +73,45 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     return converted
 
 
+def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Linear layers' constant 2-D weights as int8 with per-output-channel scales + DequantizeLinear."""
+    initializers = {init.name: init for init in model.graph.initializer}
+    consumers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    nodes = []
+    for node in model.graph.node:
+        name = node.input[1] if node.op_type in ("MatMul", "Gemm") and len(node.input) > 1 else None
+        if name in initializers and consumers[name] == 1:
+            weight = numpy_helper.to_array(initializers[name])
+            if weight.ndim == 2 and weight.dtype == np.float32:
+                transposed = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
+                axis = 0 if transposed else 1  # the output channels
+                scale = np.abs(weight).max(axis=1 - axis) / 127.0
+                scale[scale == 0] = 1.0
+                broadcast = scale.reshape((-1, 1) if axis == 0 else (1, -1))
+                quantized = np.clip(np.round(weight / broadcast), -127, 127).astype(np.int8)
+                model.graph.initializer.remove(initializers[name])
+                model.graph.initializer.extend([
+                    numpy_helper.from_array(quantized, f"{name}.int8"),
+                    numpy_helper.from_array(scale.astype(np.float32), f"{name}.scale"),
+                ])
+                nodes.append(helper.make_node("DequantizeLinear", [f"{name}.int8", f"{name}.scale"], [name],
+                                              axis=axis, name=f"{name}.dequantize"))
+        nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    # DequantizeLinear with an axis: opset 13.
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version < 13:
+            raise SystemExit(f"opset {opset.version}: per-channel DequantizeLinear needs opset 13")
+    return model
+
+
+CONVERT = {"fp16": to_fp16, "int8_weights": to_int8_weights}
+
+
 def relative_error(original: onnx.ModelProto, converted: onnx.ModelProto, batch: int = 2) -> float:
     """L2 of the output difference over L2 of the fp32 output, on a fixed random input."""
     options = ort.SessionOptions()
@@ -85,7 +132,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bundle", type=Path, help="the bundle to convert (left unchanged)")
     ap.add_argument("out", type=Path, help="the new bundle's directory (must not exist)")
-    ap.add_argument("--precision", choices=["fp16"], required=True)
+    ap.add_argument("--precision", choices=sorted(CONVERT), required=True)
     ap.add_argument("--branches", help="comma-separated branches to convert (default: every one)")
     args = ap.parse_args()
 
@@ -106,12 +153,13 @@ def main() -> int:
             raise SystemExit(f"branch {branch['name']} is {branch['precision']} already")
         path = args.out / branch["network"]
         original = onnx.load(path)
-        converted = to_fp16(original)
+        converted = CONVERT[args.precision](onnx.load(path))
         error = relative_error(original, converted)
-        print(f"{branch['name']}: fp16, relative output error {error:.2e} against fp32")
-        if not error <= MAX_RELATIVE_ERROR:
+        limit = MAX_RELATIVE_ERROR[args.precision]
+        print(f"{branch['name']}: {args.precision}, relative output error {error:.2e} against fp32")
+        if not error <= limit:
             shutil.rmtree(args.out)
-            raise SystemExit(f"{branch['name']}: relative error {error:.2e} is above {MAX_RELATIVE_ERROR}")
+            raise SystemExit(f"{branch['name']}: relative error {error:.2e} is above {limit}")
         onnx.save(converted, path)
         branch["precision"] = args.precision
         branch["sha256"] = sha256_file(path)

@@ -1,10 +1,13 @@
-//! fp16 networks (tools/export/precision.py) against their fp32 originals, on the ONNX Runtime
-//! backend: tests/data/tiny_bundle_fp16 is tests/data/tiny_bundle with every network converted.
-//! On six clips (the sample and five made-up ones: noise, blocks, gradients, dark, flat), with the
-//! precision targets: each branch's features within 1e-2 relative L2 error of fp32, key-frame
-//! and clip scores within 1e-3. Observed on the tiny networks: feature errors of a few 1e-4,
-//! score differences of a few 1e-5. The CPU backend (tract) refuses fp16 networks, with the reason.
+//! Converted networks (tools/export/precision.py) against their fp32 originals, on the ONNX
+//! Runtime backend, on six clips (the sample and five made-up ones: noise, blocks, gradients, dark,
+//! flat), with the precision targets (docs/precision.md):
+//! - tests/data/tiny_bundle_fp16, every network in fp16: each branch's features within 1e-2
+//!   relative L2 error of fp32, key-frame and clip scores within 1e-3. Observed on the tiny
+//!   networks: feature errors of a few 1e-4, score differences of a few 1e-5.
+//! - tests/data/tiny_bundle_qalign_int8, Q-Align's linear layers with 8-bit weights (a bundle that
+//!   mixes precisions): features within 5e-2, scores within 1e-2. Observed: about 1e-2 and 1e-4.
 //!
+//! The CPU backend (tract) refuses converted networks, with the reason.
 //! Needs the ONNX Runtime library (`ORT_DYLIB_PATH`, set by scripts/test.sh).
 
 use std::fs::File;
@@ -89,50 +92,78 @@ fn score(engine: &Engine, format: PixelFormat, fps: f64, frames: &[Vec<u8>]) -> 
     (scores, clip.score, session.pooled_features().unwrap())
 }
 
-#[test]
-fn fp16_networks_score_within_the_precision_targets_of_fp32() {
+/// Scores the six clips with `bundle` and with the fp32 tiny bundle; checks the targets.
+fn within_targets_of_fp32(bundle: &str, converted: &[(&str, Precision)], feature_limit: f64, score_limit: f64) {
     let fp32 =
         engine("tiny_bundle", BackendKind::OnnxRuntime).expect("ONNX Runtime (scripts/test.sh sets ORT_DYLIB_PATH)");
-    let fp16 = engine("tiny_bundle_fp16", BackendKind::OnnxRuntime).unwrap();
-    let branches = fp16.bundle().manifest.branches.clone();
-    assert!(branches.iter().all(|b| b.precision == Precision::Fp16));
+    let other = engine(bundle, BackendKind::OnnxRuntime).unwrap();
+    let branches = other.bundle().manifest.branches.clone();
+    let precisions: Vec<(&str, Precision)> = branches.iter().map(|b| (b.name.as_str(), b.precision)).collect();
+    assert_eq!(precisions, converted, "{bundle}'s manifest");
     let (sample_fps, sample_frames) = sample_clip();
     let mut clips = vec![(PixelFormat::I420, Clip { name: "sample", fps: sample_fps, frames: sample_frames })];
     clips.extend(made_up_clips().into_iter().map(|clip| (PixelFormat::Rgb24, clip)));
     assert_eq!(clips.len(), 6);
     for (format, clip) in &clips {
         let (frames32, clip32, features32) = score(&fp32, *format, clip.fps, &clip.frames);
-        let (frames16, clip16, features16) = score(&fp16, *format, clip.fps, &clip.frames);
-        assert!((clip32 - clip16).abs() <= 1e-3, "{}: clip score {clip32} (fp32) vs {clip16} (fp16)", clip.name);
-        assert_eq!(frames32.len(), frames16.len());
-        for (a, b) in frames32.iter().zip(&frames16) {
-            assert!((a - b).abs() <= 1e-3, "{}: key-frame score {a} vs {b}", clip.name);
+        let (frames_other, clip_other, features_other) = score(&other, *format, clip.fps, &clip.frames);
+        let name = clip.name;
+        assert!((clip32 - clip_other).abs() <= score_limit, "{bundle}, {name}: clip score {clip32} vs {clip_other}");
+        assert_eq!(frames32.len(), frames_other.len());
+        for (a, b) in frames32.iter().zip(&frames_other) {
+            assert!((a - b).abs() <= score_limit, "{bundle}, {name}: key-frame score {a} vs {b}");
         }
         let mut offset = 0;
         for branch in &branches {
             let range = offset..offset + branch.output_dim;
             offset += branch.output_dim;
             let (mut difference, mut norm) = (0f64, 0f64);
-            for (row32, row16) in features32.iter().zip(&features16) {
-                for (a, b) in row32[range.clone()].iter().zip(&row16[range.clone()]) {
+            for (row32, row) in features32.iter().zip(&features_other) {
+                for (a, b) in row32[range.clone()].iter().zip(&row[range.clone()]) {
                     difference += f64::from(a - b).powi(2);
                     norm += f64::from(*a).powi(2);
                 }
             }
             let relative = (difference / norm).sqrt();
-            eprintln!("{:<9} {:<9} relative feature error {relative:.2e}", clip.name, branch.name);
-            assert!(relative <= 1e-2, "{}: branch '{}' relative L2 error {relative:e}", clip.name, branch.name);
+            eprintln!("{bundle} {name:<9} {:<9} relative feature error {relative:.2e}", branch.name);
+            assert!(
+                relative <= feature_limit,
+                "{bundle}, {name}: branch '{}' relative L2 error {relative:e}",
+                branch.name
+            );
         }
-        eprintln!("{:<9} clip |difference| {:.2e}", clip.name, (clip32 - clip16).abs());
+        eprintln!("{bundle} {name:<9} clip |difference| {:.2e}", (clip32 - clip_other).abs());
     }
 }
 
+const BRANCHES: [&str; 5] = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"];
+
 #[test]
-fn the_cpu_backend_refuses_fp16_networks_with_the_reason() {
-    let Err(error) = engine("tiny_bundle_fp16", BackendKind::Cpu) else { panic!("the cpu backend refuses fp16") };
-    assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
-    let text = error.to_string();
-    assert!(text.contains("branch 'spatial' is fp16") && text.contains("onnxruntime"), "{text}");
+fn fp16_networks_score_within_the_precision_targets_of_fp32() {
+    let converted: Vec<_> = BRANCHES.iter().map(|name| (*name, Precision::Fp16)).collect();
+    within_targets_of_fp32("tiny_bundle_fp16", &converted, 1e-2, 1e-3);
+}
+
+#[test]
+fn int8_weights_for_qalign_score_within_the_precision_targets_of_fp32() {
+    let converted: Vec<_> = BRANCHES
+        .iter()
+        .map(|name| (*name, if *name == "qalign" { Precision::Int8Weights } else { Precision::Fp32 }))
+        .collect();
+    within_targets_of_fp32("tiny_bundle_qalign_int8", &converted, 5e-2, 1e-2);
+}
+
+#[test]
+fn the_cpu_backend_refuses_converted_networks_with_the_reason() {
+    for (bundle, reason) in [
+        ("tiny_bundle_fp16", "branch 'spatial' is fp16"),
+        ("tiny_bundle_qalign_int8", "branch 'qalign' is int8_weights"),
+    ] {
+        let Err(error) = engine(bundle, BackendKind::Cpu) else { panic!("the cpu backend refuses {bundle}") };
+        assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains(reason) && text.contains("onnxruntime"), "{text}");
+    }
 }
 
 #[test]
