@@ -44,6 +44,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
+from vsrqa_ref.hashing import sha256_file  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
 from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
@@ -206,15 +207,6 @@ def qalign_branch(size: str, checkpoint: Path | None):
 
 BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "qalign": qalign_branch, "liqe": liqe_branch,
             "fastvqa": fastvqa_branch}
-
-
-def sha256_file(path: Path) -> str:
-    """Streamed: checkpoints can be larger than memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checkpoint_sha256(path: Path) -> str:

@@ -30,7 +30,7 @@ provenance) is copied unchanged. Other branches keep their files: a bundle may m
 from __future__ import annotations
 
 import argparse
-import hashlib
+import copy
 import json
 import shutil
 import sys
@@ -42,16 +42,11 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from onnxconverter_common import float16
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ -> import vsrqa_ref
+from vsrqa_ref.hashing import sha256_file  # noqa: E402
+
 # The relative output error above which a conversion is refused, per precision.
 MAX_RELATIVE_ERROR = {"fp16": 1e-2, "int8_weights": 5e-2}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -153,7 +148,7 @@ def main() -> int:
             raise SystemExit(f"branch {branch['name']} is {branch['precision']} already")
         path = args.out / branch["network"]
         original = onnx.load(path)
-        converted = CONVERT[args.precision](onnx.load(path))
+        converted = CONVERT[args.precision](copy.deepcopy(original))
         error = relative_error(original, converted)
         limit = MAX_RELATIVE_ERROR[args.precision]
         print(f"{branch['name']}: {args.precision}, relative output error {error:.2e} against fp32")

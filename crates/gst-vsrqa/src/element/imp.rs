@@ -127,8 +127,10 @@ impl VsrqaElement {
         (frames >= 1.0).then_some(frames as u64)
     }
 
-    fn start_clip(&self, state: &mut State, format: &ClipFormat) -> Result<Clip, String> {
+    /// Starts a clip of the negotiated format.
+    fn start_clip(&self, state: &mut State) -> Result<Clip, String> {
         let engine = state.engine.as_ref().ok_or("the element has no engine (not READY)")?;
+        let format = state.format.as_ref().ok_or("no caps were negotiated")?;
         let settings = lock(&self.settings).clone();
         let mut stream = StreamOptions::new(format.fps);
         // A duration is the whole stream's: it is the clip's length only when the clip starts at
@@ -179,15 +181,21 @@ impl VsrqaElement {
         if buffer.flags().contains(gst::BufferFlags::GAP) && buffer.size() == 0 {
             return Ok(gst::FlowSuccess::Ok);
         }
-        let mut state = lock(&self.state);
-        let format = state.format.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        if state.format.is_none() {
+            return Err(gst::FlowError::NotNegotiated);
+        }
         if state.clip.is_none() {
-            let clip = self.start_clip(&mut state, &format).map_err(|reason| {
+            let clip = self.start_clip(state).map_err(|reason| {
                 gst::element_imp_error!(self, gst::LibraryError::Settings, ("{}", reason));
                 gst::FlowError::Error
             })?;
             state.clip = Some(clip);
         }
+        let (Some(format), Some(clip)) = (state.format.as_ref(), state.clip.as_mut()) else {
+            unreachable!("both set above")
+        };
         let picture = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &format.info).map_err(|_| {
             gst::element_imp_error!(
                 self,
@@ -196,11 +204,10 @@ impl VsrqaElement {
             );
             gst::FlowError::Error
         })?;
-        let view = host_frame(&picture, &format)?;
+        let view = host_frame(&picture, format)?;
         let pts = buffer.pts();
         let running_time =
             self.obj().segment().downcast::<gst::ClockTime>().ok().and_then(|segment| segment.to_running_time(pts));
-        let clip = state.clip.as_mut().expect("started above");
         match clip.push(view, FrameTimes { pts, running_time }) {
             Ok(true) => {}
             Ok(false) => gst::debug!(CAT, imp = self, "queue full: frame at {:?} left out of the score", pts),
