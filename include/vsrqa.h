@@ -568,7 +568,8 @@ typedef struct VsrqaClipScore {
 #define VSRQA_BACKEND_AUTO 0
 
 /**
- * The CPU backend (tract): always available.
+ * The CPU backend (tract): always available. It runs fp32 networks only: a bundle with fp16 or
+ * int8_weights networks (docs/precision.md) gives VSRQA_ERROR_BACKEND_UNAVAILABLE.
  */
 #define VSRQA_BACKEND_CPU 1
 

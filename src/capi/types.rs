@@ -78,7 +78,8 @@ pub type VsrqaBackend = u32;
 /// The fastest backend usable here: TensorRT when a library and a GPU are usable, else ONNX
 /// Runtime when its library loads, else the CPU (tract).
 pub const VSRQA_BACKEND_AUTO: VsrqaBackend = 0;
-/// The CPU backend (tract): always available.
+/// The CPU backend (tract): always available. It runs fp32 networks only: a bundle with fp16 or
+/// int8_weights networks (docs/precision.md) gives VSRQA_ERROR_BACKEND_UNAVAILABLE.
 pub const VSRQA_BACKEND_CPU: VsrqaBackend = 1;
 /// TensorRT; VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot run.
 pub const VSRQA_BACKEND_TENSORRT: VsrqaBackend = 2;
