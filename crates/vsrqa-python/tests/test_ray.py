@@ -23,10 +23,19 @@ RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
+# Ports Ray's components take by default: a head port equal to one of them makes `ray start`
+# refuse to start ("used by other components"), as happened once with 52365.
+RAY_DEFAULT_PORTS = {6379, 8076, 8265, 10001, 52365}
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 that none of Ray's components takes by default."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in RAY_DEFAULT_PORTS:
+            return port
 
 
 def ray_start(*args: str) -> None:
