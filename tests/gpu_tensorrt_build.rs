@@ -64,6 +64,16 @@ fn gpu_tensorrt_rtx_builds_the_fp16_networks_ahead_of_time() {
 }
 
 #[test]
+fn gpu_tensorrt_rtx_builds_the_bf16_networks_ahead_of_time() {
+    // The bf16 conversion: bfloat16 arithmetic, Conv and pooling kept fp32 behind casts (their
+    // ONNX schemas take bf16 from opset 22 only), the fp32 network boundary.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_bf16");
+    let bundle = Bundle::load(&dir).unwrap();
+    assert!(bundle.manifest.branches.iter().all(|b| b.precision == vsrqa::bundle::Precision::Bf16));
+    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+}
+
+#[test]
 fn gpu_tensorrt_rtx_builds_qalign_with_8_bit_weights_ahead_of_time() {
     // Weight-only int8: DequantizeLinear (per output channel) on each linear layer's constant weight.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_qalign_int8");

@@ -6,8 +6,11 @@
 //!   networks: feature errors of a few 1e-4, score differences of a few 1e-5.
 //! - tests/data/tiny_bundle_qalign_int8, Q-Align's linear layers with 8-bit weights (a bundle that
 //!   mixes precisions): features within 5e-2, scores within 1e-2. Observed: about 1e-2 and 1e-4.
+//! - tests/data/tiny_bundle_int8_dynamic, every linear layer quantized dynamically (ONNX Runtime's
+//!   int8 for the CPU): the same targets as 8-bit weights.
 //!
-//! The CPU backend (tract) refuses converted networks, with the reason.
+//! The CPU backend (tract) refuses converted networks, ONNX Runtime bf16 ones, with the reason;
+//! `auto` takes the one backend a bundle's precisions leave.
 //! Needs the ONNX Runtime library (`ORT_DYLIB_PATH`, set by scripts/test.sh).
 
 use std::fs::File;
@@ -154,15 +157,46 @@ fn int8_weights_for_qalign_score_within_the_precision_targets_of_fp32() {
 }
 
 #[test]
+fn int8_dynamic_networks_score_within_the_precision_targets_of_fp32() {
+    // ONNX Runtime's dynamic quantization of every linear layer. The tiny SlowFast has none (it is
+    // all convolutions), so its features are unchanged.
+    let converted: Vec<_> = BRANCHES.iter().map(|name| (*name, Precision::Int8Dynamic)).collect();
+    within_targets_of_fp32("tiny_bundle_int8_dynamic", &converted, 5e-2, 1e-2);
+}
+
+#[test]
 fn the_cpu_backend_refuses_converted_networks_with_the_reason() {
     for (bundle, reason) in [
         ("tiny_bundle_fp16", "branch 'spatial' is fp16"),
+        ("tiny_bundle_bf16", "branch 'spatial' is bf16"),
         ("tiny_bundle_qalign_int8", "branch 'qalign' is int8_weights"),
+        ("tiny_bundle_int8_dynamic", "branch 'spatial' is int8_dynamic"),
     ] {
         let Err(error) = engine(bundle, BackendKind::Cpu) else { panic!("the cpu backend refuses {bundle}") };
         assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
         let text = error.to_string();
-        assert!(text.contains(reason) && text.contains("onnxruntime"), "{text}");
+        assert!(text.contains(reason) && text.contains("fp32 networks only"), "{text}");
+    }
+}
+
+#[test]
+fn onnxruntime_refuses_bf16_networks_with_the_reason() {
+    let Err(error) = engine("tiny_bundle_bf16", BackendKind::OnnxRuntime) else { panic!("bf16 is refused") };
+    assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
+    let text = error.to_string();
+    assert!(text.contains("branch 'spatial' is bf16") && text.contains("the tensorrt backend"), "{text}");
+}
+
+#[test]
+fn auto_takes_the_one_backend_a_precision_leaves() {
+    // int8_dynamic runs on ONNX Runtime only: `auto` takes it even where TensorRT would be first.
+    let int8 = engine("tiny_bundle_int8_dynamic", BackendKind::Auto).unwrap();
+    assert_eq!(int8.backend(), BackendKind::OnnxRuntime);
+    // bf16 runs on TensorRT only: `auto` asks for it, and without a GPU says so rather than
+    // falling back to a backend that cannot run the bundle.
+    match engine("tiny_bundle_bf16", BackendKind::Auto) {
+        Ok(bf16) => assert_eq!(bf16.backend(), BackendKind::TensorRt),
+        Err(error) => assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}"),
     }
 }
 

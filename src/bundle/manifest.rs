@@ -70,9 +70,15 @@ pub enum Precision {
     Fp32,
     /// IEEE half precision, with fp32 where the converter keeps it.
     Fp16,
+    /// bfloat16 (fp32's range, 8 bits of mantissa), with fp32 where the converter keeps it. Only
+    /// GPUs run it: ONNX Runtime's CPU provider has no bf16 kernels.
+    Bf16,
     /// fp32 arithmetic on 8-bit weights: the linear layers' weights stored as int8 with one scale
     /// per output channel (DequantizeLinear).
     Int8Weights,
+    /// ONNX Runtime's dynamic quantization: int8 weights, activations quantized at run time, integer
+    /// products (MatMulInteger). For ONNX Runtime on the CPU.
+    Int8Dynamic,
 }
 
 impl Precision {
@@ -84,7 +90,9 @@ impl Precision {
         match self {
             Precision::Fp32 => "fp32",
             Precision::Fp16 => "fp16",
+            Precision::Bf16 => "bf16",
             Precision::Int8Weights => "int8_weights",
+            Precision::Int8Dynamic => "int8_dynamic",
         }
     }
 }

@@ -76,17 +76,19 @@ pub const VSRQA_MEMORY_CUDA: VsrqaMemory = 1;
 /// Backend selection (one of `VSRQA_BACKEND_*`).
 pub type VsrqaBackend = u32;
 /// The fastest backend usable here: TensorRT when a library and a GPU are usable, else ONNX
-/// Runtime when its library loads, else the CPU (tract).
+/// Runtime when its library loads, else the CPU (tract). A bundle with bf16 networks takes
+/// TensorRT, one with int8_dynamic networks ONNX Runtime: the one backend that runs them.
 pub const VSRQA_BACKEND_AUTO: VsrqaBackend = 0;
-/// The CPU backend (tract): always available. It runs fp32 networks only: a bundle with fp16 or
-/// int8_weights networks (docs/precision.md) gives VSRQA_ERROR_BACKEND_UNAVAILABLE.
+/// The CPU backend (tract): always available. It runs fp32 networks only: a bundle with networks
+/// in another precision (docs/precision.md) gives VSRQA_ERROR_BACKEND_UNAVAILABLE.
 pub const VSRQA_BACKEND_CPU: VsrqaBackend = 1;
 /// TensorRT; VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot run.
 pub const VSRQA_BACKEND_TENSORRT: VsrqaBackend = 2;
 /// ONNX Runtime on the CPU (API minor version 3): the library is loaded at run time from
 /// `$ORT_DYLIB_PATH`, else the newest one scripts/onnxruntime-lib.sh put in
 /// `${XDG_CACHE_HOME:-~/.cache}/vsrqa/`, else the system's libonnxruntime.so;
-/// VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot load. Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
+/// VSRQA_ERROR_BACKEND_UNAVAILABLE where it cannot load, or for a bundle with bf16 networks (no
+/// bf16 kernels on the CPU). Several times faster than VSRQA_BACKEND_CPU (docs/performance.md).
 pub const VSRQA_BACKEND_ONNXRUNTIME: VsrqaBackend = 3;
 
 /// Log levels (one of `VSRQA_LOG_*`); a config's `log_level` is the most verbose delivered.

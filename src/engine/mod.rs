@@ -21,7 +21,7 @@ pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, Precision};
 use crate::error::{Error, Result};
 use crate::frame::{ColorConversion, Frame};
 
@@ -59,21 +59,57 @@ pub struct EngineOptions {
     pub color_conversion: Option<ColorConversion>,
 }
 
-/// Refuses a bundle with networks in a precision the backend does not run: tract's fp16 support
-/// is incomplete (it fails on fp16 Gemm and shape inference), so the CPU backend runs fp32 only.
+/// Whether `backend` runs a network of `precision`, and if not, why and which backends do. tract's
+/// fp16 support is incomplete (it fails on fp16 Gemm and shape inference), so the CPU backend runs
+/// fp32 only; ONNX Runtime's CPU provider has no bf16 arithmetic; TensorRT has no MatMulInteger.
+fn precision_support(precision: Precision, backend: BackendKind) -> std::result::Result<(), &'static str> {
+    match (precision, backend) {
+        (Precision::Fp32, _) => Ok(()),
+        (_, BackendKind::Cpu) => Err("the cpu backend runs fp32 networks only"),
+        (Precision::Bf16, BackendKind::OnnxRuntime) => Err("ONNX Runtime's CPU provider has no bf16 kernels"),
+        (Precision::Int8Dynamic, BackendKind::TensorRt) => Err("TensorRT has no integer matrix products"),
+        _ => Ok(()),
+    }
+}
+
+fn backends_for(precision: Precision) -> &'static str {
+    match precision {
+        Precision::Fp32 => "every backend",
+        Precision::Fp16 | Precision::Int8Weights => "the onnxruntime and tensorrt backends",
+        Precision::Bf16 => "the tensorrt backend",
+        Precision::Int8Dynamic => "the onnxruntime backend",
+    }
+}
+
+/// Refuses a bundle with a network in a precision the backend does not run, naming the branch.
 fn check_precisions(bundle: &Bundle, backend: BackendKind) -> Result<()> {
-    if backend != BackendKind::Cpu {
-        return Ok(());
+    for branch in &bundle.manifest.branches {
+        if let Err(reason) = precision_support(branch.precision, backend) {
+            return Err(Error::BackendUnavailable(format!(
+                "branch '{}' is {}: {reason} ({} run it; or take the fp32 bundle)",
+                branch.name,
+                branch.precision.name(),
+                backends_for(branch.precision)
+            )));
+        }
     }
-    match bundle.manifest.branches.iter().find(|branch| !branch.precision.is_fp32()) {
-        Some(branch) => Err(Error::BackendUnavailable(format!(
-            "branch '{}' is {}: the cpu backend runs fp32 networks only (the onnxruntime and tensorrt backends \
-             run it; or take the fp32 bundle)",
-            branch.name,
-            branch.precision.name()
-        ))),
-        None => Ok(()),
-    }
+    Ok(())
+}
+
+/// What `auto` takes for `bundle` here, and why: [`backend::auto_choice`], unless the bundle's
+/// precisions leave one backend (bf16: TensorRT; int8_dynamic: ONNX Runtime).
+pub fn auto_choice_for(bundle: &Bundle) -> (BackendKind, String) {
+    backend_for_bundle(bundle).unwrap_or_else(backend::auto_choice)
+}
+
+/// `auto` for a bundle whose precisions leave one backend: bf16 runs on TensorRT only, int8_dynamic
+/// on ONNX Runtime only. `None`: `auto` picks as usual.
+fn backend_for_bundle(bundle: &Bundle) -> Option<(BackendKind, String)> {
+    let only = |precision: Precision, kind: BackendKind| {
+        let branch = bundle.manifest.branches.iter().find(|branch| branch.precision == precision)?;
+        Some((kind, format!("auto: branch '{}' is {}, which only {} runs", branch.name, precision.name(), kind.name())))
+    };
+    only(Precision::Bf16, BackendKind::TensorRt).or_else(|| only(Precision::Int8Dynamic, BackendKind::OnnxRuntime))
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.
@@ -108,7 +144,11 @@ impl Engine {
         if let Some(warning) = bundle.provenance_warning() {
             log(LogLevel::Warning, &warning);
         }
-        let (backend, why) = backend::create(options.backend, options.threads, &options.gpu)?;
+        let narrowed = if options.backend == BackendKind::Auto { backend_for_bundle(&bundle) } else { None };
+        let (backend, why) = match narrowed {
+            Some((kind, why)) => (backend::create(kind, options.threads, &options.gpu)?.0, why),
+            None => backend::create(options.backend, options.threads, &options.gpu)?,
+        };
         log(LogLevel::Info, &format!("backend {} ({why})", backend.kind().name()));
         check_precisions(&bundle, backend.kind())?;
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
@@ -239,4 +279,28 @@ fn backend_kernel_executor(backend: &dyn backend::Backend) -> Option<crate::gpu:
 #[cfg(not(feature = "cuda"))]
 fn backend_kernel_executor(_: &dyn backend::Backend) -> Option<crate::gpu::kernels::KernelExecutorFactory> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_backend_runs_the_precisions_its_kernels_have() {
+        use BackendKind::{Cpu, OnnxRuntime, TensorRt};
+        let runs = |precision, backend| precision_support(precision, backend).is_ok();
+        for backend in [Cpu, OnnxRuntime, TensorRt] {
+            assert!(runs(Precision::Fp32, backend));
+        }
+        for precision in [Precision::Fp16, Precision::Bf16, Precision::Int8Weights, Precision::Int8Dynamic] {
+            assert!(!runs(precision, Cpu), "{precision:?}");
+        }
+        assert!(runs(Precision::Fp16, OnnxRuntime) && runs(Precision::Fp16, TensorRt));
+        assert!(runs(Precision::Int8Weights, OnnxRuntime) && runs(Precision::Int8Weights, TensorRt));
+        assert!(!runs(Precision::Bf16, OnnxRuntime) && runs(Precision::Bf16, TensorRt));
+        assert!(runs(Precision::Int8Dynamic, OnnxRuntime) && !runs(Precision::Int8Dynamic, TensorRt));
+        // The message names the backends that run it, consistently with the matrix above.
+        assert_eq!(backends_for(Precision::Bf16), "the tensorrt backend");
+        assert_eq!(backends_for(Precision::Int8Dynamic), "the onnxruntime backend");
+    }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Convert a bundle's networks to fp16, or to 8-bit weights: a new bundle, the chosen networks converted.
+"""Convert a bundle's networks to fp16, bf16 or 8-bit: a new bundle, the chosen networks converted.
 
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision fp16 [--branches spatial,liqe]
+    venv/bin/python tools/export/precision.py BUNDLE OUT --precision bf16
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision int8_weights --branches qalign
+    venv/bin/python tools/export/precision.py BUNDLE OUT --precision int8_dynamic --branches spatial,liqe
 
 Every backend takes a network's precision from its graph: TensorRT builds strongly typed engines
 from it, ONNX Runtime and tract run it as stored. So a precision is a property of the ONNX file,
@@ -19,11 +21,23 @@ int8_weights: weight-only 8-bit for the linear layers (MatMul and Gemm with a co
 weight): int8 weights with one fp32 scale per output channel (symmetric, the channel's largest
 magnitude maps to 127), each followed by a DequantizeLinear. Activations stay fp32. The weights take
 a quarter of their fp32 memory; ONNX Runtime and TensorRT run DequantizeLinear on constant weights.
-Meant for One-Align, whose linear layers are nearly all of its 7B parameters.
+Meant for One-Align, whose linear layers hold nearly all of its 8.2B parameters.
+
+bf16: the fp16 conversion with bfloat16 instead, weights rounded from their fp32 values. Operations
+whose ONNX schema at the graph's opset has no bfloat16 (Conv and pooling before opset 22) stay fp32
+behind casts. Only TensorRT runs bf16 graphs; ONNX Runtime's CPU provider has no bf16 kernels.
+
+int8_dynamic: ONNX Runtime's dynamic quantization of the linear layers (MatMul, Gemm): int8 weights
+per output channel, activations quantized to 8 bits at run time, integer products. For ONNX
+Runtime on the CPU only (TensorRT has no MatMulInteger).
 
 Each converted network is checked against its fp32 original with ONNX Runtime on the CPU, on a
 fixed random input (relative L2 error of the output, printed; the conversion fails above 1e-2 for
-fp16, 5e-2 for int8_weights).
+fp16 and bf16, 5e-2 for 8-bit; --max-error sets another limit). A bf16 graph is checked through
+its emulation in fp32: every value the graph holds in bf16 is rounded to bf16 (ONNX Runtime's Cast
+runs bf16 on the CPU).
+Networks over 2 GB are read and written with their weights in one external data file
+(`<network>.data`), as ONNX requires.
 The manifest records each network's precision and new SHA-256; the rest of the bundle (head,
 provenance) is copied unchanged. Other branches keep their files: a bundle may mix precisions.
 """
@@ -34,6 +48,8 @@ import copy
 import json
 import shutil
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,13 +62,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ -> import
 from vsrqa_ref.hashing import sha256_file  # noqa: E402
 
 # The relative output error above which a conversion is refused, per precision.
-MAX_RELATIVE_ERROR = {"fp16": 1e-2, "int8_weights": 5e-2}
+MAX_RELATIVE_ERROR = {"fp16": 1e-2, "bf16": 1e-2, "int8_weights": 5e-2, "int8_dynamic": 5e-2}
+# A protobuf message cannot exceed 2 GB: larger networks keep their weights in an external file.
+PROTOBUF_LIMIT = 2_000_000_000
 
 
-def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+def over_protobuf_limit(model: onnx.ModelProto) -> bool:
+    """Whether the model is too large for one protobuf message (ByteSize itself fails there): its
+    tensors' bytes, with a margin for the graph."""
+    tensors = [t for graph in graphs(model.graph) for t in graph.initializer]
+    tensors += [a.t for graph in graphs(model.graph) for node in graph.node for a in node.attribute
+                if a.type == onnx.AttributeProto.TENSOR]
+    size = sum(len(t.raw_data) + 4 * (len(t.float_data) + len(t.int32_data)) + 8 * len(t.int64_data)
+               for t in tensors)
+    return size > PROTOBUF_LIMIT - 100_000_000
+
+
+def to_fp16(model: onnx.ModelProto, op_block_list: list[str] | None = None) -> onnx.ModelProto:
     """The model in fp16 with fp32 inputs and outputs."""
     exported_casts = {node.name for node in model.graph.node if node.op_type == "Cast"}
-    converted = float16.convert_float_to_float16(model, keep_io_types=True)
+    converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=op_block_list,
+                                                 disable_shape_infer=over_protobuf_limit(model))
     outputs = {output.name for output in converted.graph.output}
     for node in converted.graph.node:
         # Only the exporter's casts: the converter's own (named after the ops they guard) stay.
@@ -104,15 +134,165 @@ def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-CONVERT = {"fp16": to_fp16, "int8_weights": to_int8_weights}
+def bf16_tensor(values: np.ndarray, name: str) -> onnx.TensorProto:
+    """fp32 values rounded to the nearest bfloat16 (ties to even), as an ONNX tensor."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return helper.make_tensor(name, TensorProto.BFLOAT16, values.shape, rounded.tobytes(), raw=True)
 
 
-def relative_error(original: onnx.ModelProto, converted: onnx.ModelProto, batch: int = 2) -> float:
-    """L2 of the output difference over L2 of the fp32 output, on a fixed random input."""
+def ops_without_bf16(model: onnx.ModelProto) -> list[str]:
+    """The graph's standard operations whose schema at its opset takes no bfloat16."""
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    missing = set()
+    for op_type in {node.op_type for node in model.graph.node if node.domain in ("", "ai.onnx")}:
+        schema = onnx.defs.get_schema(op_type, opset)
+        if schema.type_constraints and not any("tensor(bfloat16)" in c.allowed_type_strs
+                                               for c in schema.type_constraints):
+            missing.add(op_type)
+    return sorted(missing)
+
+
+def graphs(graph: onnx.GraphProto):
+    """`graph` and every subgraph in it (If and Loop bodies), depth first."""
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                yield from graphs(attribute.g)
+            elif attribute.type == onnx.AttributeProto.GRAPHS:
+                for subgraph in attribute.graphs:
+                    yield from graphs(subgraph)
+
+
+def value_infos(graph: onnx.GraphProto):
+    return list(graph.input) + list(graph.output) + list(graph.value_info)
+
+
+def to_bf16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model in bf16 with fp32 inputs and outputs: the fp16 conversion, retyped to bfloat16, with
+    the weights and constants rounded from their fp32 values (fp16 would have clipped their range)."""
+    originals, constants = {}, {}
+    for graph in graphs(model.graph):
+        originals.update((t.name, numpy_helper.to_array(t)) for t in graph.initializer
+                         if t.data_type == TensorProto.FLOAT)
+        constants.update((node.output[0], numpy_helper.to_array(a.t)) for node in graph.node
+                         if node.op_type == "Constant" for a in node.attribute
+                         if a.name == "value" and a.t.data_type == TensorProto.FLOAT)
+    blocked = sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(ops_without_bf16(model)))
+    with warnings.catch_warnings():  # fp16's range warnings: the bf16 values come from fp32 below
+        warnings.simplefilter("ignore", UserWarning)
+        converted = to_fp16(model, op_block_list=blocked)
+
+    def retyped(tensor: onnx.TensorProto, fp32: np.ndarray | None) -> onnx.TensorProto:
+        values = fp32 if fp32 is not None else numpy_helper.to_array(tensor).astype(np.float32)
+        return bf16_tensor(values, tensor.name)
+
+    for graph in graphs(converted.graph):
+        for tensor in graph.initializer:
+            if tensor.data_type == TensorProto.FLOAT16:
+                tensor.CopyFrom(retyped(tensor, originals.get(tensor.name)))
+        for node in graph.node:
+            for attribute in node.attribute:
+                if attribute.name == "to" and node.op_type == "Cast" and attribute.i == TensorProto.FLOAT16:
+                    attribute.i = TensorProto.BFLOAT16
+                elif attribute.type == onnx.AttributeProto.TENSOR and attribute.t.data_type == TensorProto.FLOAT16:
+                    fp32 = constants.get(node.output[0]) if node.op_type == "Constant" else None
+                    attribute.t.CopyFrom(retyped(attribute.t, fp32))
+        for value in value_infos(graph):
+            if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
+                value.type.tensor_type.elem_type = TensorProto.BFLOAT16
+    return converted
+
+
+def bf16_to_fp32(tensor: onnx.TensorProto) -> onnx.TensorProto:
+    """A bfloat16 tensor as float32 (exact: bf16 is fp32's upper half)."""
+    bits = np.frombuffer(tensor.raw_data, np.uint16).astype(np.uint32) << 16
+    return numpy_helper.from_array(bits.view(np.float32).reshape(tuple(tensor.dims)), tensor.name)
+
+
+def bf16_emulation(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A bf16 graph computed in fp32, with every value the graph holds in bf16 rounded to bf16 (a
+    Cast to bf16 and back after the node that makes it). ONNX Runtime's CPU provider runs Cast in
+    bf16 but no bf16 arithmetic, so this is how a bf16 conversion is checked on the CPU. Each
+    operation rounds its result once, as an unfused GPU kernel does; TensorRT fuses some operations
+    (normalizations, attention) and rounds less."""
+    skeleton = onnx.ModelProto()
+    skeleton.CopyFrom(model)
+    for graph in graphs(skeleton.graph):  # types and shapes are all type inference needs
+        for tensor in graph.initializer:
+            tensor.ClearField("raw_data")
+    inferred = onnx.shape_inference.infer_shapes(skeleton)
+    bf16_values = {v.name for graph in graphs(inferred.graph) for v in value_infos(graph)
+                   if v.type.tensor_type.elem_type == TensorProto.BFLOAT16}
+    emulated = onnx.ModelProto()
+    emulated.CopyFrom(model)
+    for graph in graphs(emulated.graph):
+        for tensor in graph.initializer:
+            if tensor.data_type == TensorProto.BFLOAT16:
+                tensor.CopyFrom(bf16_to_fp32(tensor))
+        for value in value_infos(graph):
+            if value.type.tensor_type.elem_type == TensorProto.BFLOAT16:
+                value.type.tensor_type.elem_type = TensorProto.FLOAT
+        nodes = []
+        for node in graph.node:
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.TENSOR and attribute.t.data_type == TensorProto.BFLOAT16:
+                    attribute.t.CopyFrom(bf16_to_fp32(attribute.t))
+            rounds_to_bf16 = node.op_type == "Cast" and any(a.name == "to" and a.i == TensorProto.BFLOAT16
+                                                            for a in node.attribute)
+            nodes.append(node)
+            for j, name in enumerate(node.output):
+                if name not in bf16_values and not rounds_to_bf16:
+                    continue
+                node.output[j] = f"{name}.unrounded"
+                if rounds_to_bf16:  # the Cast itself rounds; its value goes on as fp32
+                    nodes.append(helper.make_node("Cast", [node.output[j]], [name], to=TensorProto.FLOAT))
+                else:
+                    nodes.append(helper.make_node("Cast", [node.output[j]], [f"{name}.bf16"], to=TensorProto.BFLOAT16))
+                    nodes.append(helper.make_node("Cast", [f"{name}.bf16"], [name], to=TensorProto.FLOAT))
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return emulated
+
+
+def to_int8_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
+    """ONNX Runtime's dynamic quantization of MatMul and Gemm: int8 weights per channel, activations
+    quantized at run time (DynamicQuantizeLinear + MatMulInteger)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as work:
+        source, target = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
+        save_model(model, source, keep=False)
+        quantize_dynamic(source, target, op_types_to_quantize=["MatMul", "Gemm"], per_channel=True,
+                         weight_type=QuantType.QInt8, use_external_data_format=over_protobuf_limit(model))
+        return onnx.load(target)
+
+
+CONVERT = {"fp16": to_fp16, "bf16": to_bf16, "int8_weights": to_int8_weights, "int8_dynamic": to_int8_dynamic}
+
+
+def save_model(model: onnx.ModelProto, path: Path, keep: bool = True) -> None:
+    """Writes `model`; above protobuf's 2 GB its weights go to one external file beside it. That
+    empties the model's tensors, so unless `keep` is false it saves a copy."""
+    for stale in path.parent.glob(path.name + ".data"):
+        stale.unlink()
+    if over_protobuf_limit(model):
+        if keep:
+            model = copy.deepcopy(model)
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + ".data", size_threshold=1024)
+    else:
+        onnx.save_model(model, path)
+
+
+def relative_error(original: Path, converted: Path, batch: int = 2) -> float:
+    """L2 of the output difference over L2 of the fp32 output, on a fixed random input: the two
+    networks run from their files (a network over 2 GB has its weights beside it)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    sessions = [ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
-                for m in (original, converted)]
+    sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                for path in (original, converted)]
     feeds = {}
     for i, graph_input in enumerate(sessions[0].get_inputs()):
         shape = [d if isinstance(d, int) else batch for d in graph_input.shape]
@@ -129,6 +309,8 @@ def main() -> int:
     ap.add_argument("out", type=Path, help="the new bundle's directory (must not exist)")
     ap.add_argument("--precision", choices=sorted(CONVERT), required=True)
     ap.add_argument("--branches", help="comma-separated branches to convert (default: every one)")
+    ap.add_argument("--max-error", type=float, help="refuse above this relative error instead of the precision's "
+                    "default (1e-2 for fp16 and bf16, 5e-2 for 8-bit), e.g. to measure a conversion further")
     args = ap.parse_args()
 
     manifest = json.loads((args.bundle / "vsrqa.json").read_text())
@@ -147,15 +329,23 @@ def main() -> int:
         if branch.get("precision", "fp32") != "fp32":
             raise SystemExit(f"branch {branch['name']} is {branch['precision']} already")
         path = args.out / branch["network"]
-        original = onnx.load(path)
-        converted = CONVERT[args.precision](copy.deepcopy(original))
-        error = relative_error(original, converted)
-        limit = MAX_RELATIVE_ERROR[args.precision]
+        # One model in memory at a time where possible: One-Align is 4 GB in fp32 at reduced depth.
+        converted = CONVERT[args.precision](onnx.load(path))
+        emulation = bf16_emulation(converted) if args.precision == "bf16" else None
+        save_model(converted, path, keep=False)
+        del converted
+        with tempfile.TemporaryDirectory() as work:
+            checked = path
+            if emulation is not None:
+                checked = Path(work) / path.name
+                save_model(emulation, checked, keep=False)
+                del emulation
+            error = relative_error(args.bundle / branch["network"], checked)
+        limit = args.max_error if args.max_error is not None else MAX_RELATIVE_ERROR[args.precision]
         print(f"{branch['name']}: {args.precision}, relative output error {error:.2e} against fp32")
         if not error <= limit:
             shutil.rmtree(args.out)
             raise SystemExit(f"{branch['name']}: relative error {error:.2e} is above {limit}")
-        onnx.save(converted, path)
         branch["precision"] = args.precision
         branch["sha256"] = sha256_file(path)
     (args.out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")

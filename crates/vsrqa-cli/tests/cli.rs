@@ -39,6 +39,20 @@ fn info_describes_the_bundle() {
 }
 
 #[test]
+fn info_takes_the_backend_a_bundles_precision_needs() {
+    // int8_dynamic networks run on ONNX Runtime only: `auto` takes it, says why, and --check
+    // loads the networks there rather than on the CPU backend, which refuses them.
+    let bundle = data("tiny_bundle_int8_dynamic");
+    let report = json(&vsrqa(&["info", "--model", bundle.to_str().unwrap(), "--json", "--check"]));
+    assert_eq!(report["branches"][0]["precision"], "int8_dynamic");
+    assert_eq!(report["auto_backend"], "onnxruntime");
+    let reason = report["auto_reason"].as_str().unwrap();
+    assert!(reason.contains("branch 'spatial' is int8_dynamic"), "{reason}");
+    assert_eq!(report["networks_checked_on"], "onnxruntime");
+    assert_eq!(report["networks_checked_on_cpu"], false);
+}
+
+#[test]
 fn info_shows_where_the_weights_came_from() {
     let tiny = data("tiny_bundle");
     let report = json(&vsrqa(&["info", "-m", tiny.to_str().unwrap(), "--json"]));

@@ -14,7 +14,8 @@ pub struct Args {
     /// The model bundle directory (holding vsrqa.json).
     #[arg(long, short = 'm', value_name = "DIR")]
     model: PathBuf,
-    /// Also load every network on the CPU backend, to check that it runs here.
+    /// Also load every network, to check that it runs here: on the CPU backend, or for a bundle
+    /// with networks in another precision than fp32, on the backend `auto` takes for it.
     #[arg(long)]
     check: bool,
     /// Print JSON instead of text.
@@ -24,12 +25,16 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let bundle = Bundle::load(&args.model)?;
-    let checked = if args.check {
-        let options = EngineOptions { backend: BackendKind::Cpu, ..EngineOptions::default() };
-        Engine::new(&args.model, options)?;
-        true
+    // What `auto` takes (the fastest usable for this bundle; should that backend fail to start,
+    // the engine takes the next one and its log says so).
+    let (auto, auto_reason) = vsrqa::engine::auto_choice_for(&bundle);
+    let checked_on = if args.check {
+        let all_fp32 = bundle.manifest.branches.iter().all(|branch| branch.precision.is_fp32());
+        let options =
+            EngineOptions { backend: if all_fp32 { BackendKind::Cpu } else { auto }, ..EngineOptions::default() };
+        Some(Engine::new(&args.model, options)?.backend())
     } else {
-        false
+        None
     };
     let manifest = &bundle.manifest;
     let branches: Vec<serde_json::Value> = manifest
@@ -57,9 +62,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         })
         .collect();
     let availability = backend::availability();
-    // What `auto` takes (the fastest usable; should that backend fail to start, the engine takes
-    // the next one and its log says so).
-    let (auto, auto_reason) = backend::auto_choice();
     let backends: Vec<serde_json::Value> = availability
         .into_iter()
         .map(|(kind, status)| match status {
@@ -88,7 +90,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "provenance": manifest.head_origin(),
         },
         "provenance_warning": bundle.provenance_warning(),
-        "networks_checked_on_cpu": checked,
+        "networks_checked_on_cpu": checked_on == Some(BackendKind::Cpu),
+        "networks_checked_on": checked_on.map(BackendKind::name),
         "backends": backends,
         "auto_backend": auto.name(),
         "auto_reason": auto_reason,
@@ -169,8 +172,8 @@ fn print_text(report: &serde_json::Value) {
         text(&head["temporal_pooling"])
     );
     print_provenance(report);
-    if report["networks_checked_on_cpu"] == true {
-        println!("networks load and optimize on the CPU backend");
+    if let Some(backend) = report["networks_checked_on"].as_str() {
+        println!("networks load and optimize on the {backend} backend");
     }
     let gpu = &report["gpu"];
     match gpu["devices"]["found"].as_array() {
@@ -207,5 +210,5 @@ fn print_text(report: &serde_json::Value) {
             _ => println!("  {:<9} unavailable: {}", text(&b["name"]), text(&b["reason"])),
         }
     }
-    println!("  auto      -> {} (the fastest usable here)", text(&report["auto_backend"]));
+    println!("  auto      -> {} (the fastest usable here for this bundle)", text(&report["auto_backend"]));
 }
