@@ -16,12 +16,15 @@ network the checkpoint's file name and SHA-256, or "random", and vsrqa warns abo
 every run.
 
 Branches: spatial (RQ-VQA Swin-B 384 + BoTStack), slowfast (the fast pathway of pytorchvideo's
-SlowFast R50), qalign (One-Align / mPLUG-Owl2 prefill on the two halves of a key frame; Q-Align's code
-from a checkout, --qalign-src or $QALIGN_SRC, with transformers 4.36.1), liqe (LIQE's fine-tuned CLIP
+SlowFast R50), qalign (One-Align / mPLUG-Owl2 prefill on the two halves of a key frame; RQ-VQA's copy
+of Q-Align's code, feature_extraction/Q-Align, from a checkout, --qalign-src or $QALIGN_SRC, with
+transformers 4.36.1), liqe (LIQE's fine-tuned CLIP
 ViT-B/32 with its 495 prompts) and fastvqa (FAST-VQA-B's Swin3D on fragments; FAST-VQA's code from a
 checkout, --fastvqa-src or $FASTVQA_SRC). `--profile full` has all five, `--profile lite` all but
 Q-Align. A full-size Q-Align needs the One-Align folder (--qalign-checkpoint: weights and tokenizer);
-its fp32 ONNX is about 30 GB (external data), an export this tool has not been run on here.
+its fp32 ONNX is about 32 GB, an export this tool has not been run on here. `--qalign-layers N`
+exports a random One-Align at full width with N of its 32 LLaMA layers (precision and memory
+measurements). A network over 2 GB keeps its weights in one file beside it, `<network>.data`.
 
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
@@ -32,10 +35,12 @@ afterwards (docs/precision.md): every backend takes the precision from the graph
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -46,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
 from vsrqa_ref.hashing import sha256_file  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
-from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, onnx_vs_torch, ort_session  # noqa: E402
+from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, move_model, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 from vsrqa_ref import liqe as liqe_ref  # noqa: E402
@@ -176,13 +181,18 @@ def fastvqa_branch(size: str, checkpoint: Path | None):
     return net, entry, (3, sampling["frames"], side, side), None
 
 
-def qalign_branch(size: str, checkpoint: Path | None):
-    """One-Align: vision encoder + visual abstractor + LLaMA-2 prefill, mean of the last hidden states."""
+def qalign_branch(size: str, checkpoint: Path | None, llama_layers: int | None = None):
+    """One-Align: vision encoder + visual abstractor + LLaMA-2 prefill, mean of the last hidden states.
+    `llama_layers` (random weights at full size only): full width, that many of LLaMA's 32 layers."""
     root = qalign_ref.source_dir()
-    if size == "full" and checkpoint is None:
+    if llama_layers is not None and (size != "full" or checkpoint is not None):
+        raise SystemExit("--qalign-layers is for random weights at full size (no --qalign-checkpoint)")
+    if size == "full" and checkpoint is None and llama_layers is None:
         raise SystemExit("qalign at full size needs --qalign-checkpoint (the One-Align folder: a random 7B "
-                         "model would need about 30 GB and no tokenizer is available without it)")
-    model, tokenizer = qalign_ref.build_model(root, str(checkpoint) if checkpoint is not None else None)
+                         "model would need about 30 GB and no tokenizer is available without it), or "
+                         "--qalign-layers N for full width at reduced depth")
+    model, tokenizer = qalign_ref.build_model(root, str(checkpoint) if checkpoint is not None else None,
+                                              llama_layers=llama_layers)
     if checkpoint is None:
         qalign_ref.randomize_norms(model, torch.Generator().manual_seed(15))
     net = qalign_ref.QAlignNet(model, qalign_ref.prompt_ids(root, tokenizer)).eval()
@@ -241,6 +251,9 @@ def main(argv=None) -> int:
     ap.add_argument("--fastvqa-checkpoint", type=Path, help="FAST_VQA_B_1_4.pth (FAST-VQA-B's evaluator state dict)")
     ap.add_argument("--fastvqa-src", type=Path, help="FAST-VQA checkout with fastvqa/models (default: $FASTVQA_SRC)")
     ap.add_argument("--qalign-checkpoint", type=Path, help="the One-Align folder (Hugging Face q-future/one-align)")
+    ap.add_argument("--qalign-layers", type=int, metavar="N",
+                    help="random One-Align at full width with N of LLaMA's 32 layers and a stand-in tokenizer "
+                         "(precision and memory measurements; docs/precision.md)")
     ap.add_argument("--qalign-src", type=Path, help="Q-Align checkout with q_align/model (default: $QALIGN_SRC)")
     ap.add_argument("--batch", default="dynamic", help="'dynamic' (symbolic N) or a fixed batch size")
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
@@ -273,16 +286,29 @@ def main(argv=None) -> int:
                       "qalign": args.qalign_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint)
+            builder = BUILDERS[name]
+            if name == "qalign" and args.qalign_layers is not None:
+                builder = functools.partial(qalign_branch, llama_layers=args.qalign_layers)
+            net, entry, shape, head_state = builder(args.size, checkpoint)
         path = out / entry["network"]
         branch_dynamic = dynamic and name not in FIXED_BATCH
         branch_batch = batch if name not in FIXED_BATCH else 1
-        export_onnx(net, (branch_batch,) + shape, path, dynamic_batch=branch_dynamic)
-        if name in FOLD_CONSTANTS:
-            print(f"{name}: {fold_constant_subgraphs(path)} constant nodes folded", flush=True)
+        # Staged: a model over 2 GB comes out as one file per tensor, gathered into one on the move.
+        with tempfile.TemporaryDirectory(dir=out) as staging:
+            staged = Path(staging) / entry["network"]
+            export_onnx(net, (branch_batch,) + shape, staged, dynamic_batch=branch_dynamic)
+            if name in FOLD_CONSTANTS:
+                print(f"{name}: {fold_constant_subgraphs(staged)} constant nodes folded", flush=True)
+            if move_model(staged, path):
+                print(f"{name}: over 2 GB, its weights are in {path.name}.data", flush=True)
         x = torch.randn((2 if branch_dynamic else branch_batch,) + shape, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
-            scale = float(net(x).abs().max())
+            reference = net(x)
+        scale = float(reference.abs().max())
+        if reference.shape[-1] != entry["output_dim"]:  # e.g. upstream Q-Align returns the LM head's logits
+            raise SystemExit(f"{name}: the network gives {reference.shape[-1]} features, not {entry['output_dim']}"
+                             + (": take RQ-VQA's copy of Q-Align (feature_extraction/Q-Align), which returns "
+                                "the hidden states" if name == "qalign" else ""))
         diff = onnx_vs_torch(net, ort_session(path), x)
         d = describe_onnx(path)
         print(f"{name}: {path} ({d['bytes'] / 1e6:.1f} MB, {d['nodes']} nodes), input {d['input']}, "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -48,8 +49,8 @@ def onnx_vs_torch(model, sess, x: torch.Tensor) -> float:
 
 
 def describe_onnx(path: Path) -> dict:
-    m = onnx.load(str(path))
-    onnx.checker.check_model(m)
+    m = onnx.load(str(path), load_external_data=False)
+    onnx.checker.check_model(str(path))  # by path: a model over 2 GB has its weights beside it
     ops = Counter(n.op_type for n in m.graph.node)
     inp = m.graph.input[0]
     out = m.graph.output[0]
@@ -65,7 +66,7 @@ def describe_onnx(path: Path) -> dict:
         "output": (out.name, dims(out)),
         "nodes": len(m.graph.node),
         "op_types": dict(sorted(ops.items())),
-        "bytes": path.stat().st_size,
+        "bytes": sum(p.stat().st_size for p in (path, path.with_name(path.name + ".data")) if p.exists()),
     }
 
 
@@ -81,11 +82,18 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
     larger than `max_bytes` stays (folding must not grow the file), and so does everything after it.
     External data (a model over 2 GB) is left where it is: only small tensors are read from it."""
     from onnx import helper, numpy_helper
+    from onnx.external_data_helper import load_external_data_for_tensor
     from onnx.reference import ReferenceEvaluator
 
     model = onnx.load(str(path), load_external_data=False)
     graph = model.graph
     base_dir = str(Path(path).parent)
+    for node in graph.node:  # the exporter puts large Constant values in external files too
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.TENSOR and attribute.t.data_location == onnx.TensorProto.EXTERNAL:
+                load_external_data_for_tensor(attribute.t, base_dir)
+                attribute.t.data_location = onnx.TensorProto.DEFAULT
+                del attribute.t.external_data[:]
     known: dict[str, np.ndarray] = {}
     for tensor in graph.initializer:
         size = int(np.prod(tensor.dims)) * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
@@ -133,3 +141,22 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
     onnx.save(model, str(path))
     onnx.checker.check_model(str(path))
     return folded
+
+
+def move_model(staged: Path, path: Path) -> bool:
+    """Moves an exported model to `path`. A model over 2 GB, whose weights the exporter writes as
+    one file per tensor beside it, is written again with all of them in one file, `<name>.data`
+    (the staged directory, with any file no longer referenced, is the caller's to remove). Returns
+    whether the model has external data."""
+    model = onnx.load(str(staged), load_external_data=False)
+    tensors = list(model.graph.initializer) + [attribute.t for node in model.graph.node
+                                               for attribute in node.attribute
+                                               if attribute.type == onnx.AttributeProto.TENSOR]
+    if not any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in tensors):
+        shutil.move(staged, path)
+        return False
+    model = onnx.load(str(staged))
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=Path(path).name + ".data", size_threshold=1024)
+    onnx.checker.check_model(str(path))
+    return True

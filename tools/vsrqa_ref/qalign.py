@@ -60,7 +60,7 @@ ANSWER_PREFIX = " The quality of the image is"
 
 def source_dir(path: str | Path | None = None) -> Path:
     """The Q-Align checkout: `path`, else $QALIGN_SRC."""
-    return checkout(path, "QALIGN_SRC", "--qalign-src", "q_align/model/modeling_mplug_owl2.py", "github.com/Q-Future/Q-Align (or RQ-VQA's feature_extraction/Q-Align)")
+    return checkout(path, "QALIGN_SRC", "--qalign-src", "q_align/model/modeling_mplug_owl2.py", "RQ-VQA's feature_extraction/Q-Align (github.com/sunwei925/RQ-VQA; its model returns the hidden states where Q-Align's own returns the LM head's logits)")
 
 
 class StandInTokenizer:
@@ -101,14 +101,18 @@ def prompt_ids(root: Path, tokenizer) -> torch.Tensor:
     return modeling.tokenizer_image_token(prompt, tokenizer, modeling.IMAGE_TOKEN_INDEX, return_tensors="pt")
 
 
-def build_model(root: Path, checkpoint_dir: str | None = None):
+def build_model(root: Path, checkpoint_dir: str | None = None, llama_layers: int | None = None):
     """(model, tokenizer): One-Align from `checkpoint_dir` (its Hugging Face folder, with the tokenizer),
-    or the tiny random test model with `StandInTokenizer`. Eager attention, as the reference's
-    transformers 4.36.1 with torch 2.0.1 used (SDPA needs torch >= 2.1.1 there)."""
+    else a random model with `StandInTokenizer`: with `llama_layers`, One-Align's architecture at full
+    width (ViT-L/14 448, the 6-layer abstractor, LLaMA-2 7B's width) with that many of LLaMA's 32
+    layers, for precision and memory measurements; without, the tiny test model. Eager attention, as
+    the reference's transformers 4.36.1 with torch 2.0.1 used (SDPA needs torch >= 2.1.1 there)."""
     modeling, configuration, _ = _import_q_align(root)
     if checkpoint_dir is not None:
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir, use_fast=False)
+    elif llama_layers is not None:
+        tokenizer = StandInTokenizer(configuration.LlamaConfig().vocab_size)
     else:
         tokenizer = StandInTokenizer(TINY_LLAMA["vocab_size"])
     originals = (modeling.AutoTokenizer.from_pretrained, modeling.CLIPImageProcessor.from_pretrained)
@@ -120,6 +124,10 @@ def build_model(root: Path, checkpoint_dir: str | None = None):
             if checkpoint_dir is not None:
                 model = modeling.MPLUGOwl2LlamaForCausalLM.from_pretrained(
                     checkpoint_dir, torch_dtype=torch.float32, attn_implementation="eager")
+            elif llama_layers is not None:  # the defaults are mPLUG-Owl2's full size
+                config = configuration.MPLUGOwl2Config(num_hidden_layers=llama_layers)
+                config._attn_implementation = "eager"
+                model = modeling.MPLUGOwl2LlamaForCausalLM(config)
             else:
                 config = configuration.MPLUGOwl2Config(
                     visual_config={"visual_model": configuration.MplugOwlVisionConfig(**TINY_VISION).to_dict(),
