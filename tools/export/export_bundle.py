@@ -29,8 +29,10 @@ measurements). A network over 2 GB keeps its weights in one file beside it, `<ne
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
 
-Precision: the ONNX is float32. tools/export/precision.py converts a bundle's networks to fp16
-afterwards (docs/precision.md): every backend takes the precision from the graph itself.
+Precision: the ONNX is float32. `--precision` converts the networks after the export with
+tools/export/precision.py's rules (fp16, bf16, int8_weights, int8_dynamic; per branch, e.g.
+`spatial=fp16,qalign=int8_weights`); precision.py also converts an existing bundle
+(docs/precision.md). Every backend takes the precision from the graph itself.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -259,6 +262,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sigmoid", choices=["none", "per_frame", "after_pooling"], default="after_pooling",
                     help="where the head's sigmoid goes (RQ-VQA itself: none; the AIM 2024 winner: a sigmoid)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", metavar="SPEC",
+                    help="convert after the export (tools/export/precision.py): a precision for every branch "
+                         "(fp16, bf16, int8_weights, int8_dynamic) or per branch, e.g. "
+                         "spatial=fp16,liqe=fp16,fastvqa=fp16,qalign=int8_weights")
     args = ap.parse_args(argv)
 
     names = PROFILES[args.profile] if args.profile else [b.strip() for b in args.branches.split(",") if b.strip()]
@@ -269,6 +276,9 @@ def main(argv=None) -> int:
     if missing:
         ap.error(f"export of {missing} is not implemented yet (implemented: {sorted(IMPLEMENTED)})")
     names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
+    if args.precision:  # a wrong spec fails before the export, not after
+        import precision  # needs onnxconverter-common, for this option only
+        precision.parse_precisions(args.precision, names)
     if args.fastvqa_src is not None:
         os.environ["FASTVQA_SRC"] = str(args.fastvqa_src)
     if args.qalign_src is not None:
@@ -359,8 +369,23 @@ def main(argv=None) -> int:
         "color_conversion": "reference",
     }
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if args.precision:
+        convert_in_place(out, args.precision)
     print(f"wrote {out / 'vsrqa.json'}")
     return 0
+
+
+def convert_in_place(out: Path, spec: str) -> None:
+    """The fp32 bundle just written to `out`, converted by precision.py's rules (`spec` as there)."""
+    import precision  # needs onnxconverter-common, for this option only
+
+    names = [b["name"] for b in json.loads((out / "vsrqa.json").read_text())["branches"]]
+    staged = out.with_name(out.name + ".converting")
+    if staged.exists():
+        shutil.rmtree(staged)
+    precision.convert_bundle(out, staged, precision.parse_precisions(spec, names))
+    shutil.rmtree(out)
+    staged.rename(out)
 
 
 if __name__ == "__main__":

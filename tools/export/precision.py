@@ -5,6 +5,7 @@
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision bf16
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision int8_weights --branches qalign
     venv/bin/python tools/export/precision.py BUNDLE OUT --precision int8_dynamic --branches spatial,liqe
+    venv/bin/python tools/export/precision.py BUNDLE OUT --precision spatial=fp16,liqe=fp16,qalign=int8_weights
 
 Every backend takes a network's precision from its graph: TensorRT builds strongly typed engines
 from it, ONNX Runtime and tract run it as stored. So a precision is a property of the ONNX file,
@@ -303,35 +304,42 @@ def relative_error(original: Path, converted: Path, batch: int = 2) -> float:
     return float(np.linalg.norm(result - reference) / np.linalg.norm(reference))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bundle", type=Path, help="the bundle to convert (left unchanged)")
-    ap.add_argument("out", type=Path, help="the new bundle's directory (must not exist)")
-    ap.add_argument("--precision", choices=sorted(CONVERT), required=True)
-    ap.add_argument("--branches", help="comma-separated branches to convert (default: every one)")
-    ap.add_argument("--max-error", type=float, help="refuse above this relative error instead of the precision's "
-                    "default (1e-2 for fp16 and bf16, 5e-2 for 8-bit), e.g. to measure a conversion further")
-    args = ap.parse_args()
-
-    manifest = json.loads((args.bundle / "vsrqa.json").read_text())
-    names = [branch["name"] for branch in manifest["branches"]]
-    chosen = names if args.branches is None else args.branches.split(",")
-    unknown = sorted(set(chosen) - set(names))
+def parse_precisions(spec: str, names: list[str]) -> dict[str, str]:
+    """`fp16` (every branch) or `spatial=fp16,qalign=int8_weights` -> {branch: precision}."""
+    if "=" not in spec:
+        pairs = [(name, spec) for name in names]
+    else:
+        pairs = [tuple(item.split("=", 1)) for item in spec.split(",") if item]
+    unknown = sorted({name for name, _ in pairs} - set(names))
     if unknown:
-        raise SystemExit(f"no branch {', '.join(unknown)} in {args.bundle} (it has {', '.join(names)})")
-    if args.out.exists():
-        raise SystemExit(f"{args.out} exists: give a new directory")
+        raise SystemExit(f"no branch {', '.join(unknown)} (the bundle has {', '.join(names)})")
+    wrong = sorted({precision for _, precision in pairs} - set(CONVERT))
+    if wrong:
+        raise SystemExit(f"unknown precision {', '.join(wrong)} (choose from {', '.join(sorted(CONVERT))})")
+    return dict(pairs)
 
-    shutil.copytree(args.bundle, args.out)
+
+def convert_bundle(bundle: Path, out: Path, precisions: dict[str, str], max_error: float | None = None) -> None:
+    """Writes `out`: `bundle` with each branch named in `precisions` converted to its precision."""
+    manifest = json.loads((bundle / "vsrqa.json").read_text())
+    if out.exists():
+        raise SystemExit(f"{out} exists: give a new directory")
+    result = {b["name"]: precisions.get(b["name"], b.get("precision", "fp32")) for b in manifest["branches"]}
+    if {"bf16", "int8_dynamic"} <= set(result.values()):  # TensorRT only, ONNX Runtime only
+        raise SystemExit("no backend runs bf16 and int8_dynamic networks together: "
+                         + ", ".join(f"{name}={p}" for name, p in result.items()))
+    shutil.copytree(bundle, out)
     for branch in manifest["branches"]:
-        if branch["name"] not in chosen:
+        precision = precisions.get(branch["name"])
+        if precision is None:
             continue
         if branch.get("precision", "fp32") != "fp32":
+            shutil.rmtree(out)
             raise SystemExit(f"branch {branch['name']} is {branch['precision']} already")
-        path = args.out / branch["network"]
+        path = out / branch["network"]
         # One model in memory at a time where possible: One-Align is 4 GB in fp32 at reduced depth.
-        converted = CONVERT[args.precision](onnx.load(path))
-        emulation = bf16_emulation(converted) if args.precision == "bf16" else None
+        converted = CONVERT[precision](onnx.load(path))
+        emulation = bf16_emulation(converted) if precision == "bf16" else None
         save_model(converted, path, keep=False)
         del converted
         with tempfile.TemporaryDirectory() as work:
@@ -340,15 +348,37 @@ def main() -> int:
                 checked = Path(work) / path.name
                 save_model(emulation, checked, keep=False)
                 del emulation
-            error = relative_error(args.bundle / branch["network"], checked)
-        limit = args.max_error if args.max_error is not None else MAX_RELATIVE_ERROR[args.precision]
-        print(f"{branch['name']}: {args.precision}, relative output error {error:.2e} against fp32")
+            error = relative_error(bundle / branch["network"], checked)
+        limit = max_error if max_error is not None else MAX_RELATIVE_ERROR[precision]
+        print(f"{branch['name']}: {precision}, relative output error {error:.2e} against fp32")
         if not error <= limit:
-            shutil.rmtree(args.out)
+            shutil.rmtree(out)
             raise SystemExit(f"{branch['name']}: relative error {error:.2e} is above {limit}")
-        branch["precision"] = args.precision
+        branch["precision"] = precision
         branch["sha256"] = sha256_file(path)
-    (args.out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bundle", type=Path, help="the bundle to convert (left unchanged)")
+    ap.add_argument("out", type=Path, help="the new bundle's directory (must not exist)")
+    ap.add_argument("--precision", required=True,
+                    help=f"{', '.join(sorted(CONVERT))}, or per branch: spatial=fp16,qalign=int8_weights")
+    ap.add_argument("--branches", help="comma-separated branches to convert (default: every one)")
+    ap.add_argument("--max-error", type=float, help="refuse above this relative error instead of the precision's "
+                    "default (1e-2 for fp16 and bf16, 5e-2 for 8-bit), e.g. to measure a conversion further")
+    args = ap.parse_args()
+
+    names = [branch["name"] for branch in json.loads((args.bundle / "vsrqa.json").read_text())["branches"]]
+    precisions = parse_precisions(args.precision, names)
+    if args.branches is not None:
+        chosen = args.branches.split(",")
+        unknown = sorted(set(chosen) - set(names))
+        if unknown:
+            raise SystemExit(f"no branch {', '.join(unknown)} in {args.bundle} (it has {', '.join(names)})")
+        precisions = {name: precision for name, precision in precisions.items() if name in chosen}
+    convert_bundle(args.bundle, args.out, precisions, args.max_error)
     print(f"wrote {args.out}")
     return 0
 
