@@ -80,7 +80,8 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
     computed by ONNX's reference evaluator, so a folded float computation may differ from the runtime's
     in the last bit; callers check the result against PyTorch as before. A node whose value would be
     larger than `max_bytes` stays (folding must not grow the file), and so does everything after it.
-    External data (a model over 2 GB) is left where it is: only small tensors are read from it."""
+    External data (a model over 2 GB) is left where it is: a large tensor is read from it only for
+    a node whose inputs are all constant, and a weight that nothing reads any more is dropped."""
     from onnx import helper, numpy_helper
     from onnx.external_data_helper import load_external_data_for_tensor
     from onnx.reference import ReferenceEvaluator
@@ -95,23 +96,30 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
                 attribute.t.data_location = onnx.TensorProto.DEFAULT
                 del attribute.t.external_data[:]
     known: dict[str, np.ndarray] = {}
+    # Large external weights are read only when a node with constant inputs needs them, and not
+    # kept: e.g. One-Align's token embedding (0.5 GB), of which the constant prompt reads 40 rows.
+    external: dict[str, onnx.TensorProto] = {}
     for tensor in graph.initializer:
         size = int(np.prod(tensor.dims)) * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
         if tensor.data_location != onnx.TensorProto.EXTERNAL or size <= max_bytes:
             known[tensor.name] = numpy_helper.to_array(tensor, base_dir=base_dir)
+        else:
+            external[tensor.name] = tensor
 
     def evaluate(node, inputs: list[str]) -> list[np.ndarray]:
-        declared = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(known[name].dtype),
-                                                  known[name].shape) for name in inputs]
+        values = {name: known[name] if name in known else numpy_helper.to_array(external[name], base_dir=base_dir)
+                  for name in inputs}
+        declared = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(values[name].dtype),
+                                                  values[name].shape) for name in inputs]
         outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in node.output]
         single = helper.make_model(helper.make_graph([node], "fold", declared, outputs),
                                    opset_imports=model.opset_import, ir_version=model.ir_version)
-        return [np.asarray(v) for v in ReferenceEvaluator(single).run(None, {name: known[name] for name in inputs})]
+        return [np.asarray(v) for v in ReferenceEvaluator(single).run(None, values)]
 
     kept, folded = [], 0
     for node in graph.node:
         inputs = [name for name in node.input if name]
-        if node.domain not in ("", "ai.onnx") or not all(name in known for name in inputs):
+        if node.domain not in ("", "ai.onnx") or not all(name in known or name in external for name in inputs):
             kept.append(node)
             continue
         if node.op_type == "Constant":
