@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use vsrqa::backend::tensorrt::builder::{build_plan, parser_library};
 use vsrqa::backend::tensorrt::cache_key::{BuildConfig, ShapeProfile};
 use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor, TensorRtLibrary};
-use vsrqa::bundle::Bundle;
+use vsrqa::bundle::{Bundle, Precision};
 use vsrqa::engine::build_engines::{branch_config, BuildOptions};
 
 fn rtx() -> TensorRtLibrary {
@@ -53,34 +53,40 @@ fn build_every_network(library: &TensorRtLibrary, dir: &Path) -> Vec<String> {
     built
 }
 
+/// Builds every network of a converted fixture bundle, after checking each branch's precision.
+fn builds_converted_fixture(fixture: &str, precision_of: impl Fn(&str) -> Precision) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(fixture);
+    let bundle = Bundle::load(&dir).unwrap();
+    for branch in &bundle.manifest.branches {
+        assert_eq!(branch.precision, precision_of(&branch.name), "{fixture}: branch '{}'", branch.name);
+    }
+    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+}
+
 #[test]
 fn gpu_tensorrt_rtx_builds_the_fp16_networks_ahead_of_time() {
     // tools/export/precision.py's conversion: strongly typed engines in the graphs' precision, the
     // converter's fp32 islands (Resize) and the fp32 network boundary included.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_fp16");
-    let bundle = Bundle::load(&dir).unwrap();
-    assert!(bundle.manifest.branches.iter().all(|b| b.precision == vsrqa::bundle::Precision::Fp16));
-    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+    builds_converted_fixture("tiny_bundle_fp16", |_| Precision::Fp16);
 }
 
 #[test]
 fn gpu_tensorrt_rtx_builds_the_bf16_networks_ahead_of_time() {
     // The bf16 conversion: bfloat16 arithmetic, Conv and pooling kept fp32 behind casts (their
     // ONNX schemas take bf16 from opset 22 only), the fp32 network boundary.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_bf16");
-    let bundle = Bundle::load(&dir).unwrap();
-    assert!(bundle.manifest.branches.iter().all(|b| b.precision == vsrqa::bundle::Precision::Bf16));
-    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+    builds_converted_fixture("tiny_bundle_bf16", |_| Precision::Bf16);
 }
 
 #[test]
 fn gpu_tensorrt_rtx_builds_qalign_with_8_bit_weights_ahead_of_time() {
     // Weight-only int8: DequantizeLinear (per output channel) on each linear layer's constant weight.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle_qalign_int8");
-    let bundle = Bundle::load(&dir).unwrap();
-    let qalign = bundle.manifest.branches.iter().find(|b| b.name == "qalign").unwrap();
-    assert_eq!(qalign.precision, vsrqa::bundle::Precision::Int8Weights);
-    assert_eq!(build_every_network(&rtx(), &dir), ["spatial", "slowfast", "qalign", "liqe", "fastvqa"]);
+    builds_converted_fixture("tiny_bundle_qalign_int8", |name| {
+        if name == "qalign" {
+            Precision::Int8Weights
+        } else {
+            Precision::Fp32
+        }
+    });
 }
 
 #[test]

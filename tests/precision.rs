@@ -141,18 +141,19 @@ fn within_targets_of_fp32(bundle: &str, converted: &[(&str, Precision)], feature
 
 const BRANCHES: [&str; 5] = ["spatial", "slowfast", "qalign", "liqe", "fastvqa"];
 
+/// Each branch of the tiny bundle with the precision `precision_of` gives it.
+fn precisions(precision_of: impl Fn(&str) -> Precision) -> Vec<(&'static str, Precision)> {
+    BRANCHES.iter().map(|name| (*name, precision_of(name))).collect()
+}
+
 #[test]
 fn fp16_networks_score_within_the_precision_targets_of_fp32() {
-    let converted: Vec<_> = BRANCHES.iter().map(|name| (*name, Precision::Fp16)).collect();
-    within_targets_of_fp32("tiny_bundle_fp16", &converted, 1e-2, 1e-3);
+    within_targets_of_fp32("tiny_bundle_fp16", &precisions(|_| Precision::Fp16), 1e-2, 1e-3);
 }
 
 #[test]
 fn int8_weights_for_qalign_score_within_the_precision_targets_of_fp32() {
-    let converted: Vec<_> = BRANCHES
-        .iter()
-        .map(|name| (*name, if *name == "qalign" { Precision::Int8Weights } else { Precision::Fp32 }))
-        .collect();
+    let converted = precisions(|name| if name == "qalign" { Precision::Int8Weights } else { Precision::Fp32 });
     within_targets_of_fp32("tiny_bundle_qalign_int8", &converted, 5e-2, 1e-2);
 }
 
@@ -160,8 +161,7 @@ fn int8_weights_for_qalign_score_within_the_precision_targets_of_fp32() {
 fn int8_dynamic_networks_score_within_the_precision_targets_of_fp32() {
     // ONNX Runtime's dynamic quantization of every linear layer. The tiny SlowFast has none (it is
     // all convolutions), so its features are unchanged.
-    let converted: Vec<_> = BRANCHES.iter().map(|name| (*name, Precision::Int8Dynamic)).collect();
-    within_targets_of_fp32("tiny_bundle_int8_dynamic", &converted, 5e-2, 1e-2);
+    within_targets_of_fp32("tiny_bundle_int8_dynamic", &precisions(|_| Precision::Int8Dynamic), 5e-2, 1e-2);
 }
 
 #[test]

@@ -166,9 +166,9 @@ def markdown(r: dict) -> str:
         f"| {label} | " + " | ".join(fmt(v[k][key]) for k in backends) + f" | {ref_text} | {speed} |")
     lines += [
         row("frame conversion to RGB", "convert_s", "(in decoding)"),
-        f"| **clip score** (decoded frames in memory) | " + " | ".join(f"**{v[k]['clip_score_s']:.2f}**" for k in backends)
+        "| **clip score** (decoded frames in memory) | " + " | ".join(f"**{v[k]['clip_score_s']:.2f}**" for k in backends)
         + f" | **{ref['clip_score_s']:.2f}** | **{ratio(ref['clip_score_s'], v[main]['clip_score_s'])}** |",
-        f"| clip score, first clip after loading the model | " + " | ".join(fmt(v[k]["first_run_s"]) for k in backends)
+        "| clip score, first clip after loading the model | " + " | ".join(fmt(v[k]["first_run_s"]) for k in backends)
         + f" | {fmt(ref['first_run_s'])} | {ratio(ref['first_run_s'], v[main]['first_run_s'])} |",
         row("decoding the clip (vsrqa: Y4M read; reference: OpenCV to RGB)", "decode_s", fmt(ref["decode_s"])),
         row("loading the model", "engine_load_s", fmt(ref["load_s"])),

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from safetensors.numpy import load_file
+from safetensors import safe_open
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -74,7 +74,7 @@ def emulated(bundle: Path, out: Path) -> Path:
         if branch.get("precision") != "bf16":
             continue
         path = out / branch["network"]
-        precision.save_model(precision.bf16_emulation(onnx.load(path)), path, keep=False)
+        precision.save_model(precision.bf16_emulation(onnx.load(path)), path)
         del branch["precision"]
         branch["sha256"] = sha256_file(path)
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -98,10 +98,8 @@ def features_and_scores(bundle: Path, clips_csv: Path, bank: Path, threads: int)
     layout = [(b["name"], b["output_dim"]) for b in info["branches"]]
     features = {}
     for entry in sorted((bank / "videos").glob("*.safetensors")):
-        tensors = load_file(entry)
-        with open(entry, "rb") as f:  # the video's path is in the safetensors metadata
-            header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-        features[Path(header["__metadata__"]["path"]).stem] = tensors["features"].astype(np.float64)
+        with safe_open(entry, framework="numpy") as f:  # the video's path is in the metadata
+            features[Path(f.metadata()["path"]).stem] = f.get_tensor("features").astype(np.float64)
     return features, scores, layout
 
 

@@ -37,7 +37,6 @@ tools/export/precision.py's rules (fp16, bf16, int8_weights, int8_dynamic; per b
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import os
@@ -276,9 +275,10 @@ def main(argv=None) -> int:
     if missing:
         ap.error(f"export of {missing} is not implemented yet (implemented: {sorted(IMPLEMENTED)})")
     names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
+    precisions = None
     if args.precision:  # a wrong spec fails before the export, not after
         import precision  # needs onnxconverter-common, for this option only
-        precision.parse_precisions(args.precision, names)
+        precisions = precision.parse_precisions(args.precision, names)
     if args.fastvqa_src is not None:
         os.environ["FASTVQA_SRC"] = str(args.fastvqa_src)
     if args.qalign_src is not None:
@@ -296,10 +296,8 @@ def main(argv=None) -> int:
                       "qalign": args.qalign_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            builder = BUILDERS[name]
-            if name == "qalign" and args.qalign_layers is not None:
-                builder = functools.partial(qalign_branch, llama_layers=args.qalign_layers)
-            net, entry, shape, head_state = builder(args.size, checkpoint)
+            options = {"llama_layers": args.qalign_layers} if name == "qalign" else {}
+            net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint, **options)
         path = out / entry["network"]
         branch_dynamic = dynamic and name not in FIXED_BATCH
         branch_batch = batch if name not in FIXED_BATCH else 1
@@ -369,21 +367,20 @@ def main(argv=None) -> int:
         "color_conversion": "reference",
     }
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if args.precision:
-        convert_in_place(out, args.precision)
+    if precisions:
+        convert_in_place(out, precisions)
     print(f"wrote {out / 'vsrqa.json'}")
     return 0
 
 
-def convert_in_place(out: Path, spec: str) -> None:
-    """The fp32 bundle just written to `out`, converted by precision.py's rules (`spec` as there)."""
+def convert_in_place(out: Path, precisions: dict[str, str]) -> None:
+    """The fp32 bundle just written to `out`, converted by precision.py: {branch: precision}."""
     import precision  # needs onnxconverter-common, for this option only
 
-    names = [b["name"] for b in json.loads((out / "vsrqa.json").read_text())["branches"]]
     staged = out.with_name(out.name + ".converting")
     if staged.exists():
         shutil.rmtree(staged)
-    precision.convert_bundle(out, staged, precision.parse_precisions(spec, names))
+    precision.convert_bundle(out, staged, precisions)
     shutil.rmtree(out)
     staged.rename(out)
 

@@ -45,7 +45,6 @@ provenance) is copied unchanged. Other branches keep their files: a bundle may m
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import shutil
 import sys
@@ -53,6 +52,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import ml_dtypes  # onnx's own dependency: numpy's bfloat16
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -66,6 +66,22 @@ from vsrqa_ref.hashing import sha256_file  # noqa: E402
 MAX_RELATIVE_ERROR = {"fp16": 1e-2, "bf16": 1e-2, "int8_weights": 5e-2, "int8_dynamic": 5e-2}
 # A protobuf message cannot exceed 2 GB: larger networks keep their weights in an external file.
 PROTOBUF_LIMIT = 2_000_000_000
+
+
+def graphs(graph: onnx.GraphProto):
+    """`graph` and every subgraph in it (If and Loop bodies), depth first."""
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                yield from graphs(attribute.g)
+            elif attribute.type == onnx.AttributeProto.GRAPHS:
+                for subgraph in attribute.graphs:
+                    yield from graphs(subgraph)
+
+
+def value_infos(graph: onnx.GraphProto):
+    return list(graph.input) + list(graph.output) + list(graph.value_info)
 
 
 def over_protobuf_limit(model: onnx.ModelProto) -> bool:
@@ -135,13 +151,6 @@ def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def bf16_tensor(values: np.ndarray, name: str) -> onnx.TensorProto:
-    """fp32 values rounded to the nearest bfloat16 (ties to even), as an ONNX tensor."""
-    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
-    return helper.make_tensor(name, TensorProto.BFLOAT16, values.shape, rounded.tobytes(), raw=True)
-
-
 def ops_without_bf16(model: onnx.ModelProto) -> list[str]:
     """The graph's standard operations whose schema at its opset takes no bfloat16."""
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -152,22 +161,6 @@ def ops_without_bf16(model: onnx.ModelProto) -> list[str]:
                                                for c in schema.type_constraints):
             missing.add(op_type)
     return sorted(missing)
-
-
-def graphs(graph: onnx.GraphProto):
-    """`graph` and every subgraph in it (If and Loop bodies), depth first."""
-    yield graph
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                yield from graphs(attribute.g)
-            elif attribute.type == onnx.AttributeProto.GRAPHS:
-                for subgraph in attribute.graphs:
-                    yield from graphs(subgraph)
-
-
-def value_infos(graph: onnx.GraphProto):
-    return list(graph.input) + list(graph.output) + list(graph.value_info)
 
 
 def to_bf16(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -187,7 +180,9 @@ def to_bf16(model: onnx.ModelProto) -> onnx.ModelProto:
 
     def retyped(tensor: onnx.TensorProto, fp32: np.ndarray | None) -> onnx.TensorProto:
         values = fp32 if fp32 is not None else numpy_helper.to_array(tensor).astype(np.float32)
-        return bf16_tensor(values, tensor.name)
+        rounded = numpy_helper.from_array(values.astype(ml_dtypes.bfloat16))  # nearest, ties to even
+        rounded.name = tensor.name
+        return rounded
 
     for graph in graphs(converted.graph):
         for tensor in graph.initializer:
@@ -208,8 +203,7 @@ def to_bf16(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def bf16_to_fp32(tensor: onnx.TensorProto) -> onnx.TensorProto:
     """A bfloat16 tensor as float32 (exact: bf16 is fp32's upper half)."""
-    bits = np.frombuffer(tensor.raw_data, np.uint16).astype(np.uint32) << 16
-    return numpy_helper.from_array(bits.view(np.float32).reshape(tuple(tensor.dims)), tensor.name)
+    return numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
 
 
 def bf16_emulation(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -264,7 +258,7 @@ def to_int8_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
 
     with tempfile.TemporaryDirectory() as work:
         source, target = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
-        save_model(model, source, keep=False)
+        save_model(model, source)
         quantize_dynamic(source, target, op_types_to_quantize=["MatMul", "Gemm"], per_channel=True,
                          weight_type=QuantType.QInt8, use_external_data_format=over_protobuf_limit(model))
         return onnx.load(target)
@@ -273,14 +267,12 @@ def to_int8_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
 CONVERT = {"fp16": to_fp16, "bf16": to_bf16, "int8_weights": to_int8_weights, "int8_dynamic": to_int8_dynamic}
 
 
-def save_model(model: onnx.ModelProto, path: Path, keep: bool = True) -> None:
-    """Writes `model`; above protobuf's 2 GB its weights go to one external file beside it. That
-    empties the model's tensors, so unless `keep` is false it saves a copy."""
+def save_model(model: onnx.ModelProto, path: Path) -> None:
+    """Writes `model`; above protobuf's 2 GB its weights go to one external file beside it, which
+    empties the model's tensors: pass a model you are done with."""
     for stale in path.parent.glob(path.name + ".data"):
         stale.unlink()
     if over_protobuf_limit(model):
-        if keep:
-            model = copy.deepcopy(model)
         onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
                         location=path.name + ".data", size_threshold=1024)
     else:
@@ -340,13 +332,13 @@ def convert_bundle(bundle: Path, out: Path, precisions: dict[str, str], max_erro
         # One model in memory at a time where possible: One-Align is 4 GB in fp32 at reduced depth.
         converted = CONVERT[precision](onnx.load(path))
         emulation = bf16_emulation(converted) if precision == "bf16" else None
-        save_model(converted, path, keep=False)
+        save_model(converted, path)
         del converted
         with tempfile.TemporaryDirectory() as work:
             checked = path
             if emulation is not None:
                 checked = Path(work) / path.name
-                save_model(emulation, checked, keep=False)
+                save_model(emulation, checked)
                 del emulation
             error = relative_error(bundle / branch["network"], checked)
         limit = max_error if max_error is not None else MAX_RELATIVE_ERROR[precision]

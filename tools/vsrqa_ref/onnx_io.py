@@ -96,8 +96,8 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
                 attribute.t.data_location = onnx.TensorProto.DEFAULT
                 del attribute.t.external_data[:]
     known: dict[str, np.ndarray] = {}
-    # Large external weights are read only when a node with constant inputs needs them, and not
-    # kept: e.g. One-Align's token embedding (0.5 GB), of which the constant prompt reads 40 rows.
+    # Large external weights are read only when a node with constant inputs needs them: e.g.
+    # One-Align's token embedding (0.5 GB), of which the constant prompt reads 40 rows.
     external: dict[str, onnx.TensorProto] = {}
     for tensor in graph.initializer:
         size = int(np.prod(tensor.dims)) * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
@@ -106,9 +106,17 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
         else:
             external[tensor.name] = tensor
 
+    read: dict[str, np.ndarray] = {}  # large weights read once, however many constant nodes use them
+
+    def constant(name: str) -> np.ndarray:
+        if name in known:
+            return known[name]
+        if name not in read:
+            read[name] = numpy_helper.to_array(external[name], base_dir=base_dir)
+        return read[name]
+
     def evaluate(node, inputs: list[str]) -> list[np.ndarray]:
-        values = {name: known[name] if name in known else numpy_helper.to_array(external[name], base_dir=base_dir)
-                  for name in inputs}
+        values = {name: constant(name) for name in inputs}
         declared = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(values[name].dtype),
                                                   values[name].shape) for name in inputs]
         outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in node.output]

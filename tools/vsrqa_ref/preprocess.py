@@ -6,7 +6,6 @@ of shape (1, 3, H, W) (scope `key_frame`) or (1, 3, T, H, W) (scope `window`).
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
