@@ -28,7 +28,8 @@ pub struct Tensor {
 /// Which backend an engine runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BackendKind {
-    /// The best available: TensorRT when a library and a GPU are usable, else the CPU.
+    /// The fastest usable: TensorRT when a library and a GPU are usable, else ONNX Runtime when its
+    /// library loads, else the CPU.
     #[default]
     Auto,
     /// tract: pure Rust, always available; the numerical reference.

@@ -59,7 +59,7 @@ pub struct EngineOptions {
     pub color_conversion: Option<ColorConversion>,
 }
 
-/// Whether `backend` runs a network of `precision`, and if not, why and which backends do. tract's
+/// Whether `backend` runs a network of `precision`, and if not, why. tract's
 /// fp16 support is incomplete (it fails on fp16 Gemm and shape inference), so the CPU backend runs
 /// fp32 only; ONNX Runtime's CPU provider has no bf16 arithmetic; TensorRT has no MatMulInteger.
 fn precision_support(precision: Precision, backend: BackendKind) -> std::result::Result<(), &'static str> {
@@ -72,12 +72,22 @@ fn precision_support(precision: Precision, backend: BackendKind) -> std::result:
     }
 }
 
-fn backends_for(precision: Precision) -> &'static str {
-    match precision {
-        Precision::Fp32 => "every backend",
-        Precision::Fp16 | Precision::Int8Weights => "the onnxruntime and tensorrt backends",
-        Precision::Bf16 => "the tensorrt backend",
-        Precision::Int8Dynamic => "the onnxruntime backend",
+/// The backends that run networks, in the order [`backends_for`] names them.
+const NETWORK_BACKENDS: [BackendKind; 3] = [BackendKind::Cpu, BackendKind::OnnxRuntime, BackendKind::TensorRt];
+
+/// The backends that run a network of `precision`, by [`precision_support`].
+fn backends_running(precision: Precision) -> Vec<BackendKind> {
+    NETWORK_BACKENDS.into_iter().filter(|&backend| precision_support(precision, backend).is_ok()).collect()
+}
+
+/// The backends that run a network of `precision`, for a message: "the tensorrt backend".
+fn backends_for(precision: Precision) -> String {
+    let names: Vec<&str> = backends_running(precision).into_iter().map(BackendKind::name).collect();
+    match names.as_slice() {
+        all if all.len() == NETWORK_BACKENDS.len() => "every backend".to_string(),
+        [] => "no backend".to_string(),
+        [one] => format!("the {one} backend"),
+        [rest @ .., last] => format!("the {} and {last} backends", rest.join(", ")),
     }
 }
 
@@ -102,14 +112,16 @@ pub fn auto_choice_for(bundle: &Bundle) -> (BackendKind, String) {
     backend_for_bundle(bundle).unwrap_or_else(backend::auto_choice)
 }
 
-/// `auto` for a bundle whose precisions leave one backend: bf16 runs on TensorRT only, int8_dynamic
-/// on ONNX Runtime only. `None`: `auto` picks as usual.
+/// `auto` for a bundle with a network that only one backend runs (bf16: TensorRT; int8_dynamic:
+/// ONNX Runtime). `None`: `auto` picks as usual.
 fn backend_for_bundle(bundle: &Bundle) -> Option<(BackendKind, String)> {
-    let only = |precision: Precision, kind: BackendKind| {
-        let branch = bundle.manifest.branches.iter().find(|branch| branch.precision == precision)?;
-        Some((kind, format!("auto: branch '{}' is {}, which only {} runs", branch.name, precision.name(), kind.name())))
-    };
-    only(Precision::Bf16, BackendKind::TensorRt).or_else(|| only(Precision::Int8Dynamic, BackendKind::OnnxRuntime))
+    bundle.manifest.branches.iter().find_map(|branch| match backends_running(branch.precision)[..] {
+        [only] => Some((
+            only,
+            format!("auto: branch '{}' is {}, which only {} runs", branch.name, branch.precision.name(), only.name()),
+        )),
+        _ => None,
+    })
 }
 
 /// A loaded model bundle ready to score. Cheap to clone (shared); `Send + Sync`.

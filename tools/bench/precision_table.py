@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tools" / "export"))
 import precision  # noqa: E402
 from vsrqa_ref.hashing import sha256_file  # noqa: E402
+from vsrqa_ref.onnx_files import save_model, weights_file  # noqa: E402
 
 CLIPS = {
     "testsrc2": "testsrc2=size=640x360:rate=24",
@@ -64,6 +65,12 @@ def make_clips(work: Path, seconds: int) -> list[Path]:
     return clips
 
 
+def has_bf16(bundle: Path) -> bool:
+    """Whether a network of `bundle` is bf16, which no CPU backend runs."""
+    manifest = json.loads((bundle / "vsrqa.json").read_text())
+    return any(b.get("precision") == "bf16" for b in manifest["branches"])
+
+
 def emulated(bundle: Path, out: Path) -> Path:
     """`bundle` with every bf16 network replaced by its fp32 emulation (precision fp32)."""
     if out.exists():
@@ -74,7 +81,7 @@ def emulated(bundle: Path, out: Path) -> Path:
         if branch.get("precision") != "bf16":
             continue
         path = out / branch["network"]
-        precision.save_model(precision.bf16_emulation(onnx.load(path)), path)
+        save_model(precision.bf16_emulation(onnx.load(path)), path)
         del branch["precision"]
         branch["sha256"] = sha256_file(path)
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -107,7 +114,7 @@ def weight_bytes(bundle: Path) -> int:
     """The networks' files (ONNX and external data): their weights, give or take the graph."""
     manifest = json.loads((bundle / "vsrqa.json").read_text())
     files = [bundle / b["network"] for b in manifest["branches"]]
-    files += [f.with_name(f.name + ".data") for f in files]
+    files += [weights_file(f) for f in files]
     return sum(f.stat().st_size for f in files if f.exists())
 
 
@@ -115,8 +122,7 @@ def bench_table(bundles: list[tuple[str, Path]], clip: Path, repeat: int, thread
     """`vsrqa bench` of each bundle ONNX Runtime runs, on `clip`."""
     rows = {}
     for name, bundle in bundles:
-        manifest = json.loads((bundle / "vsrqa.json").read_text())
-        if any(b.get("precision") == "bf16" for b in manifest["branches"]):
+        if has_bf16(bundle):
             continue  # no bf16 kernels on the CPU
         print(f"bench {name}: {bundle}", file=sys.stderr, flush=True)
         report = json.loads(vsrqa("bench", "-m", str(bundle), str(clip), "--backend", "onnxruntime",
@@ -162,8 +168,7 @@ def main(argv=None) -> int:
 
     results = {}
     for name, bundle in bundles:
-        manifest = json.loads((bundle / "vsrqa.json").read_text())
-        if any(b.get("precision") == "bf16" for b in manifest["branches"]):
+        if has_bf16(bundle):
             bundle = emulated(bundle, args.work / f"{name}-emulated")
         print(f"{name}: {bundle}", file=sys.stderr, flush=True)
         results[name] = features_and_scores(bundle, clips_csv, args.work / f"bank-{name}", args.threads)

@@ -61,38 +61,14 @@ from onnxconverter_common import float16
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ -> import vsrqa_ref
 from vsrqa_ref.hashing import sha256_file  # noqa: E402
+from vsrqa_ref.onnx_files import graphs, over_protobuf_limit, save_model  # noqa: E402
 
 # The relative output error above which a conversion is refused, per precision.
 MAX_RELATIVE_ERROR = {"fp16": 1e-2, "bf16": 1e-2, "int8_weights": 5e-2, "int8_dynamic": 5e-2}
-# A protobuf message cannot exceed 2 GB: larger networks keep their weights in an external file.
-PROTOBUF_LIMIT = 2_000_000_000
-
-
-def graphs(graph: onnx.GraphProto):
-    """`graph` and every subgraph in it (If and Loop bodies), depth first."""
-    yield graph
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                yield from graphs(attribute.g)
-            elif attribute.type == onnx.AttributeProto.GRAPHS:
-                for subgraph in attribute.graphs:
-                    yield from graphs(subgraph)
 
 
 def value_infos(graph: onnx.GraphProto):
     return list(graph.input) + list(graph.output) + list(graph.value_info)
-
-
-def over_protobuf_limit(model: onnx.ModelProto) -> bool:
-    """Whether the model is too large for one protobuf message (ByteSize itself fails there): its
-    tensors' bytes, with a margin for the graph."""
-    tensors = [t for graph in graphs(model.graph) for t in graph.initializer]
-    tensors += [a.t for graph in graphs(model.graph) for node in graph.node for a in node.attribute
-                if a.type == onnx.AttributeProto.TENSOR]
-    size = sum(len(t.raw_data) + 4 * (len(t.float_data) + len(t.int32_data)) + 8 * len(t.int64_data)
-               for t in tensors)
-    return size > PROTOBUF_LIMIT - 100_000_000
 
 
 def to_fp16(model: onnx.ModelProto, op_block_list: list[str] | None = None) -> onnx.ModelProto:
@@ -265,18 +241,6 @@ def to_int8_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 CONVERT = {"fp16": to_fp16, "bf16": to_bf16, "int8_weights": to_int8_weights, "int8_dynamic": to_int8_dynamic}
-
-
-def save_model(model: onnx.ModelProto, path: Path) -> None:
-    """Writes `model`; above protobuf's 2 GB its weights go to one external file beside it, which
-    empties the model's tensors: pass a model you are done with."""
-    for stale in path.parent.glob(path.name + ".data"):
-        stale.unlink()
-    if over_protobuf_limit(model):
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data", size_threshold=1024)
-    else:
-        onnx.save_model(model, path)
 
 
 def relative_error(original: Path, converted: Path, batch: int = 2) -> float:

@@ -12,6 +12,8 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from .onnx_files import save_model, weights_file
+
 
 def export_onnx(model: torch.nn.Module, sample_shape, path: Path, opset: int = 17, dynamic_batch: bool = True) -> None:
     """Legacy (TorchScript) export, input "input" and output "output", batch axis "N" when dynamic."""
@@ -66,7 +68,7 @@ def describe_onnx(path: Path) -> dict:
         "output": (out.name, dims(out)),
         "nodes": len(m.graph.node),
         "op_types": dict(sorted(ops.items())),
-        "bytes": sum(p.stat().st_size for p in (path, path.with_name(path.name + ".data")) if p.exists()),
+        "bytes": sum(p.stat().st_size for p in (path, weights_file(path)) if p.exists()),
     }
 
 
@@ -161,9 +163,9 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
 
 def move_model(staged: Path, path: Path) -> bool:
     """Moves an exported model to `path`. A model over 2 GB, whose weights the exporter writes as
-    one file per tensor beside it, is written again with all of them in one file, `<name>.data`
-    (the staged directory, with any file no longer referenced, is the caller's to remove). Returns
-    whether the model has external data."""
+    one file per tensor beside it, is written again by `save_model`: all of them in one file,
+    `<name>.data` (the staged directory, with any file no longer referenced, is the caller's to
+    remove). Returns whether the model's weights are in that file."""
     model = onnx.load(str(staged), load_external_data=False)
     tensors = list(model.graph.initializer) + [attribute.t for node in model.graph.node
                                                for attribute in node.attribute
@@ -171,8 +173,6 @@ def move_model(staged: Path, path: Path) -> bool:
     if not any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in tensors):
         shutil.move(staged, path)
         return False
-    model = onnx.load(str(staged))
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=Path(path).name + ".data", size_threshold=1024)
+    save_model(onnx.load(str(staged)), Path(path))
     onnx.checker.check_model(str(path))
-    return True
+    return weights_file(Path(path)).exists()
