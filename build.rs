@@ -1,32 +1,11 @@
-//! Gives the shared library a SONAME on Linux, so that programs record `libvsrqa.so.<major>`
-//! (the C API major version, `VSRQA_API_VERSION_MAJOR`, read from src/capi/types.rs, its one
-//! definition) rather than a path or the bare name, and a version script (vsrqa.map) that exports
-//! the `vsrqa_*` functions only; with
-//! the `tensorrt-rtx` or `tensorrt` feature, compiles the TensorRT C++ facade against the headers
-//! of `VSRQA_TENSORRT_INCLUDE_DIR`, after checking that they are the release the feature names.
-
-/// `VSRQA_API_VERSION_MAJOR` as src/capi/types.rs defines it.
-fn api_version_major() -> u32 {
-    let path = "src/capi/types.rs";
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .find_map(|line| line.strip_prefix("pub const VSRQA_API_VERSION_MAJOR: u32 = "))
-        .and_then(|rest| rest.trim_end_matches(';').trim().parse().ok())
-        .unwrap_or_else(|| panic!("{path} does not define VSRQA_API_VERSION_MAJOR as a number"))
-}
+//! With the `tensorrt-rtx` or `tensorrt` feature, compiles the TensorRT C++ facade against the
+//! headers of `VSRQA_TENSORRT_INCLUDE_DIR`, after checking that they are the release the feature
+//! names. (The C library's SONAME and export list are crates/vsrqa-capi's build.rs.)
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/capi/types.rs");
-    println!("cargo:rerun-if-changed=vsrqa.map");
     // Set when the TensorRT facade is compiled in (either feature).
     println!("cargo::rustc-check-cfg=cfg(vsrqa_tensorrt)");
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        let major = api_version_major();
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libvsrqa.so.{major}");
-        let map = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("vsrqa.map");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
-    }
     #[cfg(all(feature = "tensorrt-rtx", feature = "tensorrt"))]
     panic!(
         "the `tensorrt-rtx` and `tensorrt` features exclude each other: the facade is compiled against one \

@@ -22,6 +22,21 @@
 #ifndef VSRQA_HPP
 #define VSRQA_HPP
 
+/* C++17 or later (MSVC reports its standard in _MSVC_LANG; __cplusplus only with /Zc:__cplusplus).
+   The rest of the file is skipped otherwise, so that this is the one error. */
+#if defined(_MSVC_LANG)
+#define VSRQA_HPP_CPLUSPLUS _MSVC_LANG
+#elif defined(__cplusplus)
+#define VSRQA_HPP_CPLUSPLUS __cplusplus
+#else
+#define VSRQA_HPP_CPLUSPLUS 0L
+#endif
+#if VSRQA_HPP_CPLUSPLUS < 201703L
+#undef VSRQA_HPP_CPLUSPLUS
+#error "vsrqa.hpp needs C++17 (e.g. -std=c++17); C and older C++ programs use the C API, vsrqa.h"
+#else
+#undef VSRQA_HPP_CPLUSPLUS
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -70,7 +85,10 @@ T defaults() {
 /** Whether the loaded library serves this header's API (same major version, minor at least this one's). */
 inline bool library_is_compatible() noexcept {
     const uint32_t loaded = vsrqa_version_api();
-    return (loaded >> 16) == VSRQA_API_VERSION_MAJOR && ((loaded >> 8) & 0xff) >= VSRQA_API_VERSION_MINOR;
+    // Major and minor together (major << 8 | minor), so that no comparison is with a constant 0
+    // while the minor version is 0 (-Wtype-limits).
+    const uint32_t needed = (uint32_t{VSRQA_API_VERSION_MAJOR} << 8) | uint32_t{VSRQA_API_VERSION_MINOR};
+    return (loaded >> 16) == uint32_t{VSRQA_API_VERSION_MAJOR} && (loaded >> 8) >= needed;
 }
 
 /** One stream of frames (see VsrqaSessionConfig). Movable, not copyable; destroyed with its owner. */
@@ -193,4 +211,5 @@ class Engine {
 
 }  // namespace vsrqa
 
+#endif /* C++17 */
 #endif /* VSRQA_HPP */

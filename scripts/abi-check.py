@@ -7,7 +7,7 @@ libvsrqa.so exports, a pointer of that function's type. abidw describes the prob
 signature and every struct layout the functions reach) and abidiff compares it with the baseline.
 
 Allowed, as the API's extensible structs promise: new functions, and fields appended to a struct
-(inserted at or past its old size). Anything else fails: a function removed, a parameter or field
+(placed after its last old field: in its old tail padding, or past its old size). Anything else fails: a function removed, a parameter or field
 whose type, name or offset changed, a field removed. Also checked: the library exports `vsrqa_*`
 symbols only (nm -D).
 
@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ElementTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = os.path.join(ROOT, "abi", "vsrqa-1.abi")
@@ -60,22 +61,38 @@ def probe_abi(include_dir, functions, workdir, name):
     return corpus
 
 
-def incompatibilities(report):
-    """What in an abidiff report breaks programs built against the baseline."""
+def last_field_offsets(corpus):
+    """Per struct of an abidw corpus, the offset in bits of its last field."""
+    offsets = {}
+    for struct in ElementTree.parse(corpus).iter("class-decl"):
+        fields = [int(m.get("layout-offset-in-bits")) for m in struct.iter("data-member")]
+        if fields:
+            offsets[struct.get("name")] = max(fields)
+    return offsets
+
+
+def incompatibilities(report, old_last_fields):
+    """What in an abidiff report breaks programs built against the baseline. `old_last_fields`:
+    the baseline's last field offset per struct (last_field_offsets)."""
     problems = []
-    old_size = None
+    struct = None
     for line in report.splitlines():
         text = line.strip()
+        named = re.search(r"type 'struct (\w+)'", text)
+        if named:
+            struct = named.group(1)
         size = re.match(r"type size changed from (\d+) to (\d+)", text)
         if size:
-            old_size = int(size.group(1))
-            if int(size.group(2)) < old_size:
+            if int(size.group(2)) < int(size.group(1)):
                 problems.append(text)
             continue
         inserted = re.match(r"'.*', at offset (\d+) \(in bits\)", text)
         if inserted:
-            if old_size is None or int(inserted.group(1)) < old_size:
-                problems.append(f"a field inserted before the end of its struct: {text}")
+            # Appended: after the struct's last old field, whether in its old tail padding (the
+            # size unchanged) or past its old end. Anywhere else moves or overlays old fields.
+            last = old_last_fields.get(struct)
+            if last is None or int(inserted.group(1)) <= last:
+                problems.append(f"a field inserted before the end of struct {struct}: {text}")
             continue
         if text.startswith("[D]") or "deletion" in text or "offset changed" in text:
             problems.append(text)
@@ -91,7 +108,7 @@ def compare(baseline, current):
     # abidiff's status: bit 1 usage or internal error, bit 3 an incompatible change.
     if result.returncode & 1:
         sys.exit(f"error: abidiff failed:\n{result.stdout}{result.stderr}")
-    problems = incompatibilities(result.stdout)
+    problems = incompatibilities(result.stdout, last_field_offsets(baseline))
     if result.returncode & 8:
         problems.append("abidiff reports an incompatible change")
     return result.stdout, problems
@@ -115,6 +132,15 @@ def self_test(functions, workdir, current):
     changed = probe_abi(broken_dir, functions, workdir, "broken")
     report, problems = compare(current, changed)
     assert problems, f"self-test: a changed field type must be incompatible:\n{report}"
+    # A field put into padding between old fields (VsrqaFrameScore's, after key_frame) moves
+    # nothing, but it is not appended: an older library would not know to leave it alone.
+    inserted = header.replace("  uint32_t key_frame;\n", "  uint32_t key_frame;\n  uint32_t flags;\n", 1)
+    assert inserted != header, "self-test: cannot find VsrqaFrameScore.key_frame in vsrqa.h"
+    with open(os.path.join(broken_dir, "vsrqa.h"), "w") as f:
+        f.write(inserted)
+    changed = probe_abi(broken_dir, functions, workdir, "inserted")
+    report, problems = compare(current, changed)
+    assert problems, f"self-test: a field inserted between old fields must be incompatible:\n{report}"
     print("abi-check self-test: ok")
 
 

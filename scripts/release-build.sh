@@ -26,17 +26,19 @@ export PATH="$PWD/$venv/bin:$PATH"
 rustup target add "$triple" >/dev/null
 
 target_dir="target/zigbuild"
-cargo zigbuild -p vsrqa --lib --locked --profile dist --target "$triple.$glibc_floor" --target-dir "$target_dir"
+cargo zigbuild -p vsrqa-capi --lib --locked --profile dist --target "$triple.$glibc_floor" --target-dir "$target_dir"
 built="$target_dir/$triple/dist"
 
 # The newest glibc symbol version the shared library asks for must not pass the floor.
-newest="$(objdump -T "$built/libvsrqa.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -1)"
+newest="$(objdump -T "$built/libvsrqa_capi.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -1)"
 if [ "$(printf '%s\n%s\n' "$newest" "$glibc_floor" | sort -V | tail -1)" != "$glibc_floor" ]; then
   echo "error: libvsrqa.so needs glibc $newest, above the floor $glibc_floor" >&2
   exit 1
 fi
 
 mkdir -p "$out"
-cp "$built/libvsrqa.so" "$built/libvsrqa.a" "$out/"
+# cargo names them after the crate (vsrqa-capi); they ship, and install, as libvsrqa.
+cp "$built/libvsrqa_capi.so" "$out/libvsrqa.so"
+cp "$built/libvsrqa_capi.a" "$out/libvsrqa.a"
 echo "libvsrqa.so and libvsrqa.a in $out (newest glibc symbol: $newest)"
 ls -l "$out/libvsrqa.so" "$out/libvsrqa.a"

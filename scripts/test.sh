@@ -13,6 +13,7 @@
 #     the GStreamer element in gst-launch pipelines (crates/gst-vsrqa/tests), the encoder loop
 #     example (ctest, through tests/capi_package.rs)
 #   - the Python package against the CLI, and batch scoring on a two-node Ray cluster (pytest)
+#   - what the Python extension exports: no C API (check-exports.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step is echoed with the seconds since the start, so a log shows where the time goes.
@@ -43,9 +44,9 @@ if cargo tree -p vsrqa --locked -e normal,build,dev --prefix none | grep -E "^(l
   echo "error: vsrqa's dependency tree has training's crates (above)"; exit 1
 fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# Every feature combination builds: the library without its default `cuda` feature, and with each
-# TensorRT runner (the two exclude each other, so there is no --all-features build).
-cargo clippy -p vsrqa --no-default-features --all-targets --locked -- -D warnings
+# Every feature combination builds: the library and the C API without the default `cuda` feature,
+# and with each TensorRT runner (the two exclude each other, so there is no --all-features build).
+cargo clippy -p vsrqa -p vsrqa-capi --no-default-features --all-targets --locked -- -D warnings
 cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locked -- -D warnings
 VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
@@ -59,6 +60,12 @@ target/python-test/bin/pip install --quiet --upgrade pip
 target/python-test/bin/pip install --quiet "ray==2.60.*" "pytest>=7"
 MATURIN_PEP517_ARGS="--profile dev" target/python-test/bin/pip install --quiet --force-reinstall ./crates/vsrqa-python
 (cd crates/vsrqa-python && ../../target/python-test/bin/python -m pytest -q tests)
+# Only the C package's library exports the C API and has its SONAME: the Python extension installed
+# above exports its entry point only (scripts/check-exports.py; its self-test first checks that it
+# catches a stray export, an exported vsrqa_* function and the C library's SONAME). The GStreamer
+# plugin's own test checks the plugin (crates/gst-vsrqa/tests/exports.rs).
+python3 scripts/check-exports.py --self-test \
+  "$(target/python-test/bin/python -c 'import vsrqa._native as native; print(native.__file__)')=PyInit_"
 # TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
 cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build --test gpu_tensorrt_backend
 # The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.

@@ -45,7 +45,8 @@ pub enum Error {
 }
 
 /// The text of a caught panic, when it carried one.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<String> {
+#[doc(hidden)]
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<String> {
     panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned())
 }
 

@@ -1,8 +1,9 @@
 //! vsrqa: a learned quality metric for super-resolved video (the AIM 2024 VSR-QA winner's
-//! method), embeddable from C and C++ through `include/vsrqa.h`.
+//! method), embeddable from C and C++ through `include/vsrqa.h` (the C API is the crate
+//! crates/vsrqa-capi, on top of this one).
 //!
 //! Layers, top to bottom; a layer imports only from layers below it:
-//! `capi` (the C ABI) -> [`engine`] (Engine + Session) -> `branch` (what each feature branch
+//! [`engine`] (Engine + Session) -> `branch` (what each feature branch
 //! samples and preprocesses) and `gpu` (the same preprocessing as CUDA kernels on device frames)
 //! -> [`bundle`] (the model bundle and its fusion head) -> [`frame`] (frames, colour conversion,
 //! resamplers) -> [`backend`] (networks on tensors: cpu, onnxruntime, tensorrt). `error`,
@@ -18,9 +19,6 @@ pub mod backend;
 #[doc(hidden)]
 pub mod branch;
 pub mod bundle;
-/// The C ABI (`include/vsrqa.h`); Rust callers use the [`prelude`].
-#[doc(hidden)]
-pub mod capi;
 pub mod engine;
 pub mod error;
 pub mod frame;

@@ -61,8 +61,8 @@ fn onnxruntime_backend_matches_the_cpu_backend() {
 #[test]
 fn onnxruntime_backend_through_the_c_api() {
     use std::ffi::CString;
-    use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
-    use vsrqa::capi::*;
+    use vsrqa_capi::status::VsrqaStatus::VSRQA_OK;
+    use vsrqa_capi::*;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
     let mut frame_data = Vec::new();

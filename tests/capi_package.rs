@@ -17,18 +17,19 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where this `cargo test` put the C libraries: target/<profile>/deps, next to this test binary
-/// (target/<profile>/deps/capi_package-<hash>). Building the tests builds the lib with all its
-/// crate types (rlib, cdylib, staticlib) there, but cargo copies ("uplifts") libvsrqa.so and
-/// libvsrqa.a up to target/<profile> only on `cargo build`, so the copies up there may predate
-/// the sources under test.
+/// Where this `cargo test` put the C libraries, libvsrqa_capi.so and libvsrqa_capi.a (the crate
+/// vsrqa-capi, a dev-dependency; the package installs them as libvsrqa): target/<profile>/deps,
+/// next to this test binary (target/<profile>/deps/capi_package-<hash>). Building the tests builds
+/// that lib with all its crate types (rlib, cdylib, staticlib) there, but cargo copies
+/// ("uplifts") the libraries up to target/<profile> only on `cargo build`, so the copies up there
+/// may predate the sources under test.
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().expect("target/<profile>/deps/<test>").to_path_buf();
-    for lib in ["libvsrqa.so", "libvsrqa.a"] {
+    for lib in ["libvsrqa_capi.so", "libvsrqa_capi.a"] {
         assert!(
             dir.join(lib).is_file(),
-            "{} is missing: cargo builds it with the tests (the lib's crate types include cdylib and staticlib)",
+            "{} is missing: cargo builds it with the tests (vsrqa-capi's crate types include cdylib and staticlib)",
             dir.join(lib).display()
         );
     }
@@ -88,12 +89,13 @@ fn install_package(temp: &std::path::Path, with_cli: bool) -> PathBuf {
     run("cmake configure (package)", &mut configure);
     run("cmake build (package)", Command::new("cmake").arg("--build").arg(&build));
     run("cmake install", Command::new("cmake").arg("--install").arg(&build));
+    let versioned = format!("lib/libvsrqa.so.{}", env!("CARGO_PKG_VERSION"));
     for installed in [
         "include/vsrqa.h",
         "include/vsrqa.hpp",
         "lib/libvsrqa.so",
         "lib/libvsrqa.so.1",
-        "lib/libvsrqa.so.1.0.0",
+        versioned.as_str(),
         "lib/libvsrqa.a",
         "lib/cmake/vsrqa/vsrqaConfig.cmake",
         "lib/cmake/vsrqa/vsrqaConfigVersion.cmake",
@@ -219,6 +221,24 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     );
     run_capi_test(&exe, "capi_test built with pkg-config");
 
+    // The C++ wrapper as pkg-config users include it (-I, not CMake's -isystem, which hides the
+    // header's warnings), with strict warnings as errors in C++17 and C++20.
+    for standard in ["c++17", "c++20"] {
+        let hpp_exe = temp.path().join(format!("hpp_test_pkgconfig_{standard}"));
+        run(
+            &format!("c++ -std={standard} with pkg-config flags {flags}"),
+            Command::new("c++")
+                .arg(format!("-std={standard}"))
+                .args(["-Wall", "-Wextra", "-pedantic", "-Werror", "-Wundef", "-Wshadow", "-Wconversion"])
+                .arg(repo().join("tests/capi/hpp_test.cpp"))
+                .arg("-o")
+                .arg(&hpp_exe)
+                .args(flags.split_whitespace())
+                .arg(format!("-Wl,-rpath,{}", moved.join("lib").display())),
+        );
+        run(&format!("hpp_test ({standard})"), Command::new(&hpp_exe).arg(repo().join("tests/data/tiny_bundle")));
+    }
+
     // And through vsrqa-static.pc, against the static library: the program needs no libvsrqa.so.
     let static_flags = run(
         "pkg-config vsrqa-static",
@@ -229,6 +249,17 @@ fn c_abi_through_installed_cmake_and_pkg_config_package() {
     let dynamic = run("readelf -d", Command::new("readelf").arg("-d").arg(&static_exe));
     assert!(!dynamic.contains("libvsrqa"), "the static link still needs libvsrqa.so:\n{dynamic}");
     run_capi_test(&static_exe, "capi_test built with vsrqa-static");
+
+    // A fully static program (cc -static): no shared library at all, not even libc's. The flags
+    // must not name a library that has no static form (libgcc_s).
+    let fully_static_exe = compile_capi_test(&temp.path().join("capi_test_fully_static"), &static_flags, &["-static"]);
+    let dynamic = run("readelf -d", Command::new("readelf").arg("-d").arg(&fully_static_exe));
+    assert!(dynamic.contains("There is no dynamic section"), "cc -static made a dynamic program:\n{dynamic}");
+    // With ONNX Runtime in reach (scripts/test.sh sets ORT_DYLIB_PATH): a static program cannot
+    // load it (docs/c-api.md), so the C test's `auto` engine must fall back to the cpu backend
+    // rather than crash in the loader.
+    assert!(std::env::var_os("ORT_DYLIB_PATH").is_some(), "ORT_DYLIB_PATH: run scripts/test.sh");
+    run_capi_test(&fully_static_exe, "capi_test built with cc -static");
 }
 
 /// tests/capi/capi_test.c compiled into `exe` with pkg-config's `flags` (and `extra` ones).
@@ -262,7 +293,7 @@ fn run_capi_test(exe: &std::path::Path, what: &str) {
 /// checks that it passes the 0.4 header's ABI as compatible and fails a changed field.
 #[test]
 fn c_abi_is_compatible_with_the_1_0_baseline() {
-    let library = library_dir().join("libvsrqa.so");
+    let library = library_dir().join("libvsrqa_capi.so");
     let report = run(
         "scripts/abi-check.py",
         Command::new("python3").arg(repo().join("scripts/abi-check.py")).arg(&library).arg("--self-test"),

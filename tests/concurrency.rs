@@ -20,9 +20,9 @@ use std::sync::Mutex;
 
 use golden::{data, sample_frames, views};
 use vsrqa::backend::BackendKind;
-use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
-use vsrqa::capi::*;
 use vsrqa::{ClipScore, Engine, EngineOptions, FrameScore};
+use vsrqa_capi::status::VsrqaStatus::VSRQA_OK;
+use vsrqa_capi::*;
 
 const THREADS: usize = 8;
 

@@ -475,8 +475,8 @@ fn an_engine_of_random_weights_logs_a_warning_on_creation() {
 fn a_c_host_gets_the_random_weights_warning_through_its_log_callback() {
     use std::ffi::{c_char, c_void, CStr, CString};
     use std::sync::Mutex;
-    use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
-    use vsrqa::capi::*;
+    use vsrqa_capi::status::VsrqaStatus::VSRQA_OK;
+    use vsrqa_capi::*;
 
     unsafe extern "C" fn collect(user_data: *mut c_void, level: VsrqaLogLevel, message: *const c_char) {
         // SAFETY: user_data is the Mutex below, message a NUL-terminated string for the call.

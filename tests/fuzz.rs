@@ -27,8 +27,8 @@ use fuzz_damage::{config, damage, damaged};
 use golden::data;
 use proptest::prelude::*;
 use vsrqa::bundle::Bundle;
-use vsrqa::capi::status::VsrqaStatus;
-use vsrqa::capi::*;
+use vsrqa_capi::status::VsrqaStatus;
+use vsrqa_capi::*;
 use vsrqa_video::y4m::Y4mReader;
 
 /// A copy of the tiny bundle to damage, made once per test.

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::Command;
 use std::ptr;
 
-use vsrqa::capi::status::VsrqaStatus::{self, *};
-use vsrqa::capi::*;
+use vsrqa_capi::status::VsrqaStatus::{self, *};
+use vsrqa_capi::*;
 
 const ADDRESS_SPACE_LIMIT: u64 = 3 << 30;
 const HUGE: u32 = 16384;

@@ -47,6 +47,7 @@ pub fn find(ordinal: usize) -> Result<GpuInfo, GpuError> {
 fn probe() -> Result<Vec<GpuInfo>, GpuError> {
     use cudarc::driver::{result, sys};
 
+    super::shared_libraries::check_loadable("the NVIDIA driver (libcuda.so.1)").map_err(GpuError::Unavailable)?;
     // SAFETY: only tries to open the driver library.
     if !unsafe { sys::is_culib_present() } {
         return Err(GpuError::Unavailable("no NVIDIA driver (libcuda.so.1 cannot be loaded)".into()));

@@ -5,6 +5,7 @@ pub mod cpu;
 pub mod cuda_device;
 pub mod gpu_error;
 pub mod onnxruntime;
+pub mod shared_libraries;
 /// Nothing in here is C API (cbindgen skips it).
 ///
 /// cbindgen:ignore

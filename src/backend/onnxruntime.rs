@@ -76,6 +76,7 @@ fn environment() -> std::result::Result<&'static Environment, String> {
     ENVIRONMENT
         .get_or_init(|| {
             let path = loaded_library();
+            super::shared_libraries::check_loadable(&format!("ONNX Runtime ({})", path.display()))?;
             let load = || -> std::result::Result<Environment, String> {
                 let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
                 builder.with_name("vsrqa").build().map_err(|e| e.to_string())

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 pub use crate::timing::{BranchTimes, EngineTimes, StageTime};
 pub use session::{ClipScore, FrameScore, Session};
-pub use stream::{Polled, ScoreCallback, Stream, StreamOptions};
+pub use stream::{Polled, ScoreCallback, Stream, StreamOptions, WorkerStart};
 pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};
 
 use crate::backend::{self, BackendKind};
@@ -219,7 +219,8 @@ impl Engine {
         self.inner.backend.name()
     }
 
-    pub(crate) fn log(&self, level: LogLevel, message: &str) {
+    /// Sends `message` to the engine's logger, if it has one (the C API's log callback).
+    pub fn log(&self, level: LogLevel, message: &str) {
         if let Some(logger) = &self.inner.logger {
             logger(level, message);
         }

@@ -66,6 +66,9 @@ impl<T> Polled<T> {
 /// Receives each key-frame score as it becomes ready, instead of [`Stream::poll`].
 pub type ScoreCallback = Box<dyn FnMut(&FrameScore) + Send>;
 
+/// Runs once on a non-blocking stream's worker thread, before its first frame.
+pub type WorkerStart = Box<dyn FnOnce() + Send>;
+
 pub struct Stream {
     engine: Engine,
     options: StreamOptions,
@@ -85,6 +88,7 @@ pub struct Stream {
     /// The latest clip score, for `finish` on a window boundary.
     last_clip: Option<ClipScore>,
     callback: Option<ScoreCallback>,
+    worker_start: Option<WorkerStart>,
     finished: bool,
     failure: Option<Error>,
 }
@@ -110,6 +114,7 @@ impl Stream {
             clips: VecDeque::new(),
             last_clip: None,
             callback: None,
+            worker_start: None,
             finished: false,
             failure: None,
         };
@@ -122,6 +127,17 @@ impl Stream {
     /// queueing it for [`Stream::poll`].
     pub fn set_score_callback(&mut self, callback: ScoreCallback) {
         self.callback = Some(callback);
+    }
+
+    /// Runs `start` first thing on the worker thread when the stream is run non-blocking (a
+    /// [`BackgroundStream`](super::BackgroundStream)): the C API marks the thread as the session's
+    /// own there, so that its callbacks cannot call back into the session. Never run otherwise.
+    pub fn set_worker_start(&mut self, start: WorkerStart) {
+        self.worker_start = Some(start);
+    }
+
+    pub(super) fn take_worker_start(&mut self) -> Option<WorkerStart> {
+        self.worker_start.take()
     }
 
     pub fn options(&self) -> &StreamOptions {

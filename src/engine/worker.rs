@@ -236,6 +236,9 @@ impl Drop for BackgroundStream {
 
 /// The worker: takes jobs in order until `finish` or cancellation.
 fn run(mut stream: Stream, shared: &Shared) {
+    if let Some(start) = stream.take_worker_start() {
+        start();
+    }
     loop {
         let job = {
             let mut state = shared.lock();

@@ -39,6 +39,7 @@ fn load_nvrtc() -> Result<(), GpuError> {
     static LOADED: std::sync::OnceLock<Result<(), GpuError>> = std::sync::OnceLock::new();
     LOADED
         .get_or_init(|| {
+            crate::backend::shared_libraries::check_loadable("NVRTC").map_err(GpuError::Unavailable)?;
             if let Some(path) = std::env::var_os(NVRTC_LIBRARY_VARIABLE).filter(|p| !p.is_empty()) {
                 let path = std::path::PathBuf::from(path);
                 let mut files = vec![path.clone()];

@@ -363,6 +363,116 @@ static void test_failed_finish_ends_the_drain(const char *bundle) {
     release_engine(engine);
 }
 
+/* ---- a finish refused for its arguments leaves the stream open; one that runs ends it ---- */
+
+static void test_refused_finish_leaves_the_stream_open(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    VsrqaSessionConfig sc;
+    vsrqa_session_config_default(&sc, sizeof sc);
+    sc.fps = clip->fps;
+    VsrqaFrame frame = i420_frame(clip->data, clip->width, clip->height);
+    for (uint32_t queue = 0; queue <= 2; queue += 2) {
+        sc.queue_frames = queue;
+        VsrqaSession *session = NULL;
+        CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+        if (!session) continue;
+        CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push: %s", vsrqa_last_error());
+        CHECK_STATUS(vsrqa_session_finish(session, NULL), VSRQA_ERROR_NULL_POINTER, "score");
+        VsrqaClipScore cs;
+        vsrqa_clip_score_default(&cs, sizeof cs);
+        cs.struct_size = 3;
+        CHECK_STATUS(vsrqa_session_finish(session, &cs), VSRQA_ERROR_STRUCT_SIZE, "struct_size");
+        /* Both were refused before running: the stream goes on. */
+        CHECK(vsrqa_session_push(session, &frame) == VSRQA_OK, "push after a refused finish (queue %u): %s",
+              (unsigned)queue, vsrqa_last_error());
+        vsrqa_clip_score_default(&cs, sizeof cs);
+        CHECK(vsrqa_session_finish(session, &cs) == VSRQA_OK, "finish: %s", vsrqa_last_error());
+        CHECK(cs.frames == 2, "the clip has %llu frames, expected the 2 pushed", (unsigned long long)cs.frames);
+        CHECK_STATUS(vsrqa_session_push(session, &frame), VSRQA_ERROR_SESSION_FINISHED, "finished");
+        vsrqa_session_destroy(session);
+
+        /* A finish that runs and fails (no frame) ends the stream all the same. */
+        CHECK(vsrqa_session_create(engine, &sc, &session) == VSRQA_OK, "session_create: %s", vsrqa_last_error());
+        if (!session) continue;
+        CHECK_STATUS(vsrqa_session_finish(session, &cs), VSRQA_ERROR_INVALID_ARGUMENT, "no frames");
+        CHECK_STATUS(vsrqa_session_push(session, &frame), VSRQA_ERROR_SESSION_FINISHED, "finished");
+        vsrqa_session_destroy(session);
+    }
+    release_engine(engine);
+}
+
+/* ---- `auto` scores wherever the program runs: a fully static program, which cannot load ONNX
+   Runtime or TensorRT, gets the cpu backend instead of a crash ---- */
+
+static void test_auto_backend(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = NULL;
+    VsrqaEngineConfig config;
+    vsrqa_engine_config_default(&config, sizeof config);
+    config.bundle_path = bundle;
+    CHECK(vsrqa_engine_create(&config, &engine) == VSRQA_OK, "engine_create (auto): %s", vsrqa_last_error());
+    if (!engine) return;
+    VsrqaFrame frame = i420_frame(clip->data, clip->width, clip->height);
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    CHECK(vsrqa_score_frame(engine, &frame, &fs) == VSRQA_OK, "score_frame (auto): %s", vsrqa_last_error());
+    CHECK(fs.score >= 0.0 && fs.score <= 1.0, "score (auto) %f", fs.score);
+    vsrqa_engine_destroy(engine);
+}
+
+/* ---- a callback calling its own session is refused at once, never a hang or a crash ---- */
+
+typedef struct {
+    VsrqaSession *session;
+    int calls;
+    int refused;
+} Reentry;
+
+static void reenter_from_callback(void *user_data, const VsrqaFrameScore *score) {
+    Reentry *reentry = (Reentry *)user_data;
+    (void)score;
+    VsrqaFrameScore fs;
+    vsrqa_frame_score_default(&fs, sizeof fs);
+    VsrqaClipScore cs;
+    vsrqa_clip_score_default(&cs, sizeof cs);
+    reentry->calls += 3;
+    reentry->refused += vsrqa_session_poll(reentry->session, &fs) == VSRQA_ERROR_INVALID_STATE;
+    reentry->refused += vsrqa_session_finish(reentry->session, &cs) == VSRQA_ERROR_INVALID_STATE;
+    vsrqa_session_destroy(reentry->session); /* does nothing here */
+    reentry->refused += strstr(vsrqa_last_error(), "vsrqa_session_destroy was called from inside") != NULL;
+}
+
+static void test_callback_reentry(const char *bundle, const Clip *clip) {
+    VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    for (uint32_t queue = 0; queue <= 2; queue += 2) {
+        Reentry reentry = {NULL, 0, 0};
+        VsrqaSessionConfig sc;
+        vsrqa_session_config_default(&sc, sizeof sc);
+        sc.fps = clip->fps;
+        sc.queue_frames = queue;
+        sc.score_callback = reenter_from_callback;
+        sc.callback_user_data = &reentry;
+        CHECK(vsrqa_session_create(engine, &sc, &reentry.session) == VSRQA_OK, "session_create: %s",
+              vsrqa_last_error());
+        if (!reentry.session) continue;
+        /* Under memcheck one frame: its key-frame score is ready at finish, whose callback then
+           re-enters (the whole clip also re-enters from pushes). */
+        for (int i = 0; i < (memcheck ? 1 : clip->count); i++) {
+            VsrqaFrame frame = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+            CHECK(vsrqa_session_push(reentry.session, &frame) == VSRQA_OK, "push %d: %s", i, vsrqa_last_error());
+        }
+        VsrqaClipScore cs;
+        vsrqa_clip_score_default(&cs, sizeof cs);
+        CHECK(vsrqa_session_finish(reentry.session, &cs) == VSRQA_OK, "finish: %s", vsrqa_last_error());
+        CHECK(reentry.calls > 0, "the score callback never ran (queue %u)", (unsigned)queue);
+        CHECK(reentry.refused == reentry.calls, "queue %u: %d of %d calls from the callback refused", (unsigned)queue,
+              reentry.refused, reentry.calls);
+        vsrqa_session_destroy(reentry.session);
+    }
+    release_engine(engine);
+}
+
 /* ---- windowed sessions: a clip score every window, in constant memory ---- */
 
 static void test_windows(const char *bundle, const Clip *clip) {
@@ -836,13 +946,16 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     config.cuda_graphs = 2; /* 0 or 1 */
     CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_INVALID_ARGUMENT, "cuda_graphs");
     config.cuda_graphs = 0;
+    config.reserved = 1; /* 1.0's padding: a later header's field that this library cannot know */
+    CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_STRUCT_SIZE, "reserved");
+    config.reserved = 0;
     CHECK(out_engine == NULL, "engine set on failure");
 
     /* Status strings exist for every status and for unknown values. */
     const int statuses[] = {VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
                             VSRQA_ERROR_INVALID_ARGUMENT, VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BUNDLE,
                             VSRQA_ERROR_BACKEND, VSRQA_ERROR_BACKEND_UNAVAILABLE, VSRQA_ERROR_SESSION_FINISHED,
-                            VSRQA_ERROR_OUT_OF_MEMORY, VSRQA_ERROR_INTERNAL, 12345};
+                            VSRQA_ERROR_OUT_OF_MEMORY, VSRQA_ERROR_INVALID_STATE, VSRQA_ERROR_INTERNAL, 12345};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         const char *text = vsrqa_status_str(statuses[i]);
         CHECK(text != NULL && text[0] != '\0', "status_str(%d)", statuses[i]);
@@ -865,6 +978,10 @@ int main(int argc, char **argv) {
     test_valid_scoring(argv[1], &clip);
     if (!memcheck) test_expected_frames(argv[1], &clip);
     test_failed_finish_ends_the_drain(argv[1]);
+    if (!memcheck) test_refused_finish_leaves_the_stream_open(argv[1], &clip);
+    test_callback_reentry(argv[1], &clip);
+    /* Not under memcheck: `auto` may load ONNX Runtime, whose library memcheck does not vet. */
+    if (!memcheck) test_auto_backend(argv[1], &clip);
     if (!memcheck) test_windows(argv[1], &clip);
     test_nonblocking(argv[1], &clip);
     if (!memcheck) test_colour_tags(argv[1], &clip);

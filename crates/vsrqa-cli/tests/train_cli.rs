@@ -76,8 +76,8 @@ fn entry_files(bank: &Path) -> Vec<PathBuf> {
 /// The clip score of a Y4M file through the C API (engine, session, push, finish).
 fn c_api_score(bundle: &Path, clip: &Path) -> f64 {
     use std::ffi::CString;
-    use vsrqa::capi::status::VsrqaStatus::VSRQA_OK;
-    use vsrqa::capi::*;
+    use vsrqa_capi::status::VsrqaStatus::VSRQA_OK;
+    use vsrqa_capi::*;
     let mut reader =
         vsrqa_video::y4m::Y4mReader::new(std::io::BufReader::new(std::fs::File::open(clip).unwrap())).unwrap();
     let (w, h) = (reader.header.width as usize, reader.header.height as usize);

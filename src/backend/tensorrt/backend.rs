@@ -102,6 +102,7 @@ impl TensorRtBackend {
 /// current (the C API's `device = -1`: work goes where the caller's work goes). `None` without
 /// a driver: cudarc panics when asked with no libcuda to load.
 fn current_device() -> Option<usize> {
+    crate::backend::shared_libraries::check_loadable("the NVIDIA driver").ok()?;
     // SAFETY: only tries to open the driver library.
     if !unsafe { cudarc::driver::sys::is_culib_present() } {
         return None;

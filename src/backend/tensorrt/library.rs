@@ -121,6 +121,7 @@ impl std::fmt::Display for OpenError {
 /// Opens `path` (a file, or a bare name for the loader to search) and reads its version. The
 /// library is kept loaded for the life of the process, as the engines built from it will be.
 pub fn open(path: &Path) -> Result<TensorRtLibrary, OpenError> {
+    crate::backend::shared_libraries::check_loadable(&path.display().to_string()).map_err(OpenError::CannotOpen)?;
     // SAFETY: loading runs the library's initializers; TensorRT's only register its logger and
     // plugin registry.
     let library = unsafe { libloading::Library::new(path) }

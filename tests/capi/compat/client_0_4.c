@@ -2,8 +2,10 @@
  * A program written against the 0.4 header (tests/capi/compat/vsrqa.h, as released): the C test of
  * vsrqa 0.4, compiled with that header's struct sizes and linked with the current library, which
  * must run it unchanged. Three checks differ from 0.4's test, each where 1.0 changed a rule on
- * purpose (marked "1.0:"); everything else is 0.4's code as it was.
- * Usage: client_0_4 BUNDLE_DIR SAMPLE.y4m
+ * purpose (marked "1.0:"); everything else is 0.4's code as it was, except the harness's own test
+ * of default colour tags at the end (marked "Harness:").
+ * Usage: client_0_4 BUNDLE_DIR SAMPLE.y4m EXACT_BUNDLE_DIR
+ * (EXACT_BUNDLE_DIR: the same bundle with "color_conversion": "exact", which honours the matrix.)
  *
  * Checks are explicit (not assert.h) so they run in every build type. Exit status 0 = all passed.
  */
@@ -440,9 +442,42 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     vsrqa_engine_destroy(engine);
 }
 
+/* Harness: the score of the first frame with its colour matrix left at vsrqa_frame_default's value
+   (`set_matrix` 0) or set to `matrix`. */
+static double first_frame_score(VsrqaEngine *engine, const Clip *clip, int set_matrix, VsrqaColorMatrix matrix) {
+    VsrqaFrame frame = i420_frame(clip->data, clip->width, clip->height);
+    if (set_matrix) frame.color_matrix = matrix;
+    VsrqaFrameScore score;
+    vsrqa_frame_score_default(&score, sizeof score);
+    VsrqaStatus status = vsrqa_score_frame(engine, &frame, &score);
+    CHECK(status == VSRQA_OK, "score_frame (matrix %u): %s", (unsigned)matrix, vsrqa_last_error());
+    return score.score;
+}
+
+/* Harness: a 0.4 program that never sets the colour matrix gets what 0.4 meant by default,
+   "unspecified" (BT.601), on a bundle whose conversion honours the matrix; not 1.0's numbering,
+   in which vsrqa_frame_default's 1.0 value (2) would read as 0.4's BT.709. */
+static void test_default_colour_tags(const char *exact_bundle, const Clip *clip) {
+    VsrqaFrame frame;
+    CHECK(vsrqa_frame_default(&frame, sizeof frame) == VSRQA_OK, "frame default");
+    CHECK(frame.color_matrix == VSRQA_COLOR_MATRIX_UNSPECIFIED, "default matrix %u, 0.4's unspecified is %u",
+          (unsigned)frame.color_matrix, (unsigned)VSRQA_COLOR_MATRIX_UNSPECIFIED);
+    VsrqaEngine *engine = create_engine(exact_bundle, VSRQA_BACKEND_CPU);
+    if (!engine) return;
+    double by_default = first_frame_score(engine, clip, 0, 0);
+    double unspecified = first_frame_score(engine, clip, 1, VSRQA_COLOR_MATRIX_UNSPECIFIED);
+    double bt601 = first_frame_score(engine, clip, 1, VSRQA_COLOR_MATRIX_BT601);
+    double bt709 = first_frame_score(engine, clip, 1, VSRQA_COLOR_MATRIX_BT709);
+    CHECK(by_default == unspecified, "default-tagged %.9f, explicitly unspecified %.9f", by_default, unspecified);
+    CHECK(by_default == bt601, "default-tagged %.9f, BT.601 %.9f", by_default, bt601);
+    /* The check above can fail: on this bundle the matrix changes the score. */
+    CHECK(bt709 != bt601, "BT.709 and BT.601 score the same (%.9f): the bundle ignores the matrix", bt709);
+    vsrqa_engine_destroy(engine);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m EXACT_BUNDLE_DIR\n", argv[0]);
         return 2;
     }
     Clip clip;
@@ -454,6 +489,7 @@ int main(int argc, char **argv) {
     test_valid_scoring(argv[1], &clip);
     test_expected_frames(argv[1], &clip);
     test_bad_input(argv[1], &clip);
+    test_default_colour_tags(argv[3], &clip);
     free(clip.data);
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -17,7 +17,7 @@ pub fn tiny_bundle() -> String {
 }
 
 /// The cdylib cargo built beside this test (target/<profile>/ or its deps/).
-fn built_plugin() -> PathBuf {
+pub fn built_plugin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
     let deps = exe.parent().expect("target/<profile>/deps");
     [deps.join("libgstvsrqa.so"), deps.join("../libgstvsrqa.so")]

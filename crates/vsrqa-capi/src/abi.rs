@@ -6,7 +6,12 @@
 //! - larger (a newer client): accepted when every byte past this library's struct is zero (fields
 //!   this library does not know, left at their defaults), else refused: the caller asked for
 //!   something this library cannot do;
-//! - output structs are written only up to the caller's size, and their `struct_size` is kept.
+//! - output structs are written only up to the caller's size, field by field (padding between
+//!   fields is left as the caller's `_default` zeroed it), and their `struct_size` is kept.
+//!
+//! Input structs have no padding (tested): every byte a caller passes is a field this library
+//! reads, an explicit reserved field that must be zero, or a newer header's tail that must be
+//! zero, so that a field a later header adds anywhere is never silently ignored.
 
 use std::mem::{offset_of, size_of, size_of_val};
 
@@ -22,22 +27,27 @@ pub(crate) trait Extensible: Copy {
     const FIRST_SIZE: usize;
     /// This library's defaults, `struct_size` included.
     fn defaults() -> Self;
-    /// The end offset of each field, in declaration order.
-    fn field_ends() -> Vec<usize>;
+    /// The defaults for a caller's struct of `size` bytes: [`Extensible::defaults`], except where
+    /// an older header numbered a field's values differently.
+    fn defaults_for(_size: usize) -> Self {
+        Self::defaults()
+    }
+    /// The byte range (start, end) of each field, in declaration order.
+    fn fields() -> Vec<(usize, usize)>;
 }
 
-/// The end offset of each named field of `$value`'s struct type.
-macro_rules! field_ends {
+/// The byte range of each named field of `$value`'s struct type.
+macro_rules! fields {
     ($type:ty, $value:expr, [$($field:ident),* $(,)?]) => {{
         let value: $type = $value;
-        vec![$(offset_of!($type, $field) + size_of_val(&value.$field)),*]
+        vec![$((offset_of!($type, $field), offset_of!($type, $field) + size_of_val(&value.$field))),*]
     }};
 }
 
 /// Bytes of a caller's struct of `size` bytes that this library reads or writes: the fields that
 /// fit whole.
 fn known_prefix<T: Extensible>(size: usize) -> usize {
-    T::field_ends().into_iter().filter(|&end| end <= size).max().unwrap_or(0)
+    T::fields().into_iter().map(|(_, end)| end).filter(|&end| end <= size).max().unwrap_or(0)
 }
 
 fn check_size<T: Extensible>(size: usize, what: &str) -> Result<(), CError> {
@@ -47,7 +57,7 @@ fn check_size<T: Extensible>(size: usize, what: &str) -> Result<(), CError> {
             format!(
                 "{what}->struct_size is {size}, which no vsrqa.h ever declared (this vsrqa {} knows {} bytes, the \
                  first API version {}): initialize the struct with its _default function",
-                crate::VERSION,
+                vsrqa::VERSION,
                 size_of::<T>(),
                 T::FIRST_SIZE
             ),
@@ -89,13 +99,13 @@ pub(crate) unsafe fn read<T: Extensible>(pointer: *const T, what: &str) -> Resul
                 format!(
                     "{what} sets a field this vsrqa {} does not know (byte {} of {size}; it knows {ours}): the program \
                      was built against a newer vsrqa.h and needs a newer library",
-                    crate::VERSION,
+                    vsrqa::VERSION,
                     ours + at
                 ),
             ));
         }
     }
-    let mut value = T::defaults();
+    let mut value = T::defaults_for(size);
     // SAFETY: the prefix is within both the caller's struct and ours; every field of these
     // structs accepts any bit pattern the caller's C code can store (integers, floats, pointers,
     // nullable function pointers).
@@ -104,22 +114,25 @@ pub(crate) unsafe fn read<T: Extensible>(pointer: *const T, what: &str) -> Resul
 }
 
 /// Writes a result into a caller's struct, up to the caller's size, keeping its `struct_size`.
+/// Only the fields' bytes are written: padding between them stays as the caller's `_default`
+/// zeroed it, so a field a later header puts there reads 0 from this library.
 ///
 /// # Safety
 /// `pointer` must be NULL or point to a struct of its declared `struct_size` writable bytes.
 pub(crate) unsafe fn write<T: Extensible>(pointer: *mut T, value: &T, what: &str) -> Result<(), CError> {
     // SAFETY: forwarded contract.
     let size = unsafe { caller_size(pointer, what)? };
-    let skip = size_of::<usize>();
-    let end = known_prefix::<T>(size);
-    // SAFETY: bytes skip..end lie in both structs.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            (value as *const T).cast::<u8>().add(skip),
-            pointer.cast::<u8>().add(skip),
-            end - skip,
-        )
-    };
+    // The first field is `struct_size`, the caller's own.
+    for (start, end) in T::fields().into_iter().skip(1).filter(|&(_, end)| end <= size) {
+        // SAFETY: the field's bytes lie in both structs.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (value as *const T).cast::<u8>().add(start),
+                pointer.cast::<u8>().add(start),
+                end - start,
+            )
+        };
+    }
     Ok(())
 }
 
@@ -137,13 +150,16 @@ pub(crate) unsafe fn fill_default<T: Extensible>(
         return Err(CError::null(what));
     }
     check_size::<T>(struct_size, what)?;
-    let value = T::defaults();
-    let end = known_prefix::<T>(struct_size);
+    let value = T::defaults_for(struct_size);
+    let known = known_prefix::<T>(struct_size);
     let bytes = pointer.cast::<u8>();
-    // SAFETY: `struct_size` writable bytes; the prefix lies within them and within `value`.
+    // SAFETY: `struct_size` writable bytes; the fields of the prefix lie within them and within
+    // `value`. Field by field: the padding between fields stays zero.
     unsafe {
         std::ptr::write_bytes(bytes, 0, struct_size);
-        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), bytes, end);
+        for (start, end) in T::fields().into_iter().filter(|&(_, end)| end <= known) {
+            std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>().add(start), bytes.add(start), end - start);
+        }
         std::ptr::write_unaligned(bytes.cast::<usize>(), struct_size);
     }
     Ok(())
@@ -154,6 +170,9 @@ pub(crate) unsafe fn fill_default<T: Extensible>(
 pub(crate) fn is_legacy_frame(size: usize) -> bool {
     size < offset_of!(VsrqaFrame, opaque) + size_of::<*mut std::ffi::c_void>()
 }
+
+/// "Unspecified" in the 0.x headers' colour matrix numbering (1.0 took H.273's, where it is 2).
+pub(crate) const LEGACY_COLOR_MATRIX_UNSPECIFIED: VsrqaColorMatrix = 0;
 
 impl Extensible for VsrqaEngineConfig {
     /// API 0.1: up to `log_user_data`.
@@ -171,10 +190,11 @@ impl Extensible for VsrqaEngineConfig {
             log_callback: None,
             log_user_data: std::ptr::null_mut(),
             cuda_graphs: 0,
+            reserved: 0,
         }
     }
-    fn field_ends() -> Vec<usize> {
-        field_ends!(
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(
             VsrqaEngineConfig,
             Self::defaults(),
             [
@@ -188,7 +208,8 @@ impl Extensible for VsrqaEngineConfig {
                 log_level,
                 log_callback,
                 log_user_data,
-                cuda_graphs
+                cuda_graphs,
+                reserved
             ]
         )
     }
@@ -210,8 +231,8 @@ impl Extensible for VsrqaSessionConfig {
             callback_user_data: std::ptr::null_mut(),
         }
     }
-    fn field_ends() -> Vec<usize> {
-        field_ends!(
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(
             VsrqaSessionConfig,
             Self::defaults(),
             [
@@ -246,8 +267,17 @@ impl Extensible for VsrqaFrame {
             opaque: std::ptr::null_mut(),
         }
     }
-    fn field_ends() -> Vec<usize> {
-        field_ends!(
+    /// A 0.x frame (a program built against a 0.x header) is read with the 0.x matrix values:
+    /// its default must be "unspecified" in that numbering, not 1.0's 2 (0.x's BT.709).
+    fn defaults_for(size: usize) -> Self {
+        let mut frame = Self::defaults();
+        if is_legacy_frame(size) {
+            frame.color_matrix = LEGACY_COLOR_MATRIX_UNSPECIFIED;
+        }
+        frame
+    }
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(
             VsrqaFrame,
             Self::defaults(),
             [struct_size, format, width, height, color_matrix, color_range, memory, planes, pitches, opaque]
@@ -260,8 +290,8 @@ impl Extensible for VsrqaFrameScore {
     fn defaults() -> Self {
         VsrqaFrameScore { struct_size: size_of::<Self>(), frame_index: 0, key_frame: 0, score: 0.0 }
     }
-    fn field_ends() -> Vec<usize> {
-        field_ends!(VsrqaFrameScore, Self::defaults(), [struct_size, frame_index, key_frame, score])
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(VsrqaFrameScore, Self::defaults(), [struct_size, frame_index, key_frame, score])
     }
 }
 
@@ -281,8 +311,8 @@ impl Extensible for VsrqaClipScore {
             flags: 0,
         }
     }
-    fn field_ends() -> Vec<usize> {
-        field_ends!(
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(
             VsrqaClipScore,
             Self::defaults(),
             [struct_size, score, frames, key_frames, pooled_slots, first_frame, expected_frames, window, flags]
@@ -317,8 +347,10 @@ mod tests {
 
     #[test]
     fn the_known_prefix_ends_on_a_whole_field() {
-        // 0.4's engine config: cuda_graphs (ends at 68) fits in 72; 0.1's (64) ends before it.
-        assert_eq!(known_prefix::<VsrqaEngineConfig>(72), 68);
+        // 0.4's engine config (72 bytes): cuda_graphs and the reserved field (1.0's padding);
+        // 0.1's (64) ends before them.
+        assert_eq!(known_prefix::<VsrqaEngineConfig>(72), 72);
+        assert_eq!(known_prefix::<VsrqaEngineConfig>(71), 68);
         assert_eq!(known_prefix::<VsrqaEngineConfig>(64), 64);
         assert_eq!(known_prefix::<VsrqaEngineConfig>(67), 64);
         assert_eq!(known_prefix::<VsrqaSessionConfig>(24), 24);
@@ -388,5 +420,55 @@ mod tests {
     fn a_0_x_frame_is_recognised_by_its_size() {
         assert!(is_legacy_frame(80));
         assert!(!is_legacy_frame(size_of::<VsrqaFrame>()));
+    }
+
+    /// A 0.x program's default frame is "unspecified" in the numbering its size is read with.
+    #[test]
+    fn a_0_x_frames_default_matrix_is_0_x_unspecified() {
+        let mut old = [0xAAu8; 80];
+        unsafe { fill_default(old.as_mut_ptr().cast::<VsrqaFrame>(), 80, "frame") }.ok().unwrap();
+        let (frame, _) = unsafe { read(old.as_ptr().cast::<VsrqaFrame>(), "frame") }.ok().unwrap();
+        assert_eq!(frame.color_matrix, LEGACY_COLOR_MATRIX_UNSPECIFIED);
+        let mut new = vec![0u8; size_of::<VsrqaFrame>()];
+        unsafe { fill_default(new.as_mut_ptr().cast::<VsrqaFrame>(), new.len(), "frame") }.ok().unwrap();
+        let (frame, _) = unsafe { read(new.as_ptr().cast::<VsrqaFrame>(), "frame") }.ok().unwrap();
+        assert_eq!(frame.color_matrix, VSRQA_COLOR_MATRIX_UNSPECIFIED);
+    }
+
+    /// The byte ranges of a struct's fields, in order: no gap between them (padding would be bytes
+    /// a newer header could use that this library neither reads nor checks) and none after.
+    fn assert_no_padding<T: Extensible>(name: &str) {
+        let mut next = 0;
+        for (start, end) in T::fields() {
+            assert_eq!(start, next, "{name} has padding before the field at {start}");
+            next = end;
+        }
+        assert_eq!(next, size_of::<T>(), "{name} has tail padding");
+    }
+
+    #[test]
+    fn input_structs_have_no_padding() {
+        assert_no_padding::<VsrqaEngineConfig>("VsrqaEngineConfig");
+        assert_no_padding::<VsrqaSessionConfig>("VsrqaSessionConfig");
+        assert_no_padding::<VsrqaFrame>("VsrqaFrame");
+        assert_no_padding::<VsrqaClipScore>("VsrqaClipScore");
+    }
+
+    /// VsrqaFrameScore has padding after key_frame (0.1's layout, on 64-bit targets): results
+    /// leave it as the caller's default zeroed it.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn results_leave_padding_untouched() {
+        let mut buffer = [0x55u8; size_of::<VsrqaFrameScore>()];
+        unsafe { fill_default(buffer.as_mut_ptr().cast::<VsrqaFrameScore>(), buffer.len(), "score") }.ok().unwrap();
+        let (key_end, score_start) = (VsrqaFrameScore::fields()[2].1, VsrqaFrameScore::fields()[3].0);
+        assert!(key_end < score_start, "VsrqaFrameScore has no padding after key_frame any more");
+        let mut value = VsrqaFrameScore::defaults();
+        // SAFETY: the padding bytes of a local value, written to stand for garbage.
+        unsafe { std::ptr::write_bytes((&mut value as *mut VsrqaFrameScore).cast::<u8>().add(key_end), 0xEE, 4) };
+        value.score = 0.25;
+        unsafe { write(buffer.as_mut_ptr().cast::<VsrqaFrameScore>(), &value, "score") }.ok().unwrap();
+        assert!(buffer[key_end..score_start].iter().all(|&b| b == 0), "{buffer:?}");
+        assert_eq!(f64::from_ne_bytes(buffer[score_start..score_start + 8].try_into().unwrap()), 0.25);
     }
 }

@@ -11,7 +11,7 @@ pub const VSRQA_API_VERSION_MAJOR: u32 = 1;
 /// program built against an older minor runs unchanged with a newer library.
 pub const VSRQA_API_VERSION_MINOR: u32 = 0;
 /// Patch version of the C API: changes for fixes that add nothing.
-pub const VSRQA_API_VERSION_PATCH: u32 = 0;
+pub const VSRQA_API_VERSION_PATCH: u32 = 1;
 /// The API version as one number, `major << 16 | minor << 8 | patch`, as `vsrqa_version_api()`
 /// returns it for the library loaded at run time.
 pub const VSRQA_API_VERSION: u32 =
@@ -99,8 +99,11 @@ pub const VSRQA_LOG_WARNING: VsrqaLogLevel = 2;
 pub const VSRQA_LOG_INFO: VsrqaLogLevel = 3;
 pub const VSRQA_LOG_DEBUG: VsrqaLogLevel = 4;
 
-/// Receives log messages on the thread that made the vsrqa call. `message` is valid during the
-/// call only. With one engine used from several threads, the callback must be thread-safe.
+/// Receives log messages on the thread doing the work that logs: the thread that made the vsrqa
+/// call, or a non-blocking session's worker thread for what it logs while scoring queued frames.
+/// `message` is valid during the call only. The callback must be thread-safe when the engine is
+/// used from several threads or has non-blocking sessions. It may call vsrqa, except on the
+/// session whose work it reports: such calls are refused with VSRQA_ERROR_INVALID_STATE.
 pub type VsrqaLogCallback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: VsrqaLogLevel, message: *const c_char)>;
 
@@ -138,18 +141,23 @@ pub struct VsrqaEngineConfig {
     /// not be capturing a graph of the caller's during vsrqa calls. 0 (default): plain launches.
     /// Other values are refused. Ignored by the CPU backends.
     pub cuda_graphs: u32,
+    /// Since API 1.0.1. Must be 0 (the default). These four bytes were padding in 1.0 (on 64-bit
+    /// targets): a later 1.x may give them a meaning, which a library that does not know it then
+    /// refuses (VSRQA_ERROR_STRUCT_SIZE) instead of ignoring.
+    pub reserved: u32,
 }
 
 /// Receives each key-frame score as it becomes ready (when a session config sets it, instead of
-/// `vsrqa_session_poll`). Blocking sessions call it on the thread that pushes; non-blocking ones on
-/// their worker thread. `score` is valid during the call only. It must not call vsrqa functions on
-/// the same session.
+/// `vsrqa_session_poll`). Blocking sessions call it on the thread that pushes or finishes;
+/// non-blocking ones on their worker thread. `score` is valid during the call only. Calls on the
+/// same session from inside it are refused with VSRQA_ERROR_INVALID_STATE (destroy does nothing);
+/// other sessions and engines may be used.
 pub type VsrqaScoreCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, score: *const VsrqaFrameScore)>;
 
 /// Told that vsrqa no longer reads a frame in CUDA device memory that a non-blocking session took:
 /// its planes may be reused. `frame_opaque` is the frame's `opaque`. Called on the session's worker
-/// thread, or in `vsrqa_session_destroy` for frames cancelled there. It must not call vsrqa
-/// functions on the same session.
+/// thread, or in `vsrqa_session_destroy` for frames cancelled there. Calls on the same session from
+/// inside it are refused with VSRQA_ERROR_INVALID_STATE (destroy does nothing).
 pub type VsrqaFrameReleaseCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, frame_opaque: *mut c_void)>;
 
 /// What a non-blocking `vsrqa_session_push` does when the queue is full (one of

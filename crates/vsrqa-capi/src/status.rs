@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::Error;
+use vsrqa::error::Error;
 
 /// Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 #[repr(i32)]
@@ -39,6 +39,11 @@ pub enum VsrqaStatus {
     /// A buffer for this input could not be allocated (e.g. a huge frame on a machine without the
     /// memory for it). Nothing changed: the session can go on with other frames.
     VSRQA_ERROR_OUT_OF_MEMORY = -9,
+    /// Since API 1.0.1. A session was called from inside one of its own callbacks (score, log or
+    /// frame release, or anything else on its worker thread), which would deadlock or free the
+    /// session under the call that runs the callback. Nothing happened: return from the callback,
+    /// then make the call.
+    VSRQA_ERROR_INVALID_STATE = -10,
     /// An internal error (a bug in vsrqa): the call had no effect that can be relied on.
     VSRQA_ERROR_INTERNAL = -100,
 }
@@ -60,6 +65,7 @@ impl VsrqaStatus {
             -7 => "backend unavailable\0",
             -8 => "session already finished\0",
             -9 => "out of memory\0",
+            -10 => "session called from its own callback\0",
             -100 => "internal error\0",
             _ => "unknown status\0",
         }
@@ -123,7 +129,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<VsrqaStatus, CError>) -> Vsrqa
             error.status
         }
         Err(panic) => {
-            let what = crate::error::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".into());
+            let what = vsrqa::error::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".into());
             set_last_error(&format!("internal error (please report): {what}"));
             VSRQA_ERROR_INTERNAL
         }

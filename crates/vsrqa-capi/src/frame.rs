@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use super::abi;
 use super::status::{CError, VsrqaStatus::*};
 use super::types::*;
-use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat, MAX_DIMENSION};
+use vsrqa::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat, MAX_DIMENSION};
 
 /// A checked `VsrqaFrame` and the caller's `opaque`.
 pub(crate) struct Checked<'a> {

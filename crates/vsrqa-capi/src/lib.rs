@@ -1,6 +1,8 @@
-//! The C ABI (`include/vsrqa.h`, generated from this module by cbindgen). No logic of its own:
-//! every export checks its pointers and structs ([`abi`]: extensible structs), runs inside
-//! [`status::guard`] (no panic crosses the boundary) and calls the engine.
+//! The C ABI (`include/vsrqa.h`, generated from this crate by cbindgen): the C package's
+//! libvsrqa.so and libvsrqa.a. No logic of its own: every export checks its pointers and structs
+//! ([`abi`]: extensible structs), runs inside [`status::guard`] (no panic crosses the boundary)
+//! and calls vsrqa's engine. It is a crate of its own so that only the C library exports these
+//! functions: the GStreamer plugin and the Python extension link vsrqa, not this.
 //!
 //! The doc comments become the header's: each says what the function does, what it returns, and
 //! what it needs of its pointers (the contract Rust's `# Safety` sections would state, written for
@@ -9,17 +11,18 @@
 
 mod abi;
 mod frame;
+mod reentry;
 pub mod status;
 pub mod types;
 
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::{Arc, Mutex};
 
-use crate::backend::BackendKind;
-use crate::engine::{Engine, EngineOptions, LogLevel, Polled, Pushed, Release, StreamOptions, StreamRunner, WhenFull};
-use crate::frame::Frame;
 use status::{guard, CError, VsrqaStatus, VsrqaStatus::*};
 pub use types::*;
+use vsrqa::backend::BackendKind;
+use vsrqa::engine::{Engine, EngineOptions, LogLevel, Polled, Pushed, Release, StreamOptions, StreamRunner, WhenFull};
+use vsrqa::frame::Frame;
 
 /// An engine: one loaded model bundle on one backend. Thread-safe: any number of threads may
 /// call `vsrqa_score_frame`, `vsrqa_score_clip` and `vsrqa_session_create` on one engine at
@@ -32,6 +35,7 @@ pub struct VsrqaEngine {
 /// several threads are serialized, never undefined, but their order is then arbitrary). May be
 /// moved between threads.
 pub struct VsrqaSession {
+    id: reentry::SessionId,
     inner: Mutex<SessionKind>,
 }
 
@@ -80,7 +84,7 @@ unsafe fn utf8<'a>(text: *const c_char, what: &str) -> Result<&'a str, CError> {
         .map_err(|_| CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("{what} is not valid UTF-8")))
 }
 
-fn frame_score(score: &crate::engine::FrameScore) -> VsrqaFrameScore {
+fn frame_score(score: &vsrqa::engine::FrameScore) -> VsrqaFrameScore {
     VsrqaFrameScore {
         struct_size: std::mem::size_of::<VsrqaFrameScore>(),
         frame_index: score.frame_index,
@@ -89,7 +93,7 @@ fn frame_score(score: &crate::engine::FrameScore) -> VsrqaFrameScore {
     }
 }
 
-fn clip_score(result: &crate::engine::ClipScore) -> VsrqaClipScore {
+fn clip_score(result: &vsrqa::engine::ClipScore) -> VsrqaClipScore {
     let mut flags = 0;
     if result.ended_early() {
         flags |= VSRQA_CLIP_ENDED_EARLY;
@@ -238,7 +242,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
                 user_data: CallerPointer(config.log_user_data),
                 max_level: config.log_level,
             };
-            Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as crate::engine::Logger
+            Arc::new(move |level: LogLevel, message: &str| logger.log(level, message)) as vsrqa::engine::Logger
         });
         // SAFETY: forwarded contract.
         let created = unsafe { create_engine(&config, logger.clone()) };
@@ -261,7 +265,7 @@ pub unsafe extern "C" fn vsrqa_engine_create(
 
 /// # Safety
 /// The config's strings are NULL or NUL-terminated.
-unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<crate::engine::Logger>) -> Result<Engine, CError> {
+unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<vsrqa::engine::Logger>) -> Result<Engine, CError> {
     // SAFETY: NUL-terminated per the contract.
     let bundle_path = unsafe { utf8(config.bundle_path, "config->bundle_path")? };
     let backend = match config.backend {
@@ -277,6 +281,17 @@ unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<crate::engine
             format!("config->cuda_graphs is {}; 0 (off) or 1 (on)", config.cuda_graphs),
         ));
     }
+    if config.reserved != 0 {
+        return Err(CError::new(
+            VSRQA_ERROR_STRUCT_SIZE,
+            format!(
+                "config->reserved is {}: it must be 0 (a program built against a newer vsrqa.h may give these bytes a \
+                 meaning that this vsrqa {} does not know)",
+                config.reserved,
+                vsrqa::VERSION
+            ),
+        ));
+    }
     if config.log_level > VSRQA_LOG_DEBUG {
         return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
     }
@@ -286,7 +301,7 @@ unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<crate::engine
         // SAFETY: NUL-terminated per the contract.
         Some(std::path::PathBuf::from(unsafe { utf8(config.cache_dir, "config->cache_dir")? }))
     };
-    let gpu = crate::backend::GpuOptions {
+    let gpu = vsrqa::backend::GpuOptions {
         device: usize::try_from(config.device).ok(),
         stream: (!config.cuda_stream.is_null()).then_some(config.cuda_stream as usize),
         cache_dir,
@@ -415,8 +430,9 @@ pub unsafe extern "C" fn vsrqa_session_create(
         let engine = unsafe { engine_ref(engine)? };
         // SAFETY: forwarded contract.
         let (config, _) = unsafe { abi::read(config, "config")? };
-        let kind = session_kind(engine, &config)?;
-        let boxed = Box::new(VsrqaSession { inner: Mutex::new(kind) });
+        let id = reentry::SessionId::new();
+        let kind = session_kind(engine, &config, id)?;
+        let boxed = Box::new(VsrqaSession { id, inner: Mutex::new(kind) });
         // SAFETY: non-NULL, writable.
         unsafe { *session = Box::into_raw(boxed) };
         Ok(VSRQA_OK)
@@ -426,7 +442,7 @@ pub unsafe extern "C" fn vsrqa_session_create(
 /// Most frames a non-blocking session queues.
 const MAX_QUEUE_FRAMES: u32 = 1024;
 
-fn session_kind(engine: &Engine, config: &VsrqaSessionConfig) -> Result<SessionKind, CError> {
+fn session_kind(engine: &Engine, config: &VsrqaSessionConfig, id: reentry::SessionId) -> Result<SessionKind, CError> {
     let mut options = StreamOptions::new(config.fps);
     options.expected_frames = (config.expected_frames > 0).then_some(config.expected_frames);
     if config.window_seconds != 0.0 {
@@ -455,6 +471,9 @@ fn session_kind(engine: &Engine, config: &VsrqaSessionConfig) -> Result<SessionK
             unsafe { callback(user_data.0, &value) }
         }));
     }
+    // A non-blocking session's callbacks run on its worker: calls on the session from there are
+    // refused (reentry).
+    stream.set_worker_start(Box::new(move || reentry::mark_worker(id)));
     let release = config
         .frame_release
         .map(|callback| ReleaseCallback { callback, user_data: CallerPointer(config.callback_user_data) });
@@ -462,14 +481,21 @@ fn session_kind(engine: &Engine, config: &VsrqaSessionConfig) -> Result<SessionK
     Ok(SessionKind { stream, release })
 }
 
+/// Runs `call` (the export's name) on a session: refused when the thread is inside one of the
+/// session's own callbacks (reentry), else under the session's lock.
+///
 /// # Safety
 /// `session` must be NULL or live.
 unsafe fn with_session<R>(
     session: *mut VsrqaSession,
+    call: &str,
     body: impl FnOnce(&mut SessionKind) -> Result<R, CError>,
 ) -> Result<R, CError> {
     // SAFETY: live per the contract.
     let handle = unsafe { session.as_ref() }.ok_or_else(|| CError::null("session"))?;
+    // Before the lock: a callback of this session runs while the lock is held, or while its owner
+    // waits for the worker.
+    let _inside = reentry::enter(handle.id, call)?;
     // A panic inside an earlier call may have poisoned the lock; the session's own state is
     // still consistent (it marks itself unusable on errors), so take it anyway.
     let mut guard = handle.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -477,7 +503,7 @@ unsafe fn with_session<R>(
 }
 
 fn polled_status<T>(
-    polled: crate::Result<Polled<T>>,
+    polled: vsrqa::Result<Polled<T>>,
     deliver: impl FnOnce(T) -> Result<(), CError>,
 ) -> Result<VsrqaStatus, CError> {
     match polled? {
@@ -502,14 +528,15 @@ fn polled_status<T>(
 /// VSRQA_ERROR_INVALID_ARGUMENT (sizes, pitches, colour tags; a size other than the first frame's;
 /// a device frame in a non-blocking session without frame_release),
 /// VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_BACKEND (the
-/// session is stopped from then on), VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY.
+/// session is stopped from then on), VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY,
+/// VSRQA_ERROR_INVALID_STATE (called from the session's own callback).
 /// `session` must be NULL or live; `frame` as `vsrqa_score_frame` takes it.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *const VsrqaFrame) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |kind| {
+            with_session(session, "vsrqa_session_push", |kind| {
                 let checked = frame::frame(frame, "frame")?;
                 // A non-blocking session reads a device frame after push returns: it needs to say
                 // when the planes are free again. Host frames are copied; blocking ones read now.
@@ -542,7 +569,8 @@ pub unsafe extern "C" fn vsrqa_session_push(session: *mut VsrqaSession, frame: *
 /// VSRQA_END, so that a drain loop always ends. With a score callback, scores go there instead
 /// and poll only reports the session's state.
 /// Returns VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
-/// and after a stop the stop's status (VSRQA_ERROR_BACKEND, VSRQA_ERROR_INVALID_ARGUMENT,
+/// VSRQA_ERROR_INVALID_STATE (called from the session's own callback), and after a stop the
+/// stop's status (VSRQA_ERROR_BACKEND, VSRQA_ERROR_INVALID_ARGUMENT,
 /// VSRQA_ERROR_UNSUPPORTED_FORMAT, VSRQA_ERROR_OUT_OF_MEMORY).
 /// `session` must be NULL or live; `score` NULL or a `VsrqaFrameScore` of its `struct_size`.
 #[no_mangle]
@@ -550,7 +578,7 @@ pub unsafe extern "C" fn vsrqa_session_poll(session: *mut VsrqaSession, score: *
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |kind| {
+            with_session(session, "vsrqa_session_poll", |kind| {
                 abi::caller_size(score, "score")?;
                 polled_status(kind.stream.poll(), |item| abi::write(score, &frame_score(&item), "score"))
             })
@@ -562,7 +590,8 @@ pub unsafe extern "C" fn vsrqa_session_poll(session: *mut VsrqaSession, score: *
 /// scored, else the whole stream's after `vsrqa_session_finish`. VSRQA_OK with `*score` filled,
 /// VSRQA_AGAIN, VSRQA_END or a stop's error, as `vsrqa_session_poll`.
 /// Returns VSRQA_OK, VSRQA_AGAIN, VSRQA_END, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
-/// and after a stop the stop's status.
+/// VSRQA_ERROR_INVALID_STATE (called from the session's own callback), and after a stop the
+/// stop's status.
 /// `session` must be NULL or live; `score` NULL or a `VsrqaClipScore` of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_poll_clip(
@@ -572,7 +601,7 @@ pub unsafe extern "C" fn vsrqa_session_poll_clip(
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |kind| {
+            with_session(session, "vsrqa_session_poll_clip", |kind| {
                 abi::caller_size(score, "score")?;
                 polled_status(kind.stream.poll_clip(), |item| abi::write(score, &clip_score(&item), "score"))
             })
@@ -582,20 +611,23 @@ pub unsafe extern "C" fn vsrqa_session_poll_clip(
 
 /// Ends the stream (waiting for a non-blocking session's queue) and writes the last clip score:
 /// the whole stream's, or the last window's. Remaining key-frame scores become available to
-/// `vsrqa_session_poll`. The stream ends whether or not finish succeeds: pushing afterwards
-/// returns VSRQA_ERROR_SESSION_FINISHED, and after a failure poll returns the failure's status.
-/// (A non-blocking session's pending error from an earlier frame is returned first, without
-/// finishing: call finish again.)
+/// `vsrqa_session_poll`. Once finish runs, the stream ends whether or not it succeeds: pushing
+/// afterwards returns VSRQA_ERROR_SESSION_FINISHED, and after a failure poll returns the
+/// failure's status. A call refused before it runs leaves the session as it was, so that finish
+/// can be called again: a NULL session or score, a wrong `score->struct_size`, a call from the
+/// session's own callback, or a non-blocking session's pending error from an earlier frame
+/// (returned first).
 /// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
 /// VSRQA_ERROR_INVALID_ARGUMENT (no frame was pushed), VSRQA_ERROR_UNSUPPORTED_FORMAT,
-/// VSRQA_ERROR_BACKEND, VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY.
+/// VSRQA_ERROR_BACKEND, VSRQA_ERROR_SESSION_FINISHED, VSRQA_ERROR_OUT_OF_MEMORY,
+/// VSRQA_ERROR_INVALID_STATE (called from the session's own callback).
 /// `session` must be NULL or live; `score` NULL or a `VsrqaClipScore` of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score: *mut VsrqaClipScore) -> VsrqaStatus {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe {
-            with_session(session, |kind| {
+            with_session(session, "vsrqa_session_finish", |kind| {
                 abi::caller_size(score, "score")?;
                 let result = kind.stream.finish()?;
                 abi::write(score, &clip_score(&result), "score")?;
@@ -607,12 +639,19 @@ pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score:
 
 /// Frees a session. NULL is a no-op. A non-blocking session with frames still queued cancels
 /// them (each frame in device memory gets its `frame_release`), waits for the frame being scored,
-/// and returns.
+/// and returns. Called from inside one of the session's own callbacks it does nothing (the call
+/// running the callback still uses the session; `vsrqa_last_error()` says so): destroy the
+/// session once that call has returned.
 /// `session` must be NULL or from `vsrqa_session_create`, not yet destroyed, not in use.
 #[no_mangle]
 pub unsafe extern "C" fn vsrqa_session_destroy(session: *mut VsrqaSession) {
     guard(|| {
         if !session.is_null() {
+            // SAFETY: live per the contract.
+            let id = unsafe { (*session).id };
+            // Refused from the session's own callbacks: the call running the callback still uses
+            // the session. Inside while dropping: frame_release callbacks of cancelled frames run.
+            let _inside = reentry::enter(id, "vsrqa_session_destroy")?;
             // SAFETY: from Box::into_raw, destroyed once.
             drop(unsafe { Box::from_raw(session) });
         }
