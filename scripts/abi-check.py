@@ -120,27 +120,23 @@ def self_test(functions, workdir, current):
     report, problems = compare(older, current)
     assert not problems, f"self-test: 0.4 -> current should be compatible:\n{report}\n{problems}"
     assert "data member insertion" in report, f"self-test: 0.4 -> current should add fields:\n{report}"
-    # ...and a header that moves a field or changes a type is not.
-    broken_dir = os.path.join(workdir, "broken")
-    os.makedirs(broken_dir)
+    # ...and a header that changes a field's type is not, nor one that puts a field into padding
+    # between old fields (VsrqaFrameScore's, after key_frame): that moves nothing, but it is not
+    # appended, and an older library would not know to leave it alone.
     with open(os.path.join(ROOT, "include", "vsrqa.h")) as f:
         header = f.read()
-    broken = header.replace("  uint32_t key_frames;\n", "  uint64_t key_frames;\n", 1)
-    assert broken != header, "self-test: cannot find VsrqaClipScore.key_frames in vsrqa.h"
-    with open(os.path.join(broken_dir, "vsrqa.h"), "w") as f:
-        f.write(broken)
-    changed = probe_abi(broken_dir, functions, workdir, "broken")
-    report, problems = compare(current, changed)
-    assert problems, f"self-test: a changed field type must be incompatible:\n{report}"
-    # A field put into padding between old fields (VsrqaFrameScore's, after key_frame) moves
-    # nothing, but it is not appended: an older library would not know to leave it alone.
-    inserted = header.replace("  uint32_t key_frame;\n", "  uint32_t key_frame;\n  uint32_t flags;\n", 1)
-    assert inserted != header, "self-test: cannot find VsrqaFrameScore.key_frame in vsrqa.h"
-    with open(os.path.join(broken_dir, "vsrqa.h"), "w") as f:
-        f.write(inserted)
-    changed = probe_abi(broken_dir, functions, workdir, "inserted")
-    report, problems = compare(current, changed)
-    assert problems, f"self-test: a field inserted between old fields must be incompatible:\n{report}"
+    for name, old, new in [
+        ("retyped", "  uint32_t key_frames;\n", "  uint64_t key_frames;\n"),
+        ("inserted", "  uint32_t key_frame;\n", "  uint32_t key_frame;\n  uint32_t flags;\n"),
+    ]:
+        variant = header.replace(old, new, 1)
+        assert variant != header, f"self-test: cannot find {old.strip()!r} in vsrqa.h"
+        variant_dir = os.path.join(workdir, name)
+        os.makedirs(variant_dir)
+        with open(os.path.join(variant_dir, "vsrqa.h"), "w") as f:
+            f.write(variant)
+        report, problems = compare(current, probe_abi(variant_dir, functions, workdir, name))
+        assert problems, f"self-test: a {name} field must be incompatible:\n{report}"
     print("abi-check self-test: ok")
 
 

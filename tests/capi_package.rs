@@ -320,4 +320,14 @@ fn c_package_with_the_tensorrt_runner_links_and_runs() {
     // capi_shared, capi_static, client_0_4_shared, client_0_4_static, hpp_test,
     // example_player_score and crf_search.
     assert!(ctest.contains("100% tests passed, 0 tests failed out of 7"), "{ctest}");
+    // The facade's cxx bridge exports functions of its own (`cxxbridge1$*`); the C library
+    // exports the C API only.
+    let library = moved.join(format!("lib/libvsrqa.so.{}", env!("CARGO_PKG_VERSION")));
+    let report = run(
+        "scripts/check-exports.py",
+        Command::new("python3")
+            .arg(repo().join("scripts/check-exports.py"))
+            .arg(format!("{}=vsrqa_", library.display())),
+    );
+    assert!(report.contains("exports only ['vsrqa_']"), "{report}");
 }

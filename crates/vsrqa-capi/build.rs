@@ -22,5 +22,10 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libvsrqa.so.{major}");
         let map = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("vsrqa.map");
         println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
+        // rustc's own export list names every `#[no_mangle]`/`#[export_name]` function of every
+        // crate linked in (cxx's `cxxbridge1$*` with the TensorRT facade), and a name listed there
+        // wins over vsrqa.map's `local: *`. The linker hides what comes from archives (the
+        // dependencies' rlibs, the facade's static library) instead.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--exclude-libs,ALL");
     }
 }
