@@ -88,8 +88,13 @@ pub struct Segment {
 }
 
 /// The file's clip score from its segments: the frame-weighted mean of theirs, with the frame,
-/// key-frame and slot counts summed.
+/// key-frame and slot counts summed. A file of one segment reports its session's score as it is:
+/// `score * frames / frames` is not always `score` in floating point, and the CLI's score of a
+/// file must be the library's (and the GStreamer element's) to the bit.
 pub fn combined_clip(segments: &[Segment]) -> Option<ClipScore> {
+    if let [only] = segments {
+        return Some(only.clip);
+    }
     let first = segments.first()?.clip;
     let frames: u64 = segments.iter().map(|s| s.clip.frames).sum();
     let weighted: f64 = segments.iter().map(|s| s.clip.score * s.clip.frames as f64).sum();
@@ -532,5 +537,39 @@ impl Writer {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(score: f64, frames: u64) -> Segment {
+        let clip = ClipScore {
+            score,
+            frames,
+            key_frames: 2,
+            pooled_slots: 8,
+            expected_frames: None,
+            first_frame: 0,
+            window: 0,
+        };
+        Segment { width: 64, height: 48, clip }
+    }
+
+    #[test]
+    fn one_segment_keeps_its_score_to_the_bit() {
+        // 0.3261441907182996 * 60 / 60 rounds to the next double up: a weighted mean would move it.
+        let score = 0.3261441907182996;
+        assert_ne!(score * 60.0 / 60.0, score, "the example no longer shows the rounding");
+        assert_eq!(combined_clip(&[segment(score, 60)]).unwrap().score, score);
+    }
+
+    #[test]
+    fn segments_are_weighted_by_their_frames() {
+        let combined = combined_clip(&[segment(0.2, 10), segment(0.8, 30)]).unwrap();
+        assert!((combined.score - 0.65).abs() < 1e-15, "{}", combined.score);
+        assert_eq!((combined.frames, combined.key_frames, combined.pooled_slots), (40, 4, 16));
+        assert!(combined_clip(&[]).is_none());
     }
 }
