@@ -31,7 +31,7 @@ pub(crate) mod hash;
 pub(crate) mod timing;
 
 pub use engine::{
-    BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Session, StageTime, Stream,
+    BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Pooling, Session, StageTime, Stream,
     StreamOptions,
 };
 pub use error::{Error, Result};
@@ -42,7 +42,7 @@ pub mod prelude {
     pub use crate::bundle::Bundle;
     pub use crate::engine::{
         BackgroundStream, BranchTimes, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, LogLevel, Logger,
-        Polled, Pushed, Session, StageTime, Stream, StreamOptions, WhenFull,
+        Polled, Pooling, Pushed, Session, StageTime, Stream, StreamOptions, WhenFull,
     };
     pub use crate::error::{Error, Result};
     pub use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat};

@@ -6,6 +6,7 @@ pub mod build_engines;
 mod clip;
 mod device_frames;
 mod frame_plan;
+mod pooling;
 mod session;
 mod stream;
 mod worker;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use crate::timing::{BranchTimes, EngineTimes, StageTime};
+pub use pooling::{span_frames, Pooling};
 pub use session::{ClipScore, FrameScore, Session};
 pub use stream::{Polled, ScoreCallback, Stream, StreamOptions, WorkerStart};
 pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};

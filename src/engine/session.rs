@@ -140,6 +140,12 @@ pub struct Session {
 }
 
 impl Session {
+    /// Frames from one key frame to the next at `fps`: the reference's `int(round(fps))`, rounding
+    /// half to even as Python does, at least 1.
+    pub fn key_frame_interval(fps: f64) -> u64 {
+        (fps.round_ties_even() as u64).max(1)
+    }
+
     pub(super) fn new(engine: Engine, fps: f64) -> Result<Session> {
         if !fps.is_finite() || fps <= 0.0 {
             return Err(Error::invalid(format!("frame rate {fps} must be a positive number")));
@@ -155,7 +161,7 @@ impl Session {
             .collect();
         Ok(Session {
             engine,
-            interval: rounded.max(1),
+            interval: Self::key_frame_interval(fps),
             zero_rounded_fps: rounded == 0,
             branch_rules,
             frames_pushed: 0,

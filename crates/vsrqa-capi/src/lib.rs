@@ -367,6 +367,11 @@ pub unsafe extern "C" fn vsrqa_score_frame(
 /// Scores `count` frames of one clip at `fps` frames per second: the same result as pushing
 /// them through a session told the clip length. `score` must be prepared with
 /// `vsrqa_clip_score_default`. Thread-safe on a shared engine.
+/// The clip score pools the clip's first key frames (8 for the published models: 8 seconds at
+/// one key frame per `round(fps)` frames); later frames count only through clip branches'
+/// samples, and `score->key_frames` says how many were pooled. For a longer video, score windows
+/// of that span with a windowed session (`VsrqaSessionConfig.window_frames`) and pool their clip
+/// scores, as `vsrqa score` does (docs/cli.md, "long videos").
 /// Returns VSRQA_OK, VSRQA_ERROR_NULL_POINTER, VSRQA_ERROR_STRUCT_SIZE,
 /// VSRQA_ERROR_INVALID_ARGUMENT (count 0, the frame rate, a frame's sizes, pitches or tags,
 /// frames of more than one size),

@@ -127,7 +127,7 @@ impl Engine {
 
     /// Scores a video file as `vsrqa score` does; returns the CLI's JSON object as a dict. The
     /// keyword options are the CLI's per-file ones: fps, pix_fmt, size, color_matrix,
-    /// color_range, reference.
+    /// color_range, reference, window, whole_clip, pooling.
     #[pyo3(signature = (path, *, raise_errors = true, **options))]
     fn score_file<'py>(
         &self,
@@ -303,6 +303,9 @@ fn file_options(method: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<v
             "color_matrix" => result.color_matrix = value.extract()?,
             "color_range" => result.color_range = value.extract()?,
             "reference" => result.reference = value.extract()?,
+            "window" => result.window_seconds = value.extract()?,
+            "whole_clip" => result.whole_clip = value.extract()?,
+            "pooling" => result.pooling = value.extract()?,
             other => {
                 return Err(PyTypeError::new_err(format!("{method}() got an unexpected keyword argument '{other}'")))
             }

@@ -297,3 +297,50 @@ def test_the_onnxruntime_wheels_library_is_found_without_a_variable(tmp_path):
     env["PYTHONPATH"] = ""
     without = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert without.returncode != 0 and "BackendUnavailableError" in without.stderr
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory, sample_yuv) -> tuple[Path, np.ndarray]:
+    """20 s at 8 fps: the sample's 20 frames 8 times, each pass brighter. The tiny bundle's span
+    is 8 key frames of 8 frames (64 frames), so the file is 3 windows: 64, 64 and 32 frames."""
+    passes = [np.clip(sample_yuv.astype(np.int16) + 6 * i, 0, 255).astype(np.uint8) for i in range(8)]
+    frames = np.concatenate(passes)
+    height, width = sample_yuv.shape[1] * 2 // 3, sample_yuv.shape[2]
+    path = tmp_path_factory.mktemp("long") / "long.y4m"
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F8:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n" + frame.tobytes())
+    return path, frames
+
+
+def test_a_long_file_is_scored_in_windows_as_the_cli_scores_it(engine, long_clip):
+    path, frames = long_clip
+    report = engine.score_file(str(path))
+    assert report == cli_json("-m", str(TINY), str(path))
+    assert report["scoring"]["mode"] == "windows" and report["coverage"]["share"] == 1.0
+    windows = report["windows"]
+    assert [(w["first_frame"], w["frames"]) for w in windows] == [(0, 64), (64, 64), (128, 32)]
+    # Independently of the CLI's code: each window is the clip of its frames, and the mean
+    # weighs them by their frames.
+    for w in windows:
+        clip = engine.score_frames(frames[w["first_frame"] : w["first_frame"] + w["frames"]], 8.0, format="yuv420p")
+        assert w["score"] == clip["clip_score"]
+    expected = sum(w["score"] * w["frames"] for w in windows) / 160
+    assert report["clip_score"] == pytest.approx(expected, rel=1e-15, abs=0)
+    for options, flags in [
+        (dict(window=4.0, pooling="p10"), ["--window", "4", "--pooling", "p10"]),
+        (dict(whole_clip=True), ["--whole-clip"]),
+        (dict(pooling="harmonic_mean"), ["--pooling", "harmonic_mean"]),
+    ]:
+        assert engine.score_file(str(path), **options) == cli_json("-m", str(TINY), *flags, str(path))
+    whole = engine.score_file(str(path), whole_clip=True)
+    assert whole["coverage"]["frames_covered"] == 64 and "windows" not in whole
+    with pytest.raises(vsrqa.InvalidArgumentError, match="pooling"):
+        engine.score_file(str(path), pooling="median")
+    clash = subprocess.run(
+        [sys.executable, "-m", "vsrqa", "score", "-m", str(TINY), "--window", "4", "--whole-clip", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert clash.returncode == 2 and "not allowed with" in clash.stderr

@@ -100,6 +100,10 @@ pub struct Entry {
     pub mos: f64,
     pub group: Option<String>,
     pub frames: u64,
+    /// The frames the rows come from: the first `frames_used` of the video (its key frames and
+    /// their intervals). Fewer than `frames` for a video longer than the model's span. `None` in
+    /// entries written before it was recorded.
+    pub frames_used: Option<u64>,
     pub rows: usize,
     /// `rows * feature_dim` values, row-major.
     pub features: Vec<f32>,
@@ -207,6 +211,9 @@ impl FeatureBank {
         if let Some(group) = &entry.group {
             metadata.insert("group".into(), group.clone());
         }
+        if let Some(used) = entry.frames_used {
+            metadata.insert("frames_used".into(), used.to_string());
+        }
         let view =
             TensorView::new(Dtype::F32, vec![entry.rows, dim], &bytes).map_err(|e| Error::invalid(e.to_string()))?;
         let file = safetensors::serialize([(FEATURES_TENSOR, view)], &Some(metadata))
@@ -286,7 +293,12 @@ impl FeatureBank {
             view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         let mos: f64 = field("mos")?.parse().map_err(|_| "damaged entry: its MOS is not a number".to_string())?;
         let frames: u64 = field("frames")?.parse().map_err(|_| "damaged entry: bad frame count".to_string())?;
-        Ok(Entry { video: field("path")?.clone(), mos, group: metadata.get("group").cloned(), frames, rows, features })
+        let frames_used = match metadata.get("frames_used") {
+            Some(text) => Some(text.parse().map_err(|_| "damaged entry: bad frames_used".to_string())?),
+            None => None,
+        };
+        let group = metadata.get("group").cloned();
+        Ok(Entry { video: field("path")?.clone(), mos, group, frames, frames_used, rows, features })
     }
 }
 

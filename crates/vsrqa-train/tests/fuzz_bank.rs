@@ -25,7 +25,15 @@ fn fuzz_feature_bank_entries() {
     let info = BankInfo::of(&Bundle::load(tiny_bundle()).unwrap(), ColorConversion::Exact).unwrap();
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
     let features: Vec<f32> = (0..2 * info.feature_dim).map(|i| (i as f32).sin()).collect();
-    let entry = Entry { video: "a.y4m".into(), mos: 3.5, group: Some("hard".into()), frames: 9, rows: 2, features };
+    let entry = Entry {
+        video: "a.y4m".into(),
+        mos: 3.5,
+        group: Some("hard".into()),
+        frames: 9,
+        frames_used: None,
+        rows: 2,
+        features,
+    };
     bank.write(&entry).unwrap();
     let path = bank.entry_path("a.y4m");
     let original = std::fs::read(&path).unwrap();

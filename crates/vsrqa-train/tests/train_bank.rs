@@ -14,7 +14,7 @@ fn tiny_bundle() -> Bundle {
 
 fn entry(info: &BankInfo, video: &str, rows: usize, mos: f64) -> Entry {
     let features = (0..rows * info.feature_dim).map(|i| (i as f32 * 0.37).sin()).collect();
-    Entry { video: video.into(), mos, group: Some("hard".into()), frames: 20, rows, features }
+    Entry { video: video.into(), mos, group: Some("hard".into()), frames: 20, frames_used: Some(16), rows, features }
 }
 
 #[test]

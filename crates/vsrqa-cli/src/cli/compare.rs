@@ -14,7 +14,9 @@ use vsrqa::backend::BackendKind;
 use vsrqa_train::correlation::{kendall_tau_b, pearson, spearman};
 
 use super::dataset::{read_paths, Listed};
-use super::extract::{extract, RunArgs};
+use super::extract::RunArgs;
+use super::score::{file_clip_score, ScoringArgs};
+use super::windows::ScoringChoice;
 use super::Failure;
 
 #[derive(clap::Args)]
@@ -28,6 +30,9 @@ pub struct Args {
     /// Both bundles run on this backend.
     #[command(flatten)]
     run: RunArgs,
+    /// Long videos are scored as `vsrqa score` scores them.
+    #[command(flatten)]
+    scoring: ScoringArgs,
     /// json or text.
     #[arg(long, value_enum, default_value = "json")]
     format: CompareFormat,
@@ -61,6 +66,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         )));
     };
     let backend = args.run.backend()?;
+    let choice = args.scoring.choice()?;
     let videos = read_paths(&args.list)?;
     // A mistyped second bundle is found before the first has scored every video; the whole
     // check (network hashes) runs when each engine loads.
@@ -73,8 +79,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             )));
         }
     }
-    let a = score_all(model_a, "A", backend, args, &videos)?;
-    let b = score_all(model_b, "B", backend, args, &videos)?;
+    let a = score_all(model_a, "A", backend, args, &choice, &videos)?;
+    let b = score_all(model_b, "B", backend, args, &choice, &videos)?;
 
     let rows: Vec<Row<'_>> =
         videos.iter().enumerate().map(|(i, video)| Row { video, a: &a.scores[i], b: &b.scores[i] }).collect();
@@ -111,6 +117,7 @@ fn score_all(
     label: &str,
     backend: BackendKind,
     args: &Args,
+    choice: &ScoringChoice,
     videos: &[Listed],
 ) -> Result<Scored, Failure> {
     let engine = args
@@ -121,7 +128,7 @@ fn score_all(
         .iter()
         .enumerate()
         .map(|(i, video)| {
-            let result = extract(&engine, &video.path).map(|x| x.score.score);
+            let result = file_clip_score(&engine, &video.path, choice).map(|clip| clip.score);
             if !args.quiet {
                 match &result {
                     Ok(score) => eprintln!("[{label} {}/{}] {}: {score:.6}", i + 1, videos.len(), video.name),

@@ -110,7 +110,12 @@ fn by_scoring<'a>(engine: &Engine, videos: &'a [Video], quiet: bool) -> Vec<Pred
         .iter()
         .enumerate()
         .map(|(i, video)| {
-            let result = extract(engine, &video.path).map(|x| x.score.score);
+            let result = extract(engine, &video.path).map(|x| {
+                if let Some(warning) = x.warning {
+                    eprintln!("vsrqa: warning: {warning}");
+                }
+                x.score.score
+            });
             if !quiet {
                 match &result {
                     Ok(score) => eprintln!("[{}/{}] {}: {score:.6}", i + 1, videos.len(), video.name),

@@ -1,6 +1,8 @@
 //! One video through a session, for `vsrqa features` and `vsrqa eval`: every frame decoded and
 //! pushed, then the clip score and the head's pooled inputs. Unlike `vsrqa score`, a stream that
-//! breaks mid-way is a failure here: a truncated video must not enter a training set.
+//! breaks mid-way is a failure here: a truncated video must not enter a training set. A video is
+//! one clip, as the reference trains and evaluates (its clips are about the model's span, 8 s);
+//! a longer one is used whole and the caller warns that its features cover its first 8 seconds.
 
 use std::path::{Path, PathBuf};
 
@@ -93,6 +95,10 @@ impl ConversionArg {
 
 pub struct Extracted {
     pub score: ClipScore,
+    /// What the clip score leaves out, for a video longer than the model's span.
+    pub warning: Option<String>,
+    /// The frames the key frames span: the first `frames_used` of the video.
+    pub frames_used: u64,
     /// The rows the clip score pooled over, concatenated.
     pub features: Vec<f32>,
     pub rows: usize,
@@ -114,5 +120,12 @@ pub fn extract(engine: &Engine, path: &Path) -> Result<Extracted, String> {
     }
     let score = session.finish().map_err(|e| e.to_string())?;
     let rows = session.pooled_features().expect("the session has finished");
-    Ok(Extracted { score, rows: rows.len(), features: rows.concat() })
+    let warning = vsrqa::engine::span_frames(engine.bundle(), clip.fps).filter(|&span| index > span).map(|span| {
+        format!(
+            "{}: {index} frames, past the model's span of {span}: its features are those of its first {span} frames              (the reference's rule for training clips; the rest counts only through clip branches' samples).              `vsrqa score` scores a long video in windows",
+            path.display()
+        )
+    });
+    let frames_used = (u64::from(score.key_frames) * vsrqa::Session::key_frame_interval(clip.fps)).min(index);
+    Ok(Extracted { score, warning, frames_used, rows: rows.len(), features: rows.concat() })
 }

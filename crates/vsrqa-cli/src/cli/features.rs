@@ -144,11 +144,15 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
         Ok(x) => x,
         Err(e) => return Outcome::Failed(e),
     };
+    if let Some(warning) = &extracted.warning {
+        eprintln!("vsrqa: warning: {warning}");
+    }
     let entry = Entry {
         video: video.name.clone(),
         mos: video.mos,
         group: video.group.clone(),
         frames: extracted.score.frames,
+        frames_used: Some(extracted.frames_used),
         rows: extracted.rows,
         features: extracted.features,
     };

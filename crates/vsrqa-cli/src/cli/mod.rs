@@ -16,6 +16,7 @@ mod report;
 pub mod score;
 mod stats;
 mod train;
+mod windows;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,7 @@ use vsrqa_video::raw;
 
 use super::input::Clip;
 use super::stats::Summary;
+use super::windows::{Cut, Part, Scoring};
 
 /// Name of the SSIM field: which SSIM this is (see `metrics.rs`).
 pub const SSIM_FIELD: &str = "ssim_y_gaussian11";
@@ -87,27 +88,6 @@ pub struct Segment {
     pub clip: ClipScore,
 }
 
-/// The file's clip score from its segments: the frame-weighted mean of theirs, with the frame,
-/// key-frame and slot counts summed. A file of one segment reports its session's score as it is:
-/// `score * frames / frames` is not always `score` in floating point, and the CLI's score of a
-/// file must be the library's (and the GStreamer element's) to the bit.
-pub fn combined_clip(segments: &[Segment]) -> Option<ClipScore> {
-    if let [only] = segments {
-        return Some(only.clip);
-    }
-    let first = segments.first()?.clip;
-    let frames: u64 = segments.iter().map(|s| s.clip.frames).sum();
-    let weighted: f64 = segments.iter().map(|s| s.clip.score * s.clip.frames as f64).sum();
-    Some(ClipScore {
-        score: weighted / frames.max(1) as f64,
-        frames,
-        key_frames: segments.iter().map(|s| s.clip.key_frames).sum(),
-        pooled_slots: segments.iter().map(|s| s.clip.pooled_slots).sum(),
-        first_frame: 0,
-        ..first
-    })
-}
-
 /// One key frame's learned score, and its comparison with the reference when there is one.
 pub struct FrameRow {
     /// In the file (not the segment).
@@ -116,6 +96,8 @@ pub struct FrameRow {
     pub key_frame: u32,
     /// The segment the frame belongs to (0 unless the size changes).
     pub segment: u32,
+    /// The window it belongs to (in window mode).
+    pub window: u32,
     pub score: f64,
     pub reference: Option<Comparison>,
 }
@@ -127,6 +109,10 @@ pub struct FileReport {
     pub clip: Option<ClipScore>,
     /// The segments, when the frame size changes (more than one); `clip` then combines them.
     pub segments: Vec<Segment>,
+    /// How the file was cut and pooled, once it was scored.
+    pub scoring: Option<Scoring>,
+    /// The clips the file was scored as (windows, or whole segments); `clip` pools them.
+    pub parts: Vec<Part>,
     pub frames: Vec<FrameRow>,
     /// The stream broke after some frames; those were scored.
     pub partial: bool,
@@ -143,6 +129,8 @@ impl FileReport {
             input: None,
             clip: None,
             segments: Vec::new(),
+            scoring: None,
+            parts: Vec::new(),
             frames: Vec::new(),
             partial: false,
             error: None,
@@ -152,6 +140,14 @@ impl FileReport {
 
     pub fn failed(&self) -> bool {
         self.error.is_some()
+    }
+
+    /// The windows the file was scored in (none in whole-clip mode).
+    pub fn windows(&self) -> &[Part] {
+        match &self.scoring {
+            Some(scoring) if scoring.cut != Cut::WholeClip => &self.parts,
+            _ => &[],
+        }
     }
 
     /// Statistics of the key-frame scores.
@@ -238,6 +234,13 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
         object.insert("key_frames".into(), json!(clip.key_frames));
         object.insert("pooled_slots".into(), json!(clip.pooled_slots));
     }
+    if let Some(scoring) = &report.scoring {
+        object.insert("scoring".into(), scoring.scoring_json());
+        object.insert("coverage".into(), scoring.coverage_json(&report.parts));
+        if let Some(windows) = scoring.windows_json(&report.parts) {
+            object.insert("windows".into(), windows);
+        }
+    }
     if report.segments.len() > 1 {
         let segments = report
             .segments
@@ -265,6 +268,9 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
                 let mut row = json!({ "frame_index": f.frame_index, "key_frame": f.key_frame, "score": f.score });
                 if report.segments.len() > 1 {
                     row["segment"] = json!(f.segment);
+                }
+                if report.windows().len() > 1 {
+                    row["window"] = json!(f.window);
                 }
                 if let Some(c) = &f.reference {
                     row[PSNR_FIELD] = psnr_json(c.psnr());
@@ -310,8 +316,9 @@ pub const CSV_HEADER: [&str; 16] = [
 ];
 
 /// The CSV rows of one file: one `frame` row per key frame, one `segment` row per segment when
-/// the frame size changes (frame_index: its first frame, score: its clip score), then one `clip`
-/// row.
+/// the frame size changes (frame_index: its first frame, score: its clip score), one `window` row
+/// per window when scored in several (frame_index: its first frame, key_frame: its number,
+/// frames, count: its key frames), then one `clip` row.
 pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
     let file = report.path.display().to_string();
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -351,6 +358,18 @@ pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
             row[8] = segment.clip.key_frames.to_string();
             rows.push(row);
         }
+    }
+    let windows = if report.windows().len() > 1 { report.windows() } else { &[] };
+    for window in windows {
+        let mut row: [String; 16] = Default::default();
+        row[0] = file.clone();
+        row[1] = "window".into();
+        row[2] = window.clip.first_frame.to_string();
+        row[3] = window.clip.window.to_string();
+        row[4] = window.clip.score.to_string();
+        row[7] = window.clip.frames.to_string();
+        row[8] = window.clip.key_frames.to_string();
+        rows.push(row);
     }
     let summary = report.summary();
     let (psnr, ssim) = match report.reference_means() {
@@ -422,6 +441,9 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
                 s.clip.key_frames
             );
         }
+    }
+    if let Some(scoring) = &report.scoring {
+        out += &scoring.windows_text(&report.parts);
     }
     if let Some(summary) = report.summary() {
         out += &format!("  key frames   {}\n", summary.to_text());
@@ -537,39 +559,5 @@ impl Writer {
             out.flush()?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn segment(score: f64, frames: u64) -> Segment {
-        let clip = ClipScore {
-            score,
-            frames,
-            key_frames: 2,
-            pooled_slots: 8,
-            expected_frames: None,
-            first_frame: 0,
-            window: 0,
-        };
-        Segment { width: 64, height: 48, clip }
-    }
-
-    #[test]
-    fn one_segment_keeps_its_score_to_the_bit() {
-        // 0.3261441907182996 * 60 / 60 rounds to the next double up: a weighted mean would move it.
-        let score = 0.3261441907182996;
-        assert_ne!(score * 60.0 / 60.0, score, "the example no longer shows the rounding");
-        assert_eq!(combined_clip(&[segment(score, 60)]).unwrap().score, score);
-    }
-
-    #[test]
-    fn segments_are_weighted_by_their_frames() {
-        let combined = combined_clip(&[segment(0.2, 10), segment(0.8, 30)]).unwrap();
-        assert!((combined.score - 0.65).abs() < 1e-15, "{}", combined.score);
-        assert_eq!((combined.frames, combined.key_frames, combined.pooled_slots), (40, 4, 16));
-        assert!(combined_clip(&[]).is_none());
     }
 }

@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use super::metrics::{self, Comparison};
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
-use vsrqa::{Engine, EngineOptions};
+use vsrqa::{ClipScore, Engine, EngineOptions};
 
 use super::input::{Clip, RawOptions};
 use super::plot::{self, PlotKind, Series};
 use super::progress::{self, Progress};
-use super::report::{combined_clip, Context, FileReport, Format, FrameRow, InputInfo, Segment, Writer};
+use super::report::{Context, FileReport, Format, FrameRow, InputInfo, Segment, Writer};
+use super::windows::{Cut, Part, Scoring, ScoringChoice};
 use super::Failure;
 
 #[derive(clap::Args)]
@@ -75,9 +76,28 @@ pub struct Args {
     /// color_range or a yuvj format), limited when untagged.
     #[arg(long, value_name = "limited|full")]
     color_range: Option<String>,
+    #[command(flatten)]
+    scoring: ScoringArgs,
     /// Print the log (backend choice, network loading) on stderr.
     #[arg(long, short = 'v')]
     verbose: bool,
+}
+
+/// What a file's score covers (docs/cli.md, "Long videos").
+#[derive(clap::Args)]
+pub struct ScoringArgs {
+    /// Score in consecutive windows of SECONDS, each a clip of its own. Default: the model's span
+    /// (8 key frames, 8 s at one key frame per second); a file within it is one clip.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "whole_clip")]
+    window: Option<f64>,
+    /// One clip for the whole file, as the reference scores a clip: its first 8 key frames (the
+    /// rest counts only through FAST-VQA's samples). For reproducing published numbers.
+    #[arg(long)]
+    whole_clip: bool,
+    /// How the windows' scores make the file's: mean, harmonic_mean, min, or a percentile p1 to
+    /// p99 (p10: the score 90% of the video is at or above); each window weighs by its frames.
+    #[arg(long, value_name = "NAME", default_value = "mean")]
+    pooling: String,
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
@@ -90,8 +110,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         color_matrix: args.color_matrix.clone(),
         color_range: args.color_range.clone(),
         reference: args.reference.clone(),
+        window_seconds: args.scoring.window,
+        whole_clip: args.scoring.whole_clip,
+        pooling: Some(args.scoring.pooling.clone()),
     };
     let mut options = raw_options(&file_options)?;
+    let scoring = scoring_choice(&file_options)?;
     let plot_kind = match &args.plot {
         Some(path) => Some(PlotKind::from_path(path).ok_or_else(|| {
             Failure::usage(format!("--plot {}: the file name must end in .png or .svg", path.display()))
@@ -148,7 +172,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     for (i, path) in args.inputs.iter().enumerate() {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let label = if args.inputs.len() > 1 { format!("[{}/{}] {name}", i + 1, args.inputs.len()) } else { name };
-        let report = score_file(&engine, path, &options, args.reference.as_deref(), show_progress, label);
+        let report = score_file(&engine, path, &options, &scoring, args.reference.as_deref(), show_progress, label);
         if let Some(error) = &report.error {
             let what = if report.partial { "partial result" } else { "error" };
             eprintln!("vsrqa: {what}: {error}");
@@ -159,14 +183,22 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     writer.finish(&reports).map_err(write_error)?;
 
     if let (Some(path), Some(kind)) = (&args.plot, plot_kind) {
-        let series: Vec<Series> = reports
-            .iter()
-            .filter(|r| !r.frames.is_empty())
-            .map(|r| Series {
-                label: r.path.display().to_string(),
+        let mut series: Vec<Series> = Vec::new();
+        for r in reports.iter().filter(|r| !r.frames.is_empty()) {
+            let label = r.path.display().to_string();
+            series.push(Series {
+                label: label.clone(),
                 points: r.frames.iter().map(|f| (f.frame_index, f.score)).collect(),
-            })
-            .collect();
+            });
+            // Each window's score as a step over its frames.
+            if r.windows().len() > 1 {
+                let steps = r.windows().iter().flat_map(|w| {
+                    let c = &w.clip;
+                    [(c.first_frame, c.score), (c.first_frame + c.frames - 1, c.score)]
+                });
+                series.push(Series { label: format!("{label} (windows)"), points: steps.collect() });
+            }
+        }
         let last_frame = reports.iter().filter_map(|r| r.clip.map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
         plot::draw(path, kind, &series, last_frame)?;
     }
@@ -199,6 +231,12 @@ pub struct FileOptions {
     pub color_range: Option<String>,
     /// A reference clip: adds PSNR-Y and SSIM-Y per key frame (`--reference`).
     pub reference: Option<PathBuf>,
+    /// Windows of this many seconds (`--window`); default: the model's span.
+    pub window_seconds: Option<f64>,
+    /// One clip for the whole file, the reference's rule (`--whole-clip`).
+    pub whole_clip: bool,
+    /// How windows pool (`--pooling`): mean (default), harmonic_mean, min, p1 to p99.
+    pub pooling: Option<String>,
 }
 
 /// One file's report, as `vsrqa score --format json` writes it.
@@ -220,8 +258,10 @@ pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> F
         backend: engine.backend_name(),
         reference: options.reference.clone(),
     };
-    let report = match checked_options(engine, options) {
-        Ok(raw) => score_file(engine, path, &raw, options.reference.as_deref(), false, String::new()),
+    let report = match checked_options(engine, options).and_then(|raw| Ok((raw, scoring_choice(options)?))) {
+        Ok((raw, scoring)) => {
+            score_file(engine, path, &raw, &scoring, options.reference.as_deref(), false, String::new())
+        }
         Err(f) => {
             let mut report = FileReport::new(path);
             report.error = Some(f.message);
@@ -235,7 +275,52 @@ pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> F
 /// Checks the options that do not depend on the file, as `vsrqa score` does before it opens any:
 /// `Err` is the message of a usage mistake (exit status 2).
 pub fn check_file_options(engine: &Engine, options: &FileOptions) -> Result<(), String> {
-    checked_options(engine, options).map(|_| ()).map_err(|f| f.message)
+    checked_options(engine, options).and_then(|_| scoring_choice(options)).map(|_| ()).map_err(|f| f.message)
+}
+
+/// `--window`, `--whole-clip` and `--pooling`, checked.
+fn scoring_choice(options: &FileOptions) -> Result<ScoringChoice, Failure> {
+    checked_choice(options.window_seconds, options.whole_clip, options.pooling.as_deref())
+}
+
+fn checked_choice(
+    window_seconds: Option<f64>,
+    whole_clip: bool,
+    pooling: Option<&str>,
+) -> Result<ScoringChoice, Failure> {
+    if let Some(seconds) = window_seconds {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return Err(Failure::usage(format!("--window {seconds}: a window is a positive number of seconds")));
+        }
+        if whole_clip {
+            return Err(Failure::usage("--window and --whole-clip exclude each other: windows, or one clip"));
+        }
+    }
+    let pooling = match pooling {
+        Some(name) => vsrqa::Pooling::parse(name).map_err(|e| Failure::usage(format!("--pooling: {e}")))?,
+        None => vsrqa::Pooling::default(),
+    };
+    Ok(ScoringChoice { window_seconds, whole_clip, pooling })
+}
+
+impl ScoringArgs {
+    /// The options, checked (usage errors, before any file is read).
+    pub fn choice(&self) -> Result<ScoringChoice, Failure> {
+        checked_choice(self.window, self.whole_clip, Some(&self.pooling))
+    }
+}
+
+/// A video's clip score as `vsrqa score` gives it (the file's own rate and colours, windows as
+/// `choice` says), for the commands that need only that number. A stream that breaks mid-way is
+/// an error here.
+pub fn file_clip_score(engine: &Engine, path: &Path, choice: &ScoringChoice) -> Result<ClipScore, String> {
+    let options = RawOptions { conversion: engine.color_conversion(), ..RawOptions::default() };
+    let report = score_file(engine, path, &options, choice, None, false, String::new());
+    match (report.error, report.clip) {
+        (Some(error), _) => Err(error),
+        (None, Some(clip)) => Ok(clip),
+        (None, None) => Err(format!("{}: the clip has no frames", path.display())),
+    }
 }
 
 /// The options every file is opened with, for this engine, checked.
@@ -297,7 +382,7 @@ struct KeyFramePredictor {
 impl KeyFramePredictor {
     fn new(engine: &Engine, fps: f64) -> Self {
         KeyFramePredictor {
-            interval: (fps.round_ties_even() as u64).max(1),
+            interval: vsrqa::Session::key_frame_interval(fps),
             count: engine.bundle().manifest.key_frames.count,
             seen: 0,
         }
@@ -326,6 +411,7 @@ fn score_file(
     engine: &Engine,
     path: &Path,
     options: &RawOptions,
+    choice: &ScoringChoice,
     reference_path: Option<&Path>,
     show_progress: bool,
     label: String,
@@ -363,6 +449,10 @@ fn score_file(
         reference = Some(r);
     }
 
+    let scoring = match choice.at(engine, clip.fps) {
+        Ok(scoring) => scoring,
+        Err(e) => return fail(report, naming(path, &e.to_string()), true),
+    };
     let mut session = match engine.session(clip.fps) {
         Ok(s) => s,
         Err(e) => return fail(report, naming(path, &e.to_string()), false),
@@ -370,8 +460,9 @@ fn score_file(
     let mut keys = KeyFramePredictor::new(engine, clip.fps);
     let mut compared: BTreeMap<u64, Comparison> = BTreeMap::new();
     let mut scores = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut segment = SegmentStart { number: 0, first_frame: 0, key_frames_before: 0, size: (clip.width, clip.height) };
+    let mut parts: Vec<Part> = Vec::new();
+    let mut sizes = vec![(clip.width, clip.height)];
+    let mut part = PartStart { segment: 0, window: 0, first_frame: 0, key_frames_before: 0 };
     let mut size_changes = Vec::new();
     let fps = clip.fps;
     let progress = Progress::start(show_progress, label, progress::estimate_frames(&clip));
@@ -386,32 +477,38 @@ fn score_file(
                 break;
             }
         };
-        if (frame.width, frame.height) != segment.size {
-            // A clip has one frame size: the frames so far are a segment, scored as a clip.
-            match close_segment(&mut session, &segment, &mut scores) {
-                Ok(done) => segments.push(done),
+        let size_changed = (frame.width, frame.height) != sizes[part.segment as usize];
+        let window_full = matches!(scoring.cut, Cut::Windows(n) if session.frames_pushed() >= n);
+        if size_changed || window_full {
+            // A clip has one frame size, and a window at most its length: the frames so far are
+            // a part, scored as a clip.
+            match close_part(&mut session, &part, &mut scores) {
+                Ok(done) => parts.push(done),
                 Err(e) => {
                     report.frames = rows(scores, &compared);
                     return fail(report, naming(path, &e.to_string()), false);
                 }
             }
-            size_changes.push(format!(
-                "frame {index}: {}x{} to {}x{}",
-                segment.size.0, segment.size.1, frame.width, frame.height
-            ));
+            if size_changed {
+                size_changes.push(format!(
+                    "frame {index}: {}x{} to {}x{}",
+                    sizes[part.segment as usize].0, sizes[part.segment as usize].1, frame.width, frame.height
+                ));
+                sizes.push((frame.width, frame.height));
+            }
             session = match engine.session(fps) {
                 Ok(s) => s,
                 Err(e) => return fail(report, naming(path, &e.to_string()), false),
             };
             keys = KeyFramePredictor::new(engine, fps);
-            segment = SegmentStart {
-                number: segment.number + 1,
+            part = PartStart {
+                segment: sizes.len() as u32 - 1,
+                window: part.window + 1,
                 first_frame: index,
-                key_frames_before: segments.iter().map(|s| s.clip.key_frames).sum(),
-                size: (frame.width, frame.height),
+                key_frames_before: parts.iter().map(|p| p.clip.key_frames).sum(),
             };
         }
-        let is_key = keys.is_key(index - segment.first_frame);
+        let is_key = keys.is_key(index - part.first_frame);
         if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
             match r.next_frame() {
                 Ok(Some(ref_frame)) => {
@@ -446,7 +543,7 @@ fn score_file(
             report.frames = rows(std::mem::take(&mut scores), &compared);
             return fail(report, format!("{}: frame {index}: {e}", path.display()), false);
         }
-        scores.extend(std::iter::from_fn(|| session.poll()).map(|s| segment.in_file(s)));
+        scores.extend(std::iter::from_fn(|| session.poll()).map(|s| part.in_file(s)));
         progress.frame_done();
         index += 1;
     }
@@ -474,26 +571,30 @@ fn score_file(
         let message = stream_error.unwrap_or_else(|| format!("{}: the clip has no frames", path.display()));
         return fail(report, message, false);
     }
-    match close_segment(&mut session, &segment, &mut scores) {
-        Ok(done) => segments.push(done),
+    match close_part(&mut session, &part, &mut scores) {
+        Ok(done) => parts.push(done),
         Err(e) => {
             report.frames = rows(scores, &compared);
             return fail(report, naming(path, &e.to_string()), false);
         }
     }
-    report.clip = combined_clip(&segments);
-    if segments.len() > 1 {
-        if let Some(input) = &mut report.input {
+    report.clip = scoring.pooled(&parts);
+    if let Some(input) = &mut report.input {
+        if sizes.len() > 1 {
             input.notes.push(format!(
                 "the frame size changes ({}): a clip has one frame size, so the file is scored as {} segments, \
-                 each a clip of its own; clip_score is their frame-weighted mean",
+                 each scored as clips of its own; clip_score pools them ({})",
                 size_changes.join("; "),
-                segments.len()
+                sizes.len(),
+                scoring.pooling
             ));
         }
-        report.segments = segments;
+        input.notes.extend(scoring.notes(&parts));
     }
+    report.segments = segments(&scoring, &parts, &sizes);
     report.frames = rows(scores, &compared);
+    report.parts = parts;
+    report.scoring = Some(scoring);
     if let Some(error) = stream_error {
         report.partial = true;
         report.error = Some(error);
@@ -501,44 +602,69 @@ fn score_file(
     report
 }
 
-/// Where the segment in progress starts in the file (see [`Segment`]).
-struct SegmentStart {
-    number: u32,
+/// Where the part in progress (a window, or a whole segment) starts in the file.
+struct PartStart {
+    segment: u32,
+    window: u32,
     first_frame: u64,
     key_frames_before: u32,
-    size: (u32, u32),
 }
 
-impl SegmentStart {
-    /// A score of the segment's session, numbered in the file.
-    fn in_file(&self, mut score: vsrqa::FrameScore) -> (u32, vsrqa::FrameScore) {
+impl PartStart {
+    /// A score of the part's session, numbered in the file.
+    fn in_file(&self, mut score: vsrqa::FrameScore) -> (Tag, vsrqa::FrameScore) {
         score.frame_index += self.first_frame;
         score.key_frame += self.key_frames_before;
-        (self.number, score)
+        (Tag { segment: self.segment, window: self.window }, score)
     }
 }
 
-/// Finishes the segment's session: its clip score (placed in the file) and its last key-frame
-/// scores.
-fn close_segment(
-    session: &mut vsrqa::Session,
-    segment: &SegmentStart,
-    scores: &mut Vec<(u32, vsrqa::FrameScore)>,
-) -> vsrqa::Result<Segment> {
-    let finished = session.finish();
-    scores.extend(std::iter::from_fn(|| session.poll()).map(|s| segment.in_file(s)));
-    let mut clip = finished?;
-    clip.first_frame = segment.first_frame;
-    Ok(Segment { width: segment.size.0, height: segment.size.1, clip })
+/// Which segment and window a key frame's score belongs to.
+#[derive(Clone, Copy)]
+struct Tag {
+    segment: u32,
+    window: u32,
 }
 
-fn rows(scores: Vec<(u32, vsrqa::FrameScore)>, compared: &BTreeMap<u64, Comparison>) -> Vec<FrameRow> {
+/// Finishes the part's session: its clip score (placed in the file) and its last key-frame
+/// scores.
+fn close_part(
+    session: &mut vsrqa::Session,
+    part: &PartStart,
+    scores: &mut Vec<(Tag, vsrqa::FrameScore)>,
+) -> vsrqa::Result<Part> {
+    let finished = session.finish();
+    scores.extend(std::iter::from_fn(|| session.poll()).map(|s| part.in_file(s)));
+    let mut clip = finished?;
+    clip.first_frame = part.first_frame;
+    clip.window = part.window;
+    Ok(Part { segment: part.segment, clip })
+}
+
+/// The frame-size segments, each with its parts pooled (when the size changes).
+fn segments(scoring: &Scoring, parts: &[Part], sizes: &[(u32, u32)]) -> Vec<Segment> {
+    if sizes.len() < 2 {
+        return Vec::new();
+    }
+    (0..sizes.len() as u32)
+        .filter_map(|number| {
+            let own: Vec<Part> = parts.iter().filter(|p| p.segment == number).copied().collect();
+            let mut clip = scoring.pooled(&own)?;
+            clip.first_frame = own[0].clip.first_frame;
+            let (width, height) = sizes[number as usize];
+            Some(Segment { width, height, clip })
+        })
+        .collect()
+}
+
+fn rows(scores: Vec<(Tag, vsrqa::FrameScore)>, compared: &BTreeMap<u64, Comparison>) -> Vec<FrameRow> {
     scores
         .into_iter()
-        .map(|(segment, s)| FrameRow {
+        .map(|(tag, s)| FrameRow {
             frame_index: s.frame_index,
             key_frame: s.key_frame,
-            segment,
+            segment: tag.segment,
+            window: tag.window,
             score: s.score,
             reference: compared.get(&s.frame_index).copied(),
         })

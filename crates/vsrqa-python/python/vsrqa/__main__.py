@@ -31,6 +31,13 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--color-conversion", choices=["reference", "exact"], help="YUV->RGB conversion")
     score.add_argument("--color-matrix", metavar="bt601|bt709|bt2020", help="the exact conversion's matrix")
     score.add_argument("--color-range", metavar="limited|full", help="YUV range")
+    cut = score.add_mutually_exclusive_group()
+    cut.add_argument("--window", type=float, metavar="SECONDS",
+                     help="score in windows of SECONDS (default: the model's span, 8 key frames)")
+    cut.add_argument("--whole-clip", action="store_true",
+                     help="one clip for the whole file: its first 8 key frames, the reference's rule")
+    score.add_argument("--pooling", default="mean", metavar="NAME",
+                       help="how windows pool: mean, harmonic_mean, min, p1 to p99 (frame-weighted)")
     return p
 
 
@@ -51,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         color_matrix=args.color_matrix,
         color_range=args.color_range,
         reference=args.reference,
+        window=args.window,
+        whole_clip=args.whole_clip,
+        pooling=args.pooling,
     )
     try:
         engine._check_file_options(**options)

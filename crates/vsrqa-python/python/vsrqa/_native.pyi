@@ -69,9 +69,17 @@ class Engine:
         color_matrix: str | None = None,
         color_range: str | None = None,
         reference: str | PathLike[str] | None = None,
+        window: float | None = None,
+        whole_clip: bool = False,
+        pooling: str | None = None,
         raise_errors: bool = True,
     ) -> dict[str, Any]:
         """Scores a video file as ``vsrqa score`` does: the CLI's JSON object.
+
+        A file longer than the model's span (8 key frames) is scored in windows of that span
+        (``window`` seconds to set another), pooled by ``pooling`` (mean, harmonic_mean, min,
+        p1 to p99); ``whole_clip=True`` keeps the reference's single clip. The report's
+        ``scoring``, ``coverage`` and ``windows`` say what the score covers.
 
         A file that fails raises InputError (InvalidArgumentError for a wrong option); with
         ``raise_errors=False`` the report carries an ``error`` field instead. A stream that

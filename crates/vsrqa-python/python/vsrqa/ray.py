@@ -301,6 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--memory", type=float, help="bytes of memory per actor (Ray's resource)")
     p.add_argument("--ship-model", action="store_true", help="send the bundle to the workers through Ray")
     p.add_argument("--retry-failed", action="store_true", help="score again the files an earlier run failed on")
+    cut = p.add_mutually_exclusive_group()
+    cut.add_argument("--window", type=float, metavar="SECONDS",
+                     help="score long files in windows of SECONDS (default: the model's span, 8 key frames)")
+    cut.add_argument("--whole-clip", action="store_true", help="one clip per file: its first 8 key frames")
+    p.add_argument("--pooling", metavar="NAME", help="how windows pool: mean, harmonic_mean, min, p1 to p99")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     args = p.parse_args(argv)
     inputs = args.inputs[0] if len(args.inputs) == 1 and args.inputs[0].lower().endswith(".csv") else args.inputs
@@ -327,6 +332,11 @@ def run(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
         memory=args.memory,
         ship_model=args.ship_model,
         retry_failed=args.retry_failed,
+        score_options={
+            k: v
+            for k, v in dict(window=args.window, whole_clip=args.whole_clip or None, pooling=args.pooling).items()
+            if v is not None
+        },
         progress=not args.quiet,
         address=args.address,
     )
