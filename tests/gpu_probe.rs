@@ -1,4 +1,4 @@
-//! The GPU path's probes on any machine (issue 7): what the driver says, finding and refusing
+//! The GPU path's probes on any machine: what the driver says, finding and refusing
 //! TensorRT libraries, and the real TensorRT-RTX library from its PyPI wheel, which loads without
 //! a GPU. scripts/test.sh sets VSRQA_TEST_TENSORRT_RTX to that library (scripts/tensorrt-rtx-lib.sh).
 

@@ -1,4 +1,4 @@
-//! The `tensorrt` backend on a GPU (issue 7), with either TensorRT runner: `--features
+//! The `tensorrt` backend on a GPU, with either TensorRT runner: `--features
 //! tensorrt-rtx` (TensorRT-RTX) or `--features tensorrt` (TensorRT 10/11, e.g. on an H100, with
 //! the install's headers in VSRQA_TENSORRT_INCLUDE_DIR). The library comes from
 //! VSRQA_TENSORRT_LIBRARY or the loader's path. Every test here needs a GPU: ignored in CI.

@@ -1,5 +1,5 @@
 //! TensorRT-RTX ahead-of-time engine builds of the fixture networks, on a machine without a GPU
-//! (issue 7): the real library from its PyPI wheel (VSRQA_TEST_TENSORRT_RTX, set by
+//! with the real library from its PyPI wheel (VSRQA_TEST_TENSORRT_RTX, set by
 //! scripts/test.sh) through vsrqa's C++ facade. Built only with the `tensorrt-rtx` feature, which
 //! scripts/test.sh enables for this file.
 #![cfg(feature = "tensorrt-rtx")]

@@ -1,4 +1,4 @@
-//! `vsrqa build-engines` (issue 7) with TensorRT-RTX's real library (VSRQA_TEST_TENSORRT_RTX, set by
+//! `vsrqa build-engines` with TensorRT-RTX's real library (VSRQA_TEST_TENSORRT_RTX, set by
 //! scripts/test.sh), on a machine without a GPU. With the `tensorrt-rtx` feature the engines are
 //! built, cached, reused and rebuilt when damaged; with `tensorrt` (TensorRT 10/11) that library is
 //! refused; without either the command says why it cannot build.

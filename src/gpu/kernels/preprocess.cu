@@ -1,4 +1,4 @@
-// vsrqa's preprocessing on the GPU, compiled at run time with NVRTC (issue 7).
+// vsrqa's preprocessing on the GPU, compiled at run time with NVRTC.
 //
 // Every kernel reproduces one step of the CPU path (src/frame, src/branch/preprocess.rs) with the
 // same arithmetic: the integer resamplers bit for bit, the colour conversion through the same
