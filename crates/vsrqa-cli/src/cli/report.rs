@@ -347,29 +347,23 @@ pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
             String::new(),
         ]);
     }
-    if report.segments.len() > 1 {
-        for segment in &report.segments {
-            let mut row: [String; 16] = Default::default();
-            row[0] = file.clone();
-            row[1] = "segment".into();
-            row[2] = segment.clip.first_frame.to_string();
-            row[4] = segment.clip.score.to_string();
-            row[7] = segment.clip.frames.to_string();
-            row[8] = segment.clip.key_frames.to_string();
-            rows.push(row);
-        }
-    }
-    let windows = if report.windows().len() > 1 { report.windows() } else { &[] };
-    for window in windows {
+    // A row for a part of the file scored as a clip: its first frame, score, frames, key frames.
+    let part_row = |kind: &str, clip: &ClipScore, number: Option<u32>| {
         let mut row: [String; 16] = Default::default();
         row[0] = file.clone();
-        row[1] = "window".into();
-        row[2] = window.clip.first_frame.to_string();
-        row[3] = window.clip.window.to_string();
-        row[4] = window.clip.score.to_string();
-        row[7] = window.clip.frames.to_string();
-        row[8] = window.clip.key_frames.to_string();
-        rows.push(row);
+        row[1] = kind.into();
+        row[2] = clip.first_frame.to_string();
+        row[3] = number.map(|n| n.to_string()).unwrap_or_default();
+        row[4] = clip.score.to_string();
+        row[7] = clip.frames.to_string();
+        row[8] = clip.key_frames.to_string();
+        row
+    };
+    if report.segments.len() > 1 {
+        rows.extend(report.segments.iter().map(|segment| part_row("segment", &segment.clip, None)));
+    }
+    if report.windows().len() > 1 {
+        rows.extend(report.windows().iter().map(|window| part_row("window", &window.clip, Some(window.clip.window))));
     }
     let summary = report.summary();
     let (psnr, ssim) = match report.reference_means() {

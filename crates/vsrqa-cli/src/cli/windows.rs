@@ -26,8 +26,6 @@ pub struct Scoring {
     pub interval: u64,
     /// Key frames a clip score pools at most (the manifest's count).
     pub key_frame_count: Option<u32>,
-    /// The model's span in frames, when it has one.
-    pub span: Option<u64>,
 }
 
 /// What the command line asked for (`--window`, `--whole-clip`, `--pooling`).
@@ -41,11 +39,10 @@ pub struct ScoringChoice {
 impl ScoringChoice {
     /// The scoring of a file at `fps`.
     pub fn at(&self, engine: &Engine, fps: f64) -> vsrqa::Result<Scoring> {
-        let span = vsrqa::engine::span_frames(engine.bundle(), fps);
         let cut = match (self.whole_clip, self.window_seconds) {
             (true, _) => Cut::WholeClip,
             (false, Some(seconds)) => Cut::Windows(vsrqa::StreamOptions::window_frames_for(seconds, fps)?),
-            (false, None) => span.map_or(Cut::WholeClip, Cut::Windows),
+            (false, None) => vsrqa::engine::span_frames(engine.bundle(), fps).map_or(Cut::WholeClip, Cut::Windows),
         };
         Ok(Scoring {
             cut,
@@ -53,7 +50,6 @@ impl ScoringChoice {
             fps,
             interval: Session::key_frame_interval(fps),
             key_frame_count: engine.bundle().manifest.key_frames.count,
-            span,
         })
     }
 }
@@ -69,6 +65,11 @@ pub struct Part {
 }
 
 impl Scoring {
+    /// The model's span in frames (its key-frame count times the interval), when it has one.
+    fn span(&self) -> Option<u64> {
+        self.key_frame_count.map(|count| u64::from(count) * self.interval)
+    }
+
     /// Frames of `clip` that its key frames span: from its first frame to the end of its last
     /// key frame's interval (at most the clip's end).
     fn covered(&self, clip: &ClipScore) -> u64 {
@@ -145,7 +146,7 @@ impl Scoring {
             "window_seconds": window_frames.map(|f| self.seconds(f)),
             "pooling": self.pooling.to_string(),
             "key_frame_interval": self.interval,
-            "model_span_frames": self.span,
+            "model_span_frames": self.span(),
         })
     }
 
@@ -199,7 +200,7 @@ impl Scoring {
                 "a window of {length} frames is longer than the model's span ({count} key frames, {} frames): \
                  {left_out} of {frames} frames are past the key frames of their window and count only through \
                  the clip branches' samples",
-                u64::from(count) * self.interval
+                self.span().unwrap_or(0)
             )),
             Cut::Windows(_) if parts.len() > 1 => notes.push(format!(
                 "scored in {} windows of up to {} s, each a clip of its own; clip_score is their {}",
@@ -255,7 +256,7 @@ mod tests {
     use super::*;
 
     fn scoring(cut: Cut) -> Scoring {
-        Scoring { cut, pooling: Pooling::Mean, fps: 30.0, interval: 30, key_frame_count: Some(8), span: Some(240) }
+        Scoring { cut, pooling: Pooling::Mean, fps: 30.0, interval: 30, key_frame_count: Some(8) }
     }
 
     fn part(first_frame: u64, frames: u64, window: u32) -> Part {
