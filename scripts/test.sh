@@ -66,14 +66,19 @@ MATURIN_PEP517_ARGS="--profile dev" target/python-test/bin/pip install --quiet -
 # plugin's own test checks the plugin (crates/gst-vsrqa/tests/exports.rs).
 python3 scripts/check-exports.py --self-test \
   "$(target/python-test/bin/python -c 'import vsrqa._native as native; print(native.__file__)')=PyInit_"
-# TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed).
-cargo test -p vsrqa --features tensorrt-rtx --locked --test gpu_tensorrt_build --test gpu_tensorrt_backend
+# The TensorRT features' tests. Each feature is built once, for the whole workspace: every step of
+# a feature selects the same packages, so Cargo resolves the same features and reuses one build,
+# and the dependencies are the default build's (Cargo.toml keeps their features the same).
+RTX=(--workspace --features vsrqa-cli/tensorrt-rtx --locked)
+# TensorRT-RTX engine builds of the fixture networks through the facade (no GPU needed), and
+# `vsrqa build-engines`.
+cargo test "${RTX[@]}" --test gpu_tensorrt_build --test gpu_tensorrt_backend --test build_engines
 # The C package of a library holding the TensorRT facade (C++): static and shared links, and runs.
-cargo test -p vsrqa --features tensorrt-rtx --locked --test capi_package tensorrt_runner
-cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test build_engines
-cargo test -p vsrqa-cli --features tensorrt-rtx --locked --test cli info_says_why_the_gpu_path_is_unavailable
+cargo test "${RTX[@]}" --test capi_package tensorrt_runner
+cargo test "${RTX[@]}" --test cli info_says_why_the_gpu_path_is_unavailable
 # The TensorRT 10/11 runner: its header checks, and the libraries it refuses or accepts.
 export VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS"
-cargo test -p vsrqa --features tensorrt --locked --lib tensorrt
-cargo test -p vsrqa-cli --features tensorrt --locked --test build_engines
-cargo test -p vsrqa-cli --features tensorrt --locked --test cli info_says_why_the_gpu_path_is_unavailable
+TRT=(--workspace --features vsrqa-cli/tensorrt --locked)
+cargo test "${TRT[@]}" --lib tensorrt
+cargo test "${TRT[@]}" --test build_engines
+cargo test "${TRT[@]}" --test cli info_says_why_the_gpu_path_is_unavailable
