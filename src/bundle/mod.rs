@@ -45,8 +45,7 @@ impl Bundle {
         let manifest_path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&manifest_path)
             .map_err(|e| Error::bundle(&manifest_path, format!("cannot read the manifest: {e}")))?;
-        let manifest = parse_manifest(&text).map_err(|message| Error::bundle(&manifest_path, message))?;
-        validate_manifest(&manifest).map_err(|message| Error::bundle(&manifest_path, message))?;
+        let manifest = Manifest::from_json(&text, &manifest_path)?;
 
         let mut networks = Vec::with_capacity(manifest.branches.len());
         for branch in &manifest.branches {
@@ -82,6 +81,23 @@ impl Bundle {
     /// Length of the head's input: the branches' feature dims, concatenated in order.
     pub fn feature_dim(&self) -> usize {
         self.manifest.branches.iter().map(|b| b.output_dim).sum()
+    }
+}
+
+impl Manifest {
+    /// Parses and validates a manifest's text without its files (e.g. one read from a bundle
+    /// archive); `path` names it in the error. [`Bundle::load`] does this, then checks the files.
+    pub fn from_json(text: &str, path: &Path) -> Result<Manifest> {
+        let manifest = parse_manifest(text).map_err(|message| Error::bundle(path, message))?;
+        validate_manifest(&manifest).map_err(|message| Error::bundle(path, message))?;
+        Ok(manifest)
+    }
+
+    /// The files the manifest names, relative to the bundle directory: each branch's network, then
+    /// the head's weights.
+    pub fn files(&self) -> Vec<&str> {
+        let networks = self.branches.iter().map(|branch| branch.network.as_str());
+        networks.chain(std::iter::once(self.head.weights.as_str())).collect()
     }
 }
 

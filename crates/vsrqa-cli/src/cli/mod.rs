@@ -2,6 +2,7 @@
 
 mod bench;
 mod build_engines;
+mod bundle;
 mod compare;
 mod dataset;
 mod eval;
@@ -55,6 +56,10 @@ enum Command {
     /// with --features tensorrt-rtx, which needs no GPU, or --features tensorrt, for TensorRT
     /// 10/11, which builds on the GPU the engines are for).
     BuildEngines(build_engines::Args),
+    /// Carry a bundle as one archive: `pack` a directory (the manifest's hashes checked, every
+    /// file's SHA-256 listed), `unpack` it elsewhere (checked before the directory appears),
+    /// `verify` an archive or a directory.
+    Bundle(bundle::Args),
 }
 
 /// A failure the tool reports: `usage` errors exit with 2, the rest with 1.
@@ -103,6 +108,7 @@ pub fn run() -> ExitCode {
         Command::Compare(args) => compare::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::BuildEngines(args) => build_engines::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
