@@ -13,6 +13,7 @@
 #     the GStreamer element in gst-launch pipelines (crates/gst-vsrqa/tests), the encoder loop
 #     example (ctest, through tests/capi_package.rs)
 #   - the Python package against the CLI, and batch scoring on a two-node Ray cluster (pytest)
+#   - the real-weights command's downloads against a loopback server (pytest, tools/vsrqa_models)
 #   - what the Python extension exports: no C API (check-exports.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,9 @@ target/python-test/bin/pip install --quiet --upgrade pip
 target/python-test/bin/pip install --quiet "ray==2.60.*" "pytest>=7"
 MATURIN_PEP517_ARGS="--profile dev" target/python-test/bin/pip install --quiet --force-reinstall ./crates/vsrqa-python
 (cd crates/vsrqa-python && ../../target/python-test/bin/python -m pytest -q tests)
+# The real-weights command's downloads (tools/vsrqa_models) against a loopback server: sources in
+# turn, resume, hashes, the mirror, --from, licence terms, disk space (no PyTorch needed).
+target/python-test/bin/python -m pytest -q tools/vsrqa_models/tests
 # Only the C package's library exports the C API and has its SONAME: the Python extension installed
 # above exports its entry point only (scripts/check-exports.py; its self-test first checks that it
 # catches a stray export, an exported vsrqa_* function and the C library's SONAME). The GStreamer

@@ -1,0 +1,154 @@
+"""From fetched artefacts to a bundle: one member out of RQ-VQA's ckpts.tar, the pinned code
+archive unpacked, tools/export/export_bundle.py run on them (with the profile's precision), a
+`sources.json` beside the manifest, and `vsrqa info --check` on the result.
+
+The bundle is written into a temporary folder beside `out` and renamed into place at the end, so
+an interrupted build leaves no half bundle under the name asked for.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from .catalogue import Artefact, Catalogue
+from .fetch import Fetched
+
+TOOLS = Path(__file__).resolve().parents[1]
+EXPORT = TOOLS / "export" / "export_bundle.py"
+# Where RQ-VQA's code archive keeps the model code the export imports.
+FASTVQA_IN_RQVQA = "feature_extraction/FastVQA_feature"
+QALIGN_IN_RQVQA = "feature_extraction/Q-Align"
+
+
+class BuildError(Exception):
+    pass
+
+
+def member_path(tar_path: Path, artefact: Artefact, member: int, work: Path) -> Path:
+    """Extracts test.py's model `member` (0-based, its model_file order) from ckpts.tar."""
+    if not 0 <= member < len(artefact.members):
+        raise BuildError(f"--member {member}: {artefact.file} has members 0 to {len(artefact.members) - 1}")
+    wanted = artefact.members[member]
+    try:
+        with tarfile.open(tar_path) as tar:
+            names = tar.getnames()
+            found = next((n for n in names if n.lstrip("./") == wanted), None)
+            if found is None:
+                found = next((n for n in names if Path(n).name == Path(wanted).name), None)
+            if found is None:
+                listed = "\n  ".join(n for n in names if n.endswith(".pth")) or "(no .pth file)"
+                raise BuildError(f"{tar_path.name} has no {wanted}; its checkpoints:\n  {listed}")
+            source = tar.extractfile(found)
+            if source is None:
+                raise BuildError(f"{tar_path.name}: {found} is not a file")
+            target = work / Path(wanted).name
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+    except tarfile.TarError as e:
+        raise BuildError(f"{tar_path.name}: not a readable tar archive: {e}") from None
+    return target
+
+
+def code_root(archive: Path, artefact: Artefact, work: Path) -> Path:
+    """Unpacks the pinned code archive (tar.gz) and returns its top-level folder."""
+    target = work / "code"
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    except (tarfile.TarError, OSError) as e:
+        raise BuildError(f"{archive.name}: not a readable code archive: {e}") from None
+    root = target / artefact.archive_of if artefact.archive_of else None
+    if root is None or not root.is_dir():
+        tops = [p for p in target.iterdir() if p.is_dir()]
+        if len(tops) != 1:
+            raise BuildError(f"{archive.name}: expected one top-level folder, found {[p.name for p in tops]}")
+        root = tops[0]
+    return root
+
+
+def export_command(profile_name: str, catalogue: Catalogue, fetched: dict[str, Fetched], member_file: Path,
+                   code: Path, staging: Path) -> list[str]:
+    profile = catalogue.profiles[profile_name]
+    command = [sys.executable, str(EXPORT), "--out", str(staging), "--profile", profile.export_profile,
+               "--spatial-checkpoint", str(member_file),
+               "--slowfast-checkpoint", str(fetched["slowfast"].path),
+               "--liqe-checkpoint", str(fetched["liqe"].path),
+               "--fastvqa-checkpoint", str(fetched["fastvqa"].path),
+               "--fastvqa-src", str(code / FASTVQA_IN_RQVQA)]
+    if "one_align" in fetched:
+        command += ["--qalign-checkpoint", str(fetched["one_align"].path), "--qalign-src", str(code / QALIGN_IN_RQVQA)]
+    if profile.precision:
+        command += ["--precision", profile.precision]
+    return command
+
+
+def sources_record(fetched: dict[str, Fetched], member: int | None) -> dict:
+    """What `sources.json` says: every artefact, its SHA-256 and whether the catalogue pinned it."""
+    return {
+        "format": "vsrqa-bundle-sources",
+        "member": member,
+        "artefacts": [
+            {"file": f.artefact.file, "what": f.artefact.what, "sha256": f.sha256,
+             "sha256_pinned": f.pinned, "licence": f.artefact.licence,
+             "sources": [s.describe() for s in f.artefact.sources]}
+            for f in fetched.values()
+        ],
+    }
+
+
+def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], out: Path, member: int, log) -> None:
+    pid = os.getpid()
+    staging = out.parent / f".partial-{pid}-{out.name}"
+    work = out.parent / f".partial-{pid}-{out.name}-work"
+    for path in (staging, work):
+        if path.exists():
+            shutil.rmtree(path)
+    work.mkdir(parents=True)
+    try:
+        log(f"taking member {member} of {fetched['rqvqa_kvq'].path.name}")
+        member_file = member_path(fetched["rqvqa_kvq"].path, catalogue.artefacts["rqvqa_kvq"], member, work)
+        code = code_root(fetched["rqvqa_code"].path, catalogue.artefacts["rqvqa_code"], work)
+        command = export_command(profile_name, catalogue, fetched, member_file, code, staging)
+        log("exporting: " + " ".join(command[1:]))
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            tail = "\n".join(result.stdout.strip().splitlines()[-25:])
+            raise BuildError(f"the export failed (exit {result.returncode}):\n{tail}")
+        (staging / "sources.json").write_text(json.dumps(sources_record(fetched, member), indent=2) + "\n")
+        if out.exists():
+            out.rmdir()  # the caller checked that it is empty
+        staging.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def find_vsrqa(explicit: str | None) -> str | None:
+    """The `vsrqa` tool for the final check: --vsrqa, else on PATH, else this checkout's build."""
+    if explicit:
+        return explicit
+    on_path = shutil.which("vsrqa")
+    if on_path:
+        return on_path
+    for profile in ("release", "debug"):
+        candidate = TOOLS.parent / "target" / profile / "vsrqa"
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def check(vsrqa: str | None, out: Path, log) -> bool:
+    if vsrqa is None:
+        log("no vsrqa tool found (build it, or pass --vsrqa): the bundle was not checked with `vsrqa info --check`")
+        return True
+    result = subprocess.run([vsrqa, "info", "--check", "-m", str(out)], capture_output=True, text=True)
+    if result.returncode != 0:
+        log(f"`vsrqa info --check` refused the bundle:\n{result.stderr.strip()}")
+        return False
+    log(f"`vsrqa info --check` loaded every network of {out}")
+    return True
