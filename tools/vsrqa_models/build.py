@@ -115,10 +115,9 @@ def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], 
         code = code_root(fetched["rqvqa_code"].path, catalogue.artefacts["rqvqa_code"], work)
         command = export_command(profile_name, catalogue, fetched, member_file, code, staging)
         log("exporting: " + " ".join(command[1:]))
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if result.returncode != 0:
-            tail = "\n".join(result.stdout.strip().splitlines()[-25:])
-            raise BuildError(f"the export failed (exit {result.returncode}):\n{tail}")
+        returncode, tail = run_showing_progress(command)
+        if returncode != 0:
+            raise BuildError(f"the export failed (exit {returncode}):\n" + "\n".join(tail))
         (staging / "sources.json").write_text(json.dumps(sources_record(fetched, member), indent=2) + "\n")
         if out.exists():
             out.rmdir()  # the caller checked that it is empty
@@ -126,6 +125,17 @@ def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], 
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_showing_progress(command: list[str], keep: int = 25) -> tuple[int, list[str]]:
+    """Runs the export with its output passed on to stderr as it comes (it takes minutes), and
+    keeps its last lines for the error message."""
+    tail: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        for line in process.stdout:
+            print(f"  export: {line}", end="", file=sys.stderr, flush=True)
+            tail = (tail + [line.rstrip("\n")])[-keep:]
+    return process.returncode, tail
 
 
 def find_vsrqa(explicit: str | None) -> str | None:
