@@ -89,6 +89,8 @@ def main(argv=None) -> int:
             log(f"{args.out} exists and is not an empty directory: choose a new one")
             return 1
 
+    if not args.download_only:
+        warn_about_memory(catalogue.profiles[args.profile])
     fetcher = Fetcher(args.cache or default_cache(), mirror=os.environ.get("VSRQA_MODEL_MIRROR") or None,
                       from_dir=args.from_dir, retries=int(os.environ.get("VSRQA_MODEL_RETRIES", "3")),
                       retry_delay=float(os.environ.get("VSRQA_MODEL_RETRY_DELAY", "2")), log=log)
@@ -138,6 +140,24 @@ def disk_problem(fetcher: Fetcher, artefacts, out: Path | None, bundle_bytes: in
     if unknown:
         log(f"sizes unknown until downloaded (not in the disk check): {', '.join(unknown)}")
     return None
+
+
+def warn_about_memory(profile) -> None:
+    """Said before downloading: an export that runs out of memory is killed after the downloads."""
+    total = memory_bytes()
+    if total is not None and profile.export_memory_bytes > total:
+        log(f"warning: the {profile.name} profile's export needs about {describe_bytes(profile.export_memory_bytes)} "
+            f"of memory ({profile.export_memory_note}); this machine has {describe_bytes(total)} with swap. "
+            f"It may be killed: run it on a larger machine, then carry the bundle (`vsrqa bundle pack`)")
+
+
+def memory_bytes() -> int | None:
+    """MemTotal + SwapTotal from /proc/meminfo (None elsewhere)."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+        return sum(int(fields[key].split()[0]) * 1024 for key in ("MemTotal", "SwapTotal"))
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def _existing_ancestor(path: Path) -> Path:

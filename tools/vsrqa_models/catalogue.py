@@ -54,6 +54,8 @@ class Profile:
     export_profile: str
     precision: str | None
     bundle_bytes: int
+    export_memory_bytes: int = 0  # the export's peak memory (measured, or extrapolated: see the note)
+    export_memory_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def load(path: Path = DEFAULT) -> Catalogue:
         if unknown:
             raise CatalogueError(f"{path}: profile {name!r} names unknown artefacts {unknown}")
         profiles[name] = Profile(name, entry.get("what", ""), tuple(entry["artefacts"]), entry["export_profile"],
-                                 entry.get("precision"), int(entry.get("bundle_bytes", 0)))
+                                 entry.get("precision"), int(entry.get("bundle_bytes", 0)),
+                                 int(entry.get("export_memory_bytes", 0)), entry.get("export_memory_note", ""))
     return Catalogue(artefacts, profiles)
 
 

@@ -95,3 +95,15 @@ def test_the_export_output_is_passed_on_and_its_tail_kept_for_the_error(capfd):
     assert code == 3
     assert tail == [f"line {i}" for i in range(25, 30)]
     assert "  export: line 0" in capfd.readouterr().err
+
+
+def test_an_export_larger_than_memory_is_warned_about_before_downloading(capsys):
+    from dataclasses import replace
+    from vsrqa_models.__main__ import memory_bytes, warn_about_memory
+    assert memory_bytes() > 0
+    full = CATALOGUE.profiles["full"]
+    warn_about_memory(replace(full, export_memory_bytes=1 << 60))
+    said = capsys.readouterr().err
+    assert "needs about 1048576.0 TiB" in said and "extrapolated" in said and "may be killed" in said
+    warn_about_memory(replace(full, export_memory_bytes=1))
+    assert capsys.readouterr().err == ""
