@@ -71,6 +71,9 @@ def main(argv=None) -> int:
     if not args.download_only and args.out is None:
         ap.error("--out DIR is required (or --download-only)")
     artefacts = catalogue.profile_artefacts(args.profile)
+    members = next((len(a.members) for a in artefacts if a.members), None)
+    if members is not None and not 0 <= args.member < members:
+        ap.error(f"--member {args.member}: choose 0 to {members - 1} (test.py's order)")
 
     gated = [a for a in artefacts if a.terms]
     if gated and not args.accept_licence:

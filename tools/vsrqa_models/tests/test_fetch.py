@@ -245,6 +245,14 @@ def test_pytorch_missing_is_said_before_downloading(run, server, tmp_path):
     assert server.requests == []
 
 
+def test_a_member_out_of_range_is_a_usage_error_before_downloading(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "vsrqa_models", "lite", "--out", str(tmp_path / "b"),
+                             "--member", "10", "--download-only"],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(TOOLS)}, timeout=60)
+    assert result.returncode == 2
+    assert "--member 10: choose 0 to 9" in result.stderr
+
+
 def test_the_published_catalogue_is_well_formed():
     sys.path.insert(0, str(TOOLS))
     from vsrqa_models.catalogue import load
