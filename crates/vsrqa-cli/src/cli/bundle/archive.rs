@@ -11,6 +11,7 @@ use vsrqa::atomic_file::TEMPORARY_PREFIX;
 use vsrqa::bundle::{Bundle, Manifest, MANIFEST_FILE};
 
 use super::disk::{ensure_free, free_bytes};
+use super::hashing::{hex, HashingReader, HashingWriter};
 use super::sums;
 
 /// What a pack wrote.
@@ -372,64 +373,6 @@ fn with_free_space(message: String, dir: &Path) -> String {
         }
     }
     message
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new() }
-    }
-
-    fn hex(self) -> String {
-        hex(&self.hasher.finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buffer)?;
-        self.hasher.update(&buffer[..n]);
-        Ok(n)
-    }
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        HashingWriter { inner, hasher: Sha256::new() }
-    }
-
-    fn hex(&self) -> String {
-        hex(&self.hasher.clone().finalize())
-    }
-
-    fn into_inner(self) -> W {
-        self.inner
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buffer)?;
-        self.hasher.update(&buffer[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Removes a half-written file or folder unless the work completed.

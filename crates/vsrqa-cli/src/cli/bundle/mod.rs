@@ -8,6 +8,7 @@
 
 mod archive;
 mod disk;
+mod hashing;
 mod sums;
 
 use std::path::PathBuf;
