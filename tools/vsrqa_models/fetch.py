@@ -137,9 +137,7 @@ class Fetcher:
             try:
                 self._download(artefact, source)
                 return self._checked(artefact, self.cache / artefact.file, in_cache=True)
-            except HashMismatch as e:
-                failures.append(f"source {number} ({source.describe()}): {e}")
-            except FetchError as e:
+            except FetchError as e:  # a wrong hash included: the next source may serve the right file
                 failures.append(f"source {number} ({source.describe()}): {e}")
                 more = number < len(self.sources(artefact))
                 self.log(f"{artefact.file}: {e}" + ("; trying the next source" if more else ""))
