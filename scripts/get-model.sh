@@ -19,6 +19,6 @@ if [ ! -e "$stamp" ]; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 if [ ! -x target/release/vsrqa ] && [ ! -x target/debug/vsrqa ] && ! command -v vsrqa >/dev/null 2>&1; then
-  cargo build --release --bin vsrqa
+  cargo build --bin vsrqa   # the same build as scripts/demo.sh (a release build links with fat LTO: minutes more)
 fi
 PYTHONPATH="$PWD/tools${PYTHONPATH:+:$PYTHONPATH}" exec "$venv/bin/python" -m vsrqa_models "$@"
