@@ -37,7 +37,6 @@ tools/export/precision.py's rules (fp16, bf16, int8_weights, int8_dynamic; per b
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -51,7 +50,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
-from vsrqa_ref.hashing import sha256_file  # noqa: E402
+from vsrqa_ref.hashing import sha256_file, sha256_path  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
 from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, move_model, onnx_vs_torch, ort_session  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
@@ -221,21 +220,11 @@ BUILDERS = {"spatial": spatial_branch, "slowfast": slowfast_branch, "qalign": qa
             "fastvqa": fastvqa_branch}
 
 
-def checkpoint_sha256(path: Path) -> str:
-    """A checkpoint file's SHA-256; for a folder (One-Align), the SHA-256 of its `sha256sum` listing:
-    one line `<hex>  <relative path>` per file, sorted by path (docs/bundle.md, "Provenance")."""
-    if not path.is_dir():
-        return sha256_file(path)
-    files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
-    listing = "".join(f"{sha256_file(f)}  {f.relative_to(path).as_posix()}\n" for f in files)
-    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
-
-
 def origin(checkpoint: Path | None) -> dict:
     """The manifest's provenance entry for weights from `checkpoint`, or random ones."""
     if checkpoint is None:
         return {"source": "random"}
-    return {"source": "checkpoint", "file": checkpoint.resolve().name, "sha256": checkpoint_sha256(checkpoint)}
+    return {"source": "checkpoint", "file": checkpoint.resolve().name, "sha256": sha256_path(checkpoint)}
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,6 @@ a source is used.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -25,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import Artefact, Source
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vsrqa_ref.hashing import sha256_path  # noqa: E402  (tools/: the export's hashes, no PyTorch)
 
 CHUNK = 1 << 20
 USER_AGENT = "vsrqa-models/1"
@@ -54,22 +56,6 @@ def default_cache() -> Path:
         return Path(os.environ["VSRQA_MODEL_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vsrqa" / "models"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_folder(root: Path) -> str:
-    """The SHA-256 of the folder's `sha256sum` listing, files sorted by path (docs/bundle.md):
-    `cd DIR && find . -type f | sed 's|^./||' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum`."""
-    paths = sorted((p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()), key=lambda s: s.encode())
-    listing = "".join(f"{sha256_file(root / p)}  {p}\n" for p in paths)
-    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def describe_bytes(n: int) -> str:
@@ -163,7 +149,7 @@ class Fetcher:
 
     def _checked(self, artefact: Artefact, path: Path, *, in_cache: bool) -> Fetched:
         self.log(f"{artefact.file}: checking its SHA-256")
-        actual = sha256_folder(path) if artefact.folder else sha256_file(path)
+        actual = sha256_path(path)
         expected, pinned = artefact.sha256, artefact.sha256 is not None
         record = self.cache / f"{artefact.file}.sha256"
         if not pinned and record.is_file():
