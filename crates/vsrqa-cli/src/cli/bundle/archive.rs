@@ -6,12 +6,11 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use vsrqa::atomic_file::TEMPORARY_PREFIX;
 use vsrqa::bundle::{Bundle, Manifest, MANIFEST_FILE};
 
 use super::disk::{ensure_free, free_bytes};
-use super::hashing::{hex, HashingReader, HashingWriter};
+use super::hashing::{HashingReader, HashingWriter};
 use super::sums;
 
 /// What a pack wrote.
@@ -36,9 +35,10 @@ const ARCHIVE_OVERHEAD_BYTES: u64 = 16 << 20;
 pub fn pack(dir: &Path, output: &Path) -> Result<Packed, String> {
     let bundle = Bundle::load(dir).map_err(|e| e.to_string())?;
     for named in bundle.manifest.files() {
-        if !is_relative_inside(Path::new(named)) {
+        // The archive lists files by their plain relative path, which is what the manifest must name.
+        if !sums::is_inside(named) {
             return Err(format!(
-                "the manifest names {named:?}, which is not inside the bundle directory: an archive cannot carry it"
+                "the manifest names {named:?}, not a plain path inside the bundle directory: an archive cannot carry it"
             ));
         }
     }
@@ -253,7 +253,7 @@ fn read_archive(
                 continue;
             }
             consume(&relative, &mut text.as_bytes()).map_err(|e| at(format!("{relative}: {e}")))?;
-            hashes.insert(relative, hex(&Sha256::digest(text.as_bytes())));
+            hashes.insert(relative, vsrqa::bundle::sha256_hex(text.as_bytes()));
             manifest_text = Some(text);
         } else {
             let mut reader = HashingReader::new(&mut entry);
@@ -343,11 +343,6 @@ fn file_header(size: u64) -> tar::Header {
     header.set_uid(0);
     header.set_gid(0);
     header
-}
-
-fn is_relative_inside(path: &Path) -> bool {
-    path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-        && path.components().any(|c| matches!(c, Component::Normal(_)))
 }
 
 fn parent_or_dot(path: &Path) -> PathBuf {
