@@ -101,3 +101,28 @@ fn onnxruntime_backend_through_the_c_api() {
         assert_eq!(score.score, expected.score);
     }
 }
+
+#[test]
+fn onnxruntime_keeps_activations_fp32_beside_8_bit_weights() {
+    // int8_weights means 8-bit weights and fp32 activations (docs/precision.md). ONNX Runtime fuses
+    // DequantizeLinear + MatMul into MatMulNBits, which by default also quantizes the activations:
+    // on these inputs, six orders of magnitude in each row, that was 5e-3 relative error; kept
+    // fp32, the float32 sums are within 1e-5 of the float64 golden
+    // (tools/fixtures/make_int8_weights_matmul.py).
+    use vsrqa::backend::onnxruntime::OnnxRuntimeBackend;
+    use vsrqa::backend::Backend;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/int8_weights_matmul");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("golden.json")).unwrap()).unwrap();
+    let numbers = |key: &str| golden[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect::<Vec<_>>();
+    let (k, batch) = (golden["k"].as_u64().unwrap() as usize, golden["batch"].as_u64().unwrap() as usize);
+    let input: Vec<f32> = numbers("input").iter().map(|&v| v as f32).collect();
+    let expected = numbers("output");
+    let backend = OnnxRuntimeBackend::new(1).unwrap_or_else(|e| panic!("{e} (scripts/test.sh sets ORT_DYLIB_PATH)"));
+    let network = backend.load_network(&dir.join("model.onnx"), &[k]).unwrap();
+    let output = network.run(batch, &input).unwrap();
+    assert_eq!(output.data.len(), expected.len());
+    let largest = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let worst = output.data.iter().zip(&expected).map(|(&got, want)| (got as f64 - want).abs()).fold(0.0, f64::max);
+    assert!(worst <= 1e-5 * largest, "max |diff| {worst:e} against the largest output {largest:e}");
+}
