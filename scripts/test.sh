@@ -64,6 +64,10 @@ MATURIN_PEP517_ARGS="--profile dev" target/python-test/bin/pip install --quiet -
 # The real-weights command's downloads (tools/vsrqa_models) against a loopback server: sources in
 # turn, resume, hashes, the mirror, --from, licence terms, disk space (no PyTorch needed).
 target/python-test/bin/python -m pytest -q tools/vsrqa_models/tests
+# The export's handling of networks over 2 GB (tools/vsrqa_ref/onnx_files.py: weights gathered
+# into one file a piece at a time), with the onnx tools/requirements.txt was verified with.
+target/python-test/bin/pip install --quiet "onnx==1.23.*"
+target/python-test/bin/python -m pytest -q tools/vsrqa_ref/tests
 # Only the C package's library exports the C API and has its SONAME: the Python extension installed
 # above exports its entry point only (scripts/check-exports.py; its self-test first checks that it
 # catches a stray export, an exported vsrqa_* function and the C library's SONAME). The GStreamer

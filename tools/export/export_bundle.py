@@ -22,7 +22,8 @@ transformers 4.36.1), liqe (LIQE's fine-tuned CLIP
 ViT-B/32 with its 495 prompts) and fastvqa (FAST-VQA-B's Swin3D on fragments; FAST-VQA's code from a
 checkout, --fastvqa-src or $FASTVQA_SRC). `--profile full` has all five, `--profile lite` all but
 Q-Align. A full-size Q-Align needs the One-Align folder (--qalign-checkpoint: weights and tokenizer);
-its fp32 ONNX is about 32 GB, an export this tool has not been run on here. `--qalign-layers N`
+its fp32 ONNX is about 32 GB, an export this tool has not been run on here (export it with 8-bit
+weights, below). `--qalign-layers N`
 exports a random One-Align at full width with N of its 32 LLaMA layers (precision and memory
 measurements). A network over 2 GB keeps its weights in one file beside it, `<network>.data`.
 
@@ -33,10 +34,16 @@ Precision: the ONNX is float32. `--precision` converts the networks after the ex
 tools/export/precision.py's rules (fp16, bf16, int8_weights, int8_dynamic; per branch, e.g.
 `spatial=fp16,qalign=int8_weights`); precision.py also converts an existing bundle
 (docs/precision.md). Every backend takes the precision from the graph itself.
+`qalign=int8_weights` is not a conversion after the export: One-Align is built with 8-bit linear
+weights from the start, one LLaMA layer at a time from the checkpoint (vsrqa_ref/int8_linear.py),
+and exported so, which needs about a quarter of the memory of an fp32 export. The result is the
+network precision.py would make from the fp32 export; its error against the checkpoint's own
+weights is measured and bounded the same way.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -52,7 +59,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsrqa_ref.botstack import randomize_batchnorm  # noqa: E402
 from vsrqa_ref.hashing import sha256_file, sha256_path  # noqa: E402
 from vsrqa_ref.head import Head  # noqa: E402
-from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, move_model, onnx_vs_torch, ort_session  # noqa: E402
+from vsrqa_ref.onnx_files import move_model  # noqa: E402
+from vsrqa_ref.onnx_io import describe_onnx, export_onnx, fold_constant_subgraphs, ort_session  # noqa: E402
+from vsrqa_ref import int8_linear  # noqa: E402
 from vsrqa_ref import spatial as spatial_ref  # noqa: E402
 from vsrqa_ref import slowfast as slowfast_ref  # noqa: E402
 from vsrqa_ref import liqe as liqe_ref  # noqa: E402
@@ -182,9 +191,11 @@ def fastvqa_branch(size: str, checkpoint: Path | None):
     return net, entry, (3, sampling["frames"], side, side), None
 
 
-def qalign_branch(size: str, checkpoint: Path | None, llama_layers: int | None = None):
+def qalign_branch(size: str, checkpoint: Path | None, llama_layers: int | None = None, int8_weights: bool = False):
     """One-Align: vision encoder + visual abstractor + LLaMA-2 prefill, mean of the last hidden states.
-    `llama_layers` (random weights at full size only): full width, that many of LLaMA's 32 layers."""
+    `llama_layers` (random weights at full size only): full width, that many of LLaMA's 32 layers.
+    `int8_weights`: the linear layers quantized while the model is built (vsrqa_ref/int8_linear.py),
+    so that One-Align is never held in fp32 (33 GB)."""
     root = qalign_ref.source_dir()
     if llama_layers is not None and (size != "full" or checkpoint is not None):
         raise SystemExit("--qalign-layers is for random weights at full size (no --qalign-checkpoint)")
@@ -192,10 +203,15 @@ def qalign_branch(size: str, checkpoint: Path | None, llama_layers: int | None =
         raise SystemExit("qalign at full size needs --qalign-checkpoint (the One-Align folder: a random 7B "
                          "model would need about 30 GB and no tokenizer is available without it), or "
                          "--qalign-layers N for full width at reduced depth")
-    model, tokenizer = qalign_ref.build_model(root, str(checkpoint) if checkpoint is not None else None,
-                                              llama_layers=llama_layers)
-    if checkpoint is None:
-        qalign_ref.randomize_norms(model, torch.Generator().manual_seed(15))
+    if int8_weights and checkpoint is not None:
+        model, tokenizer = qalign_ref.build_int8_model(root, str(checkpoint))
+    else:
+        model, tokenizer = qalign_ref.build_model(root, str(checkpoint) if checkpoint is not None else None,
+                                                  llama_layers=llama_layers)
+        if checkpoint is None:
+            qalign_ref.randomize_norms(model, torch.Generator().manual_seed(15))
+        if int8_weights:
+            int8_linear.quantize_linears(model, int8_linear.kept_in_memory)
     net = qalign_ref.QAlignNet(model, qalign_ref.prompt_ids(root, tokenizer)).eval()
     side = qalign_ref.FULL_SIDE if size == "full" else qalign_ref.TINY_SIDE
     entry = {
@@ -254,6 +270,9 @@ def main(argv=None) -> int:
                     help="convert after the export (tools/export/precision.py): a precision for every branch "
                          "(fp16, bf16, int8_weights, int8_dynamic) or per branch, e.g. "
                          "spatial=fp16,liqe=fp16,fastvqa=fp16,qalign=int8_weights")
+    ap.add_argument("--max-error", type=float,
+                    help="with --precision: refuse above this relative error instead of the precision's default "
+                         "(precision.py's --max-error), e.g. to measure a deep random model")
     args = ap.parse_args(argv)
 
     names = PROFILES[args.profile] if args.profile else [b.strip() for b in args.branches.split(",") if b.strip()]
@@ -279,25 +298,21 @@ def main(argv=None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     entries, head_states, origins = [], [], {}
+    # Quantized while built, not converted after the export: One-Align in fp32 would need 33 GB.
+    built_int8 = {"qalign"} if precisions and precisions.get("qalign") == "int8_weights" else set()
+    precisions = {k: v for k, v in (precisions or {}).items() if k not in built_int8}
     for name in names:
         checkpoint = {"spatial": args.spatial_checkpoint, "slowfast": args.slowfast_checkpoint,
                       "liqe": args.liqe_checkpoint, "fastvqa": args.fastvqa_checkpoint,
                       "qalign": args.qalign_checkpoint}.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            options = {"llama_layers": args.qalign_layers} if name == "qalign" else {}
+            options = ({"llama_layers": args.qalign_layers, "int8_weights": name in built_int8}
+                       if name == "qalign" else {})
             net, entry, shape, head_state = BUILDERS[name](args.size, checkpoint, **options)
         path = out / entry["network"]
         branch_dynamic = dynamic and name not in FIXED_BATCH
         branch_batch = batch if name not in FIXED_BATCH else 1
-        # Staged: a model over 2 GB comes out as one file per tensor, gathered into one on the move.
-        with tempfile.TemporaryDirectory(dir=out) as staging:
-            staged = Path(staging) / entry["network"]
-            export_onnx(net, (branch_batch,) + shape, staged, dynamic_batch=branch_dynamic)
-            if name in FOLD_CONSTANTS:
-                print(f"{name}: {fold_constant_subgraphs(staged)} constant nodes folded", flush=True)
-            if move_model(staged, path):
-                print(f"{name}: over 2 GB, its weights are in {path.name}.data", flush=True)
         x = torch.randn((2 if branch_dynamic else branch_batch,) + shape, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
             reference = net(x)
@@ -306,7 +321,20 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: the network gives {reference.shape[-1]} features, not {entry['output_dim']}"
                              + (": take RQ-VQA's copy of Q-Align (feature_extraction/Q-Align), which returns "
                                 "the hidden states" if name == "qalign" else ""))
-        diff = onnx_vs_torch(net, ort_session(path), x)
+        if name in built_int8:
+            entry["precision"] = "int8_weights"
+            check_int8_weights(name, net, x, reference, args.max_error)
+        # Staged: a model over 2 GB comes out as one file per tensor, gathered into one on the move.
+        with tempfile.TemporaryDirectory(dir=out) as staging:
+            staged = Path(staging) / entry["network"]
+            export_onnx(net, (branch_batch,) + shape, staged, dynamic_batch=branch_dynamic)
+            del net  # the checks below need only its outputs: ONNX Runtime gets the memory
+            gc.collect()
+            if name in FOLD_CONSTANTS:
+                print(f"{name}: {fold_constant_subgraphs(staged)} constant nodes folded", flush=True)
+            if move_model(staged, path):
+                print(f"{name}: over 2 GB, its weights are in {path.name}.data", flush=True)
+        diff = ort_vs_reference(ort_session(path), x, reference)
         d = describe_onnx(path)
         print(f"{name}: {path} ({d['bytes'] / 1e6:.1f} MB, {d['nodes']} nodes), input {d['input']}, "
               f"ONNX Runtime vs PyTorch max |diff| {diff:.3e} (relative {diff / scale:.3e})", flush=True)
@@ -357,19 +385,40 @@ def main(argv=None) -> int:
     }
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if precisions:
-        convert_in_place(out, precisions)
+        convert_in_place(out, precisions, args.max_error)
     print(f"wrote {out / 'vsrqa.json'}")
     return 0
 
 
-def convert_in_place(out: Path, precisions: dict[str, str]) -> None:
+def check_int8_weights(name: str, net: torch.nn.Module, x: torch.Tensor, output: torch.Tensor,
+                       max_error: float | None) -> None:
+    """The network with 8-bit weights against its original weights, each read back when its layer
+    runs: precision.py's measure (relative L2 of the output) and its bound."""
+    import precision
+    with int8_linear.original_weights(net), torch.no_grad():
+        original = net(x)
+    error = float(torch.linalg.vector_norm((output - original).double()) / torch.linalg.vector_norm(original.double()))
+    limit = max_error if max_error is not None else precision.MAX_RELATIVE_ERROR["int8_weights"]
+    print(f"{name}: int8_weights, relative output error {error:.2e} against the original weights", flush=True)
+    if not error <= limit:
+        raise SystemExit(f"{name}: relative error {error:.2e} is above {limit}")
+
+
+def ort_vs_reference(session, x: torch.Tensor, reference: torch.Tensor) -> float:
+    """Largest |ONNX Runtime - PyTorch| on the same input."""
+    got = session.run(["output"], {"input": x.numpy()})[0]
+    assert got.shape == tuple(reference.shape), (got.shape, reference.shape)
+    return float(abs(torch.from_numpy(got).double() - reference.double()).max())
+
+
+def convert_in_place(out: Path, precisions: dict[str, str], max_error: float | None) -> None:
     """The fp32 bundle just written to `out`, converted by precision.py: {branch: precision}."""
     import precision  # needs onnxconverter-common, for this option only
 
     staged = out.with_name(out.name + ".converting")
     if staged.exists():
         shutil.rmtree(staged)
-    precision.convert_bundle(out, staged, precisions)
+    precision.convert_bundle(out, staged, precisions, max_error)
     shutil.rmtree(out)
     staged.rename(out)
 

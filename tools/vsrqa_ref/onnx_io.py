@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import inspect
-import shutil
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -12,7 +11,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from .onnx_files import save_model, weights_file
+from .onnx_files import weights_file
 
 
 def export_onnx(model: torch.nn.Module, sample_shape, path: Path, opset: int = 17, dynamic_batch: bool = True) -> None:
@@ -39,6 +38,9 @@ def ort_session(path: Path) -> ort.InferenceSession:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
+    # ONNX Runtime fuses an 8-bit weight's DequantizeLinear and its MatMul into MatMulNBits, which
+    # by default quantizes the activations to 8 bits too: 0 keeps them fp32, what the graph says.
+    so.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
     return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
 
 
@@ -132,6 +134,9 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
         if node.domain not in ("", "ai.onnx") or not all(name in known or name in external for name in inputs):
             kept.append(node)
             continue
+        if node.op_type == "DequantizeLinear":  # an 8-bit weight stays 8-bit: folded, it would be fp32
+            kept.append(node)
+            continue
         if node.op_type == "Constant":
             # Stays a node; its value feeds the folding of the nodes after it.
             known.update(zip(node.output, evaluate(node, inputs)))
@@ -159,20 +164,3 @@ def fold_constant_subgraphs(path: Path, max_bytes: int = 1 << 20) -> int:
     onnx.save(model, str(path))
     onnx.checker.check_model(str(path))
     return folded
-
-
-def move_model(staged: Path, path: Path) -> bool:
-    """Moves an exported model to `path`. A model over 2 GB, whose weights the exporter writes as
-    one file per tensor beside it, is written again by `save_model`: all of them in one file,
-    `<name>.data` (the staged directory, with any file no longer referenced, is the caller's to
-    remove). Returns whether the model's weights are in that file."""
-    model = onnx.load(str(staged), load_external_data=False)
-    tensors = list(model.graph.initializer) + [attribute.t for node in model.graph.node
-                                               for attribute in node.attribute
-                                               if attribute.type == onnx.AttributeProto.TENSOR]
-    if not any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in tensors):
-        shutil.move(staged, path)
-        return False
-    save_model(onnx.load(str(staged)), Path(path))
-    onnx.checker.check_model(str(path))
-    return weights_file(Path(path)).exists()

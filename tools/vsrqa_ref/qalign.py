@@ -33,6 +33,7 @@ tokenizer ships with the One-Align weights), so its prompt ids come from `StandI
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import sys
 import warnings
@@ -42,6 +43,8 @@ import torch
 from torch import nn
 
 from .checkout import checkout
+from .hf_checkpoint import CheckpointTensors
+from .int8_linear import Int8Linear, quantize_linears
 
 BACKGROUND = [122, 116, 104]  # tuple(int(x * 255) for x in CLIP's image_mean)
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -115,30 +118,125 @@ def build_model(root: Path, checkpoint_dir: str | None = None, llama_layers: int
         tokenizer = StandInTokenizer(configuration.LlamaConfig().vocab_size)
     else:
         tokenizer = StandInTokenizer(TINY_LLAMA["vocab_size"])
+    with _loaders_replaced(modeling, tokenizer):
+        if checkpoint_dir is not None:
+            model = modeling.MPLUGOwl2LlamaForCausalLM.from_pretrained(
+                checkpoint_dir, torch_dtype=torch.float32, attn_implementation="eager")
+        elif llama_layers is not None:  # the defaults are mPLUG-Owl2's full size
+            config = configuration.MPLUGOwl2Config(num_hidden_layers=llama_layers)
+            config._attn_implementation = "eager"
+            model = modeling.MPLUGOwl2LlamaForCausalLM(config)
+        else:
+            config = configuration.MPLUGOwl2Config(
+                visual_config={"visual_model": configuration.MplugOwlVisionConfig(**TINY_VISION).to_dict(),
+                               "visual_abstractor": configuration.MplugOwlVisualAbstractorConfig(
+                                   **TINY_ABSTRACTOR).to_dict()},
+                **TINY_LLAMA)
+            config._attn_implementation = "eager"
+            model = modeling.MPLUGOwl2LlamaForCausalLM(config)
+    return model.float().eval(), tokenizer
+
+
+@contextlib.contextmanager
+def _loaders_replaced(modeling, tokenizer):
+    """The model class reads a tokenizer and an image processor from a hard-coded path in its
+    constructor: within, it gets `tokenizer` and no processor. Its prints and warnings are muted."""
     originals = (modeling.AutoTokenizer.from_pretrained, modeling.CLIPImageProcessor.from_pretrained)
     modeling.AutoTokenizer.from_pretrained = lambda *a, **k: tokenizer
     modeling.CLIPImageProcessor.from_pretrained = lambda *a, **k: None
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            if checkpoint_dir is not None:
-                model = modeling.MPLUGOwl2LlamaForCausalLM.from_pretrained(
-                    checkpoint_dir, torch_dtype=torch.float32, attn_implementation="eager")
-            elif llama_layers is not None:  # the defaults are mPLUG-Owl2's full size
-                config = configuration.MPLUGOwl2Config(num_hidden_layers=llama_layers)
-                config._attn_implementation = "eager"
-                model = modeling.MPLUGOwl2LlamaForCausalLM(config)
-            else:
-                config = configuration.MPLUGOwl2Config(
-                    visual_config={"visual_model": configuration.MplugOwlVisionConfig(**TINY_VISION).to_dict(),
-                                   "visual_abstractor": configuration.MplugOwlVisualAbstractorConfig(
-                                       **TINY_ABSTRACTOR).to_dict()},
-                    **TINY_LLAMA)
-                config._attn_implementation = "eager"
-                model = modeling.MPLUGOwl2LlamaForCausalLM(config)
+            yield
     finally:
         modeling.AutoTokenizer.from_pretrained, modeling.CLIPImageProcessor.from_pretrained = originals
-    return model.float().eval(), tokenizer
+
+
+def build_int8_model(root: Path, checkpoint_dir: str):
+    """(model, tokenizer): One-Align from `checkpoint_dir` with every linear layer's weight in 8 bits
+    (int8_linear), each layer able to read its original weight back from the checkpoint.
+
+    `from_pretrained` would hold the model in fp32 first (33 GB). Here the model is built with one
+    LLaMA layer, quantized, and filled from the checkpoint; each of the other layers is a copy of
+    that layer filled with its own weights, read one tensor at a time. Memory holds the one-layer
+    model in fp32 while it is built (about 3 GB, quantized right away), then the 8-bit model
+    (about 8 GB with 32 layers) and one tensor of the checkpoint. The result equals `build_model`
+    followed by `quantize_linears`: the same weights, quantized the same way
+    (tools/export/check_int8_build.py)."""
+    from transformers import AutoTokenizer
+    modeling, configuration, _ = _import_q_align(root)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir, use_fast=False)
+    tensors = CheckpointTensors(checkpoint_dir)
+    config = configuration.MPLUGOwl2Config.from_pretrained(checkpoint_dir)
+    config._attn_implementation = "eager"
+    layers = config.num_hidden_layers
+    config.num_hidden_layers = 1
+    with _loaders_replaced(modeling, tokenizer):
+        model = modeling.MPLUGOwl2LlamaForCausalLM(config)
+    config.num_hidden_layers = layers
+    model.float().eval()
+    quantize_linears(model, lambda path, linear: _unread)
+    decoder = model.model.layers
+    loaded: set[str] = set()
+    missing = _fill(model, "", tensors, loaded, skip="model.layers.")
+    template = decoder[0]
+    for index in range(layers):
+        layer = template if index == 0 else copy.deepcopy(template)
+        missing += _fill(layer, f"model.layers.{index}.", tensors, loaded)
+        for module in layer.modules():  # the attention's place in a cache, as its constructor sets it
+            if hasattr(module, "layer_idx"):
+                module.layer_idx = index
+        if index > 0:
+            decoder.append(layer)
+    if missing:
+        raise SystemExit(f"{checkpoint_dir}: no weights for {len(missing)} of One-Align's parameters, e.g. "
+                         f"{', '.join(missing[:3])}: is this the q-future/one-align folder?")
+    # Older transformers saved the rotary embedding's inverse frequencies; they are computed now.
+    unused = sorted(n for n in tensors.names() - loaded if not n.endswith("rotary_emb.inv_freq"))
+    if unused:
+        print(f"qalign: {len(unused)} tensors of the checkpoint are not One-Align's and were not read, e.g. "
+              f"{', '.join(unused[:3])}", flush=True)
+    return model, tokenizer
+
+
+def _unread():
+    raise RuntimeError("this layer's original weight was never loaded")
+
+
+def _fill(module: nn.Module, prefix: str, tensors: CheckpointTensors, loaded: set[str],
+          skip: str | None = None) -> list[str]:
+    """Fills `module`'s weights from the checkpoint's tensors named `prefix` + their path, except
+    those whose name starts with `skip`. Adds the names read to `loaded`; returns the parameters the
+    checkpoint lacks. A buffer it lacks keeps its value: those are computed by the constructor."""
+    missing = []
+    owned = set()
+    for path, layer in module.named_modules():
+        if not isinstance(layer, Int8Linear):
+            continue
+        owned.update(f"{path}.{name}" for name in ("weight_int8", "weight_scale", "bias"))
+        key = f"{prefix}{path}.weight"
+        if skip is not None and key.startswith(skip):
+            continue
+        bias_key = f"{prefix}{path}.bias" if layer.bias is not None else None
+        absent = [k for k in (key, bias_key) if k is not None and k not in tensors]
+        if absent:
+            missing += absent
+            continue
+        bias = tensors.get(bias_key) if bias_key is not None else None
+        layer.set_weight(tensors.get(key), bias, lambda key=key: tensors.get(key).to(torch.float32))
+        loaded.update(k for k in (key, bias_key) if k is not None)
+    named = [(n, t, True) for n, t in module.named_parameters()] + [(n, t, False) for n, t in module.named_buffers()]
+    with torch.no_grad():
+        for name, tensor, is_parameter in named:
+            key = prefix + name
+            if name in owned or (skip is not None and key.startswith(skip)):
+                continue
+            if key in tensors:
+                tensor.copy_(tensors.get(key))
+                loaded.add(key)
+            elif is_parameter:
+                missing.append(key)
+    return missing
 
 
 def randomize_norms(model: nn.Module, generator: torch.Generator) -> None:
