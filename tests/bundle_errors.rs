@@ -139,6 +139,29 @@ fn unknown_field_is_a_typo_not_a_default() {
 }
 
 #[test]
+fn normalize_constants_that_overflow_float32() {
+    // JSON numbers beyond f32's range become infinite: the branch would compute NaN features.
+    let dir = copy_bundle();
+    let normalize = |m: &mut serde_json::Value| -> usize {
+        let ops = m["branches"][3]["preprocess"].as_array().unwrap();
+        ops.iter().position(|op| op["op"] == "normalize").unwrap()
+    };
+    edit_manifest(dir.path(), |m| {
+        let i = normalize(m);
+        m["branches"][3]["preprocess"][i]["mean"][1] = serde_json::json!(-1.6e65);
+    });
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["branch 'liqe'", "normalize has a non-finite mean"]);
+    edit_manifest(dir.path(), |m| {
+        let i = normalize(m);
+        m["branches"][3]["preprocess"][i]["mean"][1] = serde_json::json!(0.5);
+        m["branches"][3]["preprocess"][i]["std"][0] = serde_json::json!(1e300);
+    });
+    let (_, message) = bundle_error(dir.path());
+    assert_mentions(&message, &["branch 'liqe'", "zero or non-finite std"]);
+}
+
+#[test]
 fn dims_that_do_not_add_up() {
     let dir = copy_bundle();
     edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 65.into());

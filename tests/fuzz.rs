@@ -1,7 +1,11 @@
 //! Bounded fuzzing with proptest: inputs a user or a file can get wrong must give an error
 //! or a result, never a panic, an abort or a wrong read. Each property runs `VSRQA_FUZZ_CASES`
 //! cases (default 48 in CI; set it high for long runs); proptest shrinks a failure to a minimal
-//! input and records it under proptest-regressions/, which is committed so that CI replays it.
+//! input and records it in tests/fuzz.regressions (support/fuzz_damage.rs), which is committed
+//! so that CI replays it first.
+//!
+//! A damaged bundle either loads and scores a finite value (within [0, 1] under a sigmoid head)
+//! or fails with a bundle error naming its folder or one of its files:
 //!
 //! - the bundle manifest: random values at random places of the tiny bundle's vsrqa.json, and
 //!   byte-level damage to the text;
@@ -87,17 +91,44 @@ fn at<'a>(value: &'a mut serde_json::Value, path: &[serde_json::Value]) -> &'a m
     })
 }
 
-/// Loads the bundle; when it loads, scores one small frame with it. Either step may fail.
+/// Loads the bundle; when it loads, scores one small frame with it. Either step may fail, but only
+/// as a damaged bundle may: with `Error::Bundle` naming the bundle (or, for a network the CPU
+/// backend does not run, `Error::BackendUnavailable`), never with another kind; and a score that
+/// comes out is finite, and within [0, 1] when the head ends in a sigmoid.
 fn load_and_score(dir: &Path) {
-    if Bundle::load(dir).is_ok() {
-        if let Ok(engine) = vsrqa::Engine::new(
-            dir,
-            vsrqa::EngineOptions { backend: vsrqa::backend::BackendKind::Cpu, threads: 1, ..Default::default() },
-        ) {
-            let pixels = vec![90u8; 24 * 16 * 3];
-            let frame = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 24, 16, &pixels).unwrap();
-            let _ = engine.score_frame(frame);
+    let bundle = match Bundle::load(dir) {
+        Ok(bundle) => bundle,
+        Err(error) => return assert_bundle_error(&error, dir),
+    };
+    let options = vsrqa::EngineOptions { backend: vsrqa::backend::BackendKind::Cpu, threads: 1, ..Default::default() };
+    let engine = match vsrqa::Engine::new(dir, options) {
+        Ok(engine) => engine,
+        Err(vsrqa::Error::BackendUnavailable(reason)) => {
+            // A precision field turned into one tract does not run: refused with the branch's name.
+            assert!(reason.contains("branch '"), "{reason}");
+            return;
         }
+        Err(error) => return assert_bundle_error(&error, dir),
+    };
+    let pixels = vec![90u8; 24 * 16 * 3];
+    let frame = vsrqa::frame::FrameView::packed(vsrqa::frame::PixelFormat::Rgb24, 24, 16, &pixels).unwrap();
+    match engine.score_frame(frame) {
+        Ok(frame_score) => {
+            let score = frame_score.score;
+            assert!(score.is_finite(), "a loaded bundle scored {score}");
+            if bundle.manifest.head.output_activation == vsrqa::bundle::manifest::OutputActivation::Sigmoid {
+                assert!((0.0..=1.0).contains(&score), "a sigmoid head scored {score}");
+            }
+        }
+        Err(error) => assert_bundle_error(&error, dir),
+    }
+}
+
+/// A damaged bundle's error: `Error::Bundle`, naming the bundle's folder or one of its files.
+fn assert_bundle_error(error: &vsrqa::Error, dir: &Path) {
+    match error {
+        vsrqa::Error::Bundle { path, .. } => assert!(path.starts_with(dir), "{error} names {}", path.display()),
+        other => panic!("a damaged bundle gave {other:?}, not a bundle error"),
     }
 }
 
@@ -143,7 +174,7 @@ fn fuzz_head_safetensors() {
     let original = std::fs::read(data("tiny_bundle/head.safetensors")).unwrap();
     proptest!(config(), |(d in damage())| {
         std::fs::write(dir.path().join("head.safetensors"), damaged(&original, &d)).unwrap();
-        let _ = Bundle::load(dir.path());
+        load_and_score(dir.path());
     });
 }
 

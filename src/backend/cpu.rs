@@ -112,14 +112,17 @@ impl CpuNetwork {
             .map_err(|e| Error::Backend(format!("{}: input shape: {e}", self.path)))?;
         let run =
             || multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(Tensor::from(tensor).into())));
+        // The input has the shape the manifest gives, which the network was checked to take at
+        // load: a network that fails on it, or gives no float32, is a damaged bundle.
+        let damaged = |what: String| {
+            Error::bundle(&self.path, format!("the network failed on an input of the manifest's shape: {what}"))
+        };
         let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-            .map_err(|panic| {
-                Error::Backend(format!("{}: tract failed on this input ({})", self.path, panic_message(&panic)))
-            })?
-            .map_err(|e| Error::Backend(format!("{}: {e:#}", self.path)))?;
+            .map_err(|panic| damaged(format!("tract failed on it ({})", panic_message(&panic))))?
+            .map_err(|e| damaged(format!("{e:#}")))?;
         let output = outputs[0]
             .to_plain_array_view::<f32>()
-            .map_err(|e| Error::Backend(format!("{}: output is not float32: {e:#}", self.path)))?;
+            .map_err(|e| damaged(format!("its output is not float32: {e:#}")))?;
         Ok(super::Tensor { shape: output.shape().to_vec(), data: output.iter().copied().collect() })
     }
 }

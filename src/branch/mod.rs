@@ -13,6 +13,8 @@ use crate::timing::{BranchTimes, Stopwatch};
 pub struct Branch {
     pub spec: BranchSpec,
     network: Box<dyn Network>,
+    /// The network's file, named when it computes something no feature can be.
+    network_path: std::path::PathBuf,
     preprocess_time: Stopwatch,
     network_time: Stopwatch,
 }
@@ -35,6 +37,7 @@ impl Branch {
         Ok(Branch {
             spec: spec.clone(),
             network,
+            network_path: file.path.clone(),
             preprocess_time: Stopwatch::default(),
             network_time: Stopwatch::default(),
         })
@@ -162,6 +165,18 @@ impl Branch {
                 "branch '{}': the network returned shape {:?}, the manifest says [{batch}, {dim}]",
                 self.spec.name, output.shape
             )));
+        }
+        // Preprocessed frames are bounded, so an infinite or NaN feature comes from the bundle
+        // (damaged weights, normalize constants that overflow): an error, never a NaN score.
+        if let Some(index) = output.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::bundle(
+                &self.network_path,
+                format!(
+                    "branch '{}' computed a non-finite feature ({} at index {index}): its weights or preprocessing \
+                     constants are damaged",
+                    self.spec.name, output.data[index]
+                ),
+            ));
         }
         Ok(output.data.chunks_exact(dim).map(<[f32]>::to_vec).collect())
     }

@@ -312,7 +312,7 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
                 }
                 fixed = Some((size, size));
             }
-            PreprocessOp::Normalize { std, range, .. } => {
+            PreprocessOp::Normalize { mean, std, range } => {
                 if range != 1.0 && range != 255.0 {
                     return Err(format!("preprocess[{i}] normalize range must be 1 or 255, not {range}"));
                 }
@@ -327,6 +327,9 @@ fn validate_branch(branch: &BranchSpec) -> Result<(), String> {
                 }
                 if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
                     return Err(format!("preprocess[{i}] normalize has a zero or non-finite std"));
+                }
+                if mean.iter().any(|m| !m.is_finite()) {
+                    return Err(format!("preprocess[{i}] normalize has a non-finite mean"));
                 }
             }
         }
