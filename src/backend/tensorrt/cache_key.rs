@@ -165,6 +165,37 @@ mod tests {
     }
 
     #[test]
+    fn engine_cache_keys_are_the_same_in_every_release() {
+        // Every user's cached engines (and TensorRT-RTX runtime caches) are found under these
+        // keys. A change to a key's text (a field, its name or order, serde_json's map order, the
+        // hash) makes every cache miss and rebuild for minutes. Make such a change on purpose,
+        // with "format" raised and a release note; then update the texts and their hashes here
+        // (sha256sum of the text).
+        let tensorrt = r#"{"format":1,"gpu":{"compute_capability":[9,0],"multiprocessors":132,"name":"NVIDIA H100 80GB HBM3"},"library":{"flavor":"TensorRt","version":[10,13,0]},"network_sha256":"aa","optimization_level":3,"precision":"fp32","profiles":[{"input":"frames","max":[8,3,384,384],"min":[1,3,384,384],"opt":[8,3,384,384]}],"workspace_bytes":1073741824}"#;
+        let rtx = r#"{"format":1,"gpu":null,"library":{"flavor":"Rtx","version":[10,13,0]},"network_sha256":"aa","optimization_level":3,"precision":"fp32","profiles":[{"input":"frames","max":[8,3,384,384],"min":[1,3,384,384],"opt":[8,3,384,384]}],"workspace_bytes":1073741824}"#;
+        for (text, hash, key) in [
+            (
+                tensorrt,
+                "59b3b8891d1e05822be487ca4094997bf7baba3d83886fc0eb64669712d49e57",
+                engine_cache_key("aa", &config(), &library(Flavor::TensorRt), Some(&gpu())).unwrap(),
+            ),
+            (
+                rtx,
+                "a0e6eb2f071d14f2ef1b6dea0cd8ef0d35dcf91920693e739c34219fd4d2885b",
+                engine_cache_key("aa", &config(), &library(Flavor::Rtx), None).unwrap(),
+            ),
+            (
+                r#"{"engine":"e1","format":1,"gpu":{"compute_capability":[9,0],"multiprocessors":132,"name":"NVIDIA H100 80GB HBM3"}}"#,
+                "062c733e0c028d9dc364b459a5d620cf32fe12aa01674d6b7120c75a905fda42",
+                runtime_cache_key("e1", &gpu()),
+            ),
+        ] {
+            assert_eq!(crate::hash::sha256_hex(text.as_bytes()), hash);
+            assert_eq!(key, hash, "the key is no longer the SHA-256 of {text}");
+        }
+    }
+
+    #[test]
     fn every_input_of_the_build_changes_the_key() {
         let trt = library(Flavor::TensorRt);
         let base = engine_cache_key("aa", &config(), &trt, Some(&gpu())).unwrap();
