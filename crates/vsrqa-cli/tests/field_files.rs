@@ -1,6 +1,6 @@
 //! `vsrqa score` on files as they come from the field, each made here with the ffmpeg CLI: a
 //! phone's rotated video, an audio file with cover art, a capture whose resolution changes,
-//! interlaced and HDR video, a pixel format that is converted.
+//! interlaced and HDR video, a pixel format that is converted, full-range (yuvj*) JPEG video.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -198,4 +198,38 @@ fn interlaced_hdr_and_converted_video_say_so_in_the_report() {
     assert_eq!((&input["field_order"], &input["hdr_transfer"]), (&serde_json::Value::Null, &serde_json::Value::Null));
     let mkv = generated(&dir.path().join("plain.mkv"), "64x48", 3, &H264);
     assert_eq!(scored(&mkv)["input"]["container"], "matroska,webm");
+}
+
+#[test]
+fn the_report_gives_the_colour_range_the_frames_were_converted_with() {
+    // Every yuvj* format is full range, under both conversions: the reference's swscale (as
+    // OpenCV sets it up) converts them so, and the report says what was applied. yuvj422p and
+    // yuvj444p were reported limited under `reference` while their frames were full range.
+    let dir = tempfile::tempdir().unwrap();
+    let mjpeg = |name: &str, pix_fmt: &str| {
+        generated(&dir.path().join(name), "64x48", 3, &["-c:v", "mjpeg", "-pix_fmt", pix_fmt, "-strict", "-1"])
+    };
+    let cases = [
+        (mjpeg("j420.avi", "yuvj420p"), "yuvj420p", "full"),
+        (mjpeg("j422.avi", "yuvj422p"), "yuvj422p", "full"),
+        (mjpeg("j444.avi", "yuvj444p"), "yuvj444p", "full"),
+        (
+            generated(&dir.path().join("y422.mp4"), "64x48", 3, &["-c:v", "libx264", "-pix_fmt", "yuv422p"]),
+            "yuv422p",
+            "limited",
+        ),
+    ];
+    for (path, pix_fmt, range) in &cases {
+        for conversion in ["reference", "exact"] {
+            let output = Command::new(env!("CARGO_BIN_EXE_vsrqa"))
+                .args(["score", "-q", "-m", &bundle(), "--color-conversion", conversion])
+                .arg(path)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{pix_fmt}: {}", String::from_utf8_lossy(&output.stderr));
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(report["input"]["pixel_format"], *pix_fmt);
+            assert_eq!(report["input"]["color_range"], *range, "{pix_fmt} under {conversion}");
+        }
+    }
 }

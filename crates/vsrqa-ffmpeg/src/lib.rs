@@ -227,11 +227,9 @@ impl Decoder {
             self.info.notes.retain(|note| Some(note) != exact_note.as_ref());
             self.info.notes.extend(opencv::conversion_note(self.stream_format, coded_height));
             self.info.color_matrix = ColorMatrix::Bt601;
-            self.info.color_range = if self.stream_format == ff::AVPixelFormat::AV_PIX_FMT_YUVJ420P as c_int {
-                ColorRange::Full
-            } else {
-                ColorRange::Limited
-            };
+            // swscale's defaults, as OpenCV leaves them: full range for every yuvj* format.
+            self.info.color_range =
+                if format::is_full_range_format(self.stream_format) { ColorRange::Full } else { ColorRange::Limited };
         }
     }
 
