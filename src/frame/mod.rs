@@ -78,6 +78,53 @@ pub enum ColorRange {
     Full,
 }
 
+impl ColorMatrix {
+    /// The names every front end takes (the CLI's `--color-matrix`, Python's `matrix=`), for
+    /// messages: "bt601, bt709 or bt2020".
+    pub const NAMES: &'static str = "bt601, bt709 or bt2020";
+
+    /// The name reports and options use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorMatrix::Bt601 => "bt601",
+            ColorMatrix::Bt709 => "bt709",
+            ColorMatrix::Bt2020 => "bt2020",
+        }
+    }
+
+    /// The matrix `text` names (see [`ColorMatrix::NAMES`]).
+    pub fn parse(text: &str) -> Option<ColorMatrix> {
+        match text {
+            "bt601" => Some(ColorMatrix::Bt601),
+            "bt709" => Some(ColorMatrix::Bt709),
+            "bt2020" => Some(ColorMatrix::Bt2020),
+            _ => None,
+        }
+    }
+}
+
+impl ColorRange {
+    /// The names every front end takes, for messages. `tv` and `pc` are FFmpeg's names.
+    pub const NAMES: &'static str = "limited (tv) or full (pc)";
+
+    /// The name reports and options use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorRange::Limited => "limited",
+            ColorRange::Full => "full",
+        }
+    }
+
+    /// The range `text` names: `limited` or FFmpeg's `tv`, `full` or FFmpeg's `pc`.
+    pub fn parse(text: &str) -> Option<ColorRange> {
+        match text {
+            "limited" | "tv" => Some(ColorRange::Limited),
+            "full" | "pc" => Some(ColorRange::Full),
+            _ => None,
+        }
+    }
+}
+
 impl PixelFormat {
     pub fn plane_count(self) -> usize {
         match self {
@@ -307,4 +354,26 @@ pub struct RgbImage {
     pub width: usize,
     pub height: usize,
     pub data: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_names_parse_back_and_take_ffmpegs_range_names() {
+        for matrix in [ColorMatrix::Bt601, ColorMatrix::Bt709, ColorMatrix::Bt2020] {
+            assert_eq!(ColorMatrix::parse(matrix.name()), Some(matrix));
+            assert!(ColorMatrix::NAMES.contains(matrix.name()));
+        }
+        for range in [ColorRange::Limited, ColorRange::Full] {
+            assert_eq!(ColorRange::parse(range.name()), Some(range));
+            assert!(ColorRange::NAMES.contains(range.name()));
+        }
+        assert_eq!(ColorRange::parse("tv"), Some(ColorRange::Limited));
+        assert_eq!(ColorRange::parse("pc"), Some(ColorRange::Full));
+        for unknown in ["", "BT709", "bt470bg", "studio", "jpeg"] {
+            assert_eq!((ColorMatrix::parse(unknown), ColorRange::parse(unknown)), (None, None), "{unknown}");
+        }
+    }
 }

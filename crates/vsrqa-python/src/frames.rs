@@ -26,16 +26,16 @@ pub struct Encoding {
 impl Encoding {
     pub fn parse(py: Python<'_>, format: &str, matrix: Option<&str>, range: Option<&str>) -> PyResult<Encoding> {
         let format = vsrqa_video::raw::parse_pixel_format(format).map_err(|e| invalid(py, format!("format: {e}")))?;
+        // The core's names, as the CLI's --color-matrix and --color-range take them.
         let matrix = match matrix {
-            None | Some("bt601") => ColorMatrix::Bt601,
-            Some("bt709") => ColorMatrix::Bt709,
-            Some("bt2020") => ColorMatrix::Bt2020,
-            Some(other) => return Err(invalid(py, format!("matrix \"{other}\": use bt601, bt709 or bt2020"))),
+            None => ColorMatrix::Bt601,
+            Some(name) => ColorMatrix::parse(name)
+                .ok_or_else(|| invalid(py, format!("matrix \"{name}\": use {}", ColorMatrix::NAMES)))?,
         };
         let range = match range {
-            None | Some("limited") => ColorRange::Limited,
-            Some("full") => ColorRange::Full,
-            Some(other) => return Err(invalid(py, format!("range \"{other}\": use limited or full"))),
+            None => ColorRange::Limited,
+            Some(name) => ColorRange::parse(name)
+                .ok_or_else(|| invalid(py, format!("range \"{name}\": use {}", ColorRange::NAMES)))?,
         };
         Ok(Encoding { format, matrix, range })
     }

@@ -52,6 +52,34 @@ def test_score_frames_rgb_equals_the_cli_on_raw_rgb(engine, sample_rgb, tmp_path
     assert engine.score_frames(sample_rgb, 8.0)["clip_score"] == cli["clip_score"]
 
 
+def test_colour_names_are_the_clis(engine, sample_yuv, tmp_path):
+    # One parser in the library for both: every name the CLI's --color-range and --color-matrix
+    # take (FFmpeg's tv and pc included) means the same for frames pushed from Python.
+    raw = tmp_path / "frames.yuv"
+    sample_yuv.tofile(raw)
+    t, rows, w = sample_yuv.shape
+    size = f"{w}x{rows * 2 // 3}"
+
+    def cli(*options: str) -> float:
+        return cli_json("-m", str(TINY), "--pix-fmt", "yuv420p", "--size", size, "--fps", "8", *options, str(raw))["clip_score"]
+
+    ranges = {name: engine.score_frames(sample_yuv, 8.0, format="yuv420p", range=name)["clip_score"]
+              for name in ("limited", "tv", "full", "pc")}
+    for name, score in ranges.items():
+        assert score == cli("--color-range", name), name
+    assert ranges["tv"] == ranges["limited"] and ranges["pc"] == ranges["full"]
+    assert ranges["full"] != ranges["limited"]  # the name was not ignored
+
+    exact = vsrqa.Engine(str(TINY), color_conversion="exact")
+    matrices = {name: exact.score_frames(sample_yuv, 8.0, format="yuv420p", matrix=name)["clip_score"]
+                for name in ("bt601", "bt709", "bt2020")}
+    for name, score in matrices.items():
+        assert score == cli("--color-conversion", "exact", "--color-matrix", name), name
+    assert len(set(matrices.values())) == 3
+    with invalid("limited .tv. or full .pc."):
+        engine.score_frames(sample_yuv, 8.0, format="yuv420p", range="studio")
+
+
 def test_views_are_read_in_place_and_score_the_same(engine, sample_rgb):
     expected = engine.score_frames(sample_rgb, 8.0)
     t, h, w, c = sample_rgb.shape

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::metrics::{self, Comparison};
 use serde_json::{json, Value};
-use vsrqa::frame::{ColorMatrix, ColorRange};
 use vsrqa::ClipScore;
 use vsrqa_video::raw;
 
@@ -63,15 +62,8 @@ impl InputInfo {
             hdr_transfer,
             fps: clip.fps,
             color_conversion: clip.conversion.name(),
-            color_matrix: match clip.matrix {
-                ColorMatrix::Bt601 => "bt601",
-                ColorMatrix::Bt709 => "bt709",
-                ColorMatrix::Bt2020 => "bt2020",
-            },
-            color_range: match clip.range {
-                ColorRange::Limited => "limited",
-                ColorRange::Full => "full",
-            },
+            color_matrix: clip.matrix.name(),
+            color_range: clip.range.name(),
             variable_frame_rate: clip.variable_frame_rate,
             notes: clip.current_notes(),
         }

@@ -72,9 +72,9 @@ pub struct Args {
     /// The reference conversion is BT.601 whatever the tags say, as OpenCV's reader was.
     #[arg(long, value_name = "bt601|bt709")]
     color_matrix: Option<String>,
-    /// YUV range: limited or full. Default: the file's tag (Y4M XCOLORRANGE=FULL, FFmpeg's
+    /// YUV range: limited or full (FFmpeg's tv, pc). Default: the file's tag (Y4M XCOLORRANGE=FULL, FFmpeg's
     /// color_range or a yuvj format), limited when untagged.
-    #[arg(long, value_name = "limited|full")]
+    #[arg(long, value_name = "limited|full|tv|pc")]
     color_range: Option<String>,
     #[command(flatten)]
     scoring: ScoringArgs,
@@ -672,18 +672,11 @@ fn rows(scores: Vec<(Tag, vsrqa::FrameScore)>, compared: &BTreeMap<u64, Comparis
 }
 
 fn parse_matrix(text: &str) -> Result<ColorMatrix, Failure> {
-    match text {
-        "bt601" => Ok(ColorMatrix::Bt601),
-        "bt709" => Ok(ColorMatrix::Bt709),
-        "bt2020" => Ok(ColorMatrix::Bt2020),
-        other => Err(Failure::usage(format!("--color-matrix \"{other}\": use bt601, bt709 or bt2020"))),
-    }
+    ColorMatrix::parse(text)
+        .ok_or_else(|| Failure::usage(format!("--color-matrix \"{text}\": use {}", ColorMatrix::NAMES)))
 }
 
 fn parse_range(text: &str) -> Result<ColorRange, Failure> {
-    match text {
-        "limited" | "tv" => Ok(ColorRange::Limited),
-        "full" | "pc" => Ok(ColorRange::Full),
-        other => Err(Failure::usage(format!("--color-range \"{other}\": use limited or full"))),
-    }
+    ColorRange::parse(text)
+        .ok_or_else(|| Failure::usage(format!("--color-range \"{text}\": use {}", ColorRange::NAMES)))
 }

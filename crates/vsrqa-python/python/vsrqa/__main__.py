@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--size", metavar="WxH", help="raw input frame size")
     score.add_argument("--color-conversion", choices=["reference", "exact"], help="YUV->RGB conversion")
     score.add_argument("--color-matrix", metavar="bt601|bt709|bt2020", help="the exact conversion's matrix")
-    score.add_argument("--color-range", metavar="limited|full", help="YUV range")
+    score.add_argument("--color-range", metavar="limited|full|tv|pc", help="YUV range")
     cut = score.add_mutually_exclusive_group()
     cut.add_argument("--window", type=float, metavar="SECONDS",
                      help="score in windows of SECONDS (default: the model's span, 8 key frames)")
