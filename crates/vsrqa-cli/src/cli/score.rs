@@ -72,8 +72,8 @@ pub struct Args {
     /// The reference conversion is BT.601 whatever the tags say, as OpenCV's reader was.
     #[arg(long, value_name = "bt601|bt709")]
     color_matrix: Option<String>,
-    /// YUV range: limited or full (FFmpeg's tv, pc). Default: the file's tag (Y4M XCOLORRANGE=FULL, FFmpeg's
-    /// color_range or a yuvj format), limited when untagged.
+    /// YUV range: limited or full (FFmpeg's tv, pc). Default: the file's tag (Y4M
+    /// XCOLORRANGE=FULL, FFmpeg's color_range or a yuvj format), limited when untagged.
     #[arg(long, value_name = "limited|full|tv|pc")]
     color_range: Option<String>,
     #[command(flatten)]
