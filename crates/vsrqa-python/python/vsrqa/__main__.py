@@ -2,7 +2,7 @@
 
 One file gives one pretty JSON object, several give JSON Lines (one object per file), exactly the
 fields the CLI writes. Exit status: 0 success, 1 a file or the model failed, 2 a usage mistake.
-The CLI's CSV and text reports and --plot are the CLI's only.
+The CLI's CSV and text reports, --plot, --quiet and --verbose are the CLI's only.
 """
 
 from __future__ import annotations
