@@ -166,16 +166,16 @@ fn int8_dynamic_networks_score_within_the_precision_targets_of_fp32() {
 
 #[test]
 fn the_cpu_backend_refuses_converted_networks_with_the_reason() {
-    for (bundle, reason) in [
-        ("tiny_bundle_fp16", "branch 'spatial' is fp16"),
-        ("tiny_bundle_bf16", "branch 'spatial' is bf16"),
-        ("tiny_bundle_qalign_int8", "branch 'qalign' is int8_weights"),
-        ("tiny_bundle_int8_dynamic", "branch 'spatial' is int8_dynamic"),
+    for (bundle, reason, runners) in [
+        ("tiny_bundle_fp16", "branch 'spatial' is fp16", "the onnxruntime and tensorrt backends run it"),
+        ("tiny_bundle_bf16", "branch 'spatial' is bf16", "the tensorrt backend runs it"),
+        ("tiny_bundle_qalign_int8", "branch 'qalign' is int8_weights", "the onnxruntime and tensorrt backends run it"),
+        ("tiny_bundle_int8_dynamic", "branch 'spatial' is int8_dynamic", "the onnxruntime backend runs it"),
     ] {
         let Err(error) = engine(bundle, BackendKind::Cpu) else { panic!("the cpu backend refuses {bundle}") };
         assert!(matches!(error, Error::BackendUnavailable(_)), "{error:?}");
         let text = error.to_string();
-        assert!(text.contains(reason) && text.contains("fp32 networks only"), "{text}");
+        assert!(text.contains(reason) && text.contains("fp32 networks only") && text.contains(runners), "{text}");
     }
 }
 

@@ -97,11 +97,13 @@ fn backends_for(precision: Precision) -> String {
 fn check_precisions(bundle: &Bundle, backend: BackendKind) -> Result<()> {
     for branch in &bundle.manifest.branches {
         if let Err(reason) = precision_support(branch.precision, backend) {
+            let runners = backends_for(branch.precision);
+            // "the onnxruntime backend runs it", "the onnxruntime and tensorrt backends run it".
+            let verb = if runners.ends_with("backends") { "run" } else { "runs" };
             return Err(Error::BackendUnavailable(format!(
-                "branch '{}' is {}: {reason} ({} run it; or take the fp32 bundle)",
+                "branch '{}' is {}: {reason} ({runners} {verb} it; or take the fp32 bundle)",
                 branch.name,
                 branch.precision.name(),
-                backends_for(branch.precision)
             )));
         }
     }
