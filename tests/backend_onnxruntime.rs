@@ -40,7 +40,7 @@ fn onnxruntime_backend_matches_the_cpu_backend() {
         assert!((a - b).abs() < 1e-6, "frame score {a} (cpu) vs {b} (onnxruntime)");
     }
     assert!((cpu_clip - ort_clip).abs() < 1e-6, "clip score {cpu_clip} vs {ort_clip}");
-    // Per branch: the slices of the concatenated rows (671 = 16 + 64 + 64 + 495 + 32).
+    // Per branch: its slice of the concatenated rows, by the manifest's output dims.
     let bundle =
         vsrqa::bundle::Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")).unwrap();
     let mut offset = 0;

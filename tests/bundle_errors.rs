@@ -21,6 +21,18 @@ fn copy_bundle() -> tempfile::TempDir {
     dir
 }
 
+/// The tiny bundle's manifest, for the sizes the tests expect (read, not written into the tests:
+/// a regenerated tiny bundle changes them).
+fn tiny_manifest() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(tiny_bundle().join("vsrqa.json")).unwrap()).unwrap()
+}
+
+/// Each branch's (name, output_dim), in the manifest's order.
+fn branch_dims(manifest: &serde_json::Value) -> Vec<(String, u64)> {
+    let branches = manifest["branches"].as_array().unwrap();
+    branches.iter().map(|b| (b["name"].as_str().unwrap().to_string(), b["output_dim"].as_u64().unwrap())).collect()
+}
+
 fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let path = dir.join("vsrqa.json");
     let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -65,8 +77,11 @@ fn assert_mentions(message: &str, words: &[&str]) {
 #[test]
 fn the_tiny_bundle_loads() {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
-    assert_eq!(bundle.feature_dim(), 671);
-    assert_eq!(bundle.networks.len(), 5);
+    let manifest = tiny_manifest();
+    let dims = branch_dims(&manifest);
+    assert_eq!(bundle.feature_dim() as u64, dims.iter().map(|(_, dim)| dim).sum::<u64>());
+    assert_eq!(bundle.feature_dim() as u64, manifest["head"]["input_dim"].as_u64().unwrap());
+    assert_eq!(bundle.networks.len(), dims.len());
     for file in &bundle.networks {
         assert_eq!(file.sha256.len(), 64);
     }
@@ -164,12 +179,14 @@ fn normalize_constants_that_overflow_float32() {
 #[test]
 fn dims_that_do_not_add_up() {
     let dir = copy_bundle();
-    edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = 65.into());
+    let mut dims = branch_dims(&tiny_manifest());
+    dims[1].1 += 1;
+    edit_manifest(dir.path(), |m| m["branches"][1]["output_dim"] = dims[1].1.into());
     let (_, message) = bundle_error(dir.path());
-    assert_mentions(
-        &message,
-        &["add up to 672", "spatial 16 + slowfast 65 + qalign 64 + liqe 495 + fastvqa 32", "input_dim is 671"],
-    );
+    let total: u64 = dims.iter().map(|(_, dim)| dim).sum();
+    let terms = dims.iter().map(|(name, dim)| format!("{name} {dim}")).collect::<Vec<_>>().join(" + ");
+    let (total_text, input_text) = (format!("add up to {total}"), format!("input_dim is {}", total - 1));
+    assert_mentions(&message, &[&total_text, &terms, &input_text]);
 }
 
 #[test]
