@@ -314,23 +314,19 @@ fn file_options(method: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<v
     Ok(result)
 }
 
-/// A clip's score with the CLI's field names, and its key frames' scores.
+/// A clip's result as a dict: the CLI's report fields for it (`vsrqa_cli::clip_json`, the one
+/// place they are built).
 pub fn clip_dict<'py>(py: Python<'py>, clip: &ClipScore, scores: &[FrameScore]) -> PyResult<Bound<'py, PyDict>> {
-    let result = PyDict::new(py);
-    result.set_item("clip_score", clip.score)?;
-    result.set_item("frames", clip.frames)?;
-    result.set_item("key_frames", clip.key_frames)?;
-    result.set_item("pooled_slots", clip.pooled_slots)?;
-    let rows = scores.iter().map(|s| frame_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
-    result.set_item("frame_scores", PyList::new(py, rows)?)?;
-    Ok(result)
+    json_dict(py, &vsrqa_cli::clip_json(clip, scores))
 }
 
-/// One key frame's score, with the CLI's field names.
+/// One key frame's score as a dict, with the CLI's field names (`vsrqa_cli::frame_row`).
 pub fn frame_dict<'py>(py: Python<'py>, score: &FrameScore) -> PyResult<Bound<'py, PyDict>> {
-    let row = PyDict::new(py);
-    row.set_item("frame_index", score.frame_index)?;
-    row.set_item("key_frame", score.key_frame)?;
-    row.set_item("score", score.score)?;
-    Ok(row)
+    json_dict(py, &vsrqa_cli::frame_row(score))
+}
+
+/// A JSON object as a Python dict, through Python's own `json` (floats exactly: the text holds
+/// the shortest representation that reads back to the same double).
+fn json_dict<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyDict>> {
+    Ok(py.import("json")?.call_method1("loads", (value.to_string(),))?.cast_into::<PyDict>()?)
 }

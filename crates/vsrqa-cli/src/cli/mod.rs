@@ -13,7 +13,7 @@ mod input;
 mod metrics;
 mod plot;
 mod progress;
-mod report;
+pub(crate) mod report;
 pub mod score;
 mod stats;
 mod train;

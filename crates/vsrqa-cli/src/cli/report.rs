@@ -193,6 +193,30 @@ fn psnr_text(db: f64) -> String {
     }
 }
 
+/// A clip's fields in a report: `clip_score`, `frames`, `key_frames`, `pooled_slots`. The CLI's
+/// reports and the Python package's results (`score_frames`, sessions) both take them from here.
+pub fn clip_fields(clip: &ClipScore) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("clip_score".into(), json!(clip.score));
+    fields.insert("frames".into(), json!(clip.frames));
+    fields.insert("key_frames".into(), json!(clip.key_frames));
+    fields.insert("pooled_slots".into(), json!(clip.pooled_slots));
+    fields
+}
+
+/// One key frame's row in `frame_scores`: `frame_index`, `key_frame`, `score` (a file's report
+/// adds its segment, window and comparison).
+pub fn frame_row(score: &vsrqa::FrameScore) -> Value {
+    json!({ "frame_index": score.frame_index, "key_frame": score.key_frame, "score": score.score })
+}
+
+/// A clip and its key frames' scores as one object: [`clip_fields`] and `frame_scores`.
+pub fn clip_json(clip: &ClipScore, scores: &[vsrqa::FrameScore]) -> Value {
+    let mut object = clip_fields(clip);
+    object.insert("frame_scores".into(), Value::Array(scores.iter().map(frame_row).collect()));
+    Value::Object(object)
+}
+
 pub fn to_json(context: &Context, report: &FileReport) -> Value {
     let mut object = serde_json::Map::new();
     object.insert("vsrqa_version".into(), json!(vsrqa::VERSION));
@@ -221,10 +245,7 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
     };
     object.insert("input".into(), input);
     if let Some(clip) = &report.clip {
-        object.insert("clip_score".into(), json!(clip.score));
-        object.insert("frames".into(), json!(clip.frames));
-        object.insert("key_frames".into(), json!(clip.key_frames));
-        object.insert("pooled_slots".into(), json!(clip.pooled_slots));
+        object.extend(clip_fields(clip));
     }
     if let Some(scoring) = &report.scoring {
         object.insert("scoring".into(), scoring.scoring_json());
@@ -257,7 +278,8 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
             .frames
             .iter()
             .map(|f| {
-                let mut row = json!({ "frame_index": f.frame_index, "key_frame": f.key_frame, "score": f.score });
+                let score = vsrqa::FrameScore { frame_index: f.frame_index, key_frame: f.key_frame, score: f.score };
+                let mut row = frame_row(&score);
                 if report.segments.len() > 1 {
                     row["segment"] = json!(f.segment);
                 }
