@@ -21,6 +21,13 @@ fn tiny_bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
 }
 
+/// The tiny bundle's spatial network and its sample shape, from the manifest.
+fn spatial() -> (PathBuf, Vec<usize>) {
+    let bundle = Bundle::load(tiny_bundle()).unwrap();
+    let index = bundle.manifest.branches.iter().position(|b| b.name == "spatial").unwrap();
+    (bundle.networks[index].path.clone(), vsrqa::branch::sample_shape(&bundle.manifest.branches[index]))
+}
+
 /// Batches 1 to 4 of one sample shape.
 fn config(sample_shape: &[usize]) -> BuildConfig {
     let with_batch = |b: usize| std::iter::once(b).chain(sample_shape.iter().copied()).collect::<Vec<_>>();
@@ -109,24 +116,24 @@ fn gpu_tensorrt_rtx_build_errors_are_clear() {
     let not_onnx = dir.path().join("broken.onnx");
     std::fs::write(&not_onnx, b"this is not an ONNX model").unwrap();
     // (TensorRT-RTX's parser reads these bytes as an empty graph; either way the file is named.)
-    let error = build_plan(&library, &not_onnx, &config(&[3, 64, 64])).unwrap_err().to_string();
+    let (spatial, shape) = spatial();
+    let error = build_plan(&library, &not_onnx, &config(&shape)).unwrap_err().to_string();
     assert!(error.contains("broken.onnx"), "{error}");
-    let missing =
-        build_plan(&library, &dir.path().join("missing.onnx"), &config(&[3, 64, 64])).unwrap_err().to_string();
+    let missing = build_plan(&library, &dir.path().join("missing.onnx"), &config(&shape)).unwrap_err().to_string();
     assert!(missing.contains("missing.onnx"), "{missing}");
 
     // A profile that contradicts the network's fixed dimensions is refused before building.
-    let spatial = tiny_bundle().join("spatial.onnx");
-    let error = build_plan(&library, &spatial, &config(&[3, 32, 32])).unwrap_err().to_string();
+    let halved: Vec<usize> = shape.iter().enumerate().map(|(i, &d)| if i == 0 { d } else { d / 2 }).collect();
+    let error = build_plan(&library, &spatial, &config(&halved)).unwrap_err().to_string();
     assert!(error.contains("fixed dimension"), "{error}");
 
-    let mut fp16 = config(&[3, 64, 64]);
+    let mut fp16 = config(&shape);
     fp16.precision = "fp16".into();
     assert!(build_plan(&library, &spatial, &fp16).unwrap_err().to_string().contains("fp16 ONNX"));
 
     let mut other = library.clone();
     other.flavor = Flavor::TensorRt;
-    let refused = build_plan(&other, &spatial, &config(&[3, 64, 64])).unwrap_err();
+    let refused = build_plan(&other, &spatial, &config(&shape)).unwrap_err();
     assert!(refused.is_unavailable(), "{refused:?}");
     let refused = refused.to_string();
     assert!(refused.contains("compiled against TensorRT-RTX 1.7.1 headers"), "{refused}");
@@ -142,7 +149,8 @@ fn has_gpu() -> bool {
 fn gpu_tensorrt_rtx_plans_deserialize_only_with_a_gpu_and_say_why() {
     use vsrqa::backend::tensorrt::runtime::Engine;
     let library = rtx();
-    let plan = build_plan(&library, &tiny_bundle().join("spatial.onnx"), &config(&[3, 64, 64])).unwrap();
+    let (spatial, shape) = spatial();
+    let plan = build_plan(&library, &spatial, &config(&shape)).unwrap();
     match Engine::deserialize(&library.path, &plan) {
         Ok(engine) => {
             assert!(has_gpu(), "deserialized without a GPU");
