@@ -83,28 +83,13 @@ fn compare(what: &str, gpu: &[f32], cpu: &[f32], std: f32) {
 #[ignore = "needs an NVIDIA GPU"]
 fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
     let mut executor = executor();
-    let sizes = [(96, 72), (131, 97), (40, 30), (640, 360)];
-    let mut planned = 0;
-    for (seed, &(width, height)) in sizes.iter().enumerate() {
-        let frame = preprocess_cases::rgb_frame(width, height, seed as u64);
-        for (name, ops) in preprocess_cases::tiny_branches() {
-            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
-            match preprocess_cases::run_plan(&mut executor, &ops, &frame) {
-                Ok(gpu) => {
-                    compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
-                    planned += 1;
-                }
-                // As on the emulator (tests/gpu_kernels_emulated.rs): only FAST-VQA's enlargement of
-                // frames smaller than its mosaic is left to the CPU; any other failure is a defect.
-                Err(reason) => assert!(
-                    name == "fastvqa" && (width < 64 || height < 64) && reason.to_string().contains("mosaic"),
-                    "{name} on {width}x{height} not planned: {reason}"
-                ),
-            }
-        }
-    }
-    let smaller_than_the_mosaic = sizes.iter().filter(|&&(w, h)| w < 64 || h < 64).count();
-    assert_eq!(planned, sizes.len() * 5 - smaller_than_the_mosaic);
+    // As on the emulator (tests/gpu_kernels_emulated.rs): only FAST-VQA's enlargement of frames
+    // smaller than its mosaic is left to the CPU; any other failure is a defect.
+    preprocess_cases::tiny_branches_on_every_size(
+        &[(96, 72), (131, 97), (40, 30), (640, 360)],
+        |ops, frame| preprocess_cases::run_plan(&mut executor, ops, frame),
+        |what, gpu, cpu| compare(what, gpu, cpu, 0.23),
+    );
     for (width, height) in [(960, 540), (1920, 1080)] {
         let frame = preprocess_cases::rgb_frame(width, height, 7);
         for (name, ops) in preprocess_cases::full_size_op_lists() {

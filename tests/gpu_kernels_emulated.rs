@@ -21,7 +21,7 @@ mod cuda_emulator;
 #[path = "support/preprocess_cases.rs"]
 mod preprocess_cases;
 use cuda_emulator::Emulator;
-use preprocess_cases::{assert_bit_identical, rgb_frame, tiny_branches};
+use preprocess_cases::{assert_bit_identical, rgb_frame};
 
 #[test]
 fn parameter_structs_have_the_c_layout() {
@@ -52,26 +52,7 @@ fn emulated(ops: &[PreprocessOp], frame: &RgbImage) -> Result<Vec<f32>, vsrqa::b
 #[test]
 fn emulated_kernels_equal_the_cpu_path_on_every_tiny_branch() {
     let sizes = [(96, 72), (128, 128), (131, 97), (64, 64), (40, 30), (640, 360), (73, 200)];
-    let mut planned = 0;
-    for (seed, &(width, height)) in sizes.iter().enumerate() {
-        let frame = rgb_frame(width, height, seed as u64);
-        for (name, ops) in tiny_branches() {
-            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
-            match emulated(&ops, &frame) {
-                Ok(gpu) => {
-                    assert_bit_identical(&format!("{name} on {width}x{height}"), &gpu, &cpu);
-                    planned += 1;
-                }
-                // Only FAST-VQA's enlargement of frames smaller than its mosaic is left to the CPU.
-                Err(reason) => assert!(
-                    name == "fastvqa" && (width < 64 || height < 64) && reason.to_string().contains("mosaic"),
-                    "{name} on {width}x{height} not planned: {reason}"
-                ),
-            }
-        }
-    }
-    let smaller_than_the_mosaic = sizes.iter().filter(|&&(w, h)| w < 64 || h < 64).count();
-    assert_eq!(planned, sizes.len() * 5 - smaller_than_the_mosaic);
+    preprocess_cases::tiny_branches_on_every_size(&sizes, emulated, assert_bit_identical);
 }
 
 /// The full-size networks' op lists (docs/branches.md) at the sizes of real video.

@@ -74,7 +74,7 @@ fn precision_support(precision: Precision, backend: BackendKind) -> std::result:
     }
 }
 
-/// The backends that run networks, in the order [`backends_for`] names them.
+/// The backends that run networks, in the order [`backends_phrase`] names them.
 const NETWORK_BACKENDS: [BackendKind; 3] = [BackendKind::Cpu, BackendKind::OnnxRuntime, BackendKind::TensorRt];
 
 /// The backends that run a network of `precision`, by [`precision_support`].
@@ -82,14 +82,15 @@ fn backends_running(precision: Precision) -> Vec<BackendKind> {
     NETWORK_BACKENDS.into_iter().filter(|&backend| precision_support(precision, backend).is_ok()).collect()
 }
 
-/// The backends that run a network of `precision`, for a message: "the tensorrt backend".
-fn backends_for(precision: Precision) -> String {
+/// The backends that run a network of `precision`, for a message ("the tensorrt backend"), and
+/// whether the phrase is plural ("the onnxruntime and tensorrt backends run it").
+fn backends_phrase(precision: Precision) -> (String, bool) {
     let names: Vec<&str> = backends_running(precision).into_iter().map(BackendKind::name).collect();
     match names.as_slice() {
-        all if all.len() == NETWORK_BACKENDS.len() => "every backend".to_string(),
-        [] => "no backend".to_string(),
-        [one] => format!("the {one} backend"),
-        [rest @ .., last] => format!("the {} and {last} backends", rest.join(", ")),
+        all if all.len() == NETWORK_BACKENDS.len() => ("every backend".to_string(), false),
+        [] => ("no backend".to_string(), false),
+        [one] => (format!("the {one} backend"), false),
+        [rest @ .., last] => (format!("the {} and {last} backends", rest.join(", ")), true),
     }
 }
 
@@ -97,9 +98,8 @@ fn backends_for(precision: Precision) -> String {
 fn check_precisions(bundle: &Bundle, backend: BackendKind) -> Result<()> {
     for branch in &bundle.manifest.branches {
         if let Err(reason) = precision_support(branch.precision, backend) {
-            let runners = backends_for(branch.precision);
-            // "the onnxruntime backend runs it", "the onnxruntime and tensorrt backends run it".
-            let verb = if runners.ends_with("backends") { "run" } else { "runs" };
+            let (runners, plural) = backends_phrase(branch.precision);
+            let verb = if plural { "run" } else { "runs" };
             return Err(Error::BackendUnavailable(format!(
                 "branch '{}' is {}: {reason} ({runners} {verb} it; or take the fp32 bundle)",
                 branch.name,
@@ -317,7 +317,7 @@ mod tests {
         assert!(!runs(Precision::Bf16, OnnxRuntime) && runs(Precision::Bf16, TensorRt));
         assert!(runs(Precision::Int8Dynamic, OnnxRuntime) && !runs(Precision::Int8Dynamic, TensorRt));
         // The message names the backends that run it, consistently with the matrix above.
-        assert_eq!(backends_for(Precision::Bf16), "the tensorrt backend");
-        assert_eq!(backends_for(Precision::Int8Dynamic), "the onnxruntime backend");
+        assert_eq!(backends_phrase(Precision::Bf16).0, "the tensorrt backend");
+        assert_eq!(backends_phrase(Precision::Int8Dynamic).0, "the onnxruntime backend");
     }
 }

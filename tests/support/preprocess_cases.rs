@@ -173,3 +173,33 @@ pub fn run_plan(
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect())
 }
+
+/// Every tiny branch on frames of each size, through `run` (a plan on some executor; `Err` is the
+/// plan's reason for not covering the ops), each output handed to `check(what, gpu, cpu)` with
+/// the CPU path's. Only FAST-VQA's enlargement of frames smaller than its mosaic may be left to
+/// the CPU: any other refusal fails, and so does a count of plans that ran short of the rest.
+pub fn tiny_branches_on_every_size(
+    sizes: &[(usize, usize)],
+    mut run: impl FnMut(&[PreprocessOp], &RgbImage) -> Result<Vec<f32>, vsrqa::backend::GpuError>,
+    mut check: impl FnMut(&str, &[f32], &[f32]),
+) {
+    let mut planned = 0;
+    for (seed, &(width, height)) in sizes.iter().enumerate() {
+        let frame = rgb_frame(width, height, seed as u64);
+        for (name, ops) in tiny_branches() {
+            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            match run(&ops, &frame) {
+                Ok(gpu) => {
+                    check(&format!("{name} on {width}x{height}"), &gpu, &cpu);
+                    planned += 1;
+                }
+                Err(reason) => assert!(
+                    name == "fastvqa" && (width < 64 || height < 64) && reason.to_string().contains("mosaic"),
+                    "{name} on {width}x{height} not planned: {reason}"
+                ),
+            }
+        }
+    }
+    let smaller_than_the_mosaic = sizes.iter().filter(|&&(w, h)| w < 64 || h < 64).count();
+    assert_eq!(planned, sizes.len() * tiny_branches().len() - smaller_than_the_mosaic);
+}

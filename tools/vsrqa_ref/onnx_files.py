@@ -67,11 +67,11 @@ def move_model(staged: Path, path: Path) -> bool:
         shutil.move(staged, path)
         return False
     data = weights_file(Path(path))
-    locations = [{entry.key: entry.value for entry in tensor.external_data}["location"] for tensor in external]
-    unread = Counter(locations)
+    infos = [{entry.key: entry.value for entry in tensor.external_data} for tensor in external]
+    unread = Counter(info["location"] for info in infos)
     with open(data, "wb") as out:
-        for tensor, location in zip(external, locations):
-            info = {entry.key: entry.value for entry in tensor.external_data}
+        for tensor, info in zip(external, infos):
+            location = info["location"]
             offset = out.tell()
             source_path = Path(staged).parent / location
             with open(source_path, "rb") as source:
