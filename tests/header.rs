@@ -236,3 +236,20 @@ fn no_rust_doc_headings_in_the_header() {
         assert!(!header.contains(heading), "include/vsrqa.h contains {heading:?}");
     }
 }
+
+/// The header's `VSRQA_PIXEL_FORMAT_*` constants are the pixel-format table's codes
+/// (src/frame/format.rs): one constant per format, with its code, and no other.
+#[test]
+fn the_headers_pixel_formats_are_the_format_tables_codes() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vsrqa.h")).unwrap();
+    let constants: Vec<(&str, u32)> = header
+        .lines()
+        .filter_map(|line| line.strip_prefix("#define VSRQA_PIXEL_FORMAT_"))
+        .map(|rest| {
+            let (name, value) = rest.split_once(' ').expect("#define VSRQA_PIXEL_FORMAT_<NAME> <code>");
+            (name, value.trim().parse().expect("a decimal code"))
+        })
+        .collect();
+    let table: Vec<(&str, u32)> = vsrqa::frame::format::DESCRIPTORS.iter().map(|d| (d.abi_name, d.code)).collect();
+    assert_eq!(constants, table, "include/vsrqa.h's VSRQA_PIXEL_FORMAT_* against src/frame/format.rs");
+}

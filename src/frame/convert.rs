@@ -6,6 +6,7 @@
 //! - `Exact`: float64 with round half to even and the frame's matrix, which is exactly what the
 //!   Python reference package (tools/vsrqa_ref) computes.
 
+use super::format::ColorModel;
 use super::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat, RgbImage};
 use crate::error::Result;
 
@@ -201,44 +202,38 @@ pub fn to_rgb8(frame: &FrameView<'_>, conversion: ColorConversion) -> Result<Rgb
     frame.validate()?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut data = super::try_buffer(w * h * 3, 0u8, "the frame in RGB")?;
-    let packed_rgb = |order: [usize; 3], step: usize, data: &mut [u8]| {
+    let format = frame.format;
+    if let ColorModel::Rgb { order } = format.descriptor().model {
+        let step = format.pixel_bytes(0);
         for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
-            let row = frame.row(0, y);
-            for (px, out) in row.chunks_exact(step).zip(out_row.chunks_exact_mut(3)) {
+            for (px, out) in frame.row(0, y).chunks_exact(step).zip(out_row.chunks_exact_mut(3)) {
                 out.copy_from_slice(&[px[order[0]], px[order[1]], px[order[2]]]);
             }
         }
-    };
-    match frame.format {
-        PixelFormat::Rgb24 => packed_rgb([0, 1, 2], 3, &mut data),
-        PixelFormat::Bgr24 => packed_rgb([2, 1, 0], 3, &mut data),
-        PixelFormat::Rgba32 => packed_rgb([0, 1, 2], 4, &mut data),
-        PixelFormat::Bgra32 => packed_rgb([2, 1, 0], 4, &mut data),
-        format => {
-            let bits = if matches!(format, PixelFormat::I420_10Le | PixelFormat::P010) { 10 } else { 8 };
-            let tables = yuv_tables(conversion, frame.matrix, frame.range, bits);
-            // The format is matched once per row, so each pixel loop is specialized.
-            for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
-                let luma = frame.row(0, y);
-                let chroma_a = frame.row(1, y / 2);
-                let chroma_b = if frame.format.plane_count() == 3 { frame.row(2, y / 2) } else { chroma_a };
-                match format {
-                    PixelFormat::I420 => convert_row(&tables, out_row, |x| {
-                        (u16::from(luma[x]), u16::from(chroma_a[x / 2]), u16::from(chroma_b[x / 2]))
-                    }),
-                    PixelFormat::Nv12 => convert_row(&tables, out_row, |x| {
-                        let c = x / 2;
-                        (u16::from(luma[x]), u16::from(chroma_a[2 * c]), u16::from(chroma_a[2 * c + 1]))
-                    }),
-                    PixelFormat::I420_10Le => convert_row(&tables, out_row, |x| {
-                        (le16(luma, x) & 0x3ff, le16(chroma_a, x / 2) & 0x3ff, le16(chroma_b, x / 2) & 0x3ff)
-                    }),
-                    PixelFormat::P010 => convert_row(&tables, out_row, |x| {
-                        let c = x / 2;
-                        (le16(luma, x) >> 6, le16(chroma_a, 2 * c) >> 6, le16(chroma_a, 2 * c + 1) >> 6)
-                    }),
-                    _ => unreachable!("packed RGB formats are handled above"),
-                }
+    } else {
+        let bits = format.bits();
+        let tables = yuv_tables(conversion, frame.matrix, frame.range, bits);
+        // The format is matched once per row, so each pixel loop is specialized.
+        for (y, out_row) in data.chunks_exact_mut(w * 3).enumerate() {
+            let luma = frame.row(0, y);
+            let chroma_a = frame.row(1, y / 2);
+            let chroma_b = if frame.format.plane_count() == 3 { frame.row(2, y / 2) } else { chroma_a };
+            match format {
+                PixelFormat::I420 => convert_row(&tables, out_row, |x| {
+                    (u16::from(luma[x]), u16::from(chroma_a[x / 2]), u16::from(chroma_b[x / 2]))
+                }),
+                PixelFormat::Nv12 => convert_row(&tables, out_row, |x| {
+                    let c = x / 2;
+                    (u16::from(luma[x]), u16::from(chroma_a[2 * c]), u16::from(chroma_a[2 * c + 1]))
+                }),
+                PixelFormat::I420_10Le => convert_row(&tables, out_row, |x| {
+                    (le16(luma, x) & 0x3ff, le16(chroma_a, x / 2) & 0x3ff, le16(chroma_b, x / 2) & 0x3ff)
+                }),
+                PixelFormat::P010 => convert_row(&tables, out_row, |x| {
+                    let c = x / 2;
+                    (le16(luma, x) >> 6, le16(chroma_a, 2 * c) >> 6, le16(chroma_a, 2 * c + 1) >> 6)
+                }),
+                _ => unreachable!("RGB formats are handled above"),
             }
         }
     }

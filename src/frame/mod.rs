@@ -2,12 +2,14 @@
 //! 8-bit RGB ([`convert`]), and the geometric operations the branches need ([`ops`]).
 
 pub mod convert;
+pub mod format;
 pub mod fragments;
 pub mod opencv_linear;
 pub mod ops;
 mod owned;
 pub mod pil_resample;
 
+pub use format::{PixelFormat, PixelFormatDescriptor};
 pub use owned::OwnedFrame;
 
 use crate::error::{Error, Result};
@@ -15,23 +17,8 @@ use crate::error::{Error, Result};
 /// Largest accepted width or height. Far above 8K; it bounds allocations made for one frame.
 pub const MAX_DIMENSION: u32 = 16384;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PixelFormat {
-    Rgb24,
-    Bgr24,
-    Rgba32,
-    Bgra32,
-    /// Planar 4:2:0, 8 bits: Y, U, V planes.
-    I420,
-    /// Semi-planar 4:2:0, 8 bits: Y plane, interleaved UV plane.
-    Nv12,
-    /// Planar 4:2:0, 10 bits in the low bits of little-endian 16-bit words.
-    I420_10Le,
-    /// Semi-planar 4:2:0, 10 bits in the high bits of little-endian 16-bit words.
-    P010,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorMatrix {
     /// BT.601, also what the reference decoding applied to every video (see docs/bundle.md).
     #[default]
@@ -71,7 +58,8 @@ impl ColorConversion {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorRange {
     #[default]
     Limited,
@@ -125,34 +113,6 @@ impl ColorRange {
     }
 }
 
-impl PixelFormat {
-    pub fn plane_count(self) -> usize {
-        match self {
-            PixelFormat::Rgb24 | PixelFormat::Bgr24 | PixelFormat::Rgba32 | PixelFormat::Bgra32 => 1,
-            PixelFormat::Nv12 | PixelFormat::P010 => 2,
-            PixelFormat::I420 | PixelFormat::I420_10Le => 3,
-        }
-    }
-
-    /// (bytes per row, rows) of plane `index` for a `width x height` frame. Chroma planes of
-    /// odd-sized 4:2:0 frames round up, as FFmpeg lays them out.
-    pub fn plane_extent(self, index: usize, width: usize, height: usize) -> (usize, usize) {
-        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-        match (self, index) {
-            (PixelFormat::Rgb24 | PixelFormat::Bgr24, 0) => (width * 3, height),
-            (PixelFormat::Rgba32 | PixelFormat::Bgra32, 0) => (width * 4, height),
-            (PixelFormat::I420, 0) | (PixelFormat::Nv12, 0) => (width, height),
-            (PixelFormat::I420, _) => (cw, ch),
-            (PixelFormat::Nv12, _) => (cw * 2, ch),
-            (PixelFormat::I420_10Le, 0) | (PixelFormat::P010, 0) => (width * 2, height),
-            (PixelFormat::I420_10Le, _) => (cw * 2, ch),
-            (PixelFormat::P010, _) => (cw * 4, ch),
-            // Packed formats have one plane; callers never ask for more.
-            (_, _) => (0, 0),
-        }
-    }
-}
-
 /// A borrowed frame in host memory: the format, the size, and one slice + pitch per plane.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameView<'a> {
@@ -178,7 +138,7 @@ impl<'a> FrameView<'a> {
             let end = offset + row_bytes * rows;
             *plane = data.get(offset..end).ok_or_else(|| {
                 Error::invalid(format!(
-                    "a packed {format:?} {width}x{height} frame needs at least {end} bytes, got {}",
+                    "a packed {format} {width}x{height} frame needs at least {end} bytes, got {}",
                     data.len()
                 ))
             })?;
@@ -256,7 +216,7 @@ fn check_geometry(format: PixelFormat, width: u32, height: u32, pitches: &[usize
         let (row_bytes, _) = format.plane_extent(i, width as usize, height as usize);
         if pitch < row_bytes {
             return Err(Error::invalid(format!(
-                "plane {i} pitch {pitch} is smaller than its row ({row_bytes} bytes for {format:?} width {width})"
+                "plane {i} pitch {pitch} is smaller than its row ({row_bytes} bytes for {format} width {width})"
             )));
         }
     }
@@ -370,6 +330,9 @@ mod tests {
             assert_eq!(ColorRange::parse(range.name()), Some(range));
             assert!(ColorRange::NAMES.contains(range.name()));
         }
+        // Files that record them (a feature bank's info.json) write the same names.
+        assert_eq!(serde_json::to_value(ColorMatrix::Bt2020).unwrap(), ColorMatrix::Bt2020.name());
+        assert_eq!(serde_json::to_value(ColorRange::Full).unwrap(), ColorRange::Full.name());
         assert_eq!(ColorRange::parse("tv"), Some(ColorRange::Limited));
         assert_eq!(ColorRange::parse("pc"), Some(ColorRange::Full));
         for unknown in ["", "BT709", "bt470bg", "studio", "jpeg"] {

@@ -189,3 +189,25 @@ pub fn i32_bytes(values: &[i32]) -> Vec<u8> {
 pub fn f64_bytes(values: &[f64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PREPROCESS_SOURCE;
+    use crate::frame::format::DESCRIPTORS;
+
+    /// The conversion kernel's `FORMAT_*` defines are the pixel-format table's codes: one define
+    /// per format, with its code, and no other.
+    #[test]
+    fn the_kernels_format_defines_are_the_format_tables_codes() {
+        let defines: Vec<(&str, u32)> = PREPROCESS_SOURCE
+            .lines()
+            .filter_map(|line| line.strip_prefix("#define FORMAT_"))
+            .map(|rest| {
+                let (name, value) = rest.split_once(' ').expect("#define FORMAT_<NAME> <code>");
+                (name, value.trim().parse().expect("a decimal code"))
+            })
+            .collect();
+        let table: Vec<(&str, u32)> = DESCRIPTORS.iter().map(|d| (d.abi_name, d.code)).collect();
+        assert_eq!(defines, table, "kernels/preprocess.cu's FORMAT_* defines against src/frame/format.rs");
+    }
+}

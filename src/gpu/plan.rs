@@ -15,9 +15,7 @@
 use crate::backend::GpuError;
 use crate::bundle::{Interpolation, PreprocessOp};
 pub use crate::frame::DeviceFrame;
-use crate::frame::{
-    convert, fragments, opencv_linear, ops, pil_resample, ColorConversion, ColorMatrix, ColorRange, PixelFormat,
-};
+use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorConversion, ColorMatrix, ColorRange};
 
 use super::kernels::{
     f64_bytes, i32_bytes, launch, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
@@ -481,16 +479,8 @@ impl FrameConverter {
         frame: &DeviceFrame,
         out: u64,
     ) -> Result<(), GpuError> {
-        let (format, bits) = match frame.format {
-            PixelFormat::Rgb24 => (1, 8),
-            PixelFormat::Bgr24 => (2, 8),
-            PixelFormat::Rgba32 => (3, 8),
-            PixelFormat::Bgra32 => (4, 8),
-            PixelFormat::I420 => (10, 8),
-            PixelFormat::Nv12 => (11, 8),
-            PixelFormat::I420_10Le => (20, 10),
-            PixelFormat::P010 => (21, 10),
-        };
+        let descriptor = frame.format.descriptor();
+        let (format, bits) = (descriptor.code, descriptor.bits);
         let matrix_slot = match (self.conversion, frame.matrix) {
             (ColorConversion::Reference, _) => 3,
             (ColorConversion::Exact, ColorMatrix::Bt601) => 0,

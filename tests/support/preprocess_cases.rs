@@ -12,16 +12,7 @@ use vsrqa::gpu::kernels::KernelExecutor;
 use vsrqa::gpu::plan::{FrameConverter, PreprocessPlan};
 
 /// Every pixel format the C API takes.
-pub const FORMATS: [PixelFormat; 8] = [
-    PixelFormat::Rgb24,
-    PixelFormat::Bgr24,
-    PixelFormat::Rgba32,
-    PixelFormat::Bgra32,
-    PixelFormat::I420,
-    PixelFormat::Nv12,
-    PixelFormat::I420_10Le,
-    PixelFormat::P010,
-];
+pub const FORMATS: [PixelFormat; PixelFormat::ALL.len()] = PixelFormat::ALL;
 
 /// A frame of arbitrary codes (`yuv_or_rgb_frame`) converted to RGB8 by the CPU path and by the
 /// conversion kernel on `executor`: (CPU path, kernel).

@@ -99,18 +99,11 @@ fn color(frame: &VsrqaFrame, legacy: bool) -> Result<(ColorMatrix, ColorRange), 
     Ok((matrix, range))
 }
 
+/// The format of C API code `value`: the core's table holds the codes (tests/header.rs checks
+/// that the header's constants are the same).
 pub(crate) fn pixel_format(value: VsrqaPixelFormat) -> Result<PixelFormat, CError> {
-    Ok(match value {
-        VSRQA_PIXEL_FORMAT_RGB24 => PixelFormat::Rgb24,
-        VSRQA_PIXEL_FORMAT_BGR24 => PixelFormat::Bgr24,
-        VSRQA_PIXEL_FORMAT_RGBA32 => PixelFormat::Rgba32,
-        VSRQA_PIXEL_FORMAT_BGRA32 => PixelFormat::Bgra32,
-        VSRQA_PIXEL_FORMAT_I420 => PixelFormat::I420,
-        VSRQA_PIXEL_FORMAT_NV12 => PixelFormat::Nv12,
-        VSRQA_PIXEL_FORMAT_I420_10LE => PixelFormat::I420_10Le,
-        VSRQA_PIXEL_FORMAT_P010 => PixelFormat::P010,
-        other => return Err(CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("unknown pixel format {other}"))),
-    })
+    PixelFormat::from_code(value)
+        .ok_or_else(|| CError::new(VSRQA_ERROR_UNSUPPORTED_FORMAT, format!("unknown pixel format {value}")))
 }
 
 /// The host planes of a descriptor, every extent checked before a slice is made.
@@ -139,7 +132,7 @@ unsafe fn host_view<'a>(
         if pitch < row_bytes {
             return Err(CError::new(
                 VSRQA_ERROR_INVALID_ARGUMENT,
-                format!("{what}: pitches[{i}] = {pitch} is smaller than the {row_bytes}-byte row of a {width}-wide {format:?} frame"),
+                format!("{what}: pitches[{i}] = {pitch} is smaller than the {row_bytes}-byte row of a {width}-wide {format} frame"),
             ));
         }
         let pointer: *const c_void = frame.planes[i];

@@ -18,6 +18,7 @@ pub const VSRQA_API_VERSION: u32 =
     (VSRQA_API_VERSION_MAJOR << 16) | (VSRQA_API_VERSION_MINOR << 8) | VSRQA_API_VERSION_PATCH;
 
 /// Pixel format of a `VsrqaFrame` (one of `VSRQA_PIXEL_FORMAT_*`).
+// The codes are the core's pixel-format table's (src/frame/format.rs); tests/header.rs checks.
 pub type VsrqaPixelFormat = u32;
 /// Packed 8-bit R, G, B.
 pub const VSRQA_PIXEL_FORMAT_RGB24: VsrqaPixelFormat = 1;

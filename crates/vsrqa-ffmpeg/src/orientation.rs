@@ -10,7 +10,7 @@
 //! chroma pair or a packed pixel), so the frames equal `ffmpeg -i FILE -f rawvideo`'s autorotated
 //! output byte for byte. (libavfilter's transpose would do the same copy through a filter graph.)
 
-use vsrqa::frame::{FrameView, PixelFormat};
+use vsrqa::frame::FrameView;
 
 /// A clockwise quarter-turn rotation that shows the picture upright.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,20 +79,6 @@ pub(super) fn orientation(matrix: &[i32; 9], counterclockwise: f64) -> Orientati
     }
 }
 
-/// Bytes of one element of plane `plane` (what moves as a unit when rotating).
-fn element_bytes(format: PixelFormat, plane: usize) -> usize {
-    match (format, plane) {
-        (PixelFormat::I420, _) => 1,
-        (PixelFormat::Nv12, 0) => 1,
-        (PixelFormat::Nv12, _) => 2,
-        (PixelFormat::I420_10Le, _) => 2,
-        (PixelFormat::P010, 0) => 2,
-        (PixelFormat::P010, _) => 4,
-        (PixelFormat::Rgb24 | PixelFormat::Bgr24, _) => 3,
-        (PixelFormat::Rgba32 | PixelFormat::Bgra32, _) => 4,
-    }
-}
-
 /// The planes of `view` turned by `rotation` into `buffer` (reused between frames, rows packed),
 /// and the rotated frame's view of it; `Err` when the buffer cannot be allocated.
 pub(super) fn rotate<'a>(
@@ -116,7 +102,7 @@ pub(super) fn rotate<'a>(
     buffer.try_reserve_exact(total).map_err(|_| format!("cannot allocate {total} bytes to rotate a frame"))?;
     buffer.resize(total, 0);
     for plane in 0..plane_count {
-        let element = element_bytes(view.format, plane);
+        let element = view.format.pixel_bytes(plane);
         let (in_row_bytes, in_rows) = view.format.plane_extent(plane, width, height);
         let in_columns = in_row_bytes / element;
         let out_pitch = pitches[plane];
@@ -148,6 +134,7 @@ pub(super) fn rotate<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vsrqa::frame::PixelFormat;
 
     const ONE: i32 = 1 << 16;
 

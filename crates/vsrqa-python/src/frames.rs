@@ -42,18 +42,11 @@ impl Encoding {
 
     /// Packed RGB formats: the channels of a pixel; `None` for 4:2:0 YUV.
     pub fn channels(self) -> Option<usize> {
-        match self.format {
-            PixelFormat::Rgb24 | PixelFormat::Bgr24 => Some(3),
-            PixelFormat::Rgba32 | PixelFormat::Bgra32 => Some(4),
-            _ => None,
-        }
+        self.format.is_rgb().then(|| self.format.pixel_bytes(0))
     }
 
     fn item_size(self) -> usize {
-        match self.format {
-            PixelFormat::I420_10Le | PixelFormat::P010 => 2,
-            _ => 1,
-        }
+        self.format.descriptor().sample_bytes
     }
 
     fn dtype(self) -> &'static str {
@@ -65,7 +58,7 @@ impl Encoding {
     }
 
     fn name(self) -> &'static str {
-        vsrqa_video::raw::pixel_format_name(self.format)
+        self.format.name()
     }
 }
 

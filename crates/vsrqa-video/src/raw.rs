@@ -4,37 +4,9 @@ use std::io::Read;
 
 use vsrqa::frame::PixelFormat;
 
-/// Parses a pixel format name as FFmpeg spells it.
+/// Parses a pixel format name as FFmpeg spells it (the core's table's names and aliases).
 pub fn parse_pixel_format(name: &str) -> Result<PixelFormat, String> {
-    Ok(match name {
-        "rgb24" => PixelFormat::Rgb24,
-        "bgr24" => PixelFormat::Bgr24,
-        "rgba" => PixelFormat::Rgba32,
-        "bgra" => PixelFormat::Bgra32,
-        "yuv420p" | "i420" => PixelFormat::I420,
-        "nv12" => PixelFormat::Nv12,
-        "yuv420p10le" => PixelFormat::I420_10Le,
-        "p010le" | "p010" => PixelFormat::P010,
-        other => {
-            return Err(format!(
-                "unknown pixel format \"{other}\" (rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le)"
-            ))
-        }
-    })
-}
-
-/// FFmpeg's name of a pixel format (the inverse of [`parse_pixel_format`]).
-pub fn pixel_format_name(format: PixelFormat) -> &'static str {
-    match format {
-        PixelFormat::Rgb24 => "rgb24",
-        PixelFormat::Bgr24 => "bgr24",
-        PixelFormat::Rgba32 => "rgba",
-        PixelFormat::Bgra32 => "bgra",
-        PixelFormat::I420 => "yuv420p",
-        PixelFormat::Nv12 => "nv12",
-        PixelFormat::I420_10Le => "yuv420p10le",
-        PixelFormat::P010 => "p010le",
-    }
+    PixelFormat::from_name(name).ok_or_else(|| format!("unknown pixel format \"{name}\" ({})", PixelFormat::names()))
 }
 
 /// Bytes of one packed frame.

@@ -25,7 +25,7 @@ typedef long long i64;
 // ---------------------------------------------------------------------------------------------
 // Frame -> packed RGB8 (frame/convert.rs).
 
-// Formats, as VsrqaPixelFormat.
+// Formats: the codes of src/frame/format.rs (VsrqaPixelFormat), in its order (a unit test checks).
 #define FORMAT_RGB24 1
 #define FORMAT_BGR24 2
 #define FORMAT_RGBA32 3

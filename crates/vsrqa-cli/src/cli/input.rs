@@ -175,8 +175,7 @@ impl Clip {
             path: path.to_path_buf(),
             container: info.container.clone(),
             format,
-            source_format: (Some(info.pixel_format.as_str()) != Some(raw::pixel_format_name(format)))
-                .then(|| info.pixel_format.clone()),
+            source_format: (Some(info.pixel_format.as_str()) != Some(format.name())).then(|| info.pixel_format.clone()),
             rotation: info.rotation.map_or(0, |r| r.degrees()),
             field_order: info.field_order.clone(),
             hdr_transfer: info.hdr_transfer.clone(),

@@ -14,7 +14,8 @@
 //!   scikit-image's `structural_similarity(gaussian_weights=True, sigma=1.5,
 //!   use_sample_covariance=False, data_range=peak)`. Frames need at least 11x11 pixels.
 
-use vsrqa::frame::{ColorRange, FrameView, PixelFormat};
+use vsrqa::frame::format::ColorModel;
+use vsrqa::frame::{ColorRange, FrameView};
 use vsrqa::{Error, Result};
 
 /// Side of the SSIM window.
@@ -65,25 +66,19 @@ pub fn luma_plane(frame: &FrameView<'_>) -> Result<LumaPlane> {
     frame.validate()?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut samples = Vec::with_capacity(w * h);
-    let le16 = |row: &[u8], x: usize| u16::from_le_bytes([row[2 * x], row[2 * x + 1]]);
     let rgb_luma = |r: u8, g: u8, b: u8| (0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)) as f32;
+    let format = frame.format;
     for y in 0..h {
         let row = frame.row(0, y);
-        match frame.format {
-            PixelFormat::I420 | PixelFormat::Nv12 => samples.extend(row.iter().map(|&v| f32::from(v))),
-            PixelFormat::I420_10Le => samples.extend((0..w).map(|x| f32::from(le16(row, x) & 0x3ff))),
-            PixelFormat::P010 => samples.extend((0..w).map(|x| f32::from(le16(row, x) >> 6))),
-            PixelFormat::Rgb24 => samples.extend(row.chunks_exact(3).map(|p| rgb_luma(p[0], p[1], p[2]))),
-            PixelFormat::Bgr24 => samples.extend(row.chunks_exact(3).map(|p| rgb_luma(p[2], p[1], p[0]))),
-            PixelFormat::Rgba32 => samples.extend(row.chunks_exact(4).map(|p| rgb_luma(p[0], p[1], p[2]))),
-            PixelFormat::Bgra32 => samples.extend(row.chunks_exact(4).map(|p| rgb_luma(p[2], p[1], p[0]))),
+        match format.descriptor().model {
+            ColorModel::Yuv => samples.extend((0..w).map(|x| f32::from(format.sample(row, x)))),
+            ColorModel::Rgb { order: [r, g, b] } => {
+                samples.extend(row.chunks_exact(format.pixel_bytes(0)).map(|p| rgb_luma(p[r], p[g], p[b])))
+            }
         }
     }
-    let (bits, full_range) = match frame.format {
-        PixelFormat::I420 | PixelFormat::Nv12 => (8, frame.range == ColorRange::Full),
-        PixelFormat::I420_10Le | PixelFormat::P010 => (10, frame.range == ColorRange::Full),
-        PixelFormat::Rgb24 | PixelFormat::Bgr24 | PixelFormat::Rgba32 | PixelFormat::Bgra32 => (8, true),
-    };
+    // RGB has no range tag: its luma spans the full 8 bits.
+    let (bits, full_range) = (format.bits(), format.is_rgb() || frame.range == ColorRange::Full);
     Ok(LumaPlane { width: w, height: h, bits, full_range, samples })
 }
 
@@ -233,6 +228,7 @@ fn ssim_gaussian11(a: &LumaPlane, b: &LumaPlane, peak: f64) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vsrqa::frame::PixelFormat;
 
     fn plane(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> LumaPlane {
         let samples = (0..height).flat_map(|y| (0..width).map(move |x| (x, y))).map(|(x, y)| f(x, y)).collect();

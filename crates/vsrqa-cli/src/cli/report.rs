@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use super::metrics::{self, Comparison};
 use serde_json::{json, Value};
 use vsrqa::ClipScore;
-use vsrqa_video::raw;
 
 use super::input::Clip;
 use super::stats::Summary;
@@ -48,7 +47,7 @@ pub struct InputInfo {
 
 impl InputInfo {
     pub fn of(clip: &Clip) -> InputInfo {
-        let frame_format = raw::pixel_format_name(clip.format);
+        let frame_format = clip.format.name();
         let (field_order, hdr_transfer) = clip.current_field_order_and_transfer();
         InputInfo {
             container: clip.container.clone(),
