@@ -8,3 +8,4 @@ pub use cli::extract::{extract, Extracted};
 pub use cli::report::{clip_json, frame_row};
 pub use cli::run;
 pub use cli::score::{check_file_options, score_file_json, FileOptions, FileReportJson};
+pub use vsrqa_train::Decoding;

@@ -222,7 +222,11 @@ fn usage_errors_exit_with_2_and_say_what_is_missing() {
         "x.yuv",
     ]);
     assert_eq!(bad_format.status.code(), Some(2));
-    assert!(stderr(&bad_format).contains("unknown pixel format \"yuv444p\""));
+    // The message names the value and every format the core's table has.
+    assert!(stderr(&bad_format).contains("'yuv444p'"), "{}", stderr(&bad_format));
+    for format in vsrqa::frame::PixelFormat::ALL {
+        assert!(stderr(&bad_format).contains(format.name()), "{format}: {}", stderr(&bad_format));
+    }
 
     let bad_backend =
         vsrqa(&["score", "-m", bundle.to_str().unwrap(), "--backend", "gpu", data("sample.y4m").to_str().unwrap()]);
@@ -294,6 +298,16 @@ fn bench_reports_stages_latency_and_memory() {
     assert_eq!((background["queue_frames"].as_u64(), background["realtime"].as_bool()), (Some(4), Some(true)));
     assert_eq!(background["score"], scored["clip_score"]);
     assert_eq!(vsrqa(&["bench", "-m", b, c, "--repeat", "0"]).status.code(), Some(2));
+    // The decoding options `score` takes, with the same meaning.
+    let full =
+        json(&vsrqa(&["bench", "-m", b, c, "--repeat", "1", "--color-range", "full", "--color-matrix", "bt709"]));
+    let scored_full =
+        json(&vsrqa(&["score", "--backend", "cpu", "-m", b, c, "--color-range", "full", "--color-matrix", "bt709"]));
+    assert_eq!((&full["color_range"], &full["color_matrix"]), (&"full".into(), &"bt709".into()));
+    assert_eq!(full["score"], scored_full["clip_score"]);
+    assert_ne!(full["score"], report["score"]);
+    let reference = vsrqa(&["bench", "-m", b, c, "--color-conversion", "reference", "--color-matrix", "bt709"]);
+    assert_eq!(reference.status.code(), Some(2), "{}", stderr(&reference));
 }
 
 #[test]

@@ -408,6 +408,50 @@ fn train_cli_refuses_bad_requests() {
     assert_eq!(bad_plot.status.code(), Some(2));
 }
 
+/// `features`, `eval` and `compare` take `score`'s decoding options: a bank records the range
+/// given over the files' tags, `eval --bank` asks for the same, and its predictions are the ones
+/// `eval` and `compare` compute from the files with that range (not without it).
+#[test]
+fn train_commands_take_the_decoding_options_and_the_bank_records_them() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic_dataset(dir.path(), 3, 11);
+    let (list, bank) = (dir.path().join("list.csv"), dir.path().join("bank"));
+    let (tiny, list_s, bank_s) = (data("tiny_bundle"), list.to_str().unwrap(), bank.to_str().unwrap());
+    let t = tiny.to_str().unwrap();
+    let full = ["--color-range", "full"];
+    let made = vsrqa(&[&["features", "-m", t, "--list", list_s, "--out", bank_s, "-q"][..], &full].concat());
+    assert!(made.status.success(), "{}", stderr(&made));
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bank.join("bank.json")).unwrap()).unwrap();
+    assert_eq!(info["color_range"], "full");
+
+    let predictions = |report: &serde_json::Value, key: &str| -> Vec<f64> {
+        report["videos"].as_array().unwrap().iter().map(|v| v[key].as_f64().unwrap()).collect()
+    };
+    let eval = |extra: &[&str]| vsrqa(&[&["eval", "-m", t, "--list", list_s, "-q"][..], extra].concat());
+    let from_bank = predictions(&json(&eval(&[&["--bank", bank_s][..], &full].concat())), "prediction");
+    let from_files = predictions(&json(&eval(&full)), "prediction");
+    let untagged = predictions(&json(&eval(&[])), "prediction");
+    assert_eq!(from_bank, from_files);
+    assert_ne!(from_files, untagged);
+    let compared = json(&vsrqa(&[&["compare", "-m", t, "-m", t, "--list", list_s, "-q"][..], &full].concat()));
+    assert_eq!(predictions(&compared, "score_a"), from_files);
+
+    // The bank without the range it was extracted with: refused, saying both.
+    let other = eval(&["--bank", bank_s]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(stderr(&other).contains("range full"), "{}", stderr(&other));
+    // Resuming the bank with another range is refused too.
+    let resumed = vsrqa(&["features", "-m", t, "--list", list_s, "--out", bank_s, "-q"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
+    assert!(stderr(&resumed).contains("the exact conversion, range full"), "{}", stderr(&resumed));
+    // A matrix under the reference conversion, and unknown names, are usage errors.
+    for bad in [&["--color-conversion", "reference", "--color-matrix", "bt709"][..], &["--color-range", "studio"]] {
+        let run = vsrqa(&[&["features", "-m", t, "--list", list_s, "--out", bank_s][..], bad].concat());
+        assert_eq!(run.status.code(), Some(2), "{bad:?}: {}", stderr(&run));
+    }
+}
+
 /// The tiny bundle's feature bank of `list` in `out`, in one run.
 fn make_bank(list: &Path, out: &Path) {
     let (tiny, list, out) = (data("tiny_bundle"), list.to_str().unwrap(), out.to_str().unwrap());

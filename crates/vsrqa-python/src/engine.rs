@@ -11,7 +11,7 @@ use vsrqa::frame::ColorConversion;
 use vsrqa::{ClipScore, EngineOptions, FrameScore};
 
 use crate::errors::{exception, invalid, IntoPy};
-use crate::frames::{Encoding, HostFrames};
+use crate::frames::{parse_matrix, parse_range, Encoding, HostFrames};
 use crate::session::Session;
 
 /// A loaded model bundle on one backend. Scoring releases the GIL, so several Python threads
@@ -197,8 +197,18 @@ impl Engine {
         // The pooled rows, concatenated: as a feature bank stores them.
         let (clip, scores, features, rows) = if let Ok(path) = frames.extract::<PathBuf>() {
             let engine = self.get(py)?;
+            // A file's own tags, but where `matrix` or `range` overrides one (as the CLI's
+            // --color-matrix and --color-range).
+            let (matrix, range) = (parse_matrix(py, matrix)?, parse_range(py, range)?);
+            let decoding = vsrqa_cli::Decoding { conversion: engine.color_conversion(), matrix, range };
+            if matrix.is_some() && decoding.conversion == ColorConversion::Reference {
+                return Err(invalid(
+                    py,
+                    "matrix sets the exact conversion's matrix; this engine's conversion is the reference (BT.601)",
+                ));
+            }
             let extracted = py
-                .detach(|| vsrqa_cli::extract(&engine, &path))
+                .detach(|| vsrqa_cli::extract(&engine, &path, &decoding))
                 .map_err(|message| exception(py, "InputError", message))?;
             (extracted.score, Vec::new(), extracted.features, extracted.rows)
         } else {

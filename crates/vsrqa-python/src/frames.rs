@@ -23,20 +23,27 @@ pub struct Encoding {
     pub range: ColorRange,
 }
 
+/// A `matrix=` name, as the CLI's --color-matrix takes it (the core's names); `None`: not given.
+pub fn parse_matrix(py: Python<'_>, name: Option<&str>) -> PyResult<Option<ColorMatrix>> {
+    name.map(|name| {
+        ColorMatrix::parse(name).ok_or_else(|| invalid(py, format!("matrix \"{name}\": use {}", ColorMatrix::NAMES)))
+    })
+    .transpose()
+}
+
+/// A `range=` name, as the CLI's --color-range takes it; `None`: not given.
+pub fn parse_range(py: Python<'_>, name: Option<&str>) -> PyResult<Option<ColorRange>> {
+    name.map(|name| {
+        ColorRange::parse(name).ok_or_else(|| invalid(py, format!("range \"{name}\": use {}", ColorRange::NAMES)))
+    })
+    .transpose()
+}
+
 impl Encoding {
     pub fn parse(py: Python<'_>, format: &str, matrix: Option<&str>, range: Option<&str>) -> PyResult<Encoding> {
         let format = vsrqa_video::raw::parse_pixel_format(format).map_err(|e| invalid(py, format!("format: {e}")))?;
-        // The core's names, as the CLI's --color-matrix and --color-range take them.
-        let matrix = match matrix {
-            None => ColorMatrix::Bt601,
-            Some(name) => ColorMatrix::parse(name)
-                .ok_or_else(|| invalid(py, format!("matrix \"{name}\": use {}", ColorMatrix::NAMES)))?,
-        };
-        let range = match range {
-            None => ColorRange::Limited,
-            Some(name) => ColorRange::parse(name)
-                .ok_or_else(|| invalid(py, format!("range \"{name}\": use {}", ColorRange::NAMES)))?,
-        };
+        let matrix = parse_matrix(py, matrix)?.unwrap_or_default();
+        let range = parse_range(py, range)?.unwrap_or_default();
         Ok(Encoding { format, matrix, range })
     }
 

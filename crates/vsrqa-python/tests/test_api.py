@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -43,6 +44,44 @@ def test_score_frames_equals_the_cli_on_the_same_frames(engine, sample_yuv, samp
     assert from_yuv["clip_score"] == cli["clip_score"]
     assert from_yuv["frame_scores"] == cli["frame_scores"]
     assert (from_yuv["frames"], from_yuv["key_frames"]) == (cli["frames"], cli["key_frames"])
+
+
+def test_scores_are_the_pytorch_references(sample_yuv):
+    # Numbers computed without vsrqa: the PyTorch reference's scores of the sample's frames on
+    # the tiny bundle (tests/data/golden/tiny_sample.json, made by tools/fixtures), at the
+    # sample's rate and at the other rates it records. Tolerance 1e-6, as tests/golden_tiny.rs:
+    # tract and PyTorch sum in other orders in f32 (observed about 3e-8).
+    golden = json.loads((DATA / "golden" / "tiny_sample.json").read_text())
+    engine = vsrqa.Engine(str(TINY), backend="cpu")
+    own = dict(fps=golden["fps"], key_frames=golden["key_frame_indices"], frame_scores=golden["frame_scores"], clip_score=golden["clip_score"])
+    for case in [own, *golden["fps_cases"]]:
+        got = engine.score_frames(sample_yuv, float(case["fps"]), format="yuv420p")
+        assert [f["frame_index"] for f in got["frame_scores"]] == case["key_frames"], case["fps"]
+        assert [f["score"] for f in got["frame_scores"]] == pytest.approx(case["frame_scores"], abs=1e-6), case["fps"]
+        assert got["clip_score"] == pytest.approx(case["clip_score"], abs=1e-6), case["fps"]
+    assert engine.score_file(str(SAMPLE))["clip_score"] == pytest.approx(golden["clip_score"], abs=1e-6)
+
+
+@pytest.mark.parametrize(("name", "pix_fmt", "dtype"), [("h264_420.mp4", "yuv420p", np.uint8), ("h264_10bit.mp4", "yuv420p10le", np.uint16)])
+def test_score_file_equals_frames_decoded_by_ffmpeg(engine, tmp_path, name, pix_fmt, dtype):
+    # The file decoded by FFmpeg's command line, not by vsrqa, and pushed as frames: the same
+    # scores as vsrqa's own decoding of the file.
+    path = DATA / "opencv" / name
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=width,height,r_frame_rate", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    )
+    stream = json.loads(probe.stdout)["streams"][0]
+    width, height = stream["width"], stream["height"]
+    num, den = stream["r_frame_rate"].split("/")
+    raw = tmp_path / "frames.yuv"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(path), "-f", "rawvideo", "-pix_fmt", pix_fmt, str(raw)], check=True)
+    frames = np.fromfile(raw, dtype=dtype).reshape(-1, height * 3 // 2, width)
+    decoded = engine.score_frames(frames, int(num) / int(den), format=pix_fmt)
+    file = engine.score_file(str(path))
+    assert decoded["frames"] == file["frames"] == len(frames)
+    assert decoded["frame_scores"] == [{k: f[k] for k in ("frame_index", "key_frame", "score")} for f in file["frame_scores"]]
+    assert decoded["clip_score"] == file["clip_score"]
 
 
 def test_score_frames_rgb_equals_the_cli_on_raw_rgb(engine, sample_rgb, tmp_path):
@@ -140,6 +179,13 @@ def test_features_are_the_pooled_head_inputs(engine, sample_yuv):
     from_file = engine.features(str(SAMPLE))
     assert np.array_equal(from_file["features"], result["features"])
     assert from_file["clip_score"] == result["clip_score"]
+    # A file's tags overridden as the CLI's --color-range and --color-matrix do: the same as
+    # frames given those tags, and not the file's own.
+    full = engine.features(str(SAMPLE), range="full", matrix="bt709")
+    assert np.array_equal(full["features"], engine.features(sample_yuv, 8.0, format="yuv420p", range="full", matrix="bt709")["features"])
+    assert not np.array_equal(full["features"], result["features"])
+    with pytest.raises(vsrqa.InvalidArgumentError, match="range"):
+        engine.features(str(SAMPLE), range="studio")
 
 
 class Tensor:

@@ -23,7 +23,7 @@ use super::head_model::Architecture;
 use crate::error::{Error, Result};
 use vsrqa::atomic_file;
 use vsrqa::bundle::{sha256_hex, Bundle};
-use vsrqa::frame::ColorConversion;
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
 
 pub const BANK_FORMAT: &str = "vsrqa-feature-bank";
 pub const BANK_VERSION: u32 = 1;
@@ -32,6 +32,36 @@ const ENTRIES_DIR: &str = "videos";
 const ENTRY_EXTENSION: &str = "safetensors";
 /// Temporary files start with this; a run deletes the ones an interrupted run left.
 const FEATURES_TENSOR: &str = "features";
+
+/// How a bank's videos were decoded: the YUV->RGB conversion, and the colour tags set over the
+/// files' own (`--color-matrix`, `--color-range`; `None`: each file's). The features depend on
+/// all three.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decoding {
+    pub conversion: ColorConversion,
+    pub matrix: Option<ColorMatrix>,
+    pub range: Option<ColorRange>,
+}
+
+impl From<ColorConversion> for Decoding {
+    fn from(conversion: ColorConversion) -> Decoding {
+        Decoding { conversion, matrix: None, range: None }
+    }
+}
+
+impl std::fmt::Display for Decoding {
+    /// "the exact conversion, matrix bt709, range full"; tags a file carries go unmentioned.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} conversion", self.conversion.name())?;
+        if let Some(matrix) = self.matrix {
+            write!(f, ", matrix {}", matrix.name())?;
+        }
+        if let Some(range) = self.range {
+            write!(f, ", range {}", range.name())?;
+        }
+        Ok(())
+    }
+}
 
 /// What `bank.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +76,12 @@ pub struct BankInfo {
     /// records it, so that it scores videos the way its training saw them.
     #[serde(default)]
     pub color_conversion: ColorConversion,
+    /// The matrix and range given over the files' tags, when one was (`--color-matrix`,
+    /// `--color-range`); absent: each file's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_matrix: Option<ColorMatrix>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_range: Option<ColorRange>,
     /// The bundle's name, for people.
     pub model_name: String,
     pub feature_dim: usize,
@@ -60,12 +96,19 @@ pub struct BranchLayout {
 }
 
 impl BankInfo {
-    pub fn of(bundle: &Bundle, color_conversion: ColorConversion) -> Result<BankInfo> {
+    /// How the bank's videos were decoded.
+    pub fn decoding(&self) -> Decoding {
+        Decoding { conversion: self.color_conversion, matrix: self.color_matrix, range: self.color_range }
+    }
+
+    pub fn of(bundle: &Bundle, decoding: Decoding) -> Result<BankInfo> {
         Ok(BankInfo {
             format: BANK_FORMAT.into(),
             version: BANK_VERSION,
-            fingerprint: fingerprint(bundle, color_conversion)?,
-            color_conversion,
+            fingerprint: fingerprint(bundle, decoding)?,
+            color_conversion: decoding.conversion,
+            color_matrix: decoding.matrix,
+            color_range: decoding.range,
             model_name: bundle.manifest.name.clone(),
             feature_dim: bundle.feature_dim(),
             branches: bundle
@@ -81,13 +124,21 @@ impl BankInfo {
 
 /// The features' identity: two bundles with the same fingerprint give the same features when
 /// their frames are converted the same way.
-pub fn fingerprint(bundle: &Bundle, color_conversion: ColorConversion) -> Result<String> {
-    let described = serde_json::json!({
+pub fn fingerprint(bundle: &Bundle, decoding: Decoding) -> Result<String> {
+    let mut described = serde_json::json!({
         "key_frames": bundle.manifest.key_frames,
         "branches": bundle.manifest.branches,
         "networks": bundle.networks.iter().map(|n| n.sha256.clone()).collect::<Vec<_>>(),
-        "color_conversion": color_conversion,
+        "color_conversion": decoding.conversion,
     });
+    // The tags set over the files' own enter only when set, so that a bank extracted without
+    // them keeps the fingerprint it was written with.
+    if let Some(matrix) = decoding.matrix {
+        described["color_matrix"] = matrix.name().into();
+    }
+    if let Some(range) = decoding.range {
+        described["color_range"] = range.name().into();
+    }
     let text = serde_json::to_string(&described).map_err(|e| Error::invalid(format!("fingerprint: {e}")))?;
     Ok(sha256_hex(text.as_bytes()))
 }
@@ -124,10 +175,12 @@ impl FeatureBank {
                 return Err(Error::bank(
                     dir,
                     format!(
-                        "it holds features of another model ('{}', fingerprint {}; this one is '{}', {}): use another directory",
+                        "it holds features of another model or decoding ('{}', {}, fingerprint {}; this one is '{}', {}, {}): use another directory",
                         bank.info.model_name,
+                        bank.info.decoding(),
                         &bank.info.fingerprint[..12],
                         info.model_name,
+                        info.decoding(),
                         &info.fingerprint[..12]
                     ),
                 ));

@@ -10,4 +10,5 @@ pub mod head_model;
 pub mod loss;
 pub mod trainer;
 
+pub use bank::Decoding;
 pub use error::{Error, Result};

@@ -22,7 +22,7 @@ fn tiny_bundle() -> PathBuf {
 #[test]
 fn fuzz_feature_bank_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&Bundle::load(tiny_bundle()).unwrap(), ColorConversion::Exact).unwrap();
+    let info = BankInfo::of(&Bundle::load(tiny_bundle()).unwrap(), ColorConversion::Exact.into()).unwrap();
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
     let features: Vec<f32> = (0..2 * info.feature_dim).map(|i| (i as f32).sin()).collect();
     let entry = Entry {

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use vsrqa::bundle::Bundle;
-use vsrqa::frame::ColorConversion;
-use vsrqa_train::bank::{fingerprint, BankInfo, Entry, FeatureBank};
+use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
+use vsrqa_train::bank::{fingerprint, BankInfo, Decoding, Entry, FeatureBank};
 
 fn tiny_bundle() -> Bundle {
     Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle")).unwrap()
@@ -20,7 +20,7 @@ fn entry(info: &BankInfo, video: &str, rows: usize, mos: f64) -> Entry {
 #[test]
 fn train_bank_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact).unwrap();
+    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact.into()).unwrap();
     assert_eq!(info.feature_dim, 671);
     assert_eq!(info.head.layer_outputs, vec![8, 1]);
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
@@ -48,7 +48,7 @@ fn train_bank_round_trip() {
 #[test]
 fn train_bank_detects_damage() {
     let dir = tempfile::tempdir().unwrap();
-    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact).unwrap();
+    let info = BankInfo::of(&tiny_bundle(), ColorConversion::Exact.into()).unwrap();
     let bank = FeatureBank::create(dir.path(), info.clone()).unwrap();
     let a = entry(&info, "a.y4m", 3, 2.0);
     bank.write(&a).unwrap();
@@ -81,8 +81,8 @@ fn train_bank_detects_damage() {
 fn train_bank_belongs_to_one_model() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = tiny_bundle();
-    let info = BankInfo::of(&bundle, ColorConversion::Exact).unwrap();
-    assert_eq!(info.fingerprint, fingerprint(&bundle, ColorConversion::Exact).unwrap());
+    let info = BankInfo::of(&bundle, ColorConversion::Exact.into()).unwrap();
+    assert_eq!(info.fingerprint, fingerprint(&bundle, ColorConversion::Exact.into()).unwrap());
     FeatureBank::create(dir.path(), info.clone()).unwrap();
     // Reopening with the same model resumes.
     FeatureBank::create(dir.path(), info.clone()).unwrap();
@@ -90,7 +90,7 @@ fn train_bank_belongs_to_one_model() {
     // Another network file (one byte of its hash) is another model.
     let mut other_bundle = bundle.clone();
     other_bundle.networks[1].sha256.replace_range(0..1, "x");
-    let other = BankInfo::of(&other_bundle, ColorConversion::Exact).unwrap();
+    let other = BankInfo::of(&other_bundle, ColorConversion::Exact.into()).unwrap();
     assert_ne!(other.fingerprint, info.fingerprint);
     let error = FeatureBank::create(dir.path(), other.clone()).err().unwrap().to_string();
     assert!(error.contains("another model"), "{error}");
@@ -125,17 +125,58 @@ fn train_bank_fingerprint_ignores_provenance() {
     let provenance = trained.manifest.provenance.as_mut().unwrap();
     provenance.head = Some(vsrqa::bundle::Origin::trained(&"a".repeat(64)));
     provenance.branches.remove("liqe");
-    let expected = fingerprint(&bundle, ColorConversion::Exact).unwrap();
-    assert_eq!(fingerprint(&unrecorded, ColorConversion::Exact).unwrap(), expected);
-    assert_eq!(fingerprint(&trained, ColorConversion::Exact).unwrap(), expected);
+    let expected = fingerprint(&bundle, ColorConversion::Exact.into()).unwrap();
+    assert_eq!(fingerprint(&unrecorded, ColorConversion::Exact.into()).unwrap(), expected);
+    assert_eq!(fingerprint(&trained, ColorConversion::Exact.into()).unwrap(), expected);
 }
 
 #[test]
 fn train_bank_fingerprint_depends_on_the_color_conversion() {
     // Frames converted otherwise give other features: a bank must not mix them.
     let bundle = tiny_bundle();
-    let reference = BankInfo::of(&bundle, ColorConversion::Reference).unwrap();
-    let exact = BankInfo::of(&bundle, ColorConversion::Exact).unwrap();
+    let reference = BankInfo::of(&bundle, ColorConversion::Reference.into()).unwrap();
+    let exact = BankInfo::of(&bundle, ColorConversion::Exact.into()).unwrap();
     assert_ne!(reference.fingerprint, exact.fingerprint);
     assert_eq!(reference.color_conversion, ColorConversion::Reference);
+}
+
+#[test]
+fn train_bank_fingerprint_depends_on_the_tags_set_over_the_files() {
+    let bundle = tiny_bundle();
+    let plain = Decoding::from(ColorConversion::Exact);
+    let matrix = Decoding { matrix: Some(ColorMatrix::Bt709), ..plain };
+    let range = Decoding { range: Some(ColorRange::Full), ..plain };
+    let prints: Vec<String> = [plain, matrix, range].iter().map(|&d| fingerprint(&bundle, d).unwrap()).collect();
+    assert_ne!(prints[0], prints[1]);
+    assert_ne!(prints[0], prints[2]);
+    assert_ne!(prints[1], prints[2]);
+    // Without them, the fingerprint is the one banks were written with before they existed: the
+    // SHA-256 of these four fields' JSON, so those banks still open.
+    let before = serde_json::json!({
+        "key_frames": bundle.manifest.key_frames,
+        "branches": bundle.manifest.branches,
+        "networks": bundle.networks.iter().map(|n| n.sha256.clone()).collect::<Vec<_>>(),
+        "color_conversion": "exact",
+    });
+    assert_eq!(prints[0], vsrqa::bundle::sha256_hex(serde_json::to_string(&before).unwrap().as_bytes()));
+}
+
+#[test]
+fn train_bank_records_the_tags_set_over_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let decoding = Decoding {
+        conversion: ColorConversion::Exact,
+        matrix: Some(ColorMatrix::Bt2020),
+        range: Some(ColorRange::Full),
+    };
+    FeatureBank::create(dir.path(), BankInfo::of(&tiny_bundle(), decoding).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("bank.json")).unwrap();
+    assert!(text.contains("\"color_matrix\": \"bt2020\"") && text.contains("\"color_range\": \"full\""), "{text}");
+    assert_eq!(FeatureBank::open(dir.path()).unwrap().info.decoding(), decoding);
+    // A bank without them records none (the files' own tags were used).
+    let plain = tempfile::tempdir().unwrap();
+    FeatureBank::create(plain.path(), BankInfo::of(&tiny_bundle(), ColorConversion::Exact.into()).unwrap()).unwrap();
+    let text = std::fs::read_to_string(plain.path().join("bank.json")).unwrap();
+    assert!(!text.contains("color_matrix") && !text.contains("color_range"), "{text}");
+    assert_eq!(FeatureBank::open(plain.path()).unwrap().info.decoding(), ColorConversion::Exact.into());
 }

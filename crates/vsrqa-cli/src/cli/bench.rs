@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     #[command(flatten)]
-    conversion: super::extract::ConversionArg,
+    decoding: super::decoding::DecodingArgs,
     /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
     #[arg(long, default_value = "cpu")]
     backend: String,
@@ -65,7 +65,8 @@ struct Run {
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let backend: BackendKind = args.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))?;
-    let color_conversion = args.conversion.get()?;
+    args.decoding.check_names()?;
+    let color_conversion = args.decoding.conversion()?;
     if args.repeat == 0 {
         return Err(Failure::usage("--repeat must be at least 1"));
     }
@@ -96,6 +97,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
     )?;
     let load = started.elapsed();
+    let decoding = args.decoding.decoding(engine.color_conversion())?;
+    // The clip's tags, but where the options set one (a Y4M header has a range, not a matrix).
+    let (matrix, range) = (decoding.matrix.unwrap_or_default(), decoding.range.unwrap_or(header.range));
 
     let mut runs = Vec::with_capacity(args.repeat);
     for _ in 0..args.repeat {
@@ -109,7 +113,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 let due = Duration::from_secs_f64(i as f64 / header.fps);
                 std::thread::sleep(due.saturating_sub(started.elapsed()));
             }
-            let view = FrameView::packed(header.format, header.width, header.height, data)?;
+            let view =
+                FrameView { matrix, range, ..FrameView::packed(header.format, header.width, header.height, data)? };
             let pushed = Instant::now();
             stream.push(&Frame::Host(view), None)?;
             pushes.push(pushed.elapsed());
@@ -133,6 +138,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "machine": machine(),
         "model": engine.bundle().dir,
         "model_name": engine.bundle().manifest.name,
+        // What the frames were converted with, as `vsrqa score` reports it.
+        "color_conversion": engine.color_conversion().name(),
+        "color_matrix": matrix.name(),
+        "color_range": range.name(),
         "clip": {
             "path": args.clip, "width": header.width, "height": header.height, "fps": header.fps, "frames": frames.len(),
         },

@@ -124,11 +124,12 @@ fn score_all(
         .run
         .engine(model, backend)
         .map_err(|e| Failure::from(format!("--model {} ({label}): {}", model.display(), e.message)))?;
+    let decoding = args.run.decoding(&engine)?;
     let scores = videos
         .iter()
         .enumerate()
         .map(|(i, video)| {
-            let result = file_clip_score(&engine, &video.path, choice).map(|clip| clip.score);
+            let result = file_clip_score(&engine, &video.path, &decoding, choice).map(|clip| clip.score);
             if !args.quiet {
                 match &result {
                     Ok(score) => eprintln!("[{label} {}/{}] {}: {score:.6}", i + 1, videos.len(), video.name),

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use vsrqa::Engine;
 use vsrqa_train::bank::{fingerprint, FeatureBank};
 use vsrqa_train::correlation::{performance, Performance};
+use vsrqa_train::Decoding;
 
 use super::dataset::{read_list, Video};
 use super::extract::{extract, EngineArgs};
@@ -62,9 +63,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     let videos = read_list(&args.list)?;
     let engine = args.engine.engine(backend)?;
+    let decoding = args.engine.decoding(&engine)?;
     let predictions = match &args.bank {
-        Some(dir) => from_bank(&engine, dir, &videos)?,
-        None => by_scoring(&engine, &videos, args.quiet),
+        Some(dir) => from_bank(&engine, &decoding, dir, &videos)?,
+        None => by_scoring(&engine, &decoding, &videos, args.quiet),
     };
 
     let groups = grouped(&predictions);
@@ -105,12 +107,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-fn by_scoring<'a>(engine: &Engine, videos: &'a [Video], quiet: bool) -> Vec<Prediction<'a>> {
+fn by_scoring<'a>(engine: &Engine, decoding: &Decoding, videos: &'a [Video], quiet: bool) -> Vec<Prediction<'a>> {
     videos
         .iter()
         .enumerate()
         .map(|(i, video)| {
-            let result = extract(engine, &video.path).map(|x| {
+            let result = extract(engine, &video.path, decoding).map(|x| {
                 if let Some(warning) = x.warning {
                     eprintln!("vsrqa: warning: {warning}");
                 }
@@ -127,15 +129,21 @@ fn by_scoring<'a>(engine: &Engine, videos: &'a [Video], quiet: bool) -> Vec<Pred
         .collect()
 }
 
-fn from_bank<'a>(engine: &Engine, dir: &std::path::Path, videos: &'a [Video]) -> Result<Vec<Prediction<'a>>, Failure> {
+/// The bank's features, when they are the ones `engine` decoding as `decoding` would extract.
+fn from_bank<'a>(
+    engine: &Engine,
+    decoding: &Decoding,
+    dir: &std::path::Path,
+    videos: &'a [Video],
+) -> Result<Vec<Prediction<'a>>, Failure> {
     let bank = FeatureBank::open(dir)?;
-    if fingerprint(engine.bundle(), engine.color_conversion())? != bank.info.fingerprint {
+    if fingerprint(engine.bundle(), *decoding)? != bank.info.fingerprint {
         return Err(Failure::from(format!(
-            "--bank {}: extracted with other branches ('{}', {} YUV->RGB conversion) than --model's ({} conversion)",
+            "--bank {}: extracted with other branches or decoding ('{}', {}) than --model's with these options ({})",
             dir.display(),
             bank.info.model_name,
-            bank.info.color_conversion.name(),
-            engine.color_conversion().name()
+            bank.info.decoding(),
+            decoding
         )));
     }
     let head = &engine.bundle().head;

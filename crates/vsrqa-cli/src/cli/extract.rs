@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use vsrqa::backend::BackendKind;
-use vsrqa::frame::ColorConversion;
 use vsrqa::{ClipScore, Engine, EngineOptions};
+use vsrqa_train::Decoding;
 
+use super::decoding::DecodingArgs;
 use super::input::{Clip, RawOptions};
 use super::Failure;
 
@@ -32,6 +33,10 @@ impl EngineArgs {
     pub fn engine(&self, backend: BackendKind) -> Result<Engine, Failure> {
         self.run.engine(&self.model, backend)
     }
+
+    pub fn decoding(&self, engine: &Engine) -> Result<Decoding, Failure> {
+        self.run.decoding(engine)
+    }
 }
 
 /// How to run a model: the backend and its threads (`compare` runs two models with one).
@@ -44,14 +49,14 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     #[command(flatten)]
-    conversion: ConversionArg,
+    decoding: DecodingArgs,
 }
 
 impl RunArgs {
-    /// The backend asked for, and that the conversion is known (usage errors, checked before any
-    /// file is read).
+    /// The backend asked for, and that the decoding options' names are known (usage errors,
+    /// checked before any file is read).
     pub fn backend(&self) -> Result<BackendKind, Failure> {
-        self.conversion.get()?;
+        self.decoding.check_names()?;
         self.backend.parse().map_err(|e: vsrqa::Error| Failure::usage(e.to_string()))
     }
 
@@ -62,34 +67,15 @@ impl RunArgs {
                 backend,
                 threads: self.threads,
                 gpu: super::gpu_options(),
-                color_conversion: self.conversion.get()?,
+                color_conversion: self.decoding.conversion()?,
                 ..EngineOptions::default()
             },
         )?)
     }
-}
 
-/// `--color-conversion`, the same on every command that decodes video.
-#[derive(clap::Args, Clone, Default)]
-pub struct ConversionArg {
-    /// YUV->RGB conversion: reference (the frames the reference's OpenCV reader gives, which the
-    /// published weights were trained on: BT.601 whatever the tags say) or exact (each frame's
-    /// matrix and range, in float). Default: the model's (its manifest's color_conversion,
-    /// reference when absent).
-    #[arg(long, value_name = "reference|exact")]
-    color_conversion: Option<String>,
-}
-
-impl ConversionArg {
-    /// The conversion asked for; `None`: the model's.
-    pub fn get(&self) -> Result<Option<ColorConversion>, Failure> {
-        self.color_conversion
-            .as_deref()
-            .map(|text| {
-                ColorConversion::parse(text)
-                    .ok_or_else(|| Failure::usage(format!("--color-conversion \"{text}\": use reference or exact")))
-            })
-            .transpose()
+    /// How files are decoded for `engine` (made by [`RunArgs::engine`]).
+    pub fn decoding(&self, engine: &Engine) -> Result<Decoding, Failure> {
+        self.decoding.decoding(engine.color_conversion())
     }
 }
 
@@ -105,9 +91,9 @@ pub struct Extracted {
 }
 
 /// The video as a file says it is (no raw-frame options: lists name real video files), decoded
-/// for the engine's YUV->RGB conversion.
-pub fn extract(engine: &Engine, path: &Path) -> Result<Extracted, String> {
-    let options = RawOptions { conversion: engine.color_conversion(), ..RawOptions::default() };
+/// as `decoding` says (the engine's YUV->RGB conversion).
+pub fn extract(engine: &Engine, path: &Path, decoding: &Decoding) -> Result<Extracted, String> {
+    let options = RawOptions::decoded(decoding);
     let mut clip = Clip::open(path, &options).map_err(|f| f.message)?;
     let mut session = engine.session(clip.fps).map_err(|e| e.to_string())?;
     let mut index = 0u64;

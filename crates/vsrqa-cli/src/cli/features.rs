@@ -44,7 +44,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let backend = args.engine.backend()?;
     let videos = read_list(&args.list)?;
     let engine = args.engine.engine(backend)?;
-    let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle(), engine.color_conversion())?)?;
+    let decoding = args.engine.decoding(&engine)?;
+    let bank = FeatureBank::create(&args.out, BankInfo::of(engine.bundle(), decoding)?)?;
     let leftovers = bank.remove_temporaries()?;
     if leftovers > 0 && !args.quiet {
         eprintln!("vsrqa: removed {leftovers} partial file(s) of an interrupted run");
@@ -140,7 +141,7 @@ fn process(engine: &Engine, bank: &FeatureBank, video: &Video) -> Outcome {
         Ok(None) => {}
         Err(e) => eprintln!("vsrqa: {e}; extracting it again"),
     }
-    let extracted = match extract(engine, &video.path) {
+    let extracted = match extract(engine, &video.path, &bank.info.decoding()) {
         Ok(x) => x,
         Err(e) => return Outcome::Failed(e),
     };

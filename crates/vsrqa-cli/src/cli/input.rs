@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange, FrameView, PixelFormat};
 use vsrqa_ffmpeg::Decoder;
+use vsrqa_train::Decoding;
 use vsrqa_video::{raw, y4m::Y4mReader};
 
 use super::Failure;
@@ -25,6 +26,18 @@ pub struct RawOptions {
     /// The engine's YUV->RGB conversion: `Reference` has FFmpeg-decoded frames delivered as the
     /// reference's OpenCV reader converts them (vsrqa_ffmpeg::Decoder::set_color_conversion).
     pub conversion: ColorConversion,
+}
+
+impl RawOptions {
+    /// A file as it says it is (no raw-frame options), decoded as `decoding` says.
+    pub fn decoded(decoding: &Decoding) -> RawOptions {
+        RawOptions {
+            matrix: decoding.matrix,
+            range: decoding.range,
+            conversion: decoding.conversion,
+            ..RawOptions::default()
+        }
+    }
 }
 
 /// A stream of frames of one format and size.

@@ -5,6 +5,7 @@ mod build_engines;
 mod bundle;
 mod compare;
 mod dataset;
+mod decoding;
 mod eval;
 pub mod extract;
 mod features;

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 
 use super::metrics::{self, Comparison};
 use vsrqa::backend::BackendKind;
-use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
+use vsrqa::frame::ColorConversion;
 use vsrqa::{ClipScore, Engine, EngineOptions};
+use vsrqa_train::Decoding;
 
+use super::decoding::{check_matrix_applies, parse_matrix, parse_range, DecodingArgs};
 use super::input::{Clip, RawOptions};
 use super::plot::{self, PlotKind, Series};
 use super::progress::{self, Progress};
@@ -58,24 +60,14 @@ pub struct Args {
     /// Frames per second (overrides the Y4M header or the stream's rate; required for raw input).
     #[arg(long)]
     fps: Option<f64>,
-    /// Raw input pixel format, as FFmpeg names it: rgb24, bgr24, rgba, bgra, yuv420p, nv12,
-    /// yuv420p10le, p010le.
-    #[arg(long, value_name = "NAME")]
+    /// Raw input pixel format, as FFmpeg names it.
+    #[arg(long, value_name = "NAME", value_parser = pixel_format_names())]
     pix_fmt: Option<String>,
     /// Raw input frame size, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
     #[command(flatten)]
-    conversion: super::extract::ConversionArg,
-    /// YUV matrix of the exact conversion: bt601, bt709 or bt2020. Default: each frame's tag for
-    /// FFmpeg-decoded files (untagged and unimplemented matrices are BT.601), BT.601 otherwise.
-    /// The reference conversion is BT.601 whatever the tags say, as OpenCV's reader was.
-    #[arg(long, value_name = "bt601|bt709")]
-    color_matrix: Option<String>,
-    /// YUV range: limited or full (FFmpeg's tv, pc). Default: the file's tag (Y4M
-    /// XCOLORRANGE=FULL, FFmpeg's color_range or a yuvj format), limited when untagged.
-    #[arg(long, value_name = "limited|full|tv|pc")]
-    color_range: Option<String>,
+    decoding: DecodingArgs,
     #[command(flatten)]
     scoring: ScoringArgs,
     /// Print the log (backend choice, network loading) on stderr.
@@ -107,8 +99,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         fps: args.fps,
         pix_fmt: args.pix_fmt.clone(),
         size: args.size.clone(),
-        color_matrix: args.color_matrix.clone(),
-        color_range: args.color_range.clone(),
+        color_matrix: args.decoding.color_matrix.clone(),
+        color_range: args.decoding.color_range.clone(),
         reference: args.reference.clone(),
         window_seconds: args.scoring.window,
         whole_clip: args.scoring.whole_clip,
@@ -126,7 +118,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if stdin_uses > 1 {
         return Err(Failure::usage("\"-\" (stdin) can be given only once among the inputs and --reference"));
     }
-    let conversion = args.conversion.get()?;
+    let conversion = args.decoding.conversion()?;
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
@@ -153,7 +145,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
     )?;
     options.conversion = engine.color_conversion();
-    check_matrix_applies(&options)?;
+    check_matrix_applies(options.matrix, options.conversion)?;
     // On every run and never on stdout (the report). With --verbose the engine's log already
     // printed it.
     if let (Some(warning), false) = (engine.bundle().provenance_warning(), args.verbose) {
@@ -313,8 +305,13 @@ impl ScoringArgs {
 /// A video's clip score as `vsrqa score` gives it (the file's own rate and colours, windows as
 /// `choice` says), for the commands that need only that number. A stream that breaks mid-way is
 /// an error here.
-pub fn file_clip_score(engine: &Engine, path: &Path, choice: &ScoringChoice) -> Result<ClipScore, String> {
-    let options = RawOptions { conversion: engine.color_conversion(), ..RawOptions::default() };
+pub fn file_clip_score(
+    engine: &Engine,
+    path: &Path,
+    decoding: &Decoding,
+    choice: &ScoringChoice,
+) -> Result<ClipScore, String> {
+    let options = RawOptions::decoded(decoding);
     let report = score_file(engine, path, &options, choice, None, false, String::new());
     match (report.error, report.clip) {
         (Some(error), _) => Err(error),
@@ -327,8 +324,15 @@ pub fn file_clip_score(engine: &Engine, path: &Path, choice: &ScoringChoice) -> 
 fn checked_options(engine: &Engine, options: &FileOptions) -> Result<RawOptions, Failure> {
     let mut raw = raw_options(options)?;
     raw.conversion = engine.color_conversion();
-    check_matrix_applies(&raw)?;
+    check_matrix_applies(raw.matrix, raw.conversion)?;
     Ok(raw)
+}
+
+/// The names `--pix-fmt` takes, from the core's pixel-format table (`--help` lists them).
+fn pixel_format_names() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    let descriptors = vsrqa::frame::format::DESCRIPTORS.iter();
+    descriptors.map(|d| PossibleValue::new(d.name).aliases(d.aliases.iter().copied())).collect::<Vec<_>>().into()
 }
 
 /// The options every file is opened with, checked (the engine's conversion is set later).
@@ -349,16 +353,6 @@ fn raw_options(options: &FileOptions) -> Result<RawOptions, Failure> {
         range: options.color_range.as_deref().map(parse_range).transpose()?,
         conversion: ColorConversion::default(),
     })
-}
-
-/// A matrix is the exact conversion's setting: with the reference conversion it is a mistake.
-fn check_matrix_applies(options: &RawOptions) -> Result<(), Failure> {
-    if options.matrix.is_some() && options.conversion == ColorConversion::Reference {
-        return Err(Failure::usage(
-            "--color-matrix sets the exact conversion's matrix; the reference conversion is BT.601 (add --color-conversion exact)",
-        ));
-    }
-    Ok(())
 }
 
 /// `message` naming `path` (prefixing it when the message does not already).
@@ -669,14 +663,4 @@ fn rows(scores: Vec<(Tag, vsrqa::FrameScore)>, compared: &BTreeMap<u64, Comparis
             reference: compared.get(&s.frame_index).copied(),
         })
         .collect()
-}
-
-fn parse_matrix(text: &str) -> Result<ColorMatrix, Failure> {
-    ColorMatrix::parse(text)
-        .ok_or_else(|| Failure::usage(format!("--color-matrix \"{text}\": use {}", ColorMatrix::NAMES)))
-}
-
-fn parse_range(text: &str) -> Result<ColorRange, Failure> {
-    ColorRange::parse(text)
-        .ok_or_else(|| Failure::usage(format!("--color-range \"{text}\": use {}", ColorRange::NAMES)))
 }

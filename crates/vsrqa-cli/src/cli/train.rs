@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let model = match &args.model {
         Some(dir) => {
             let bundle = Bundle::load(dir)?;
-            if fingerprint(&bundle, bank.info.color_conversion)? != bank.info.fingerprint {
+            if fingerprint(&bundle, bank.info.decoding())? != bank.info.fingerprint {
                 return Err(Failure::from(format!(
                     "--model {}: its branches are not the ones the bank was extracted with ('{}')",
                     dir.display(),

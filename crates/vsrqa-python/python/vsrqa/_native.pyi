@@ -108,7 +108,8 @@ class Engine:
         range: str | None = None,
     ) -> dict[str, Any]:
         """The head's inputs for a clip (frames, or a video file): ``features``, a float32 array
-        [pooled slots, sum of the branches' output_dim], with the clip's score fields."""
+        [pooled slots, sum of the branches' output_dim], with the clip's score fields. For a
+        file, ``matrix`` and ``range`` override its tags."""
     def session(
         self,
         fps: float,
