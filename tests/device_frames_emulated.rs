@@ -174,3 +174,52 @@ fn a_non_blocking_stream_releases_each_device_frame_once_it_is_read() {
     assert!(matches!(background.push(&device, Some(release(&released))), Err(Error::UnsupportedFrame(_))));
     assert_eq!(released.load(Ordering::SeqCst), 0, "a frame not taken is the caller's");
 }
+
+/// Dropping a background stream with frames queued cancels them: while the worker is held inside
+/// frame 0 (its score callback waits on a gate), the drop releases the queued frames unscored;
+/// once the worker is let go, the drop returns and no other frame was scored. Ordered by the
+/// frames' release callbacks, not by time.
+#[test]
+fn dropping_a_background_stream_releases_its_queue_unscored() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc, Condvar, Mutex};
+
+    let engine = engine(true);
+    let frames = nv12_frames(112, 80, 4, 5);
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let scored = Arc::new(AtomicUsize::new(0));
+    // One-frame windows: frame 0's score goes to the callback as soon as it is scored.
+    let options = vsrqa::StreamOptions { window_frames: Some(1), ..vsrqa::StreamOptions::new(8.0) };
+    let mut stream = engine.stream(options).unwrap();
+    let (callback_gate, callback_count) = (gate.clone(), scored.clone());
+    stream.set_score_callback(Box::new(move |_| {
+        let (open, opened) = &*callback_gate;
+        let _open = opened.wait_while(open.lock().unwrap(), |open| !*open).unwrap();
+        callback_count.fetch_add(1, Ordering::SeqCst);
+    }));
+    let mut background = vsrqa::BackgroundStream::start(stream, 4, vsrqa::engine::WhenFull::Block).unwrap();
+    let (released_tx, released) = mpsc::channel();
+    for (i, frame) in frames.iter().enumerate() {
+        let tx = released_tx.clone();
+        let release: vsrqa::engine::Release = Box::new(move || tx.send(i).unwrap());
+        background.push(&vsrqa::frame::Frame::Device(device_view(frame, 112, 80)), Some(release)).unwrap();
+    }
+    drop(released_tx);
+
+    let dropper = std::thread::spawn(move || drop(background));
+    // Frames 1 to 3 are released by the drop while the worker still holds frame 0 (the worker
+    // cannot reach them before the gate opens). The timeout only keeps a broken drop from
+    // hanging the suite.
+    let mut seen = Vec::new();
+    while !(1..4).all(|i| seen.contains(&i)) {
+        seen.push(released.recv_timeout(std::time::Duration::from_secs(300)).expect("the drop released the queue"));
+    }
+    let (open, opened) = &*gate;
+    *open.lock().unwrap() = true;
+    opened.notify_all();
+    dropper.join().unwrap();
+    seen.extend(released.iter());
+    seen.sort();
+    assert_eq!(seen, [0, 1, 2, 3], "every frame is released once");
+    assert!(scored.load(Ordering::SeqCst) <= 1, "queued frames were scored after the drop");
+}
