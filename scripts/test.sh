@@ -48,6 +48,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Every feature combination builds: the library and the C API without the default `cuda` feature,
 # and with each TensorRT runner (the two exclude each other, so there is no --all-features build).
 cargo clippy -p vsrqa -p vsrqa-capi --no-default-features --all-targets --locked -- -D warnings
+# The library as users get it: its API alone, the internals private (no `internal` feature, which
+# the workspace's tests and tools switch on), warnings as errors, and its documentation's links.
+cargo clippy -p vsrqa --lib --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p vsrqa --no-deps --locked
 cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locked -- -D warnings
 VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings

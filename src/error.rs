@@ -5,6 +5,7 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A caller-supplied value is out of range or inconsistent.
     #[error("invalid argument: {0}")]
@@ -51,6 +52,19 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<String> {
 }
 
 impl Error {
+    /// The error's text without the kind's prefix ("backend unavailable: ..."), for reports that
+    /// name the kind themselves.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::InvalidArgument(text)
+            | Error::UnsupportedFrame(text)
+            | Error::Backend(text)
+            | Error::BackendUnavailable(text)
+            | Error::OutOfMemory(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Bundle { path: path.into(), message: message.into() }
     }

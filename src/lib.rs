@@ -9,24 +9,43 @@
 //! resamplers) -> [`backend`] (networks on tensors: cpu, onnxruntime, tensorrt). `error`,
 //! `hash`, `timing` and `atomic_file` are leaves every layer may use.
 //!
-//! The API is what [`prelude`] re-exports: [`Engine`] and [`Session`], frames, [`bundle::Bundle`],
-//! the options and [`Error`]. The modules behind `#[doc(hidden)]` are internals, reachable only
-//! for the project's own tests and tools; they may change in any release.
+//! The API is what the crate root, [`prelude`] and the public modules document: [`Engine`] and
+//! [`Session`] (and the streams), frames and their formats ([`frame`]), the model bundle
+//! ([`bundle`]), the backends' options ([`backend`]) and [`Error`]. Everything else is private.
+//!
+//! The `internal` feature makes the internals public too (the branches, the GPU preprocessing,
+//! the resamplers and colour conversion, each backend, atomic file writes): vsrqa's own crates,
+//! tests and tools use them. They are not API: they change in any release, and the
+//! documentation leaves them out.
 
-#[doc(hidden)]
-pub mod atomic_file;
+/// A module that is public with the `internal` feature and private otherwise.
+macro_rules! internal_mod {
+    ($(#[$attribute:meta])* $name:ident) => {
+        $(#[$attribute])*
+        #[cfg(feature = "internal")]
+        #[doc(hidden)]
+        pub mod $name;
+        $(#[$attribute])*
+        #[cfg(not(feature = "internal"))]
+        // Some items are there for vsrqa's other crates only.
+        #[allow(dead_code, unused_imports)]
+        pub(crate) mod $name;
+    };
+}
+
+internal_mod!(atomic_file);
 pub mod backend;
-#[doc(hidden)]
-pub mod branch;
+internal_mod!(branch);
 pub mod bundle;
 pub mod engine;
 pub mod error;
 pub mod frame;
-/// Nothing in here is C API (cbindgen skips it).
-///
-/// cbindgen:ignore
-#[doc(hidden)]
-pub mod gpu;
+internal_mod!(
+    /// Nothing in here is C API (cbindgen skips it).
+    ///
+    /// cbindgen:ignore
+    gpu
+);
 pub(crate) mod hash;
 pub(crate) mod timing;
 

@@ -7,7 +7,6 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::branch::sample_shape;
 use vsrqa::bundle::Bundle;
 use vsrqa::frame::{ColorConversion, FrameView, PixelFormat};
 use vsrqa::{Engine, EngineOptions, Error};
@@ -269,7 +268,7 @@ fn backend_batches_give_the_same_features_as_single_samples() {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let backend = CpuBackend::new(1);
     for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
-        let shape = sample_shape(spec);
+        let shape = spec.sample_shape();
         let network = backend.load_network(&file.path, &shape).unwrap();
         let len: usize = shape.iter().product();
         let batch: Vec<f32> = (0..2 * len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();

@@ -116,7 +116,7 @@ fn load_and_score(dir: &Path) {
         Ok(frame_score) => {
             let score = frame_score.score;
             assert!(score.is_finite(), "a loaded bundle scored {score}");
-            if bundle.manifest.head.output_activation == vsrqa::bundle::manifest::OutputActivation::Sigmoid {
+            if bundle.manifest.head.output_activation == vsrqa::bundle::OutputActivation::Sigmoid {
                 assert!((0.0..=1.0).contains(&score), "a sigmoid head scored {score}");
             }
         }

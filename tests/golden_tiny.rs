@@ -14,7 +14,7 @@ mod golden;
 
 use golden::{data, max_abs_diff, rgb_frames, sample_frames, views, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::branch::{preprocess, sample_shape};
+use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, Scope};
 use vsrqa::{Engine, EngineOptions};
 
@@ -70,7 +70,7 @@ fn golden_branch_features_match_pytorch() {
     let window_starts = [0usize, 8, 8];
     // The clip branch (FAST-VQA) has no per-key-frame input: tests/parity_fastvqa.rs covers it.
     for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks).filter(|(s, _)| s.scope != Scope::Clip) {
-        let network = backend.load_network(&file.path, &sample_shape(spec)).unwrap();
+        let network = backend.load_network(&file.path, &spec.sample_shape()).unwrap();
         let frames_per_sample = spec.window.map_or(1, |w| w.frames);
         let mut batch = Vec::new();
         for (&key, &window) in key_frames.iter().zip(&window_starts) {

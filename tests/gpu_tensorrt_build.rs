@@ -25,7 +25,7 @@ fn tiny_bundle() -> PathBuf {
 fn spatial() -> (PathBuf, Vec<usize>) {
     let bundle = Bundle::load(tiny_bundle()).unwrap();
     let index = bundle.manifest.branches.iter().position(|b| b.name == "spatial").unwrap();
-    (bundle.networks[index].path.clone(), vsrqa::branch::sample_shape(&bundle.manifest.branches[index]))
+    (bundle.networks[index].path.clone(), bundle.manifest.branches[index].sample_shape())
 }
 
 /// Batches 1 to 4 of one sample shape.

@@ -11,7 +11,7 @@ mod golden;
 
 use golden::{data, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::{preprocess, sample_shape};
+use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, PreprocessOp};
 use vsrqa::frame::ops;
 
@@ -88,8 +88,8 @@ fn parity_liqe_network_matches_pytorch() {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let (spec, file) = tiny_branch(&bundle, "liqe");
     let spec = &spec;
-    assert_eq!(sample_shape(spec), vec![15, 3, 64, 64]);
-    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
+    assert_eq!(spec.sample_shape(), vec![15, 3, 64, 64]);
+    let network = CpuBackend::new(1).load_network(&file.path, &spec.sample_shape()).unwrap();
     let input = preprocess::run(&spec.preprocess, &rgb_frames()[8]).unwrap();
     let output = network.run(1, &input).unwrap();
     assert_eq!(output.shape, vec![1, 495]);

@@ -17,7 +17,7 @@ mod golden;
 
 use golden::{data, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::{preprocess, sample_shape};
+use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, PreprocessOp};
 use vsrqa::frame::ops::{self, FloatImage};
 
@@ -76,11 +76,11 @@ fn parity_qalign_network_matches_pytorch() {
     let (spec, file) = tiny_branch(&bundle, "qalign");
     let spec = &spec;
     assert_eq!(spec.name, "qalign");
-    assert_eq!(sample_shape(spec), vec![2, 3, 56, 56]);
+    assert_eq!(spec.sample_shape(), vec![2, 3, 56, 56]);
     let input = preprocess::run(&spec.preprocess, &rgb_frames()[8]).unwrap();
     let (_, expected_input) = golden.f32("qalign.input.kf1");
     assert_eq!(input, expected_input, "preprocessed key frame 1 (halves)");
-    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &spec.sample_shape()).unwrap();
     let output = network.run(1, &input).unwrap();
     let (_, features) = golden.f32("qalign.features");
     let relative = max_relative_diff(&output.data, &features[64..128]);

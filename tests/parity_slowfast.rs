@@ -18,7 +18,7 @@ use golden::{
     data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, tiny_branch, views, Golden,
 };
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::branch::{preprocess, sample_shape};
+use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
 use vsrqa::frame::ops::FloatImage;
 use vsrqa::frame::pil_resample::{self, Filter};
@@ -84,7 +84,7 @@ fn parity_slowfast_network_matches_pytorch() {
     let (spec, file) = tiny_branch(&bundle, "slowfast");
     let spec = &spec;
     assert_eq!(spec.name, "slowfast");
-    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &spec.sample_shape()).unwrap();
     // Key frame 2's input (the reference's chunk 1, frames 8..16), as the golden stores it.
     let (shape, input) = golden.f32("slowfast.input.kf2");
     assert_eq!(shape, vec![1, 3, 8, 64, 64]);

@@ -13,7 +13,7 @@ mod golden;
 
 use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::{preprocess, sample_shape};
+use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
 use vsrqa::frame::opencv_linear;
 use vsrqa::frame::ops::{self, FloatImage};
@@ -81,7 +81,7 @@ fn parity_spatial_network_matches_pytorch() {
     let (spec, file) = tiny_branch(&bundle, "spatial");
     let spec = &spec;
     assert_eq!(spec.name, "spatial");
-    let network = CpuBackend::new(1).load_network(&file.path, &sample_shape(spec)).unwrap();
+    let network = CpuBackend::new(1).load_network(&file.path, &spec.sample_shape()).unwrap();
     let rgb = rgb_frames();
     let mut batch = Vec::new();
     for k in [0usize, 8, 16] {

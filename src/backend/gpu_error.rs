@@ -4,6 +4,7 @@
 
 /// An error of the GPU path (CUDA devices, the TensorRT library, engines, preprocessing kernels).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GpuError {
     /// The host or this build lacks what the GPU path needs: an NVIDIA driver, a GPU (or the
     /// asked-for one), a TensorRT library this build can drive, or the TensorRT runner itself.

@@ -1,17 +1,22 @@
 //! "Run this ONNX network on these f32 tensors": one trait, one implementation per backend.
 //! Backends know nothing of video quality; the branch layer gives them tensors.
 
-pub mod cpu;
-pub mod cuda_device;
-pub mod gpu_error;
-pub mod onnxruntime;
-pub mod shared_libraries;
-/// Nothing in here is C API (cbindgen skips it).
-///
-/// cbindgen:ignore
-pub mod tensorrt;
+internal_mod!(cpu);
+internal_mod!(cuda_device);
+internal_mod!(gpu_error);
+internal_mod!(onnxruntime);
+internal_mod!(shared_libraries);
+internal_mod!(
+    /// Nothing in here is C API (cbindgen skips it).
+    ///
+    /// cbindgen:ignore
+    tensorrt
+);
 
 pub use gpu_error::GpuError;
+/// Where the front ends keep built TensorRT engines (`GpuOptions::cache_dir`):
+/// `$XDG_CACHE_HOME/vsrqa/engines`, else `~/.cache/vsrqa/engines`; `None` without either variable.
+pub use tensorrt::cache::default_dir as default_engine_cache_dir;
 pub use tensorrt::GpuOptions;
 
 use std::path::Path;
@@ -28,6 +33,7 @@ pub struct Tensor {
 
 /// Which backend an engine runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// The fastest usable: TensorRT when a library and a GPU are usable, else ONNX Runtime when its
     /// library loads, else the CPU.
@@ -64,12 +70,13 @@ impl std::str::FromStr for BackendKind {
     }
 }
 
-/// Why each backend is or is not usable on this host, for `vsrqa info` and the log.
-pub fn availability() -> Vec<(BackendKind, std::result::Result<(), String>)> {
+/// Why each backend is or is not usable on this host, for `vsrqa info` and the log: `Ok`, or
+/// [`Error::BackendUnavailable`] with the reason.
+pub fn availability() -> Vec<(BackendKind, Result<()>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
-        (BackendKind::OnnxRuntime, onnxruntime::availability()),
-        (BackendKind::TensorRt, tensorrt::availability().map_err(|e| e.to_string())),
+        (BackendKind::OnnxRuntime, onnxruntime::availability().map_err(Error::BackendUnavailable)),
+        (BackendKind::TensorRt, tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string()))),
     ]
 }
 

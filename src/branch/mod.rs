@@ -1,7 +1,7 @@
 //! One feature branch: how a frame is preprocessed for it, how its network input is assembled
 //! (one key frame, or a window of frames), and the network that turns it into a feature vector.
 
-pub mod preprocess;
+internal_mod!(preprocess);
 
 use crate::backend::{Backend, Network};
 use crate::bundle::{BranchSpec, NetworkFile, Scope};
@@ -31,7 +31,7 @@ impl Branch {
             name: &spec.name,
             path: &file.path,
             sha256: &file.sha256,
-            sample_shape: &sample_shape(spec),
+            sample_shape: &spec.sample_shape(),
             max_batch: spec.clip.map_or(1, |clip| clip.segments),
         })?;
         Ok(Branch {
@@ -182,13 +182,3 @@ impl Branch {
     }
 }
 
-/// One sample's input shape as the manifest describes it.
-pub fn sample_shape(spec: &BranchSpec) -> Vec<usize> {
-    let (h, w) = (spec.input.height, spec.input.width);
-    match (spec.scope, spec.window, spec.clip, spec.images_per_frame()) {
-        (Scope::Window, Some(window), _, _) => vec![3, window.frames, h, w],
-        (Scope::Clip, _, Some(clip), _) => vec![3, clip.frames, h, w],
-        (_, _, _, Some(patches)) => vec![patches, 3, h, w],
-        _ => vec![3, h, w],
-    }
-}

@@ -32,6 +32,7 @@ pub struct Manifest {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Profile {
     Full,
     Lite,
@@ -65,6 +66,7 @@ pub enum KeyFrameInterval {
 /// precision, so the backends feed and read it the same way.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Precision {
     #[default]
     Fp32,
@@ -126,6 +128,19 @@ pub struct BranchSpec {
 }
 
 impl BranchSpec {
+    /// One sample's input shape, without the batch dimension: `[3, H, W]` for a key frame,
+    /// `[3, T, H, W]` for a window or clip of T frames, `[images, 3, H, W]` for a frame made
+    /// several images (what the network's input must accept after `N`).
+    pub fn sample_shape(&self) -> Vec<usize> {
+        let (h, w) = (self.input.height, self.input.width);
+        match (self.scope, self.window, self.clip, self.images_per_frame()) {
+            (Scope::Window, Some(window), _, _) => vec![3, window.frames, h, w],
+            (Scope::Clip, _, Some(clip), _) => vec![3, clip.frames, h, w],
+            (_, _, _, Some(patches)) => vec![patches, 3, h, w],
+            _ => vec![3, h, w],
+        }
+    }
+
     /// The number of images one frame becomes (`patch_grid` patches, `split_halves` halves), if
     /// the branch turns a frame into several; the sample is then `[images, 3, H, W]`.
     pub fn images_per_frame(&self) -> Option<usize> {
@@ -139,6 +154,7 @@ impl BranchSpec {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BranchKind {
     Spatial,
     Slowfast,
@@ -232,6 +248,7 @@ impl Interpolation {
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum PreprocessOp {
     Resize {
         height: usize,

@@ -2,9 +2,9 @@
 //! head's safetensors. [`Bundle::load`] validates everything it can without running a network
 //! and names the file and field at fault; the backend then reports ONNX files that do not load.
 
-pub mod head;
-pub mod manifest;
-pub mod provenance;
+internal_mod!(head);
+mod manifest;
+mod provenance;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::frame::MAX_DIMENSION;
 pub use crate::hash::{sha256_file, sha256_hex};
-use head::Head;
+pub use head::Head;
 pub use manifest::*;
 pub use provenance::{Origin, Provenance};
 

@@ -170,7 +170,9 @@ impl Manifest {
         self.provenance.as_ref().and_then(|p| p.head.as_ref())
     }
 
-    /// See [`warning`].
+    /// The warning for a bundle whose parts have random weights or do not say where their
+    /// weights came from, naming every such part; `None` when every part records trained or
+    /// checkpoint weights.
     pub fn provenance_warning(&self) -> Option<String> {
         warning(&self.name, self.branches.iter().map(|b| b.name.as_str()), self.provenance.as_ref())
     }

@@ -29,7 +29,7 @@ fn request<'a>(bundle: &'a Bundle, branch: usize, sample_shape: &'a [usize]) -> 
 /// The build settings of one branch: fp32 (precision is the ONNX graph's), one profile from one
 /// sample up to the batch the engine runs it with (the clip branch's segments, else 1).
 pub fn branch_config(bundle: &Bundle, branch: usize, options: &BuildOptions) -> BuildConfig {
-    let sample = crate::branch::sample_shape(&bundle.manifest.branches[branch]);
+    let sample = bundle.manifest.branches[branch].sample_shape();
     let request = request(bundle, branch, &sample);
     build_config(request.sample_shape, request.max_batch, options)
 }
@@ -59,7 +59,7 @@ pub fn build_engines(
             continue;
         }
         progress(i, count, &name);
-        let sample = crate::branch::sample_shape(&bundle.manifest.branches[i]);
+        let sample = bundle.manifest.branches[i].sample_shape();
         let built = prebuilder.build(cache, &request(bundle, i, &sample));
         results.push(built.map_err(|error| {
             if error.disk_full {

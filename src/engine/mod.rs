@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::frame::{ColorConversion, Frame};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum LogLevel {
     Error = 1,
     Warning = 2,

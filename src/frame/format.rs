@@ -8,6 +8,7 @@
 
 /// A pixel format of a frame handed to vsrqa.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PixelFormat {
     Rgb24,
     Bgr24,

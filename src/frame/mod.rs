@@ -1,13 +1,14 @@
-//! Frames: the caller's pixel memory described without copying ([`FrameView`]), conversion to
-//! 8-bit RGB ([`convert`]), and the geometric operations the branches need ([`ops`]).
+//! Frames: the caller's pixel memory described without copying ([`FrameView`], [`DeviceFrame`]),
+//! their pixel formats ([`format`](mod@format)) and colour tags. (Internally, also their conversion to 8-bit
+//! RGB and the geometric operations the branches need.)
 
-pub mod convert;
+internal_mod!(convert);
 pub mod format;
-pub mod fragments;
-pub mod opencv_linear;
-pub mod ops;
+internal_mod!(fragments);
+internal_mod!(opencv_linear);
+internal_mod!(ops);
 mod owned;
-pub mod pil_resample;
+internal_mod!(pil_resample);
 
 pub use format::{PixelFormat, PixelFormatDescriptor};
 pub use owned::OwnedFrame;
@@ -19,6 +20,7 @@ pub const MAX_DIMENSION: u32 = 16384;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ColorMatrix {
     /// BT.601, also what the reference decoding applied to every video (see docs/bundle.md).
     #[default]
@@ -31,6 +33,7 @@ pub enum ColorMatrix {
 /// How Y'CbCr frames become 8-bit RGB (docs/branches.md, "Decoding").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ColorConversion {
     /// The frames the reference's OpenCV decoding gives, which the published weights were trained
     /// on: swscale's fixed-point BT.601 (its x86 SIMD arithmetic), nearest chroma, the matrix tag
@@ -60,6 +63,7 @@ impl ColorConversion {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ColorRange {
     #[default]
     Limited,

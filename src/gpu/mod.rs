@@ -5,6 +5,6 @@
 //! bit.
 
 #[cfg(feature = "cuda")]
-pub mod cuda_executor;
-pub mod kernels;
-pub mod plan;
+internal_mod!(cuda_executor);
+internal_mod!(kernels);
+internal_mod!(plan);

@@ -100,6 +100,9 @@ impl From<Error> for CError {
             Error::OutOfMemory(_) => VSRQA_ERROR_OUT_OF_MEMORY,
             // Files are only written by the command line tool today; no C call reaches these.
             Error::Input { .. } | Error::DiskFull { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
+            // `Error` may grow (it is non-exhaustive); a new kind is an internal error here until
+            // it has a status of its own.
+            _ => VSRQA_ERROR_INTERNAL,
         };
         CError::new(status, error.to_string())
     }

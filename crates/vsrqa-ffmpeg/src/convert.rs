@@ -71,6 +71,7 @@ impl Converter {
                 ColorMatrix::Bt709 => ff::SWS_CS_ITU709,
                 ColorMatrix::Bt601 => ff::SWS_CS_ITU601,
                 ColorMatrix::Bt2020 => ff::SWS_CS_BT2020,
+                other => return Err(format!("swscale has no table for the {} matrix", other.name())),
             };
             // SAFETY: sws_getCoefficients returns a static table for any value; the scaler is
             // valid; brightness 0, contrast and saturation 1.0 in 16.16 fixed point = unchanged.

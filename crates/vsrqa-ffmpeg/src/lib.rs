@@ -495,11 +495,12 @@ impl Decoder {
         if !self.noted_formats.contains(&raw_format) {
             self.noted_formats.push(raw_format);
             let note = match self.conversion {
-                ColorConversion::Exact => format::conversion_note(raw_format),
                 // SAFETY: a valid, opened decoder context.
                 ColorConversion::Reference => {
                     opencv::conversion_note(raw_format, unsafe { (*self.codec.as_ptr()).coded_height })
                 }
+                // The exact conversion, and any later one: swscale's conversion of other formats.
+                _ => format::conversion_note(raw_format),
             };
             self.info.notes.extend(note);
         }

@@ -54,7 +54,7 @@ impl Engine {
             threads,
             color_conversion,
             // Engines built by `vsrqa build-engines` (and by this package) are shared.
-            gpu: GpuOptions { device, cache_dir: vsrqa::backend::tensorrt::cache::default_dir(), ..Default::default() },
+            gpu: GpuOptions { device, cache_dir: vsrqa::backend::default_engine_cache_dir(), ..Default::default() },
             ..EngineOptions::default()
         };
         let engine = py.detach(|| vsrqa::Engine::new(&model, options)).or_raise(py)?;

@@ -26,6 +26,8 @@ pub fn from_vsrqa(py: Python<'_>, error: vsrqa::Error) -> PyErr {
         E::Input { .. } => "InputError",
         E::DiskFull { .. } => "DiskFullError",
         E::OutOfMemory(_) => "OutOfMemoryError",
+        // A kind added to the library later: the base class (VSRQA_ERROR_INTERNAL), as the C API.
+        _ => "VsrqaError",
     };
     exception(py, class, error.to_string())
 }

@@ -18,7 +18,8 @@ fn version() -> &'static str {
 /// Which backends can run here, and why not for those that cannot: {name: None or reason}.
 #[pyfunction]
 fn backends() -> Vec<(&'static str, Option<String>)> {
-    vsrqa::backend::availability().into_iter().map(|(kind, available)| (kind.name(), available.err())).collect()
+    let availability = vsrqa::backend::availability().into_iter();
+    availability.map(|(kind, available)| (kind.name(), available.err().map(|e| e.detail()))).collect()
 }
 
 #[pymodule(gil_used = false)]

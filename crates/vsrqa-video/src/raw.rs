@@ -4,9 +4,12 @@ use std::io::Read;
 
 use vsrqa::frame::PixelFormat;
 
+use crate::error::{Error, Result};
+
 /// Parses a pixel format name as FFmpeg spells it (the core's table's names and aliases).
-pub fn parse_pixel_format(name: &str) -> Result<PixelFormat, String> {
-    PixelFormat::from_name(name).ok_or_else(|| format!("unknown pixel format \"{name}\" ({})", PixelFormat::names()))
+pub fn parse_pixel_format(name: &str) -> Result<PixelFormat> {
+    PixelFormat::from_name(name)
+        .ok_or_else(|| Error::format(format!("unknown pixel format \"{name}\" ({})", PixelFormat::names())))
 }
 
 /// Bytes of one packed frame.
@@ -21,15 +24,18 @@ pub fn frame_len(format: PixelFormat, width: u32, height: u32) -> usize {
 
 /// Reads the next frame; `Ok(false)` at a clean end, an error naming the frame when the file
 /// ends inside it.
-pub fn read_frame(input: &mut impl Read, buffer: &mut [u8], index: u64) -> Result<bool, String> {
+pub fn read_frame(input: &mut impl Read, buffer: &mut [u8], index: u64) -> Result<bool> {
     let mut filled = 0;
     while filled < buffer.len() {
         match input.read(&mut buffer[filled..]) {
             Ok(0) if filled == 0 => return Ok(false),
-            Ok(0) => return Err(format!("frame {index} is truncated: {filled} of {} bytes", buffer.len())),
+            Ok(0) => {
+                let message = format!("frame {index} is truncated: {filled} of {} bytes", buffer.len());
+                return Err(Error::Truncated { frame: index, message });
+            }
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(Error::Io(e)),
         }
     }
     Ok(true)
@@ -52,6 +58,8 @@ mod tests {
         let mut buffer = [0u8; 6];
         let mut input = &data[..];
         assert!(read_frame(&mut input, &mut buffer, 0).unwrap());
-        assert!(read_frame(&mut input, &mut buffer, 1).unwrap_err().contains("frame 1 is truncated"));
+        let error = read_frame(&mut input, &mut buffer, 1).unwrap_err();
+        assert!(matches!(error, Error::Truncated { frame: 1, .. }), "{error:?}");
+        assert!(error.to_string().contains("frame 1 is truncated"));
     }
 }

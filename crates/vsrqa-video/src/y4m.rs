@@ -4,6 +4,8 @@ use std::io::{BufRead, Read};
 
 use vsrqa::frame::{ColorRange, PixelFormat};
 
+use crate::error::{Error, Result};
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Y4mHeader {
     pub width: u32,
@@ -20,10 +22,10 @@ pub struct Y4mReader<R> {
     frames_read: u64,
 }
 
-fn parse_header(line: &str) -> Result<Y4mHeader, String> {
+fn parse_header(line: &str) -> Result<Y4mHeader> {
     let mut tokens = line.split_ascii_whitespace();
     if tokens.next() != Some("YUV4MPEG2") {
-        return Err("not a YUV4MPEG2 file (no \"YUV4MPEG2\" signature)".into());
+        return Err(Error::format("not a YUV4MPEG2 file (no \"YUV4MPEG2\" signature)"));
     }
     let (mut width, mut height, mut fps) = (None, None, None);
     let mut format = PixelFormat::I420; // the y4m default colorspace is 4:2:0 8-bit
@@ -34,13 +36,11 @@ fn parse_header(line: &str) -> Result<Y4mHeader, String> {
             "W" => width = value.parse::<u32>().ok(),
             "H" => height = value.parse::<u32>().ok(),
             "F" => {
-                let (num, den) = value.split_once(':').ok_or(format!("bad frame rate \"{value}\""))?;
-                let (num, den) = (
-                    num.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?,
-                    den.parse::<f64>().map_err(|_| format!("bad frame rate \"{value}\""))?,
-                );
+                let bad = || Error::format(format!("bad frame rate \"{value}\""));
+                let (num, den) = value.split_once(':').ok_or_else(bad)?;
+                let (num, den) = (num.parse::<f64>().map_err(|_| bad())?, den.parse::<f64>().map_err(|_| bad())?);
                 if num <= 0.0 || den <= 0.0 {
-                    return Err(format!("frame rate {value} is not positive"));
+                    return Err(Error::format(format!("frame rate {value} is not positive")));
                 }
                 fps = Some(num / den);
             }
@@ -48,21 +48,26 @@ fn parse_header(line: &str) -> Result<Y4mHeader, String> {
                 format = match value {
                     "420" | "420jpeg" | "420paldv" | "420mpeg2" => PixelFormat::I420,
                     "420p10" => PixelFormat::I420_10Le,
-                    other => return Err(format!("colorspace C{other} is not supported (4:2:0 at 8 or 10 bits is)")),
+                    other => {
+                        return Err(Error::format(format!(
+                            "colorspace C{other} is not supported (4:2:0 at 8 or 10 bits is)"
+                        )))
+                    }
                 }
             }
             "X" if value == "COLORRANGE=FULL" => range = ColorRange::Full,
             _ => {} // interlacing, aspect, comments: irrelevant to scoring
         }
     }
-    let width = width.filter(|&w| w > 0).ok_or("missing or zero width (W)")?;
-    let height = height.filter(|&h| h > 0).ok_or("missing or zero height (H)")?;
-    Ok(Y4mHeader { width, height, fps: fps.ok_or("missing frame rate (F)")?, format, range })
+    let width = width.filter(|&w| w > 0).ok_or_else(|| Error::format("missing or zero width (W)"))?;
+    let height = height.filter(|&h| h > 0).ok_or_else(|| Error::format("missing or zero height (H)"))?;
+    let fps = fps.ok_or_else(|| Error::format("missing frame rate (F)"))?;
+    Ok(Y4mHeader { width, height, fps, format, range })
 }
 
 impl<R: BufRead> Y4mReader<R> {
-    pub fn new(mut input: R) -> Result<Self, String> {
-        let line = read_line(&mut input, 4096)?.ok_or("empty file")?;
+    pub fn new(mut input: R) -> Result<Self> {
+        let line = read_line(&mut input, 4096)?.ok_or_else(|| Error::format("empty file"))?;
         let header = parse_header(&line)?;
         let frame_len = (0..header.format.plane_count())
             .map(|i| {
@@ -79,36 +84,40 @@ impl<R: BufRead> Y4mReader<R> {
     }
 
     /// Reads the next frame into `buffer`; `Ok(false)` at a clean end of file.
-    pub fn read_frame(&mut self, buffer: &mut Vec<u8>) -> Result<bool, String> {
+    pub fn read_frame(&mut self, buffer: &mut Vec<u8>) -> Result<bool> {
         let index = self.frames_read;
         let Some(line) = read_line(&mut self.input, 1024)? else { return Ok(false) };
         if !line.starts_with("FRAME") {
-            return Err(format!(
+            return Err(Error::format(format!(
                 "frame {index}: expected a FRAME marker, found {:?}",
                 line.chars().take(16).collect::<String>()
-            ));
+            )));
         }
         buffer.resize(self.frame_len, 0);
-        self.input
-            .read_exact(buffer)
-            .map_err(|e| format!("frame {index} is truncated ({e}): {index} complete frames before it"))?;
+        self.input.read_exact(buffer).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::Truncated {
+                frame: index,
+                message: format!("frame {index} is truncated ({e}): {index} complete frames before it"),
+            },
+            _ => Error::Io(e),
+        })?;
         self.frames_read += 1;
         Ok(true)
     }
 }
 
 /// One `\n`-terminated line, bounded so that a binary file cannot make us read it all.
-fn read_line(input: &mut impl BufRead, limit: usize) -> Result<Option<String>, String> {
+fn read_line(input: &mut impl BufRead, limit: usize) -> Result<Option<String>> {
     let mut bytes = Vec::new();
-    let n = input.by_ref().take(limit as u64).read_until(b'\n', &mut bytes).map_err(|e| e.to_string())?;
+    let n = input.by_ref().take(limit as u64).read_until(b'\n', &mut bytes)?;
     if n == 0 {
         return Ok(None);
     }
     if bytes.last() != Some(&b'\n') {
-        return Err(format!("a header line is unterminated or longer than {limit} bytes"));
+        return Err(Error::format(format!("a header line is unterminated or longer than {limit} bytes")));
     }
     bytes.pop();
-    String::from_utf8(bytes).map(Some).map_err(|_| "a header line is not text".into())
+    String::from_utf8(bytes).map(Some).map_err(|_| Error::format("a header line is not text"))
 }
 
 #[cfg(test)]
@@ -126,10 +135,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_headers_with_reasons() {
-        assert!(parse_header("RIFF").unwrap_err().contains("YUV4MPEG2"));
-        assert!(parse_header("YUV4MPEG2 W2 H2 F1:1 C444").unwrap_err().contains("C444"));
-        assert!(parse_header("YUV4MPEG2 W2 F1:1").unwrap_err().contains("height"));
-        assert!(parse_header("YUV4MPEG2 W2 H2 F0:1").unwrap_err().contains("not positive"));
+        assert!(matches!(parse_header("RIFF"), Err(Error::Format(_))));
+        assert!(parse_header("RIFF").unwrap_err().to_string().contains("YUV4MPEG2"));
+        assert!(parse_header("YUV4MPEG2 W2 H2 F1:1 C444").unwrap_err().to_string().contains("C444"));
+        assert!(parse_header("YUV4MPEG2 W2 F1:1").unwrap_err().to_string().contains("height"));
+        assert!(parse_header("YUV4MPEG2 W2 H2 F0:1").unwrap_err().to_string().contains("not positive"));
     }
 
     #[test]
@@ -142,6 +152,9 @@ mod tests {
         let mut buffer = Vec::new();
         assert!(reader.read_frame(&mut buffer).unwrap());
         assert_eq!(buffer, vec![1u8; 6]);
-        assert!(reader.read_frame(&mut buffer).unwrap_err().contains("frame 1 is truncated"));
+        // A file cut inside a frame is its own kind, naming the frame.
+        let error = reader.read_frame(&mut buffer).unwrap_err();
+        assert!(matches!(error, Error::Truncated { frame: 1, .. }), "{error:?}");
+        assert!(error.to_string().contains("frame 1 is truncated"));
     }
 }

@@ -83,6 +83,7 @@ impl VsrqaElement {
             LogLevel::Warning => gst::warning!(CAT, "{}", message),
             LogLevel::Info => gst::info!(CAT, "{}", message),
             LogLevel::Debug => gst::debug!(CAT, "{}", message),
+            _ => gst::log!(CAT, "{}", message),
         });
         let options = EngineOptions {
             backend,
@@ -92,7 +93,7 @@ impl VsrqaElement {
             gpu: GpuOptions {
                 device: Some(settings.device as usize),
                 // Engines built by `vsrqa build-engines` are shared with the CLI and the C API.
-                cache_dir: vsrqa::backend::tensorrt::cache::default_dir(),
+                cache_dir: vsrqa::backend::default_engine_cache_dir(),
                 ..GpuOptions::default()
             },
             ..EngineOptions::default()

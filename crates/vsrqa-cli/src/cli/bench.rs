@@ -70,19 +70,19 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if args.repeat == 0 {
         return Err(Failure::usage("--repeat must be at least 1"));
     }
-    let input_error = |message: String| Failure::from(format!("{}: {message}", args.clip.display()));
+    let input_error = |message: &dyn std::fmt::Display| Failure::from(format!("{}: {message}", args.clip.display()));
     let started = Instant::now();
-    let file = std::fs::File::open(&args.clip).map_err(|e| input_error(e.to_string()))?;
-    let mut reader = Y4mReader::new(BufReader::new(file)).map_err(input_error)?;
+    let file = std::fs::File::open(&args.clip).map_err(|e| input_error(&e))?;
+    let mut reader = Y4mReader::new(BufReader::new(file)).map_err(|e| input_error(&e))?;
     let header = reader.header.clone();
     let mut frames = Vec::new();
     let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).map_err(input_error)? {
+    while reader.read_frame(&mut buffer).map_err(|e| input_error(&e))? {
         frames.push(buffer.clone());
     }
     let decode = started.elapsed();
     if frames.is_empty() {
-        return Err(input_error("no frames".into()));
+        return Err(input_error(&"no frames"));
     }
 
     let started = Instant::now();

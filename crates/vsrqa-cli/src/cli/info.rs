@@ -52,7 +52,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 "scope": branch.scope,
                 "frames_per_sample": frames,
                 "input": [3, branch.input.height, branch.input.width],
-                "sample_shape": vsrqa::branch::sample_shape(branch),
+                "sample_shape": branch.sample_shape(),
                 "output_dim": branch.output_dim,
                 "network": file.path,
                 "precision": branch.precision.name(),
@@ -69,7 +69,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 "name": kind.name(), "available": true, "library": backend::onnxruntime::loaded_library()
             }),
             Ok(()) => json!({ "name": kind.name(), "available": true }),
-            Err(reason) => json!({ "name": kind.name(), "available": false, "reason": reason }),
+            Err(error) => json!({ "name": kind.name(), "available": false, "reason": error.detail() }),
         })
         .collect();
     let report = json!({

@@ -93,7 +93,12 @@ impl Clip {
     pub fn open(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
         let input_error = |message: String| Failure::from(vsrqa::Error::Input { path: path.to_path_buf(), message });
         // Command-line mistakes are reported before any file is touched.
-        let format = options.pix_fmt.as_deref().map(raw::parse_pixel_format).transpose().map_err(Failure::usage)?;
+        let format = options
+            .pix_fmt
+            .as_deref()
+            .map(raw::parse_pixel_format)
+            .transpose()
+            .map_err(|e| Failure::usage(e.to_string()))?;
         let size = options.size.as_deref().map(parse_size).transpose().map_err(Failure::usage)?;
         let mut input: Box<dyn BufRead> = if path == Path::new("-") {
             Box::new(BufReader::new(io::stdin()))
@@ -107,7 +112,7 @@ impl Clip {
                     "--pix-fmt and --size describe raw input; this file is Y4M, whose header says both",
                 ));
             }
-            let reader = Y4mReader::new(input).map_err(input_error)?;
+            let reader = Y4mReader::new(input).map_err(|e| input_error(e.to_string()))?;
             let header = reader.header.clone();
             return Ok(Clip {
                 path: path.to_path_buf(),
@@ -218,7 +223,7 @@ impl Clip {
             Reader::Raw(input) => raw::read_frame(input, &mut self.buffer, self.frames_read),
             Reader::Ffmpeg { .. } => return Ok(None),
         }
-        .map_err(|message| vsrqa::Error::Input { path: self.path.clone(), message })?;
+        .map_err(|e| vsrqa::Error::Input { path: self.path.clone(), message: e.to_string() })?;
         if !more {
             return Ok(None);
         }

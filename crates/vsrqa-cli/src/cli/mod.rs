@@ -125,7 +125,7 @@ pub fn run() -> ExitCode {
 /// The GPU backend's settings for the tool: engines cached where `vsrqa build-engines` puts them
 /// by default, so a prebuilt engine is found and a built one is kept.
 fn gpu_options() -> vsrqa::backend::GpuOptions {
-    vsrqa::backend::GpuOptions { cache_dir: vsrqa::backend::tensorrt::cache::default_dir(), ..Default::default() }
+    vsrqa::backend::GpuOptions { cache_dir: vsrqa::backend::default_engine_cache_dir(), ..Default::default() }
 }
 
 /// Writes a JSON value to stdout, pretty-printed, with a final newline.

@@ -343,7 +343,7 @@ fn raw_options(options: &FileOptions) -> Result<RawOptions, Failure> {
         }
     }
     if let Some(name) = &options.pix_fmt {
-        vsrqa_video::raw::parse_pixel_format(name).map_err(Failure::usage)?;
+        vsrqa_video::raw::parse_pixel_format(name).map_err(|e| Failure::usage(e.to_string()))?;
     }
     Ok(RawOptions {
         pix_fmt: options.pix_fmt.clone(),
