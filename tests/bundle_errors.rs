@@ -7,18 +7,11 @@ use vsrqa::backend::BackendKind;
 use vsrqa::bundle::Bundle;
 use vsrqa::{Engine, EngineOptions, Error};
 
-fn tiny_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
-}
+use vsrqa_testkit::tiny_bundle;
 
 /// A writable copy of the tiny bundle.
 fn copy_bundle() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(tiny_bundle()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    dir
+    vsrqa_testkit::copy_of(&tiny_bundle())
 }
 
 /// The tiny bundle's manifest, for the sizes the tests expect (read, not written into the tests:

@@ -5,8 +5,6 @@
 //! same plans and kernels as on a GPU, and the scores must equal those of the same frames pushed
 //! from host memory exactly (the kernels are bit-exact; tests/gpu_kernels_emulated.rs).
 
-use std::path::{Path, PathBuf};
-
 use rand::{RngExt, SeedableRng};
 use vsrqa::backend::BackendKind;
 use vsrqa::frame::{ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat};
@@ -15,9 +13,7 @@ use vsrqa::{Engine, EngineOptions, Error};
 #[path = "support/cuda_emulator.rs"]
 mod cuda_emulator;
 
-fn tiny_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
-}
+use vsrqa_testkit::tiny_bundle;
 
 fn engine(device_frames: bool) -> Engine {
     let options = EngineOptions {

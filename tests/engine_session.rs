@@ -2,19 +2,14 @@
 //! frame sampling follows the reference for any frame rate, bad frames leave a session
 //! unchanged, and an engine shared by threads gives identical results.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
 use vsrqa::bundle::Bundle;
 use vsrqa::frame::{ColorConversion, FrameView, PixelFormat};
 use vsrqa::{Engine, EngineOptions, Error};
-use vsrqa_video::y4m::Y4mReader;
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
-}
+use vsrqa_testkit::data;
 
 fn engine() -> Engine {
     Engine::new(
@@ -66,13 +61,7 @@ fn engine_without_clip_branch() -> (tempfile::TempDir, Engine) {
 }
 
 fn sample_frames() -> Vec<Vec<u8>> {
-    let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
-    let mut frames = Vec::new();
-    let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).unwrap() {
-        frames.push(buffer.clone());
-    }
-    frames
+    vsrqa_testkit::sample_clip().frames
 }
 
 fn i420(frame: &[u8]) -> FrameView<'_> {
@@ -417,11 +406,7 @@ fn timings_count_every_stage_of_a_clip() {
 
 /// A copy of the tiny bundle whose manifest `edit` changed.
 fn edited_bundle(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = vsrqa_testkit::copy_of(&data("tiny_bundle"));
     let path = dir.path().join("vsrqa.json");
     let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut manifest);

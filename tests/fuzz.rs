@@ -37,12 +37,7 @@ use vsrqa_video::y4m::Y4mReader;
 
 /// A copy of the tiny bundle to damage, made once per test.
 fn bundle_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    dir
+    vsrqa_testkit::copy_of(&data("tiny_bundle"))
 }
 
 fn any_json() -> impl Strategy<Value = serde_json::Value> {

@@ -4,17 +4,15 @@
 //! VSRQA_TENSORRT_LIBRARY or the loader's path. Every test here needs a GPU: ignored in CI.
 #![cfg(any(feature = "tensorrt-rtx", feature = "tensorrt"))]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor};
 
-fn tiny_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
-}
+use vsrqa_testkit::tiny_bundle;
 
 /// The sample clip's score on `backend`, engines cached in `cache`.
 fn sample_clip_score(backend: vsrqa::backend::BackendKind, cache: &Path, cuda_graphs: bool) -> vsrqa::ClipScore {
-    let clip = std::fs::File::open(tiny_bundle().join("../sample.y4m")).unwrap();
+    let clip = std::fs::File::open(vsrqa_testkit::data("sample.y4m")).unwrap();
     let mut reader = vsrqa_video::y4m::Y4mReader::new(std::io::BufReader::new(clip)).unwrap();
     let (width, height) = (reader.header.width, reader.header.height);
     let gpu = vsrqa::backend::GpuOptions {

@@ -17,9 +17,7 @@ fn rtx() -> TensorRtLibrary {
     tensorrt_library::open(Path::new(&path)).unwrap()
 }
 
-fn tiny_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")
-}
+use vsrqa_testkit::tiny_bundle;
 
 /// The tiny bundle's spatial network and its sample shape, from the manifest.
 fn spatial() -> (PathBuf, Vec<usize>) {

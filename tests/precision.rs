@@ -15,7 +15,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rand::{RngExt, SeedableRng};
 use vsrqa::backend::BackendKind;
@@ -28,7 +28,7 @@ const WIDTH: usize = 112;
 const HEIGHT: usize = 80;
 
 fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    vsrqa_testkit::data("")
 }
 
 fn engine(bundle: &str, backend: BackendKind) -> Result<Engine, Error> {
@@ -202,11 +202,7 @@ fn auto_takes_the_one_backend_a_precision_leaves() {
 
 #[test]
 fn a_precision_the_manifest_does_not_know_is_a_bundle_error() {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(data().join("tiny_bundle_fp16")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = vsrqa_testkit::copy_of(&data().join("tiny_bundle_fp16"));
     let manifest = dir.path().join("vsrqa.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replacen("\"precision\": \"fp16\"", "\"precision\": \"fp8\"", 1)).unwrap();

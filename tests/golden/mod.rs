@@ -2,17 +2,10 @@
 //! tests/data (made by tools/fixtures/make_tiny_bundle.py) and the sample clip's frames.
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
-
 use safetensors::SafeTensors;
 use vsrqa::frame::{convert, FrameView, PixelFormat, RgbImage};
-use vsrqa_video::y4m::Y4mReader;
 
-pub fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
-}
+pub use vsrqa_testkit::data;
 
 /// One golden safetensors file, read once; tensors are decoded on request.
 pub struct Golden {
@@ -61,14 +54,8 @@ impl Golden {
 
 /// The sample clip's frames as (I420 bytes, width, height, fps).
 pub fn sample_frames() -> (Vec<Vec<u8>>, u32, u32, f64) {
-    let mut reader = Y4mReader::new(BufReader::new(File::open(data("sample.y4m")).unwrap())).unwrap();
-    let mut frames = Vec::new();
-    let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).unwrap() {
-        frames.push(buffer.clone());
-    }
-    let h = reader.header.clone();
-    (frames, h.width, h.height, h.fps)
+    let clip = vsrqa_testkit::sample_clip();
+    (clip.frames, clip.width, clip.height, clip.fps)
 }
 
 pub fn views<'a>(frames: &'a [Vec<u8>], width: u32, height: u32) -> Vec<FrameView<'a>> {

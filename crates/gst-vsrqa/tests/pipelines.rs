@@ -184,11 +184,7 @@ fn a_variable_frame_rate_is_scored_at_the_fps_property() {
 #[test]
 fn a_bad_model_fails_the_pipeline_with_the_reason() {
     let plugin = Plugin::new();
-    let broken = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(tiny_bundle()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), broken.path().join(entry.file_name())).unwrap();
-    }
+    let broken = vsrqa_testkit::copy_of(std::path::Path::new(&tiny_bundle()));
     std::fs::write(broken.path().join("vsrqa.json"), "{ not json").unwrap();
     let source = test_source(5, "video/x-raw,format=I420,width=64,height=48,framerate=30/1");
     let cases = [

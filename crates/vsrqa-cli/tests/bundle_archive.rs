@@ -24,10 +24,7 @@ fn path(p: &Path) -> &str {
 fn tiny_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("tiny");
     fs::create_dir(&copy).unwrap();
-    for entry in fs::read_dir(data("tiny_bundle")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
-    }
+    vsrqa_testkit::copy_files(&data("tiny_bundle"), &copy);
     copy
 }
 

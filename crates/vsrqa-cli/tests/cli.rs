@@ -1,11 +1,8 @@
 //! The `vsrqa` binary: JSON output, raw and Y4M input, exit codes and error messages.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
+use vsrqa_testkit::data;
 
 fn vsrqa(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vsrqa")).args(args).output().unwrap()

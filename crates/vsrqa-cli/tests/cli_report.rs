@@ -1,12 +1,10 @@
 //! `vsrqa score` reports: several files (JSON Lines), CSV, text, --output, summary statistics,
 //! partial and failed files, --plot, --reference (PSNR-Y, SSIM-Y) and usage errors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
+use vsrqa_testkit::data;
 
 fn bundle() -> String {
     data("tiny_bundle").to_str().unwrap().to_owned()
@@ -424,11 +422,7 @@ fn usage_errors_exit_with_2() {
 /// A copy of the tiny bundle that records checkpoint weights for every part, so that `vsrqa score`
 /// has no provenance warning to print.
 fn recorded_bundle() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = vsrqa_testkit::copy_of(&data("tiny_bundle"));
     let path = dir.path().join("vsrqa.json");
     let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let checkpoint = serde_json::json!({ "source": "checkpoint", "file": "w.pth", "sha256": "c".repeat(64) });

@@ -46,10 +46,7 @@ fn clips(dir: &Path, count: usize) -> Vec<String> {
 fn other_bundle(dir: &Path) -> PathBuf {
     let bundle = dir.join("other_bundle");
     std::fs::create_dir(&bundle).unwrap();
-    for entry in std::fs::read_dir(data("tiny_bundle")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, bundle.join(path.file_name().unwrap())).unwrap();
-    }
+    vsrqa_testkit::copy_files(&data("tiny_bundle"), &bundle);
     let manifest_path = bundle.join("vsrqa.json");
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bundle() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle").display().to_string()
+    vsrqa_testkit::tiny_bundle().display().to_string()
 }
 
 fn ffmpeg(args: &[&OsStr]) {

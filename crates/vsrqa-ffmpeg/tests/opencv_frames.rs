@@ -5,15 +5,11 @@
 //! odd coded size) through the system's swscale set up as OpenCV sets it up. The latter needs
 //! swscale's x86 SIMD code, as OpenCV's wheels run it; elsewhere they are compared loosely.
 
-use std::path::{Path, PathBuf};
-
 use safetensors::SafeTensors;
 use vsrqa::frame::{convert, ColorConversion};
 use vsrqa_ffmpeg::Decoder;
 
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
+use vsrqa_testkit::data;
 
 /// (frames, height, width, BGR bytes) OpenCV read from `clip`.
 fn opencv(golden: &SafeTensors<'_>, clip: &str) -> (Vec<usize>, Vec<u8>) {

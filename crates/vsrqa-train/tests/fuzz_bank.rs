@@ -3,8 +3,6 @@
 //! property runs `VSRQA_FUZZ_CASES` cases (default 48 in CI), with tests/fuzz.rs's damage
 //! (tests/support/fuzz_damage.rs).
 
-use std::path::{Path, PathBuf};
-
 #[path = "../../../tests/support/fuzz_damage.rs"]
 mod fuzz_damage;
 
@@ -15,9 +13,7 @@ use vsrqa_train::bank::{BankInfo, Entry, FeatureBank};
 
 use fuzz_damage::{config, damage, damaged};
 
-fn tiny_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle")
-}
+use vsrqa_testkit::tiny_bundle;
 
 #[test]
 fn fuzz_feature_bank_entries() {

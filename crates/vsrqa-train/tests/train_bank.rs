@@ -2,14 +2,12 @@
 //! versioning and the leftovers of interrupted runs. The resumable extraction itself (kill and
 //! rerun `vsrqa features`) is tested in crates/vsrqa-cli/tests/train_cli.rs.
 
-use std::path::Path;
-
 use vsrqa::bundle::Bundle;
 use vsrqa::frame::{ColorConversion, ColorMatrix, ColorRange};
 use vsrqa_train::bank::{fingerprint, BankInfo, Decoding, Entry, FeatureBank};
 
 fn tiny_bundle() -> Bundle {
-    Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tiny_bundle")).unwrap()
+    Bundle::load(vsrqa_testkit::tiny_bundle()).unwrap()
 }
 
 fn entry(info: &BankInfo, video: &str, rows: usize, mos: f64) -> Entry {

@@ -13,7 +13,7 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn tiny_bundle() -> String {
-    repo().join("tests/data/tiny_bundle").display().to_string()
+    vsrqa_testkit::tiny_bundle().display().to_string()
 }
 
 /// The cdylib cargo built beside this test (target/<profile>/ or its deps/).

@@ -1,12 +1,9 @@
 //! What the CLI's test files share: the repository's test data, the built binary, its stderr.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A file of tests/data.
-pub fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(path)
-}
+pub use vsrqa_testkit::data;
 
 /// Runs the `vsrqa` binary this crate built.
 pub fn vsrqa(args: &[&str]) -> Output {
