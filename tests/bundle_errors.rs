@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use vsrqa::backend::BackendKind;
 use vsrqa::bundle::Bundle;
 use vsrqa::{Engine, EngineOptions, Error};
-
 use vsrqa_testkit::tiny_bundle;
 
 /// A writable copy of the tiny bundle.

@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor};
-
 use vsrqa_testkit::tiny_bundle;
 
 /// The sample clip's score on `backend`, engines cached in `cache`.

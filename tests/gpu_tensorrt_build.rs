@@ -11,13 +11,12 @@ use vsrqa::backend::tensorrt::cache_key::{BuildConfig, ShapeProfile};
 use vsrqa::backend::tensorrt::library::{self as tensorrt_library, Flavor, TensorRtLibrary};
 use vsrqa::bundle::{Bundle, Precision};
 use vsrqa::engine::build_engines::{branch_config, BuildOptions};
+use vsrqa_testkit::tiny_bundle;
 
 fn rtx() -> TensorRtLibrary {
     let path = std::env::var_os("VSRQA_TEST_TENSORRT_RTX").expect("VSRQA_TEST_TENSORRT_RTX: run scripts/test.sh");
     tensorrt_library::open(Path::new(&path)).unwrap()
 }
-
-use vsrqa_testkit::tiny_bundle;
 
 /// The tiny bundle's spatial network and its sample shape, from the manifest.
 fn spatial() -> (PathBuf, Vec<usize>) {

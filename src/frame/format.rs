@@ -74,13 +74,14 @@ const PLANAR: &[Plane] =
     &[Plane { samples: 1, chroma: false }, Plane { samples: 1, chroma: true }, Plane { samples: 1, chroma: true }];
 const SEMI_PLANAR: &[Plane] = &[Plane { samples: 1, chroma: false }, Plane { samples: 2, chroma: true }];
 
-/// Packed 8-bit RGB: red, green and blue at byte offsets `order` of each pixel of `planes`.
-const fn rgb(
+/// A format's identity and planes, with 8-bit samples in bytes and no subsampling; the
+/// constructors below set what differs.
+const fn format(
     format: PixelFormat,
     code: u32,
     abi_name: &'static str,
     name: &'static str,
-    order: [usize; 3],
+    model: ColorModel,
     planes: &'static [Plane],
 ) -> PixelFormatDescriptor {
     PixelFormatDescriptor {
@@ -92,10 +93,22 @@ const fn rgb(
         bits: 8,
         sample_bytes: 1,
         sample_shift: 0,
-        model: ColorModel::Rgb { order },
+        model,
         log2_chroma: (0, 0),
         planes,
     }
+}
+
+/// Packed 8-bit RGB: red, green and blue at byte offsets `order` of each pixel of `planes`.
+const fn rgb(
+    format: PixelFormat,
+    code: u32,
+    abi_name: &'static str,
+    name: &'static str,
+    order: [usize; 3],
+    planes: &'static [Plane],
+) -> PixelFormatDescriptor {
+    self::format(format, code, abi_name, name, ColorModel::Rgb { order }, planes)
 }
 
 /// 4:2:0 Y'CbCr at `bits`: 8 in bytes, more in 16-bit words shifted left by `sample_shift`.
@@ -111,21 +124,17 @@ const fn yuv420(
     planes: &'static [Plane],
 ) -> PixelFormatDescriptor {
     PixelFormatDescriptor {
-        format,
-        code,
-        abi_name,
-        name,
         aliases,
         bits,
         sample_bytes: if bits > 8 { 2 } else { 1 },
         sample_shift,
-        model: ColorModel::Yuv,
         log2_chroma: (1, 1),
-        planes,
+        ..self::format(format, code, abi_name, name, ColorModel::Yuv, planes)
     }
 }
 
-/// Every format, in the C API's code order.
+/// Every format, in the C API's code order, which is also [`PixelFormat`]'s (the lookup
+/// indexes by it; a test checks).
 pub const DESCRIPTORS: [PixelFormatDescriptor; 8] = [
     rgb(PixelFormat::Rgb24, 1, "RGB24", "rgb24", [0, 1, 2], PACKED3),
     rgb(PixelFormat::Bgr24, 2, "BGR24", "bgr24", [2, 1, 0], PACKED3),
@@ -150,7 +159,9 @@ impl PixelFormat {
     };
 
     pub fn descriptor(self) -> &'static PixelFormatDescriptor {
-        DESCRIPTORS.iter().find(|d| d.format == self).expect("every format has a descriptor (tested)")
+        // Rows are in the enum's order (descriptors_are_consistent): a lookup on per-row and
+        // per-sample paths costs an index, not a search.
+        &DESCRIPTORS[self as usize]
     }
 
     /// The format with C API code `code`.

@@ -9,11 +9,10 @@ mod fuzz_damage;
 use proptest::prelude::*;
 use vsrqa::bundle::Bundle;
 use vsrqa::frame::ColorConversion;
+use vsrqa_testkit::tiny_bundle;
 use vsrqa_train::bank::{BankInfo, Entry, FeatureBank};
 
 use fuzz_damage::{config, damage, damaged};
-
-use vsrqa_testkit::tiny_bundle;
 
 #[test]
 fn fuzz_feature_bank_entries() {

@@ -41,8 +41,7 @@ impl DecodingArgs {
     /// the model's): a usage error for an unknown name, or a matrix under the reference
     /// conversion, which ignores it.
     pub fn decoding(&self, conversion: ColorConversion) -> Result<Decoding, Failure> {
-        let matrix = self.color_matrix.as_deref().map(parse_matrix).transpose()?;
-        let range = self.color_range.as_deref().map(parse_range).transpose()?;
+        let (matrix, range) = self.tags()?;
         check_matrix_applies(matrix, conversion)?;
         Ok(Decoding { conversion, matrix, range })
     }
@@ -51,9 +50,14 @@ impl DecodingArgs {
     /// applies waits for the model's conversion).
     pub fn check_names(&self) -> Result<(), Failure> {
         self.conversion()?;
-        self.color_matrix.as_deref().map(parse_matrix).transpose()?;
-        self.color_range.as_deref().map(parse_range).transpose()?;
-        Ok(())
+        self.tags().map(|_| ())
+    }
+
+    /// The matrix and range given over the files' tags.
+    fn tags(&self) -> Result<(Option<ColorMatrix>, Option<ColorRange>), Failure> {
+        let matrix = self.color_matrix.as_deref().map(parse_matrix).transpose()?;
+        let range = self.color_range.as_deref().map(parse_range).transpose()?;
+        Ok((matrix, range))
     }
 }
 
