@@ -20,10 +20,11 @@ from pathlib import Path
 # (The C API, above `engine`, is a crate of its own: crates/vsrqa-capi.)
 LEAVES = {"error", "hash", "timing", "atomic_file"}
 ALLOWED = {
-    "engine": {"branch", "gpu", "bundle", "frame", "backend"} | LEAVES,
-    "branch": {"bundle", "frame", "backend"} | LEAVES,
-    "gpu": {"bundle", "frame", "branch", "backend"} | LEAVES,
-    "bundle": {"frame"} | LEAVES,
+    "engine": {"branch", "gpu", "bundle", "preprocess", "frame", "backend"} | LEAVES,
+    "branch": {"bundle", "preprocess", "frame", "backend"} | LEAVES,
+    "gpu": {"bundle", "preprocess", "frame", "branch", "backend"} | LEAVES,
+    "bundle": {"preprocess", "frame"} | LEAVES,
+    "preprocess": {"frame", "backend"} | LEAVES,
     "frame": set(LEAVES),
     "backend": set(LEAVES),
     "error": set(),

@@ -5,7 +5,8 @@
 //! Layers, top to bottom; a layer imports only from layers below it:
 //! [`engine`] (Engine + Session) -> `branch` (what each feature branch
 //! samples and preprocesses) and `gpu` (the same preprocessing as CUDA kernels on device frames)
-//! -> [`bundle`] (the model bundle and its fusion head) -> [`frame`] (frames, colour conversion,
+//! -> [`bundle`] (the model bundle and its fusion head) -> `preprocess` (one module per
+//! preprocessing op: its checks, CPU code and GPU plan) -> [`frame`] (frames, colour conversion,
 //! resamplers) -> [`backend`] (networks on tensors: cpu, onnxruntime, tensorrt). `error`,
 //! `hash`, `timing` and `atomic_file` are leaves every layer may use.
 //!
@@ -47,13 +48,14 @@ internal_mod!(
     gpu
 );
 pub(crate) mod hash;
+internal_mod!(preprocess);
 pub(crate) mod timing;
 
 pub use engine::{
     BackgroundStream, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, Pooling, Session, StageTime, Stream,
     StreamOptions,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 
 /// The library's API in one import: `use vsrqa::prelude::*;`.
 pub mod prelude {
@@ -63,7 +65,7 @@ pub mod prelude {
         BackgroundStream, BranchTimes, ClipScore, Engine, EngineOptions, EngineTimes, FrameScore, LogLevel, Logger,
         Polled, Pooling, Pushed, Session, StageTime, Stream, StreamOptions, WhenFull,
     };
-    pub use crate::error::{Error, Result};
+    pub use crate::error::{Error, ErrorKind, Result};
     pub use crate::frame::{ColorMatrix, ColorRange, DeviceFrame, Frame, FrameView, PixelFormat};
 }
 

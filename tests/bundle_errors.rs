@@ -47,7 +47,7 @@ fn bundle_error_on(dir: &Path, backend: BackendKind) -> (PathBuf, String) {
     let options = EngineOptions { backend, ..EngineOptions::default() };
     let result = Bundle::load(dir).and_then(|_| Engine::new(dir, options).map(|_| ()));
     match result {
-        Err(Error::Bundle { path, message }) => (path, message),
+        Err(Error::Bundle { path, message, .. }) => (path, message),
         Err(other) => panic!("expected a bundle error from {backend:?}, got {other:?}"),
         Ok(()) => panic!("the broken bundle loaded on {backend:?}"),
     }
@@ -111,6 +111,46 @@ fn missing_head_weights() {
     let (path, message) = bundle_error(dir.path());
     assert_eq!(path, dir.path().join("head.safetensors"));
     assert_mentions(&message, &["head weights"]);
+}
+
+/// A bundle error that another library or the system reported keeps it as its source, so that a
+/// caller can tell a missing file from a damaged one without reading the text.
+#[test]
+fn bundle_errors_keep_their_cause() {
+    use std::error::Error as _;
+    let dir = copy_bundle();
+    std::fs::remove_file(dir.path().join("head.safetensors")).unwrap();
+    let error = Bundle::load(dir.path()).unwrap_err();
+    assert_eq!(error.kind(), vsrqa::ErrorKind::Bundle);
+    let io = error.source().and_then(|cause| cause.downcast_ref::<std::io::Error>());
+    assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound), "{error:?}");
+
+    std::fs::write(dir.path().join("head.safetensors"), b"not safetensors").unwrap();
+    let error = Bundle::load(dir.path()).unwrap_err();
+    let head = error.source().and_then(|cause| cause.downcast_ref::<vsrqa::bundle::HeadError>());
+    assert!(matches!(head, Some(vsrqa::bundle::HeadError::NotSafetensors(_))), "{error:?}");
+    // The chain goes on to the safetensors crate's own error.
+    assert!(head.unwrap().source().is_some(), "{error:?}");
+
+    // A manifest error found by vsrqa itself has no cause beyond the text.
+    edit_manifest(dir.path(), |m| m["head"]["layers"] = serde_json::json!([]));
+    let error = Bundle::load(dir.path()).unwrap_err();
+    assert!(error.source().is_none(), "{error:?}");
+}
+
+#[test]
+fn head_errors_name_the_layer_and_tensor() {
+    let dir = copy_bundle();
+    edit_manifest(dir.path(), |m| m["head"]["layers"][0]["bias"] = "no.such.bias".into());
+    let error = Bundle::load(dir.path()).unwrap_err();
+    let head = std::error::Error::source(&error).and_then(|cause| cause.downcast_ref::<vsrqa::bundle::HeadError>());
+    match head {
+        Some(vsrqa::bundle::HeadError::Tensor { layer: 0, name, problem: vsrqa::bundle::TensorProblem::Missing }) => {
+            assert_eq!(name, "no.such.bias")
+        }
+        other => panic!("expected a missing tensor of layer 0, got {other:?} ({error})"),
+    }
+    assert_mentions(&error.to_string(), &["layer 0", "\"no.such.bias\" is missing"]);
 }
 
 #[test]

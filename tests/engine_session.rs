@@ -736,7 +736,7 @@ fn the_conversion_is_the_manifests_unless_the_options_say_otherwise() {
     // An unknown value is a bundle error naming the manifest.
     let unknown = edited_bundle(|m| m["color_conversion"] = "opencv".into());
     match Engine::new(unknown.path(), EngineOptions::default()) {
-        Err(vsrqa::Error::Bundle { path, message }) => {
+        Err(vsrqa::Error::Bundle { path, message, .. }) => {
             assert_eq!(path, unknown.path().join("vsrqa.json"));
             assert!(message.contains("opencv"), "{message}");
         }

@@ -14,8 +14,8 @@ mod golden;
 
 use golden::{data, max_abs_diff, rgb_frames, sample_frames, views, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::branch::preprocess;
 use vsrqa::bundle::{Bundle, Scope};
+use vsrqa::preprocess;
 use vsrqa::{Engine, EngineOptions};
 
 const FEATURE_TOLERANCE: f64 = 1e-5;

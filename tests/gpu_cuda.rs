@@ -93,7 +93,7 @@ fn gpu_kernels_equal_the_cpu_path_on_every_branch() {
     for (width, height) in [(960, 540), (1920, 1080)] {
         let frame = preprocess_cases::rgb_frame(width, height, 7);
         for (name, ops) in preprocess_cases::full_size_op_lists() {
-            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            let cpu = vsrqa::preprocess::run(&ops, &frame).unwrap();
             let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame).unwrap();
             compare(&format!("{name} {width}x{height}"), &gpu, &cpu, 0.23);
         }
@@ -142,7 +142,7 @@ fn gpu_work_runs_on_the_callers_stream() {
     let borrowed = unsafe { context.wrap_borrowed_stream(raw) };
     let frame = preprocess_cases::rgb_frame(320, 240, 11);
     let (name, ops) = preprocess_cases::tiny_branches().remove(0);
-    let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+    let cpu = vsrqa::preprocess::run(&ops, &frame).unwrap();
     {
         let mut executor = CudaExecutor::new(borrowed).unwrap();
         let gpu = preprocess_cases::run_plan(&mut executor, &ops, &frame).unwrap();

@@ -62,7 +62,7 @@ fn emulated_kernels_equal_the_cpu_path_at_full_size() {
     for (seed, (width, height)) in [(960, 540), (1280, 720)].into_iter().enumerate() {
         let frame = rgb_frame(width, height, 100 + seed as u64);
         for (name, ops) in &lists {
-            let cpu = vsrqa::branch::preprocess::run(ops, &frame).unwrap();
+            let cpu = vsrqa::preprocess::run(ops, &frame).unwrap();
             let gpu = emulated(ops, &frame).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_bit_identical(&format!("{name} on {width}x{height}"), &gpu, &cpu);
         }

@@ -11,9 +11,9 @@ mod golden;
 
 use golden::{data, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::preprocess;
-use vsrqa::bundle::{Bundle, PreprocessOp};
+use vsrqa::bundle::{Bundle, PatchGrid, PreprocessOp};
 use vsrqa::frame::ops;
+use vsrqa::preprocess;
 
 const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 /// The full-size recipe of LIQE.py: 15 patches of 224 at stride 32, then CLIP's normalization
@@ -21,8 +21,8 @@ const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 fn full_size_ops() -> Vec<PreprocessOp> {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let normalize = tiny_branch(&bundle, "liqe").0.preprocess.last().unwrap().clone();
-    assert!(matches!(normalize, PreprocessOp::Normalize { .. }));
-    vec![PreprocessOp::PatchGrid { size: 224, stride: 32, count: 15 }, normalize]
+    assert!(matches!(normalize, PreprocessOp::Normalize(_)));
+    vec![PreprocessOp::PatchGrid(PatchGrid { size: 224, stride: 32, count: 15 }), normalize]
 }
 
 /// Row `y` of each of `count` normalized `[3, size, size]` patches, as `[count, 3, size]`.

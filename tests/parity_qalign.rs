@@ -17,9 +17,9 @@ mod golden;
 
 use golden::{data, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::preprocess;
-use vsrqa::bundle::{Bundle, PreprocessOp};
+use vsrqa::bundle::{Bundle, PreprocessOp, Resize};
 use vsrqa::frame::ops::{self, FloatImage};
+use vsrqa::preprocess;
 
 const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 
@@ -28,8 +28,8 @@ const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 fn full_size_ops() -> Vec<PreprocessOp> {
     let bundle = Bundle::load(data("tiny_bundle")).unwrap();
     let mut ops = tiny_branch(&bundle, "qalign").0.preprocess.clone();
-    assert!(matches!(ops[2], PreprocessOp::Resize { .. }));
-    if let PreprocessOp::Resize { height, width, .. } = &mut ops[2] {
+    assert!(matches!(ops[2], PreprocessOp::Resize(_)));
+    if let PreprocessOp::Resize(Resize { height, width, .. }) = &mut ops[2] {
         (*height, *width) = (448, 448);
     }
     ops

@@ -18,10 +18,10 @@ use golden::{
     data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, tiny_branch, views, Golden,
 };
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::branch::preprocess;
-use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
+use vsrqa::bundle::{Bundle, Interpolation, Normalize, PreprocessOp, Resize};
 use vsrqa::frame::ops::FloatImage;
 use vsrqa::frame::pil_resample::{self, Filter};
+use vsrqa::preprocess;
 use vsrqa::{Engine, EngineOptions};
 
 const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
@@ -31,8 +31,13 @@ const SCORE_TOLERANCE: f64 = 1e-6;
 /// Normalize(0.45, 0.225).
 fn full_size_ops() -> Vec<PreprocessOp> {
     vec![
-        PreprocessOp::Resize { height: 224, width: 224, interpolation: Interpolation::PilBilinear, round_to_u8: false },
-        PreprocessOp::Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 },
+        PreprocessOp::Resize(Resize {
+            height: 224,
+            width: 224,
+            interpolation: Interpolation::PilBilinear,
+            round_to_u8: false,
+        }),
+        PreprocessOp::Normalize(Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 }),
     ]
 }
 

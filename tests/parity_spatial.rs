@@ -13,10 +13,10 @@ mod golden;
 
 use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::branch::preprocess;
-use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
+use vsrqa::bundle::{Bundle, CenterCrop, Interpolation, Normalize, PreprocessOp, ResizeShortSide};
 use vsrqa::frame::opencv_linear;
 use vsrqa::frame::ops::{self, FloatImage};
+use vsrqa::preprocess;
 
 const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 
@@ -24,9 +24,13 @@ const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 /// Resize(384) + CenterCrop(384) (identities/crops on the 8-bit image), then Normalize.
 fn full_size_ops() -> Vec<PreprocessOp> {
     vec![
-        PreprocessOp::ResizeShortSide { size: 384, interpolation: Interpolation::OpencvLinear, round_to_u8: false },
-        PreprocessOp::CenterCrop { height: 384, width: 384 },
-        PreprocessOp::Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 },
+        PreprocessOp::ResizeShortSide(ResizeShortSide {
+            size: 384,
+            interpolation: Interpolation::OpencvLinear,
+            round_to_u8: false,
+        }),
+        PreprocessOp::CenterCrop(CenterCrop { height: 384, width: 384 }),
+        PreprocessOp::Normalize(Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 }),
     ]
 }
 

@@ -3,7 +3,6 @@
 
 internal_mod!(cpu);
 internal_mod!(cuda_device);
-internal_mod!(gpu_error);
 internal_mod!(onnxruntime);
 internal_mod!(shared_libraries);
 internal_mod!(
@@ -13,7 +12,7 @@ internal_mod!(
     tensorrt
 );
 
-pub use gpu_error::GpuError;
+pub use crate::error::GpuError;
 /// Where the front ends keep built TensorRT engines (`GpuOptions::cache_dir`):
 /// `$XDG_CACHE_HOME/vsrqa/engines`, else `~/.cache/vsrqa/engines`; `None` without either variable.
 pub use tensorrt::cache::default_dir as default_engine_cache_dir;
@@ -71,12 +70,13 @@ impl std::str::FromStr for BackendKind {
 }
 
 /// Why each backend is or is not usable on this host, for `vsrqa info` and the log: `Ok`, or
-/// [`Error::BackendUnavailable`] with the reason.
+/// an error of kind [`ErrorKind::BackendUnavailable`](crate::ErrorKind::BackendUnavailable)
+/// with the reason.
 pub fn availability() -> Vec<(BackendKind, Result<()>)> {
     vec![
         (BackendKind::Cpu, Ok(())),
-        (BackendKind::OnnxRuntime, onnxruntime::availability().map_err(Error::BackendUnavailable)),
-        (BackendKind::TensorRt, tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string()))),
+        (BackendKind::OnnxRuntime, onnxruntime::availability()),
+        (BackendKind::TensorRt, tensorrt::availability().map_err(Error::Gpu)),
     ]
 }
 
@@ -118,7 +118,7 @@ pub fn auto_choice() -> (BackendKind, String) {
     };
     match onnxruntime::availability() {
         Ok(()) => (BackendKind::OnnxRuntime, onnxruntime_chosen(&tensorrt_missing)),
-        Err(error) => (BackendKind::Cpu, cpu_chosen(&tensorrt_missing, &error)),
+        Err(error) => (BackendKind::Cpu, cpu_chosen(&tensorrt_missing, &error.detail())),
     }
 }
 
@@ -141,8 +141,7 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Re
         BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
         BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
-            let tensorrt_missing = match tensorrt::availability().map_err(|e| Error::BackendUnavailable(e.to_string()))
-            {
+            let tensorrt_missing = match tensorrt::availability().map_err(Error::Gpu) {
                 Ok(()) => match create_tensorrt(gpu_options, threads) {
                     Ok(backend) => return Ok((backend, "auto: a GPU and TensorRT are usable".into())),
                     Err(error) => error.to_string(),

@@ -71,30 +71,35 @@ fn parse_version(text: &str) -> Option<Vec<u64>> {
 }
 
 /// The process-wide environment: the library is loaded once (ONNX Runtime allows one per process).
-fn environment() -> std::result::Result<&'static Environment, String> {
-    static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
-    ENVIRONMENT
-        .get_or_init(|| {
-            let path = loaded_library();
-            super::shared_libraries::check_loadable(&format!("ONNX Runtime ({})", path.display()))?;
-            let load = || -> std::result::Result<Environment, String> {
-                let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
-                builder.with_name("vsrqa").build().map_err(|e| e.to_string())
-            };
-            // ort panics when the library is older than the API version it asks for.
-            std::panic::catch_unwind(load).unwrap_or_else(|_| Err("the library is too old".into())).map_err(|e| {
-                format!(
-                    "cannot load ONNX Runtime from {} ({e}); set ORT_DYLIB_PATH to libonnxruntime.so of ONNX Runtime {MINIMUM_VERSION} or newer (pip install onnxruntime ships one in onnxruntime/capi/; scripts/onnxruntime-lib.sh puts one in ~/.cache/vsrqa/, where vsrqa also looks)",
-                    path.display()
-                )
-            })
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+/// `Err` is [`Error::BackendUnavailable`] saying why, every time it is asked.
+fn environment() -> Result<&'static Environment> {
+    static ENVIRONMENT: OnceLock<Result<Environment>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(load_environment).as_ref().map_err(Clone::clone)
+}
+
+fn load_environment() -> Result<Environment> {
+    let path = loaded_library();
+    super::shared_libraries::check_loadable(&format!("ONNX Runtime ({})", path.display()))
+        .map_err(Error::BackendUnavailable)?;
+    // The two steps fail with different error types; the message is all that is kept of either.
+    let load = || match ort::init_from(&path) {
+        Ok(builder) => builder.with_name("vsrqa").build().map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    // ort panics when the library is older than the API version it asks for.
+    let why = match std::panic::catch_unwind(load) {
+        Ok(Ok(environment)) => return Ok(environment),
+        Ok(Err(error)) => error,
+        Err(_) => "the library is too old".to_string(),
+    };
+    Err(Error::BackendUnavailable(format!(
+        "cannot load ONNX Runtime from {} ({why}); set ORT_DYLIB_PATH to libonnxruntime.so of ONNX Runtime {MINIMUM_VERSION} or newer (pip install onnxruntime ships one in onnxruntime/capi/; scripts/onnxruntime-lib.sh puts one in ~/.cache/vsrqa/, where vsrqa also looks)",
+        path.display()
+    )))
 }
 
 /// Whether the backend can run here, and if not why (for `vsrqa info` and `auto`).
-pub fn availability() -> std::result::Result<(), String> {
+pub fn availability() -> Result<()> {
     environment().map(|_| ())
 }
 
@@ -111,7 +116,7 @@ pub struct OnnxRuntimeBackend {
 impl OnnxRuntimeBackend {
     /// `threads`: intra-op threads per network run; 0 = all cores.
     pub fn new(threads: usize) -> Result<Self> {
-        environment().map_err(Error::BackendUnavailable)?;
+        environment()?;
         let threads =
             if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
         Ok(OnnxRuntimeBackend { threads })
@@ -124,7 +129,7 @@ impl Backend for OnnxRuntimeBackend {
     }
 
     fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
-        let environment = environment().map_err(Error::BackendUnavailable)?;
+        let environment = environment()?;
         // The CPU backend's wording, so that a broken file reads the same whichever backend runs.
         let fail = |e: ort::Error| Error::bundle(path, format!("not a loadable ONNX network (ONNX Runtime: {e})"));
         let session = Session::builder(environment)

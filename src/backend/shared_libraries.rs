@@ -5,7 +5,7 @@
 //! reports the backend unavailable instead of crashing.
 
 /// `Err` with why, naming `what` (the library about to be loaded), when the program is static.
-pub fn check_loadable(what: &str) -> Result<(), String> {
+pub(crate) fn check_loadable(what: &str) -> Result<(), String> {
     if is_static_program() {
         return Err(format!(
             "cannot load {what}: this program is statically linked (cc -static), and a static program cannot \

@@ -1,13 +1,12 @@
 //! One feature branch: how a frame is preprocessed for it, how its network input is assembled
 //! (one key frame, or a window of frames), and the network that turns it into a feature vector.
 
-internal_mod!(preprocess);
-
 use crate::backend::{Backend, Network};
 use crate::bundle::{BranchSpec, NetworkFile, Scope};
 use crate::error::{Error, Result};
 use crate::frame::ops::FloatImage;
 use crate::frame::RgbImage;
+use crate::preprocess;
 use crate::timing::{BranchTimes, Stopwatch};
 
 pub struct Branch {

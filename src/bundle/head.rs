@@ -2,9 +2,37 @@
 //! features of one key frame, an optional sigmoid, and mean pooling over the key frames
 //! (RQ-VQA `models.py`: `self.quality(x)` then `torch.mean(x, dim=1)`).
 
+use std::sync::Arc;
+
 use safetensors::{Dtype, SafeTensors};
 
 use super::manifest::{Activation, ActivationStage, HeadSpec, OutputActivation};
+
+/// Why a head's weights do not make the head the manifest describes.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadError {
+    #[error("not a valid safetensors file: {0}")]
+    NotSafetensors(#[source] Arc<safetensors::SafeTensorError>),
+    #[error("layer {layer}: tensor \"{name}\" {problem}")]
+    Tensor { layer: usize, name: String, problem: TensorProblem },
+    #[error("the last layer has {0} outputs; the head must end in 1")]
+    Outputs(usize),
+}
+
+/// What is wrong with one tensor of the head.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TensorProblem {
+    #[error("is missing")]
+    Missing,
+    #[error("is {0}, float32 expected")]
+    NotFloat32(String),
+    #[error("has shape {found:?}, expected {expected}")]
+    Shape { found: Vec<usize>, expected: String },
+    #[error("holds NaN or infinite values")]
+    NotFinite,
+}
 
 #[derive(Clone, Debug)]
 pub struct Head {
@@ -26,49 +54,48 @@ struct Linear {
 impl Head {
     /// Builds the head from the manifest's description and the safetensors bytes, checking
     /// that every tensor exists, is float32 and chains from `input_dim` down to one output.
-    pub fn from_safetensors(spec: &HeadSpec, bytes: &[u8]) -> Result<Head, String> {
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| format!("not a valid safetensors file: {e}"))?;
-        let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
-            let view = tensors.tensor(name).map_err(|_| format!("tensor \"{name}\" is missing"))?;
+    pub fn from_safetensors(spec: &HeadSpec, bytes: &[u8]) -> Result<Head, HeadError> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| HeadError::NotSafetensors(Arc::new(e)))?;
+        let read = |layer: usize, name: &str, shape: &[usize]| -> Result<Vec<f32>, HeadError> {
+            let tensor = |problem| HeadError::Tensor { layer, name: name.to_string(), problem };
+            let view = tensors.tensor(name).map_err(|_| tensor(TensorProblem::Missing))?;
             if view.dtype() != Dtype::F32 {
-                return Err(format!("tensor \"{name}\" is {:?}, float32 expected", view.dtype()));
+                return Err(tensor(TensorProblem::NotFloat32(format!("{:?}", view.dtype()))));
             }
             if view.shape() != shape {
-                return Err(format!("tensor \"{name}\" has shape {:?}, expected {shape:?}", view.shape()));
+                let expected = format!("{shape:?}");
+                return Err(tensor(TensorProblem::Shape { found: view.shape().to_vec(), expected }));
             }
             let values: Vec<f32> =
                 view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
             if values.iter().any(|v| !v.is_finite()) {
-                return Err(format!("tensor \"{name}\" holds NaN or infinite values"));
+                return Err(tensor(TensorProblem::NotFinite));
             }
             Ok(values)
         };
         let mut layers = Vec::with_capacity(spec.layers.len());
         let mut inputs = spec.input_dim;
         for (i, layer) in spec.layers.iter().enumerate() {
-            let weight_view = tensors
-                .tensor(&layer.weight)
-                .map_err(|_| format!("layer {i}: tensor \"{}\" is missing", layer.weight))?;
+            let tensor = |problem| HeadError::Tensor { layer: i, name: layer.weight.clone(), problem };
+            let weight_view = tensors.tensor(&layer.weight).map_err(|_| tensor(TensorProblem::Missing))?;
             let outputs = match weight_view.shape() {
                 [outputs, columns] if *columns == inputs => *outputs,
                 shape => {
-                    return Err(format!(
-                        "layer {i}: \"{}\" has shape {shape:?}, expected [out, {inputs}] (the previous size)",
-                        layer.weight
-                    ))
+                    let expected = format!("[out, {inputs}] (the previous size)");
+                    return Err(tensor(TensorProblem::Shape { found: shape.to_vec(), expected }));
                 }
             };
             layers.push(Linear {
                 inputs,
                 outputs,
-                weight: read(&layer.weight, &[outputs, inputs]).map_err(|e| format!("layer {i}: {e}"))?,
-                bias: read(&layer.bias, &[outputs]).map_err(|e| format!("layer {i}: {e}"))?,
+                weight: read(i, &layer.weight, &[outputs, inputs])?,
+                bias: read(i, &layer.bias, &[outputs])?,
                 activation: layer.activation,
             });
             inputs = outputs;
         }
         if inputs != 1 {
-            return Err(format!("the last layer has {inputs} outputs; the head must end in 1"));
+            return Err(HeadError::Outputs(inputs));
         }
         Ok(Head { layers, output_activation: spec.output_activation, stage: spec.activation_stage })
     }
@@ -225,13 +252,13 @@ mod tests {
     fn bad_weights_are_named() {
         let s = spec(Activation::None, OutputActivation::None, ActivationStage::PerFrame);
         let missing = weights(&[("l0.weight", vec![2, 3], vec![0.0; 6])]);
-        assert!(Head::from_safetensors(&s, &missing).unwrap_err().contains("l0.bias"));
+        assert!(Head::from_safetensors(&s, &missing).unwrap_err().to_string().contains("l0.bias"));
         let wrong_in = weights(&[("l0.weight", vec![2, 4], vec![0.0; 8])]);
-        assert!(Head::from_safetensors(&s, &wrong_in).unwrap_err().contains("expected [out, 3]"));
-        assert!(Head::from_safetensors(&s, b"not safetensors").unwrap_err().contains("safetensors"));
+        assert!(Head::from_safetensors(&s, &wrong_in).unwrap_err().to_string().contains("expected [out, 3]"));
+        assert!(Head::from_safetensors(&s, b"not safetensors").unwrap_err().to_string().contains("safetensors"));
         let mut nan = small_head();
         let tail = nan.len() - 4;
         nan[tail..].copy_from_slice(&f32::NAN.to_le_bytes());
-        assert!(Head::from_safetensors(&s, &nan).unwrap_err().contains("NaN"));
+        assert!(Head::from_safetensors(&s, &nan).unwrap_err().to_string().contains("NaN"));
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
 use crate::frame::ColorConversion;
+pub use crate::preprocess::PreprocessOp;
 
 pub const FORMAT_TAG: &str = "vsrqa-bundle";
 pub const FORMAT_VERSION: u32 = 1;
@@ -144,11 +145,7 @@ impl BranchSpec {
     /// The number of images one frame becomes (`patch_grid` patches, `split_halves` halves), if
     /// the branch turns a frame into several; the sample is then `[images, 3, H, W]`.
     pub fn images_per_frame(&self) -> Option<usize> {
-        self.preprocess.iter().find_map(|op| match *op {
-            PreprocessOp::PatchGrid { count, .. } => Some(count),
-            PreprocessOp::SplitHalves => Some(2),
-            _ => None,
-        })
+        self.preprocess.iter().find_map(PreprocessOp::images_per_image)
     }
 }
 
@@ -224,82 +221,6 @@ pub enum PartialInterval {
 pub struct InputGeometry {
     pub height: usize,
     pub width: usize,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Interpolation {
-    /// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`, evaluated exactly.
-    Bilinear,
-    /// OpenCV `cv2.resize` INTER_LINEAR on 8-bit images (fixed point; the output is 8-bit).
-    OpencvLinear,
-    /// Pillow's `Image.resize(BILINEAR)` (antialiased on downscale, fixed point, 8-bit output).
-    PilBilinear,
-    /// Pillow's `Image.resize(BICUBIC)` (antialiased on downscale, fixed point, 8-bit output).
-    PilBicubic,
-}
-
-impl Interpolation {
-    /// Whether the interpolation is defined on 8-bit images only (and produces 8-bit images).
-    pub fn needs_bytes(self) -> bool {
-        !matches!(self, Interpolation::Bilinear)
-    }
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-#[non_exhaustive]
-pub enum PreprocessOp {
-    Resize {
-        height: usize,
-        width: usize,
-        interpolation: Interpolation,
-        #[serde(default)]
-        round_to_u8: bool,
-    },
-    ResizeShortSide {
-        size: usize,
-        interpolation: Interpolation,
-        #[serde(default)]
-        round_to_u8: bool,
-    },
-    CenterCrop {
-        height: usize,
-        width: usize,
-    },
-    /// LIQE's patch sampling (docs/bundle.md): every `size` x `size` window at `stride`, in
-    /// row-major order over the window grid; of the n windows, the `count` at indices
-    /// `(n / count) * i`. The image becomes `count` images, and the sample `[count, 3, size, size]`.
-    PatchGrid {
-        size: usize,
-        stride: usize,
-        count: usize,
-    },
-    /// Q-Align's halves (docs/bundle.md): the upper `h / 2` rows and the rest, as two images.
-    SplitHalves,
-    /// Q-Align's `expand2square`: pad to a square with `fill`, the image centred (offset rounded
-    /// down).
-    ExpandToSquare {
-        fill: [u8; 3],
-    },
-    /// FAST-VQA's spatial fragments (docs/bundle.md): a `grid` x `grid` mosaic of `size` x `size`
-    /// cells, one from each cell of the frame; frames smaller than the mosaic are enlarged first.
-    Fragments {
-        grid: usize,
-        size: usize,
-    },
-    Normalize {
-        mean: [f32; 3],
-        std: [f32; 3],
-        /// The pixel range `mean` and `std` refer to: 1 (`(v / 255 - mean) / std`, torchvision) or
-        /// 255 (`(v - mean) / std`, FAST-VQA).
-        #[serde(default = "unit_range")]
-        range: f32,
-    },
-}
-
-fn unit_range() -> f32 {
-    1.0
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

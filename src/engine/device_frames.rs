@@ -45,8 +45,8 @@ pub(crate) struct Inputs {
     pub clip_frames: Vec<Vec<u8>>,
 }
 
-fn failed(error: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("frames in device memory: {error}"))
+fn failed(error: GpuError) -> Error {
+    Error::Gpu(error.context("frames in device memory"))
 }
 
 impl DeviceFrames {
@@ -64,7 +64,10 @@ impl DeviceFrames {
         clip_branches: &[usize],
     ) -> Result<Inputs> {
         frame.validate()?;
-        let mut guard = self.state.lock().map_err(|_| failed("a previous frame panicked"))?;
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| Error::Backend("frames in device memory: a previous frame panicked".into()))?;
         let size = (frame.width, frame.height);
         let reset = match guard.as_ref() {
             None => true,
@@ -128,8 +131,9 @@ impl State {
             clip_frames.push(match &self.plans[&key] {
                 Ok((plan, output)) => {
                     plan.run(executor, rgb, *output).map_err(failed)?;
-                    let (address, bytes) =
-                        plan.final_image(rgb).ok_or_else(|| failed("a clip frame must be one image"))?;
+                    let (address, bytes) = plan
+                        .final_image(rgb)
+                        .ok_or_else(|| failed(GpuError::Unsupported("a clip frame must be one image".into())))?;
                     executor.download(address, bytes).map_err(failed)?
                 }
                 Err(_) => branches[b].clip_frame(host_copy(executor, &mut host_rgb, rgb, w, h)?)?,

@@ -155,7 +155,6 @@ pub fn crop(image: &FloatImage, left: usize, top: usize, width: usize, height: u
     Ok(FloatImage { width, height, data })
 }
 
-/// `(v / 255 - mean[c]) / std[c]` into planar CHW order, appended to `out`.
 /// Q-Align's halves: PIL `crop((0, 0, w, h // 2))` and `crop((0, h // 2, w, h))`.
 pub fn split_halves(image: &FloatImage) -> Result<[FloatImage; 2]> {
     let middle = image.height / 2;
@@ -199,6 +198,8 @@ pub fn patch_grid_positions(
     (0..count).map(|i| (step * i % columns * stride, step * i / columns * stride)).collect()
 }
 
+/// `(v / 255 - mean[c]) / std[c]` (range 1) or `(v - mean[c]) / std[c]` (range 255) into planar
+/// CHW order, appended to `out`.
 pub fn normalize_into_chw(image: &FloatImage, mean: [f32; 3], std: [f32; 3], range: f32, out: &mut Vec<f32>) {
     for c in 0..3 {
         let channel = image.data.iter().skip(c).step_by(3);

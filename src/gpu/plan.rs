@@ -1,7 +1,9 @@
 //! A branch's `preprocess` list (docs/bundle.md) as a sequence of GPU kernel launches for one
-//! frame size. Every table the kernels apply (resampler taps and weights, crop and fragment
-//! source offsets, conversion terms) comes from the CPU path's own functions, so the GPU computes
-//! the same numbers; the kernels are in kernels/preprocess.cu.
+//! frame size. Each op plans its own launches (src/preprocess, through [`Planner`]); this module
+//! holds the launches, their tables and intermediate images. Every table the kernels apply
+//! (resampler taps and weights, crop and fragment source offsets, conversion terms) comes from the
+//! CPU path's own functions, so the GPU computes the same numbers; the kernels are in
+//! kernels/preprocess.cu.
 //!
 //! A plan is built once per (branch, frame size) and [`prepare`](PreprocessPlan::prepare)d once
 //! per executor (tables uploaded, intermediate images allocated); running it is then only kernel
@@ -13,28 +15,14 @@
 //! a reason; the caller then preprocesses that branch on the CPU and uploads the result.
 
 use crate::backend::GpuError;
-use crate::bundle::{Interpolation, PreprocessOp};
 pub use crate::frame::DeviceFrame;
-use crate::frame::{convert, fragments, opencv_linear, ops, pil_resample, ColorConversion, ColorMatrix, ColorRange};
+use crate::frame::{convert, opencv_linear, pil_resample, ColorConversion, ColorMatrix, ColorRange};
+use crate::preprocess::{self, PlannedImage as Image, Planner, PreprocessOp};
 
 use super::kernels::{
     f64_bytes, i32_bytes, launch, ConvertParams, KernelExecutor, NormalizeParams, OpencvLinearParams, PilPassParams,
     RemapParams,
 };
-
-/// An 8-bit RGB image of the plan: intermediate buffer `buffer` (0 is the converted frame).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Image {
-    buffer: usize,
-    width: usize,
-    height: usize,
-}
-
-impl Image {
-    fn bytes(&self) -> usize {
-        self.width * self.height * 3
-    }
-}
 
 /// One kernel launch with its tables (host copies until prepared).
 #[derive(Debug)]
@@ -103,77 +91,8 @@ impl PreprocessPlan {
             output_floats: 0,
             final_images: Vec::new(),
         };
-        let mut images = vec![Image { buffer: 0, width, height }];
-        for op in ops {
-            images = match *op {
-                PreprocessOp::Resize { height, width, interpolation, .. } => images
-                    .into_iter()
-                    .map(|image| plan.resize(image, width, height, interpolation))
-                    .collect::<Result<_, _>>()?,
-                PreprocessOp::ResizeShortSide { size, interpolation, .. } => images
-                    .into_iter()
-                    .map(|image| {
-                        let (w, h) = ops::short_side_size(image.width, image.height, size);
-                        plan.resize(image, w.max(1), h.max(1), interpolation)
-                    })
-                    .collect::<Result<_, _>>()?,
-                PreprocessOp::CenterCrop { height, width } => images
-                    .into_iter()
-                    .map(|image| {
-                        if image.width < width || image.height < height {
-                            return Err(GpuError::Unsupported(format!(
-                                "a {}x{} image is too small for a {width}x{height} crop",
-                                image.width, image.height
-                            )));
-                        }
-                        let (left, top) = (
-                            ops::center_crop_offset(image.width, width),
-                            ops::center_crop_offset(image.height, height),
-                        );
-                        Ok(plan.crop(image, left, top, width, height))
-                    })
-                    .collect::<Result<_, _>>()?,
-                PreprocessOp::PatchGrid { size, stride, count } => {
-                    let mut patches = Vec::new();
-                    for image in images {
-                        let image = if image.width < size || image.height < size {
-                            let (w, h) = ops::short_side_size(image.width, image.height, size);
-                            plan.resize(image, w.max(size), h.max(size), Interpolation::PilBicubic)?
-                        } else {
-                            image
-                        };
-                        for (left, top) in ops::patch_grid_positions(image.width, image.height, size, stride, count) {
-                            patches.push(plan.crop(image, left, top, size, size));
-                        }
-                    }
-                    patches
-                }
-                PreprocessOp::SplitHalves => images
-                    .into_iter()
-                    .flat_map(|image| {
-                        let middle = image.height / 2;
-                        [
-                            plan.crop(image, 0, 0, image.width, middle),
-                            plan.crop(image, 0, middle, image.width, image.height - middle),
-                        ]
-                    })
-                    .collect(),
-                PreprocessOp::ExpandToSquare { fill } => {
-                    images.into_iter().map(|image| plan.expand_to_square(image, fill)).collect()
-                }
-                PreprocessOp::Fragments { grid, size } => {
-                    images.into_iter().map(|image| plan.fragments(image, grid, size)).collect::<Result<_, _>>()?
-                }
-                PreprocessOp::Normalize { .. } if !normalize => images,
-                PreprocessOp::Normalize { mean, std, range } => {
-                    for &image in &images {
-                        plan.steps.push(Step::Normalize { input: image, offset: plan.output_floats, mean, std, range });
-                        plan.output_floats += image.width * image.height * 3;
-                    }
-                    images
-                }
-            };
-        }
+        let frame = Image { buffer: 0, width, height };
+        let images = preprocess::plan(ops, frame, normalize, &mut plan)?;
         plan.final_images = images;
         Ok(plan)
     }
@@ -188,132 +107,6 @@ impl PreprocessPlan {
         Image { buffer: self.buffers.len() - 1, width, height }
     }
 
-    fn resize(
-        &mut self,
-        input: Image,
-        width: usize,
-        height: usize,
-        interpolation: Interpolation,
-    ) -> Result<Image, GpuError> {
-        let filter = match interpolation {
-            Interpolation::OpencvLinear => return Ok(self.opencv_linear(input, width, height)),
-            Interpolation::PilBilinear => pil_resample::Filter::Bilinear,
-            Interpolation::PilBicubic => pil_resample::Filter::Bicubic,
-            Interpolation::Bilinear => {
-                return Err(GpuError::Unsupported(
-                    "resize with interpolation \"bilinear\" (float) has no GPU kernel".into(),
-                ))
-            }
-        };
-        Ok(self.pil(input, width, height, filter))
-    }
-
-    fn opencv_linear(&mut self, input: Image, width: usize, height: usize) -> Image {
-        let output = self.image(width, height);
-        let flat = |taps: Vec<opencv_linear::Tap>| -> Vec<i32> {
-            taps.iter().flat_map(|t| [t.i0 as i32, t.i1 as i32, t.w0, t.w1]).collect()
-        };
-        self.steps.push(Step::OpencvLinear {
-            input,
-            output,
-            columns: flat(opencv_linear::taps(input.width, width, true)),
-            rows: flat(opencv_linear::taps(input.height, height, false)),
-            half_by_area: opencv_linear::is_half_by_area(input.width, input.height, width, height),
-        });
-        output
-    }
-
-    /// Pillow's two passes (each skipped when its size does not change), as pil_resample.rs.
-    fn pil(&mut self, input: Image, width: usize, height: usize, filter: pil_resample::Filter) -> Image {
-        let rows = pil_resample::Coefficients::new(input.height, height, filter);
-        let (first_row, end_row) = rows.source_range();
-        let as_i32 = |values: &[usize]| values.iter().map(|&v| v as i32).collect::<Vec<_>>();
-        let (horizontal, row_offset) = if width == input.width {
-            (input, 0)
-        } else {
-            let columns = pil_resample::Coefficients::new(input.width, width, filter);
-            let output = self.image(width, end_row - first_row);
-            self.steps.push(Step::PilPass {
-                input,
-                output,
-                first: as_i32(&columns.first),
-                count: as_i32(&columns.count),
-                weights: columns.weights.clone(),
-                ksize: columns.ksize,
-                vertical: false,
-                row_offset: first_row,
-            });
-            (output, first_row)
-        };
-        if height == input.height {
-            // Pillow skips the vertical pass; the horizontal pass covered every row.
-            return horizontal;
-        }
-        let output = self.image(width, height);
-        self.steps.push(Step::PilPass {
-            input: horizontal,
-            output,
-            first: as_i32(&rows.first),
-            count: as_i32(&rows.count),
-            weights: rows.weights.clone(),
-            ksize: rows.ksize,
-            vertical: true,
-            row_offset,
-        });
-        output
-    }
-
-    fn remap(
-        &mut self,
-        input: Image,
-        width: usize,
-        height: usize,
-        rows: Vec<i32>,
-        columns: Vec<i32>,
-        fill: [u8; 3],
-    ) -> Image {
-        let output = self.image(width, height);
-        self.steps.push(Step::Remap { input, output, rows, columns, fill });
-        output
-    }
-
-    fn crop(&mut self, input: Image, left: usize, top: usize, width: usize, height: usize) -> Image {
-        let rows = (top..top + height).map(|y| y as i32).collect();
-        let columns = (left * 3..(left + width) * 3).map(|x| x as i32).collect();
-        self.remap(input, width, height, rows, columns, [0; 3])
-    }
-
-    fn expand_to_square(&mut self, input: Image, fill: [u8; 3]) -> Image {
-        if input.width == input.height {
-            return input;
-        }
-        let side = input.width.max(input.height);
-        let (left, top) = ((side - input.width) / 2, (side - input.height) / 2);
-        let inside = |i: usize, start: usize, extent: usize| {
-            if i >= start && i < start + extent {
-                (i - start) as i32
-            } else {
-                -1
-            }
-        };
-        let rows = (0..side).map(|y| inside(y, top, input.height)).collect();
-        let columns = (0..side * 3).map(|x| inside(x, left * 3, input.width * 3)).collect();
-        self.remap(input, side, side, rows, columns, fill)
-    }
-
-    fn fragments(&mut self, input: Image, grid: usize, size: usize) -> Result<Image, GpuError> {
-        let mosaic = grid * size;
-        if input.width < mosaic || input.height < mosaic {
-            return Err(GpuError::Unsupported(format!(
-                "a {}x{} image is smaller than the {mosaic}x{mosaic} fragment mosaic; enlarging it has no GPU kernel",
-                input.width, input.height
-            )));
-        }
-        let (rows, columns) =
-            fragments::source_tables(input.width, input.height, input.width, input.height, grid, size);
-        let as_i32 = |values: Vec<usize>| values.into_iter().map(|v| v as i32).collect();
-        Ok(self.remap(input, mosaic, mosaic, as_i32(rows), as_i32(columns), [0; 3]))
-    }
 
     /// Uploads the tables and allocates the intermediate images on `executor`.
     pub fn prepare(&self, executor: &mut dyn KernelExecutor) -> Result<PreparedPlan, GpuError> {
@@ -389,6 +182,84 @@ impl PreprocessPlan {
         let final_images =
             self.final_images.iter().map(|image| (image.buffer, buffers[image.buffer], image.bytes())).collect();
         Ok(PreparedPlan { launches, output_floats: self.output_floats, final_images })
+    }
+}
+
+/// The launches, with the tables the ops compute; each method allocates its output image.
+impl Planner for PreprocessPlan {
+    fn opencv_linear(&mut self, input: Image, width: usize, height: usize) -> Image {
+        let output = self.image(width, height);
+        let flat = |taps: Vec<opencv_linear::Tap>| -> Vec<i32> {
+            taps.iter().flat_map(|t| [t.i0 as i32, t.i1 as i32, t.w0, t.w1]).collect()
+        };
+        self.steps.push(Step::OpencvLinear {
+            input,
+            output,
+            columns: flat(opencv_linear::taps(input.width, width, true)),
+            rows: flat(opencv_linear::taps(input.height, height, false)),
+            half_by_area: opencv_linear::is_half_by_area(input.width, input.height, width, height),
+        });
+        output
+    }
+
+    /// Pillow's two passes (each skipped when its size does not change), as pil_resample.rs.
+    fn pil(&mut self, input: Image, width: usize, height: usize, filter: pil_resample::Filter) -> Image {
+        let rows = pil_resample::Coefficients::new(input.height, height, filter);
+        let (first_row, end_row) = rows.source_range();
+        let as_i32 = |values: &[usize]| values.iter().map(|&v| v as i32).collect::<Vec<_>>();
+        let (horizontal, row_offset) = if width == input.width {
+            (input, 0)
+        } else {
+            let columns = pil_resample::Coefficients::new(input.width, width, filter);
+            let output = self.image(width, end_row - first_row);
+            self.steps.push(Step::PilPass {
+                input,
+                output,
+                first: as_i32(&columns.first),
+                count: as_i32(&columns.count),
+                weights: columns.weights.clone(),
+                ksize: columns.ksize,
+                vertical: false,
+                row_offset: first_row,
+            });
+            (output, first_row)
+        };
+        if height == input.height {
+            // Pillow skips the vertical pass; the horizontal pass covered every row.
+            return horizontal;
+        }
+        let output = self.image(width, height);
+        self.steps.push(Step::PilPass {
+            input: horizontal,
+            output,
+            first: as_i32(&rows.first),
+            count: as_i32(&rows.count),
+            weights: rows.weights.clone(),
+            ksize: rows.ksize,
+            vertical: true,
+            row_offset,
+        });
+        output
+    }
+
+    fn remap(
+        &mut self,
+        input: Image,
+        width: usize,
+        height: usize,
+        rows: Vec<i32>,
+        columns: Vec<i32>,
+        fill: [u8; 3],
+    ) -> Image {
+        let output = self.image(width, height);
+        self.steps.push(Step::Remap { input, output, rows, columns, fill });
+        output
+    }
+
+
+    fn normalize(&mut self, input: Image, mean: [f32; 3], std: [f32; 3], range: f32) {
+        self.steps.push(Step::Normalize { input, offset: self.output_floats, mean, std, range });
+        self.output_floats += input.bytes();
     }
 }
 

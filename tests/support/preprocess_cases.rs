@@ -6,7 +6,10 @@
 use std::path::Path;
 
 use rand::{RngExt, SeedableRng};
-use vsrqa::bundle::{Bundle, Interpolation, PreprocessOp};
+use vsrqa::bundle::{
+    Bundle, CenterCrop, ExpandToSquare, Fragments, Interpolation, Normalize, PatchGrid, PreprocessOp, Resize,
+    ResizeShortSide, SplitHalves,
+};
 use vsrqa::frame::{convert, ColorMatrix, ColorRange, DeviceFrame, FrameView, PixelFormat, RgbImage};
 use vsrqa::gpu::kernels::KernelExecutor;
 use vsrqa::gpu::plan::{FrameConverter, PreprocessPlan};
@@ -71,56 +74,61 @@ pub fn tiny_branches() -> Vec<(String, Vec<PreprocessOp>)> {
 // CLIP's constants as the reference writes them (they round to the same f32).
 #[allow(clippy::excessive_precision)]
 pub fn full_size_op_lists() -> Vec<(&'static str, Vec<PreprocessOp>)> {
-    let imagenet = PreprocessOp::Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 };
-    let clip = PreprocessOp::Normalize {
+    let imagenet =
+        PreprocessOp::Normalize(Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 });
+    let clip = PreprocessOp::Normalize(Normalize {
         mean: [0.48145466, 0.4578275, 0.40821073],
         std: [0.26862954, 0.26130258, 0.27577711],
         range: 1.0,
-    };
+    });
     vec![
         (
             "spatial",
             vec![
-                PreprocessOp::ResizeShortSide {
+                PreprocessOp::ResizeShortSide(ResizeShortSide {
                     size: 384,
                     interpolation: Interpolation::OpencvLinear,
                     round_to_u8: false,
-                },
-                PreprocessOp::CenterCrop { height: 384, width: 384 },
+                }),
+                PreprocessOp::CenterCrop(CenterCrop { height: 384, width: 384 }),
                 imagenet,
             ],
         ),
         (
             "slowfast",
             vec![
-                PreprocessOp::Resize {
+                PreprocessOp::Resize(Resize {
                     height: 224,
                     width: 224,
                     interpolation: Interpolation::PilBilinear,
                     round_to_u8: false,
-                },
-                PreprocessOp::Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 },
+                }),
+                PreprocessOp::Normalize(Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 }),
             ],
         ),
-        ("liqe", vec![PreprocessOp::PatchGrid { size: 224, stride: 32, count: 15 }, clip.clone()]),
+        ("liqe", vec![PreprocessOp::PatchGrid(PatchGrid { size: 224, stride: 32, count: 15 }), clip.clone()]),
         (
             "fastvqa",
             vec![
-                PreprocessOp::Fragments { grid: 7, size: 32 },
-                PreprocessOp::Normalize { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], range: 255.0 },
+                PreprocessOp::Fragments(Fragments { grid: 7, size: 32 }),
+                PreprocessOp::Normalize(Normalize {
+                    mean: [123.675, 116.28, 103.53],
+                    std: [58.395, 57.12, 57.375],
+                    range: 255.0,
+                }),
             ],
         ),
         (
             "qalign",
             vec![
-                PreprocessOp::SplitHalves,
-                PreprocessOp::ExpandToSquare { fill: [122, 116, 104] },
-                PreprocessOp::Resize {
+                PreprocessOp::SplitHalves(SplitHalves {}),
+                PreprocessOp::ExpandToSquare(ExpandToSquare { fill: [122, 116, 104] }),
+                PreprocessOp::Resize(Resize {
                     height: 448,
                     width: 448,
                     interpolation: Interpolation::PilBicubic,
                     round_to_u8: false,
-                },
+                }),
                 clip,
             ],
         ),
@@ -178,7 +186,7 @@ pub fn tiny_branches_on_every_size(
     for (seed, &(width, height)) in sizes.iter().enumerate() {
         let frame = rgb_frame(width, height, seed as u64);
         for (name, ops) in tiny_branches() {
-            let cpu = vsrqa::branch::preprocess::run(&ops, &frame).unwrap();
+            let cpu = vsrqa::preprocess::run(&ops, &frame).unwrap();
             match run(&ops, &frame) {
                 Ok(gpu) => {
                     check(&format!("{name} on {width}x{height}"), &gpu, &cpu);

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use vsrqa::error::Error;
+use vsrqa::error::{Error, ErrorKind};
 
 /// Result of every vsrqa call. Negative values are errors; `vsrqa_last_error()` then says why.
 #[repr(i32)]
@@ -90,18 +90,18 @@ impl CError {
 
 impl From<Error> for CError {
     fn from(error: Error) -> Self {
-        let status = match &error {
-            Error::InvalidArgument(_) => VSRQA_ERROR_INVALID_ARGUMENT,
-            Error::UnsupportedFrame(_) => VSRQA_ERROR_UNSUPPORTED_FORMAT,
-            Error::Bundle { .. } => VSRQA_ERROR_BUNDLE,
-            Error::Backend(_) => VSRQA_ERROR_BACKEND,
-            Error::BackendUnavailable(_) => VSRQA_ERROR_BACKEND_UNAVAILABLE,
-            Error::SessionFinished => VSRQA_ERROR_SESSION_FINISHED,
-            Error::OutOfMemory(_) => VSRQA_ERROR_OUT_OF_MEMORY,
+        let status = match error.kind() {
+            ErrorKind::InvalidArgument => VSRQA_ERROR_INVALID_ARGUMENT,
+            ErrorKind::UnsupportedFrame => VSRQA_ERROR_UNSUPPORTED_FORMAT,
+            ErrorKind::Bundle => VSRQA_ERROR_BUNDLE,
+            ErrorKind::Backend => VSRQA_ERROR_BACKEND,
+            ErrorKind::BackendUnavailable => VSRQA_ERROR_BACKEND_UNAVAILABLE,
+            ErrorKind::SessionFinished => VSRQA_ERROR_SESSION_FINISHED,
+            ErrorKind::OutOfMemory => VSRQA_ERROR_OUT_OF_MEMORY,
             // Files are only written by the command line tool today; no C call reaches these.
-            Error::Input { .. } | Error::DiskFull { .. } => VSRQA_ERROR_INVALID_ARGUMENT,
-            // `Error` may grow (it is non-exhaustive); a new kind is an internal error here until
-            // it has a status of its own.
+            ErrorKind::Input | ErrorKind::DiskFull => VSRQA_ERROR_INVALID_ARGUMENT,
+            // `ErrorKind` may grow (it is non-exhaustive); a new kind is an internal error here
+            // until it has a status of its own.
             _ => VSRQA_ERROR_INTERNAL,
         };
         CError::new(status, error.to_string())

@@ -172,7 +172,7 @@ impl Decoder {
     /// damaged or incomplete FORMAT file"; "no video stream (streams: ...)"; "codec X has no
     /// decoder in this FFmpeg build"; a path with a NUL byte (or, off Unix, not UTF-8).
     pub fn open(path: &Path) -> Result<Decoder> {
-        let input_error = |message: String| Error::Input { path: path.to_path_buf(), message };
+        let input_error = |message: String| Error::input(path, message, None);
         let opened = open::open(path).map_err(input_error)?;
         let frame = Frame::new().ok_or_else(|| input_error("out of memory".into()))?;
         let packet = Packet::new().ok_or_else(|| input_error("out of memory".into()))?;
@@ -364,10 +364,9 @@ impl Decoder {
         self.finished = true;
         match self.broken.take() {
             None => Ok(None),
-            Some(cause) => Err(Error::Input {
-                path: self.path.clone(),
-                message: format!("the stream broke after {} frames: {cause}", self.frames),
-            }),
+            Some(cause) => {
+                Err(Error::input(&self.path, format!("the stream broke after {} frames: {cause}", self.frames), None))
+            }
         }
     }
 
@@ -379,10 +378,8 @@ impl Decoder {
         let index = self.frames;
         self.frames += 1;
         let path = self.path.clone();
-        let fail = |message: String| Error::Input {
-            path: path.clone(),
-            message: format!("the stream broke after {index} frames: {message}"),
-        };
+        let fail =
+            |message: String| Error::input(&path, format!("the stream broke after {index} frames: {message}"), None);
         let f = self.frame.get();
         let (raw_format, width, height, timestamp) = (f.format, f.width, f.height, f.best_effort_timestamp);
         if f.decode_error_flags != 0 || f.flags & ff::AV_FRAME_FLAG_CORRUPT != 0 {

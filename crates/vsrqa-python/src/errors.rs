@@ -15,17 +15,17 @@ pub fn exception(py: Python<'_>, class: &str, message: impl Into<String>) -> PyE
 
 /// The class for each vsrqa error, as the C API maps it to a status.
 pub fn from_vsrqa(py: Python<'_>, error: vsrqa::Error) -> PyErr {
-    use vsrqa::Error as E;
-    let class = match &error {
-        E::InvalidArgument(_) => "InvalidArgumentError",
-        E::UnsupportedFrame(_) => "UnsupportedFrameError",
-        E::Bundle { .. } => "BundleError",
-        E::Backend(_) => "BackendError",
-        E::BackendUnavailable(_) => "BackendUnavailableError",
-        E::SessionFinished => "SessionFinishedError",
-        E::Input { .. } => "InputError",
-        E::DiskFull { .. } => "DiskFullError",
-        E::OutOfMemory(_) => "OutOfMemoryError",
+    use vsrqa::ErrorKind as K;
+    let class = match error.kind() {
+        K::InvalidArgument => "InvalidArgumentError",
+        K::UnsupportedFrame => "UnsupportedFrameError",
+        K::Bundle => "BundleError",
+        K::Backend => "BackendError",
+        K::BackendUnavailable => "BackendUnavailableError",
+        K::SessionFinished => "SessionFinishedError",
+        K::Input => "InputError",
+        K::DiskFull => "DiskFullError",
+        K::OutOfMemory => "OutOfMemoryError",
         // A kind added to the library later: the base class (VSRQA_ERROR_INTERNAL), as the C API.
         _ => "VsrqaError",
     };

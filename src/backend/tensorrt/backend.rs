@@ -19,7 +19,7 @@ use super::runtime::{Context, Engine};
 use super::GpuOptions;
 use crate::backend::cuda_device as device;
 use crate::backend::{Backend, BackendKind, Network, NetworkRequest, Tensor};
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuError, Result};
 
 pub struct TensorRtBackend {
     library: TensorRtLibrary,
@@ -37,12 +37,23 @@ pub struct TensorRtBackend {
     fallback: crate::backend::cpu::CpuBackend,
 }
 
-fn unavailable(reason: impl std::fmt::Display) -> Error {
-    Error::BackendUnavailable(format!("tensorrt: {reason}"))
+/// A GPU error as the engine reports it: its kind kept, "tensorrt: " before its text.
+fn tensorrt_error(error: GpuError) -> Error {
+    Error::Gpu(error.context("tensorrt"))
 }
 
-fn backend_error(reason: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("tensorrt: {reason}"))
+/// The backend cannot start here: whatever failed while setting it up, the host lacks something.
+fn unavailable(reason: impl std::fmt::Display) -> Error {
+    tensorrt_error(GpuError::Unavailable(reason.to_string()))
+}
+
+fn cuda(error: cudarc::driver::DriverError) -> Error {
+    tensorrt_error(GpuError::Cuda(format!("CUDA: {error}")))
+}
+
+/// An engine this backend cannot run (its inputs and outputs are not what vsrqa feeds it).
+fn unsupported_engine(reason: String) -> Error {
+    tensorrt_error(GpuError::Unsupported(reason))
 }
 
 impl TensorRtBackend {
@@ -83,7 +94,7 @@ impl TensorRtBackend {
             }
         }
         let config = build_config(request.sample_shape, request.max_batch, &self.build);
-        let plan = build_plan(&self.library, request.path, &config).map_err(backend_error)?;
+        let plan = build_plan(&self.library, request.path, &config).map_err(tensorrt_error)?;
         if let Some(cache) = &self.cache {
             let _ = cache.store(request.name, key, &plan);
         }
@@ -94,7 +105,7 @@ impl TensorRtBackend {
     fn key(&self, request: &NetworkRequest<'_>) -> Result<String> {
         let config = build_config(request.sample_shape, request.max_batch, &self.build);
         let gpu = (self.library.flavor == Flavor::TensorRt).then_some(&self.gpu);
-        engine_cache_key(request.sha256, &config, &self.library, gpu).map_err(backend_error)
+        engine_cache_key(request.sha256, &config, &self.library, gpu).map_err(tensorrt_error)
     }
 }
 
@@ -124,7 +135,7 @@ impl Backend for TensorRtBackend {
     }
 
     fn load_network(&self, path: &std::path::Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
-        let sha256 = crate::hash::sha256_file(path).map_err(|e| backend_error(format!("{}: {e}", path.display())))?;
+        let sha256 = crate::hash::sha256_file(path).map_err(|e| Error::bundle_caused(path, format!("cannot read the network: {e}"), e))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         self.load_branch_network(&NetworkRequest { name: &name, path, sha256: &sha256, sample_shape, max_batch: 1 })
     }
@@ -161,15 +172,15 @@ impl TensorRtBackend {
     fn load_engine(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
         let library = &self.library.path;
         // TensorRT allocates the engine's weights on the thread's current device: make it ours.
-        self.stream.context().bind_to_thread().map_err(|e| backend_error(format!("CUDA: {e}")))?;
+        self.stream.context().bind_to_thread().map_err(cuda)?;
         // A cached plan that this library or GPU refuses (e.g. from another release) is rebuilt once.
         let key = self.key(request)?;
         let engine = match Engine::deserialize(library, &self.plan(request, &key, false)?) {
             Ok(engine) => engine,
             Err(_) if self.cache.is_some() => {
-                Engine::deserialize(library, &self.plan(request, &key, true)?).map_err(backend_error)?
+                Engine::deserialize(library, &self.plan(request, &key, true)?).map_err(tensorrt_error)?
             }
-            Err(error) => return Err(backend_error(error)),
+            Err(error) => return Err(tensorrt_error(error)),
         };
         // TensorRT-RTX compiles kernels for this GPU at load; they are kept beside the plan.
         let runtime_cache = match (&self.cache, self.library.flavor) {
@@ -241,7 +252,7 @@ impl Runner {
         let tensors = engine.tensors();
         let (inputs, outputs): (Vec<_>, Vec<_>) = tensors.iter().partition(|t| t.is_input);
         let ([input], [output]) = (inputs.as_slice(), outputs.as_slice()) else {
-            return Err(backend_error(format!(
+            return Err(unsupported_engine(format!(
                 "{}: {} inputs and {} outputs; one of each is supported",
                 request.name,
                 inputs.len(),
@@ -249,19 +260,18 @@ impl Runner {
             )));
         };
         if !input.is_float || !output.is_float {
-            return Err(backend_error(format!("{}: inputs and outputs must be float32", request.name)));
+            return Err(unsupported_engine(format!("{}: inputs and outputs must be float32", request.name)));
         }
         let output_len = output.dims.iter().skip(1).map(|&d| usize::try_from(d).unwrap_or(0)).product::<usize>();
         if output_len == 0 {
             // A dynamic (-1) or empty dimension past the batch: the buffer cannot be sized.
-            return Err(backend_error(format!(
+            return Err(unsupported_engine(format!(
                 "{}: output {} has shape {:?}; only the batch dimension may be dynamic",
                 request.name, output.name, output.dims
             )));
         }
         let sample_len = request.sample_shape.iter().product::<usize>();
         let max_batch = request.max_batch.max(1);
-        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
         let activations = stream.alloc_zeros::<u8>(engine.device_memory_size().max(1)).map_err(cuda)?;
         let input_buffer = stream.alloc_zeros::<f32>(max_batch * sample_len).map_err(cuda)?;
         let output_buffer = stream.alloc_zeros::<f32>(max_batch * output_len).map_err(cuda)?;
@@ -270,7 +280,7 @@ impl Runner {
             runtime_cache.as_ref().and_then(|file| file.cache.load_runtime(&file.branch, &file.key).ok().flatten());
         let rtx_graphs = graphs == Some(Flavor::Rtx);
         let mut context =
-            engine.create_context(seed.as_deref().unwrap_or_default(), rtx_graphs).map_err(backend_error)?;
+            engine.create_context(seed.as_deref().unwrap_or_default(), rtx_graphs).map_err(tensorrt_error)?;
         let (address, size) = (activations.device_ptr(&stream).0, engine.device_memory_size());
         // SAFETY: `activations` holds `size` bytes and lives as long as the context (same struct).
         unsafe { context.set_device_memory(address, size) };
@@ -299,13 +309,12 @@ impl Runner {
     /// with graphs on TensorRT 10/11 and the same batch size as the last run, the captured graph
     /// (captured now if there is none yet).
     fn enqueue(&mut self, batch: usize) -> Result<()> {
-        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
         let stream = self.stream.cu_stream() as u64;
         let same_shape = self.last_batch.replace(batch) == Some(batch);
         if !self.capture_graphs || !same_shape {
             self.graph = None;
             // SAFETY: the shape and both tensor addresses are set (run_chunk); the stream is live.
-            return unsafe { self.context.enqueue(stream) }.map_err(backend_error);
+            return unsafe { self.context.enqueue(stream) }.map_err(tensorrt_error);
         }
         if let Some(CapturedGraph(graph)) = &self.graph {
             return graph.launch().map_err(cuda);
@@ -317,8 +326,8 @@ impl Runner {
         let queued = unsafe { self.context.enqueue(stream) };
         // The capture must end whatever happened, or the stream stays unusable.
         let captured = self.stream.end_capture(CUgraphInstantiate_flags(0));
-        queued.map_err(backend_error)?;
-        let graph = captured.map_err(cuda)?.ok_or_else(|| backend_error("CUDA captured an empty graph"))?;
+        queued.map_err(tensorrt_error)?;
+        let graph = captured.map_err(cuda)?.ok_or_else(|| tensorrt_error(GpuError::Cuda("CUDA captured an empty graph".into())))?;
         graph.launch().map_err(cuda)?;
         self.graph = Some(CapturedGraph(graph));
         Ok(())
@@ -341,20 +350,19 @@ impl Runner {
 
     /// Runs `batch <= max_batch` samples; returns their outputs.
     fn run_chunk(&mut self, batch: usize, input: &[f32]) -> Result<Vec<f32>> {
-        let cuda = |e: cudarc::driver::DriverError| backend_error(format!("CUDA: {e}"));
         // Any thread may run a network; TensorRT works in the thread's current context.
         self.stream.context().bind_to_thread().map_err(cuda)?;
         let mut destination = self.input.slice_mut(0..input.len());
         self.stream.memcpy_htod(input, &mut destination).map_err(cuda)?;
         let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
-        self.context.set_input_shape(&self.input_name, &shape).map_err(backend_error)?;
+        self.context.set_input_shape(&self.input_name, &shape).map_err(tensorrt_error)?;
         let input_address = self.input.device_ptr(&self.stream).0;
         let output_address = self.output.device_ptr(&self.stream).0;
         // SAFETY: both buffers hold `max_batch` samples (>= batch) and live as long as `self`;
         // the stream is the one the buffers were allocated on, alive through `self.stream`.
         unsafe {
-            self.context.set_tensor_address(&self.input_name, input_address).map_err(backend_error)?;
-            self.context.set_tensor_address(&self.output_name, output_address).map_err(backend_error)?;
+            self.context.set_tensor_address(&self.input_name, input_address).map_err(tensorrt_error)?;
+            self.context.set_tensor_address(&self.output_name, output_address).map_err(tensorrt_error)?;
         }
         let queued = self.enqueue(batch);
         if queued.is_err() {
@@ -375,7 +383,7 @@ struct TensorRtNetwork {
 
 impl Network for TensorRtNetwork {
     fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor> {
-        let mut runner = self.runner.lock().map_err(|_| backend_error("a previous run panicked"))?;
+        let mut runner = self.runner.lock().map_err(|_| Error::Backend("tensorrt: a previous run panicked".into()))?;
         if input.len() != batch * runner.sample_len {
             return Err(Error::invalid(format!(
                 "{} floats for a batch of {batch} samples of {}",

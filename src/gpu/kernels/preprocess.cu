@@ -1,6 +1,6 @@
 // vsrqa's preprocessing on the GPU, compiled at run time with NVRTC.
 //
-// Every kernel reproduces one step of the CPU path (src/frame, src/branch/preprocess.rs) with the
+// Every kernel reproduces one step of the CPU path (src/frame, src/preprocess) with the
 // same arithmetic: the integer resamplers bit for bit, the colour conversion through the same
 // float64 tables (computed on the host by the CPU path's own code), the normalization in float32
 // with the same operations in the same order (compiled with --fmad=false, so nothing is fused).

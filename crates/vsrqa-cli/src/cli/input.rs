@@ -91,7 +91,7 @@ enum Reader {
 
 impl Clip {
     pub fn open(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
-        let input_error = |message: String| Failure::from(vsrqa::Error::Input { path: path.to_path_buf(), message });
+        let input_error = |message: String| Failure::from(vsrqa::Error::input(path, message, None));
         // Command-line mistakes are reported before any file is touched.
         let format = options
             .pix_fmt
@@ -223,7 +223,7 @@ impl Clip {
             Reader::Raw(input) => raw::read_frame(input, &mut self.buffer, self.frames_read),
             Reader::Ffmpeg { .. } => return Ok(None),
         }
-        .map_err(|e| vsrqa::Error::Input { path: self.path.clone(), message: e.to_string() })?;
+        .map_err(|e| vsrqa::Error::input(&self.path, e.to_string(), Some(std::sync::Arc::new(e))))?;
         if !more {
             return Ok(None);
         }
