@@ -185,6 +185,30 @@ fn score_raw_frames_gives_the_y4m_result() {
     assert_eq!(partial["frame_scores"].as_array().unwrap().len(), 3);
 }
 
+/// A named pipe is read once, as a stream: nothing else may open it again (a second reader takes
+/// bytes from the frames). The writer is this test, so the command can only finish by reading it.
+#[test]
+fn score_reads_a_named_pipe_like_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("clip.y4m");
+    let path = std::ffi::CString::new(pipe.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let sample = std::fs::read(data("sample.y4m")).unwrap();
+    let writer = std::thread::spawn({
+        let pipe = pipe.clone();
+        move || std::io::Write::write_all(&mut std::fs::File::create(pipe).unwrap(), &sample)
+    });
+    let bundle = data("tiny_bundle");
+    let through_the_pipe = json(&vsrqa(&["score", "-m", bundle.to_str().unwrap(), pipe.to_str().unwrap()]));
+    writer.join().unwrap().unwrap();
+    let from_the_file = json(&vsrqa(&["score", "-m", bundle.to_str().unwrap(), data("sample.y4m").to_str().unwrap()]));
+    assert_eq!(through_the_pipe["partial"], false, "{through_the_pipe}");
+    assert_eq!(through_the_pipe["frames"], from_the_file["frames"]);
+    assert_eq!(through_the_pipe["frame_scores"], from_the_file["frame_scores"]);
+    assert_eq!(through_the_pipe["clip_score"], from_the_file["clip_score"]);
+}
+
 #[test]
 fn usage_errors_exit_with_2_and_say_what_is_missing() {
     let bundle = data("tiny_bundle");

@@ -74,7 +74,8 @@ impl Drop for Progress {
 
 /// The clip's frame count from its file size, for Y4M files whose frame headers are plain
 /// "FRAME" and for raw files; the container's count (or duration x fps) for FFmpeg-decoded
-/// files; `None` for stdin.
+/// files; `None` for stdin and other streams (a named pipe: reading its header again here would
+/// take bytes from the frames).
 pub fn estimate_frames(clip: &Clip) -> Option<u64> {
     if clip.path == Path::new("-") {
         return None;
@@ -82,7 +83,8 @@ pub fn estimate_frames(clip: &Clip) -> Option<u64> {
     if clip.frames_hint.is_some() {
         return clip.frames_hint;
     }
-    let file_len = std::fs::metadata(&clip.path).ok()?.len();
+    let metadata = std::fs::metadata(&clip.path).ok().filter(std::fs::Metadata::is_file)?;
+    let file_len = metadata.len();
     let frame_len = raw::frame_len(clip.format, clip.width, clip.height) as u64;
     if frame_len == 0 {
         return None;

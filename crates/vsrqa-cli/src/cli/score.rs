@@ -128,22 +128,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     let write_error = |e: io::Error| Failure::from(format!("writing the report: {e}"));
 
-    let logger: Option<vsrqa::engine::Logger> = if args.verbose {
-        Some(std::sync::Arc::new(|level, message: &str| eprintln!("vsrqa: {level:?}: {message}")))
-    } else {
-        None
-    };
-    let engine = Engine::new(
-        &args.model,
-        EngineOptions {
-            backend,
-            threads: args.threads,
-            logger,
-            gpu: super::gpu_options(),
-            color_conversion: conversion,
-            ..EngineOptions::default()
-        },
-    )?;
+    let engine = open_engine(args, backend, conversion)?;
     options.conversion = engine.color_conversion();
     check_matrix_applies(options.matrix, options.conversion)?;
     // On every run and never on stdout (the report). With --verbose the engine's log already
@@ -175,33 +160,58 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     writer.finish(&reports).map_err(write_error)?;
 
     if let (Some(path), Some(kind)) = (&args.plot, plot_kind) {
-        let mut series: Vec<Series> = Vec::new();
-        for r in reports.iter().filter(|r| !r.frames.is_empty()) {
-            let label = r.path.display().to_string();
-            series.push(Series {
-                label: label.clone(),
-                points: r.frames.iter().map(|f| (f.frame_index, f.score)).collect(),
-            });
-            // Each window's score as a step over its frames.
-            if r.windows().len() > 1 {
-                let steps = r.windows().iter().flat_map(|w| {
-                    let c = &w.clip;
-                    [(c.first_frame, c.score), (c.first_frame + c.frames - 1, c.score)]
-                });
-                series.push(Series { label: format!("{label} (windows)"), points: steps.collect() });
-            }
-        }
-        let last_frame = reports.iter().filter_map(|r| r.clip.map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
-        plot::draw(path, kind, &series, last_frame)?;
+        draw_plot(path, kind, &reports)?;
     }
+    exit_status(&reports)
+}
 
+/// The engine the command scores with; `--verbose` prints its log on stderr.
+fn open_engine(args: &Args, backend: BackendKind, conversion: Option<ColorConversion>) -> Result<Engine, Failure> {
+    let logger: Option<vsrqa::engine::Logger> = if args.verbose {
+        Some(std::sync::Arc::new(|level, message: &str| eprintln!("vsrqa: {level:?}: {message}")))
+    } else {
+        None
+    };
+    let options = EngineOptions {
+        backend,
+        threads: args.threads,
+        logger,
+        gpu: super::gpu_options(),
+        color_conversion: conversion,
+        ..EngineOptions::default()
+    };
+    Ok(Engine::new(&args.model, options)?)
+}
+
+/// Draws each file's key-frame scores, and its windows' scores as steps, into `path`.
+fn draw_plot(path: &Path, kind: PlotKind, reports: &[FileReport]) -> Result<(), Failure> {
+    let mut series: Vec<Series> = Vec::new();
+    for r in reports.iter().filter(|r| !r.frames.is_empty()) {
+        let label = r.path.display().to_string();
+        series
+            .push(Series { label: label.clone(), points: r.frames.iter().map(|f| (f.frame_index, f.score)).collect() });
+        // Each window's score as a step over its frames.
+        if r.windows().len() > 1 {
+            let steps = r.windows().iter().flat_map(|w| {
+                let c = &w.clip;
+                [(c.first_frame, c.score), (c.first_frame + c.frames - 1, c.score)]
+            });
+            series.push(Series { label: format!("{label} (windows)"), points: steps.collect() });
+        }
+    }
+    let last_frame = reports.iter().filter_map(|r| r.clip.map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
+    plot::draw(path, kind, &series, last_frame)?;
+    Ok(())
+}
+
+/// The command's result once every file is reported: failed files were named on stderr already.
+fn exit_status(reports: &[FileReport]) -> Result<(), Failure> {
     let failed = reports.iter().filter(|r| r.failed()).count();
     if failed == 0 {
         return Ok(());
     }
     let usage = reports.iter().any(|r| r.usage_error);
     if reports.len() == 1 {
-        // The error is already on stderr.
         Err(Failure::silent(usage))
     } else {
         Err(Failure { message: format!("{failed} of {} inputs failed", reports.len()), usage })
@@ -389,15 +399,75 @@ impl KeyFramePredictor {
     }
 }
 
-/// Opens the reference clip with the inputs' raw options, or without --pix-fmt/--size when
-/// those do not fit it (a Y4M reference for raw inputs).
-fn open_reference(path: &Path, options: &RawOptions) -> Result<Clip, Failure> {
-    match Clip::open(path, options) {
-        Err(f) if f.usage && (options.pix_fmt.is_some() || options.size.is_some()) => {
-            let without = RawOptions { pix_fmt: None, size: None, ..*options };
-            Clip::open(path, &without).map_err(|_| f)
+/// The `--reference` clip of one file, read frame for frame beside it.
+struct Reference {
+    clip: Clip,
+    path: PathBuf,
+    /// The scored file, named first in every message.
+    scored: PathBuf,
+}
+
+impl Reference {
+    /// Opens the reference with the inputs' raw options, or without --pix-fmt/--size when those
+    /// do not fit it (a Y4M reference for raw inputs); it must have the scored clip's size.
+    fn open(path: &Path, options: &RawOptions, scored: &Clip, scored_path: &Path) -> Result<Reference, Failure> {
+        let clip = match Clip::open(path, options) {
+            Err(f) if f.usage && (options.pix_fmt.is_some() || options.size.is_some()) => {
+                let without = RawOptions { pix_fmt: None, size: None, ..*options };
+                Clip::open(path, &without).map_err(|_| f)
+            }
+            other => other,
         }
-        other => other,
+        .map_err(|f| Failure { message: format!("{}: reference {}", scored_path.display(), f.message), ..f })?;
+        let reference = Reference { clip, path: path.to_path_buf(), scored: scored_path.to_path_buf() };
+        if (reference.clip.width, reference.clip.height) != (scored.width, scored.height) {
+            let (r, c) = (&reference.clip, scored);
+            return Err(reference.failure(format!(
+                "the reference {} is {}x{}, this clip is {}x{}: they must be the same size",
+                reference.path.display(),
+                r.width,
+                r.height,
+                c.width,
+                c.height
+            )));
+        }
+        Ok(reference)
+    }
+
+    /// Reads the reference's frame `index` and, for a key frame, compares `frame` with it.
+    fn compare(
+        &mut self,
+        index: u64,
+        frame: &vsrqa::frame::FrameView<'_>,
+        is_key: bool,
+    ) -> Result<Option<Comparison>, Failure> {
+        match self.clip.next_frame() {
+            Ok(Some(reference)) if is_key => metrics::compare(&reference, frame)
+                .map(Some)
+                .map_err(|e| self.failure(format!("frame {index} against the reference {}: {e}", self.path.display()))),
+            Ok(Some(_)) => Ok(None),
+            Ok(None) => Err(self.failure(format!(
+                "the reference {} has {index} frames, this clip has more: they must have the same frame count",
+                self.path.display()
+            ))),
+            Err(f) => Err(self.failure(format!("reference {}", f.message))),
+        }
+    }
+
+    /// Checks that the reference ends where the clip did, after `frames` frames.
+    fn check_ended(&mut self, frames: u64) -> Result<(), Failure> {
+        match self.clip.next_frame() {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err(self.failure(format!(
+                "the reference {} has more frames than this clip ({frames}): they must have the same frame count",
+                self.path.display()
+            ))),
+            Err(f) => Err(self.failure(format!("reference {}", f.message))),
+        }
+    }
+
+    fn failure(&self, message: String) -> Failure {
+        Failure::from(format!("{}: {message}", self.scored.display()))
     }
 }
 
@@ -411,189 +481,190 @@ fn score_file(
     label: String,
 ) -> FileReport {
     let mut report = FileReport::new(path);
-    let fail = |mut report: FileReport, message: String, usage: bool| {
-        report.error = Some(message);
-        report.usage_error = usage;
-        report
-    };
-    let mut clip = match Clip::open(path, options) {
-        Ok(clip) => clip,
-        Err(f) => return fail(report, naming(path, &f.message), f.usage),
-    };
-    report.input = Some(InputInfo::of(&clip));
-
-    let mut reference = None;
-    if let Some(ref_path) = reference_path {
-        let r = match open_reference(ref_path, options) {
-            Ok(r) => r,
-            Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), f.usage),
+    let mut scored = Scored::default();
+    let result = (|| {
+        let mut clip = Clip::open(path, options).map_err(|f| Stop::before(naming(path, &f.message), f.usage))?;
+        report.input = Some(InputInfo::of(&clip));
+        let mut reference = match reference_path {
+            Some(reference) => {
+                Some(Reference::open(reference, options, &clip, path).map_err(|f| Stop::before(f.message, f.usage))?)
+            }
+            None => None,
         };
-        if (r.width, r.height) != (clip.width, clip.height) {
-            let message = format!(
-                "{}: the reference {} is {}x{}, this clip is {}x{}: they must be the same size",
-                path.display(),
-                ref_path.display(),
-                r.width,
-                r.height,
-                clip.width,
-                clip.height
-            );
-            return fail(report, message, false);
+        let scoring = choice.at(engine, clip.fps).map_err(|e| Stop::before(naming(path, &e.to_string()), true))?;
+        let mut scorer = FileScorer::start(engine, &clip, scoring, path)?;
+        let progress = Progress::start(show_progress, label, progress::estimate_frames(&clip));
+        let stream_error = loop {
+            let frame = match clip.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break None,
+                Err(f) => break Some(naming(path, &f.message)),
+            };
+            scorer.push(frame, reference.as_mut(), &mut scored)?;
+            progress.frame_done();
+        };
+        progress.finish();
+        // Notes that decoding added (a frame flagged interlaced, another source format).
+        report.input = Some(InputInfo::of(&clip));
+        if let (None, Some(reference)) = (&stream_error, reference.as_mut()) {
+            reference.check_ended(scorer.index).map_err(|f| Stop::before(f.message, false))?;
         }
-        reference = Some(r);
+        if scorer.session.frames_pushed() == 0 {
+            let message = stream_error.unwrap_or_else(|| format!("{}: the clip has no frames", path.display()));
+            return Err(Stop::before(message, false));
+        }
+        scorer.finish(&mut report, &mut scored)?;
+        if let Some(error) = stream_error {
+            report.partial = true;
+            report.error = Some(error);
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => report.frames = rows(scored.scores, &scored.compared),
+        Err(stop) => {
+            if stop.keep_frames {
+                report.frames = rows(scored.scores, &scored.compared);
+            }
+            report.error = Some(stop.message);
+            report.usage_error = stop.usage;
+        }
+    }
+    report
+}
+
+/// Why a file's scoring stopped early, and whether the key frames scored until then are
+/// reported (a network or session failure) or not (the inputs disagree).
+struct Stop {
+    message: String,
+    usage: bool,
+    keep_frames: bool,
+}
+
+impl Stop {
+    fn before(message: String, usage: bool) -> Stop {
+        Stop { message, usage, keep_frames: false }
     }
 
-    let scoring = match choice.at(engine, clip.fps) {
-        Ok(scoring) => scoring,
-        Err(e) => return fail(report, naming(path, &e.to_string()), true),
-    };
-    let mut session = match engine.session(clip.fps) {
-        Ok(s) => s,
-        Err(e) => return fail(report, naming(path, &e.to_string()), false),
-    };
-    let mut keys = KeyFramePredictor::new(engine, clip.fps);
-    let mut compared: BTreeMap<u64, Comparison> = BTreeMap::new();
-    let mut scores = Vec::new();
-    let mut parts: Vec<Part> = Vec::new();
-    let mut sizes = vec![(clip.width, clip.height)];
-    let mut part = PartStart { segment: 0, window: 0, first_frame: 0, key_frames_before: 0 };
-    let mut size_changes = Vec::new();
-    let fps = clip.fps;
-    let progress = Progress::start(show_progress, label, progress::estimate_frames(&clip));
-    let mut stream_error = None;
-    let mut index = 0u64;
-    loop {
-        let frame = match clip.next_frame() {
-            Ok(Some(frame)) => frame,
-            Ok(None) => break,
-            Err(f) => {
-                stream_error = Some(naming(path, &f.message));
-                break;
-            }
-        };
-        let size_changed = (frame.width, frame.height) != sizes[part.segment as usize];
-        let window_full = matches!(scoring.cut, Cut::Windows(n) if session.frames_pushed() >= n);
+    fn after(message: String) -> Stop {
+        Stop { message, usage: false, keep_frames: true }
+    }
+}
+
+/// What a file's scoring has produced so far: kept when it stops early.
+#[derive(Default)]
+struct Scored {
+    scores: Vec<(Tag, vsrqa::FrameScore)>,
+    compared: BTreeMap<u64, Comparison>,
+}
+
+/// A file's frames cut into parts (a window, or the frames of one size), each scored as a clip by
+/// its own session.
+struct FileScorer<'a> {
+    engine: &'a Engine,
+    path: &'a Path,
+    fps: f64,
+    scoring: Scoring,
+    session: vsrqa::Session,
+    keys: KeyFramePredictor,
+    part: PartStart,
+    parts: Vec<Part>,
+    /// The frame size of each segment, and the changes between them, for the report.
+    sizes: Vec<(u32, u32)>,
+    size_changes: Vec<String>,
+    /// The next frame's index in the file.
+    index: u64,
+}
+
+impl<'a> FileScorer<'a> {
+    fn start(engine: &'a Engine, clip: &Clip, scoring: Scoring, path: &'a Path) -> Result<FileScorer<'a>, Stop> {
+        let session = engine.session(clip.fps).map_err(|e| Stop::before(naming(path, &e.to_string()), false))?;
+        Ok(FileScorer {
+            engine,
+            path,
+            fps: clip.fps,
+            scoring,
+            session,
+            keys: KeyFramePredictor::new(engine, clip.fps),
+            part: PartStart { segment: 0, window: 0, first_frame: 0, key_frames_before: 0 },
+            parts: Vec::new(),
+            sizes: vec![(clip.width, clip.height)],
+            size_changes: Vec::new(),
+            index: 0,
+        })
+    }
+
+    fn failed(&self, error: vsrqa::Error) -> Stop {
+        Stop::after(naming(self.path, &error.to_string()))
+    }
+
+    fn push(
+        &mut self,
+        frame: vsrqa::frame::FrameView<'_>,
+        reference: Option<&mut Reference>,
+        scored: &mut Scored,
+    ) -> Result<(), Stop> {
+        let index = self.index;
+        let size = self.sizes[self.part.segment as usize];
+        let size_changed = (frame.width, frame.height) != size;
+        let window_full = matches!(self.scoring.cut, Cut::Windows(n) if self.session.frames_pushed() >= n);
         if size_changed || window_full {
             // A clip has one frame size, and a window at most its length: the frames so far are
             // a part, scored as a clip.
-            match close_part(&mut session, &part, &mut scores) {
-                Ok(done) => parts.push(done),
-                Err(e) => {
-                    report.frames = rows(scores, &compared);
-                    return fail(report, naming(path, &e.to_string()), false);
-                }
-            }
+            let done = close_part(&mut self.session, &self.part, &mut scored.scores).map_err(|e| self.failed(e))?;
+            self.parts.push(done);
             if size_changed {
-                size_changes.push(format!(
-                    "frame {index}: {}x{} to {}x{}",
-                    sizes[part.segment as usize].0, sizes[part.segment as usize].1, frame.width, frame.height
-                ));
-                sizes.push((frame.width, frame.height));
+                self.size_changes
+                    .push(format!("frame {index}: {}x{} to {}x{}", size.0, size.1, frame.width, frame.height));
+                self.sizes.push((frame.width, frame.height));
             }
-            session = match engine.session(fps) {
-                Ok(s) => s,
-                Err(e) => return fail(report, naming(path, &e.to_string()), false),
-            };
-            keys = KeyFramePredictor::new(engine, fps);
-            part = PartStart {
-                segment: sizes.len() as u32 - 1,
-                window: part.window + 1,
+            self.session =
+                self.engine.session(self.fps).map_err(|e| Stop::before(naming(self.path, &e.to_string()), false))?;
+            self.keys = KeyFramePredictor::new(self.engine, self.fps);
+            self.part = PartStart {
+                segment: self.sizes.len() as u32 - 1,
+                window: self.part.window + 1,
                 first_frame: index,
-                key_frames_before: parts.iter().map(|p| p.clip.key_frames).sum(),
+                key_frames_before: self.parts.iter().map(|p| p.clip.key_frames).sum(),
             };
         }
-        let is_key = keys.is_key(index - part.first_frame);
-        if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
-            match r.next_frame() {
-                Ok(Some(ref_frame)) => {
-                    if is_key {
-                        match metrics::compare(&ref_frame, &frame) {
-                            Ok(c) => {
-                                compared.insert(index, c);
-                            }
-                            Err(e) => {
-                                let message = format!(
-                                    "{}: frame {index} against the reference {}: {e}",
-                                    path.display(),
-                                    ref_path.display()
-                                );
-                                return fail(report, message, false);
-                            }
-                        }
-                    }
-                }
-                Ok(None) => {
-                    let message = format!(
-                        "{}: the reference {} has {index} frames, this clip has more: they must have the same frame count",
-                        path.display(),
-                        ref_path.display()
-                    );
-                    return fail(report, message, false);
-                }
-                Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), false),
+        let is_key = self.keys.is_key(index - self.part.first_frame);
+        if let Some(reference) = reference {
+            if let Some(comparison) =
+                reference.compare(index, &frame, is_key).map_err(|f| Stop::before(f.message, false))?
+            {
+                scored.compared.insert(index, comparison);
             }
         }
-        if let Err(e) = session.push(frame) {
-            report.frames = rows(std::mem::take(&mut scores), &compared);
-            return fail(report, format!("{}: frame {index}: {e}", path.display()), false);
-        }
-        scores.extend(std::iter::from_fn(|| session.poll()).map(|s| part.in_file(s)));
-        progress.frame_done();
-        index += 1;
+        self.session.push(frame).map_err(|e| Stop::after(format!("{}: frame {index}: {e}", self.path.display())))?;
+        let part = &self.part;
+        scored.scores.extend(std::iter::from_fn(|| self.session.poll()).map(|s| part.in_file(s)));
+        self.index += 1;
+        Ok(())
     }
-    progress.finish();
-    // Notes that decoding added (a frame flagged interlaced, another source format).
-    report.input = Some(InputInfo::of(&clip));
 
-    if stream_error.is_none() {
-        if let (Some(r), Some(ref_path)) = (reference.as_mut(), reference_path) {
-            match r.next_frame() {
-                Ok(None) => {}
-                Ok(Some(_)) => {
-                    let message = format!(
-                        "{}: the reference {} has more frames than this clip ({index}): they must have the same frame count",
-                        path.display(),
-                        ref_path.display()
-                    );
-                    return fail(report, message, false);
-                }
-                Err(f) => return fail(report, format!("{}: reference {}", path.display(), f.message), false),
+    /// Closes the last part and fills in the report: the pooled score, the segments, the notes.
+    fn finish(mut self, report: &mut FileReport, scored: &mut Scored) -> Result<(), Stop> {
+        let done = close_part(&mut self.session, &self.part, &mut scored.scores).map_err(|e| self.failed(e))?;
+        self.parts.push(done);
+        report.clip = self.scoring.pooled(&self.parts);
+        if let Some(input) = &mut report.input {
+            if self.sizes.len() > 1 {
+                input.notes.push(format!(
+                    "the frame size changes ({}): a clip has one frame size, so the file is scored as {} segments, \
+                     each scored as clips of its own; clip_score pools them ({})",
+                    self.size_changes.join("; "),
+                    self.sizes.len(),
+                    self.scoring.pooling
+                ));
             }
+            input.notes.extend(self.scoring.notes(&self.parts));
         }
+        report.segments = segments(&self.scoring, &self.parts, &self.sizes);
+        report.parts = self.parts;
+        report.scoring = Some(self.scoring);
+        Ok(())
     }
-    if session.frames_pushed() == 0 {
-        let message = stream_error.unwrap_or_else(|| format!("{}: the clip has no frames", path.display()));
-        return fail(report, message, false);
-    }
-    match close_part(&mut session, &part, &mut scores) {
-        Ok(done) => parts.push(done),
-        Err(e) => {
-            report.frames = rows(scores, &compared);
-            return fail(report, naming(path, &e.to_string()), false);
-        }
-    }
-    report.clip = scoring.pooled(&parts);
-    if let Some(input) = &mut report.input {
-        if sizes.len() > 1 {
-            input.notes.push(format!(
-                "the frame size changes ({}): a clip has one frame size, so the file is scored as {} segments, \
-                 each scored as clips of its own; clip_score pools them ({})",
-                size_changes.join("; "),
-                sizes.len(),
-                scoring.pooling
-            ));
-        }
-        input.notes.extend(scoring.notes(&parts));
-    }
-    report.segments = segments(&scoring, &parts, &sizes);
-    report.frames = rows(scores, &compared);
-    report.parts = parts;
-    report.scoring = Some(scoring);
-    if let Some(error) = stream_error {
-        report.partial = true;
-        report.error = Some(error);
-    }
-    report
 }
 
 /// Where the part in progress (a window, or a whole segment) starts in the file.
