@@ -3,8 +3,8 @@
 //! at once (destroy does nothing), in blocking and non-blocking sessions, with and without
 //! windows. Without the check these calls deadlock on the session's lock or on its worker, or
 //! free the session under the call running the callback. Each scenario runs under a watchdog, so a
-//! hang fails the test instead of stalling the suite; each re-entrant call must return within a
-//! second. (frame_release callbacks are covered by the same marks, but only device frames get
+//! hang fails the test instead of stalling the suite: a refused call that waited on the session's
+//! lock or worker would be such a hang, so nothing here is timed. (frame_release callbacks are covered by the same marks, but only device frames get
 //! them, which need a GPU: tests/gpu_cuda.rs.)
 
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -12,7 +12,7 @@ use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{mpsc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vsrqa_capi::status::VsrqaStatus::{self, *};
 use vsrqa_capi::*;
@@ -47,8 +47,8 @@ impl Call {
     }
 }
 
-/// A re-entrant call's status (destroy: none), vsrqa_last_error() after it, and how long it took.
-type Outcome = (Option<VsrqaStatus>, String, Duration);
+/// A re-entrant call's status (destroy: none) and vsrqa_last_error() after it.
+type Outcome = (Option<VsrqaStatus>, String);
 
 /// What a scenario saw: the re-entrant calls' outcomes, and the statuses of the host's own calls
 /// afterwards (finish, then a drain of poll until it stops returning VSRQA_OK).
@@ -70,7 +70,6 @@ impl Probe {
         if session.is_null() {
             return;
         }
-        let started = Instant::now();
         // SAFETY: the session is live (destroyed only after the scenario); the structs are
         // initialized by their _default functions; the frame describes `self.frame`.
         let status = unsafe {
@@ -97,10 +96,9 @@ impl Probe {
                 }
             }
         };
-        let elapsed = started.elapsed();
         // SAFETY: vsrqa_last_error never returns NULL.
         let message = unsafe { CStr::from_ptr(vsrqa_last_error()) }.to_string_lossy().into_owned();
-        self.outcomes.lock().unwrap().push((status, message, elapsed));
+        self.outcomes.lock().unwrap().push((status, message));
     }
 }
 
@@ -235,7 +233,7 @@ fn check_refused(callback: Callback) {
             let (outcomes, host) = within(Duration::from_secs(120), callback, mode, call);
             let case = format!("{call:?} from a {callback:?} callback in {mode:?}");
             assert!(!outcomes.is_empty(), "{case}: the callback never ran");
-            for (status, message, elapsed) in &outcomes {
+            for (status, message) in &outcomes {
                 if let Some(status) = status {
                     assert_eq!(*status, VSRQA_ERROR_INVALID_STATE, "{case}: {message}");
                 }
@@ -244,7 +242,6 @@ fn check_refused(callback: Callback) {
                         .starts_with(&format!("{} was called from inside a callback of the same session", call.name())),
                     "{case}: {message:?}"
                 );
-                assert!(*elapsed < Duration::from_secs(1), "{case}: the refused call took {elapsed:?}");
             }
             // Nothing happened: the host's own finish and drain work as without the callback.
             assert_eq!(host.first(), Some(&VSRQA_OK), "{case}: finish after the refused calls: {host:?}");

@@ -57,6 +57,7 @@ pub struct KeyFrames {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum KeyFrameInterval {
     RoundedFps,
 }
@@ -102,6 +103,7 @@ impl Precision {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Padding {
     RepeatLast,
     None,
@@ -163,6 +165,7 @@ pub enum BranchKind {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Scope {
     KeyFrame,
     Window,
@@ -206,6 +209,7 @@ pub struct Window {
 /// docs/bundle.md, "Windows".
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PartialInterval {
     /// Its own window, the missing frames repeating the clip's last frame.
     #[default]
@@ -242,6 +246,9 @@ pub struct LayerSpec {
     pub activation: Activation,
 }
 
+// The head's activations are exhaustive, unlike the manifest's other enums: the head's arithmetic
+// lives twice (bundle/head.rs and the trainer, crates/vsrqa-train, with its derivatives), and a new
+// variant must fail to compile in both rather than reach a trainer that cannot differentiate it.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
@@ -267,6 +274,7 @@ pub enum ActivationStage {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TemporalPooling {
     Mean,
 }

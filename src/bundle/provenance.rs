@@ -47,6 +47,7 @@ pub struct Origin {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Source {
     /// Randomly initialized: the scores say nothing about quality.
     Random,

@@ -40,7 +40,8 @@ impl StreamOptions {
     }
 }
 
-/// What a poll finds.
+/// What a poll finds. Exhaustive on purpose: its answers are the C API's `VSRQA_OK`,
+/// `VSRQA_AGAIN` and `VSRQA_END`, and a new one needs a status of its own, not a fallback.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Polled<T> {
     Ready(T),

@@ -21,6 +21,7 @@ use crate::frame::{check_clip_size, DeviceFrame, Frame, OwnedFrame};
 
 /// What `push` does when the queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WhenFull {
     /// Wait until the worker takes a frame.
     #[default]
@@ -29,7 +30,8 @@ pub enum WhenFull {
     Refuse,
 }
 
-/// The outcome of a non-blocking push.
+/// The outcome of a non-blocking push. Exhaustive on purpose, as [`Polled`](super::Polled): its
+/// outcomes are the C API's `VSRQA_OK` and `VSRQA_AGAIN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pushed {
     Queued,
@@ -290,6 +292,7 @@ fn run(mut stream: Stream, shared: &Shared) {
 
 /// A stream scored on the caller's thread or on a worker of its own, behind one interface: what a
 /// host that offers both modes holds (the C API's sessions, `vsrqa bench`).
+#[non_exhaustive]
 pub enum StreamRunner {
     /// Scores during `push` (boxed: a stream is large, a worker's handle is not).
     Blocking(Box<Stream>),

@@ -26,6 +26,7 @@ pub enum PixelFormat {
 
 /// What a format's samples mean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ColorModel {
     /// One packed plane of RGB pixels. `order` gives the byte offsets of red, green and blue in a
     /// pixel; any further byte (alpha or padding) is ignored.

@@ -257,6 +257,7 @@ impl DeviceFrame {
 /// A frame as a caller hands it over: pixels in host memory, or device pointers of the engine's
 /// GPU. Every way of scoring (sessions, [`crate::Engine::score_frame`], the C API) takes this.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Frame<'a> {
     Host(FrameView<'a>),
     Device(DeviceFrame),

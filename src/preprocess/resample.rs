@@ -12,6 +12,7 @@ use crate::frame::{opencv_linear, pil_resample};
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Interpolation {
     /// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`, evaluated exactly.
     Bilinear,

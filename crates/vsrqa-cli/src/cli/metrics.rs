@@ -75,6 +75,11 @@ pub fn luma_plane(frame: &FrameView<'_>) -> Result<LumaPlane> {
             ColorModel::Rgb { order: [r, g, b] } => {
                 samples.extend(row.chunks_exact(format.pixel_bytes(0)).map(|p| rgb_luma(p[r], p[g], p[b])))
             }
+            model => {
+                return Err(Error::UnsupportedFrame(format!(
+                    "{format}: PSNR and SSIM do not know its colour model ({model:?})"
+                )))
+            }
         }
     }
     // RGB has no range tag: its luma spans the full 8 bits.
