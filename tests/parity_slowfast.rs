@@ -13,12 +13,14 @@
 //!   (asserted by the fixture script), so a wrong chunk position cannot pass.
 
 mod golden;
+#[path = "support/preprocess_cases.rs"]
+mod preprocess_cases;
 
 use golden::{
     data, differing_bytes, float_image, max_relative_diff, rgb_frames, sample_frames, tiny_branch, views, Golden,
 };
 use vsrqa::backend::{cpu::CpuBackend, Backend, BackendKind};
-use vsrqa::bundle::{Bundle, Interpolation, Normalize, PreprocessOp, Resize};
+use vsrqa::bundle::{Bundle, PreprocessOp};
 use vsrqa::frame::ops::FloatImage;
 use vsrqa::frame::pil_resample::{self, Filter};
 use vsrqa::preprocess;
@@ -30,15 +32,7 @@ const SCORE_TOLERANCE: f64 = 1e-6;
 /// The full-size recipe of `extract_SlowFast_feature_VQA.py`: Resize([224, 224]), ToTensor,
 /// Normalize(0.45, 0.225).
 fn full_size_ops() -> Vec<PreprocessOp> {
-    vec![
-        PreprocessOp::Resize(Resize {
-            height: 224,
-            width: 224,
-            interpolation: Interpolation::PilBilinear,
-            round_to_u8: false,
-        }),
-        PreprocessOp::Normalize(Normalize { mean: [0.45; 3], std: [0.225; 3], range: 1.0 }),
-    ]
+    preprocess_cases::full_size_ops("slowfast")
 }
 
 #[test]

@@ -10,10 +10,12 @@
 //!   magnitude, the target; tract and PyTorch order f32 sums differently (observed ~1e-6).
 
 mod golden;
+#[path = "support/preprocess_cases.rs"]
+mod preprocess_cases;
 
 use golden::{data, differing_bytes, float_image, max_relative_diff, rgb_frames, tiny_branch, Golden};
 use vsrqa::backend::{cpu::CpuBackend, Backend};
-use vsrqa::bundle::{Bundle, CenterCrop, Interpolation, Normalize, PreprocessOp, ResizeShortSide};
+use vsrqa::bundle::{Bundle, PreprocessOp};
 use vsrqa::frame::opencv_linear;
 use vsrqa::frame::ops::{self, FloatImage};
 use vsrqa::preprocess;
@@ -23,15 +25,7 @@ const NETWORK_RELATIVE_TOLERANCE: f64 = 1e-4;
 /// The full-size recipe: RQ-VQA's frame extraction (short side 384 with cv2.resize) and test.py's
 /// Resize(384) + CenterCrop(384) (identities/crops on the 8-bit image), then Normalize.
 fn full_size_ops() -> Vec<PreprocessOp> {
-    vec![
-        PreprocessOp::ResizeShortSide(ResizeShortSide {
-            size: 384,
-            interpolation: Interpolation::OpencvLinear,
-            round_to_u8: false,
-        }),
-        PreprocessOp::CenterCrop(CenterCrop { height: 384, width: 384 }),
-        PreprocessOp::Normalize(Normalize { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], range: 1.0 }),
-    ]
+    preprocess_cases::full_size_ops("spatial")
 }
 
 #[test]

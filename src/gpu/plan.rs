@@ -108,6 +108,28 @@ impl PreprocessPlan {
     }
 
 
+    /// One of Pillow's passes, with its coefficients.
+    fn pil_pass(
+        &mut self,
+        input: Image,
+        output: Image,
+        coefficients: &pil_resample::Coefficients,
+        vertical: bool,
+        row_offset: usize,
+    ) {
+        let as_i32 = |values: &[usize]| values.iter().map(|&v| v as i32).collect::<Vec<_>>();
+        self.steps.push(Step::PilPass {
+            input,
+            output,
+            first: as_i32(&coefficients.first),
+            count: as_i32(&coefficients.count),
+            weights: coefficients.weights.clone(),
+            ksize: coefficients.ksize,
+            vertical,
+            row_offset,
+        });
+    }
+
     /// Uploads the tables and allocates the intermediate images on `executor`.
     pub fn prepare(&self, executor: &mut dyn KernelExecutor) -> Result<PreparedPlan, GpuError> {
         let mut buffers = vec![0u64];
@@ -206,22 +228,12 @@ impl Planner for PreprocessPlan {
     fn pil(&mut self, input: Image, width: usize, height: usize, filter: pil_resample::Filter) -> Image {
         let rows = pil_resample::Coefficients::new(input.height, height, filter);
         let (first_row, end_row) = rows.source_range();
-        let as_i32 = |values: &[usize]| values.iter().map(|&v| v as i32).collect::<Vec<_>>();
         let (horizontal, row_offset) = if width == input.width {
             (input, 0)
         } else {
             let columns = pil_resample::Coefficients::new(input.width, width, filter);
             let output = self.image(width, end_row - first_row);
-            self.steps.push(Step::PilPass {
-                input,
-                output,
-                first: as_i32(&columns.first),
-                count: as_i32(&columns.count),
-                weights: columns.weights.clone(),
-                ksize: columns.ksize,
-                vertical: false,
-                row_offset: first_row,
-            });
+            self.pil_pass(input, output, &columns, false, first_row);
             (output, first_row)
         };
         if height == input.height {
@@ -229,16 +241,7 @@ impl Planner for PreprocessPlan {
             return horizontal;
         }
         let output = self.image(width, height);
-        self.steps.push(Step::PilPass {
-            input: horizontal,
-            output,
-            first: as_i32(&rows.first),
-            count: as_i32(&rows.count),
-            weights: rows.weights.clone(),
-            ksize: rows.ksize,
-            vertical: true,
-            row_offset,
-        });
+        self.pil_pass(horizontal, output, &rows, true, row_offset);
         output
     }
 

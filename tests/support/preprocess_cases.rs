@@ -1,5 +1,6 @@
 //! Frames and op lists shared by the kernel tests (tests/gpu_kernels_emulated.rs on the CPU,
-//! tests/gpu_cuda.rs on a GPU), and running a plan on any executor.
+//! tests/gpu_cuda.rs on a GPU) and the parity tests (the full-size op lists), and running a plan
+//! on any executor.
 // Shared by several test binaries, each of which uses a part.
 #![allow(dead_code)]
 
@@ -68,6 +69,11 @@ pub fn assert_bit_identical(what: &str, gpu: &[f32], cpu: &[f32]) {
 pub fn tiny_branches() -> Vec<(String, Vec<PreprocessOp>)> {
     let bundle = Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle")).unwrap();
     bundle.manifest.branches.iter().map(|b| (b.name.clone(), b.preprocess.clone())).collect()
+}
+
+/// The full-size op list of the branch `name`.
+pub fn full_size_ops(name: &str) -> Vec<PreprocessOp> {
+    full_size_op_lists().into_iter().find(|(branch, _)| *branch == name).expect("a full-size branch").1
 }
 
 /// The full-size networks' op lists (docs/branches.md).
