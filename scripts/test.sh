@@ -52,6 +52,9 @@ cargo clippy -p vsrqa -p vsrqa-capi --no-default-features --all-targets --locked
 # the workspace's tests and tools switch on), warnings as errors, and its documentation's links.
 cargo clippy -p vsrqa --lib --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc -p vsrqa --no-deps --locked
+# Every public enum that will grow is #[non_exhaustive] (read from the documentation just built).
+python3 scripts/check-enums.py --self-test
+python3 scripts/check-enums.py target/doc/vsrqa
 cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locked -- -D warnings
 VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
