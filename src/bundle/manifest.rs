@@ -29,6 +29,34 @@ pub struct Manifest {
     /// before it was recorded, all exported from the published checkpoints): `reference`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color_conversion: Option<ColorConversion>,
+    /// An ensemble's members (RQ-VQA's released models: ten trained runs). Each scores with the
+    /// bundle's branches and head architecture, but with its own head weights and its own network
+    /// for the branches it names (the fine-tuned spatial network); the other branches are shared
+    /// and run once. The clip score is the members' mean. Empty: one model, the bundle's files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
+}
+
+/// One member of an ensemble (docs/bundle.md, "Ensembles").
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub name: String,
+    /// The member's own network per branch name; a branch not named here is shared.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub networks: std::collections::BTreeMap<String, MemberNetwork>,
+    /// The member's head weights (safetensors, the tensors `head.layers` names); absent: the
+    /// bundle's `head.weights`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_weights: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MemberNetwork {
+    pub network: String,
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

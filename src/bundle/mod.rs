@@ -30,6 +30,17 @@ pub struct Bundle {
     pub manifest: Manifest,
     pub networks: Vec<NetworkFile>,
     pub head: Head,
+    /// An ensemble's members, loaded (`manifest.members`); empty for one model.
+    pub members: Vec<LoadedMember>,
+}
+
+/// An ensemble member's own files, loaded and checked.
+#[derive(Clone, Debug)]
+pub struct LoadedMember {
+    pub name: String,
+    /// The member's own network for each branch it replaces: (index in `manifest.branches`, file).
+    pub networks: Vec<(usize, NetworkFile)>,
+    pub head: Head,
 }
 
 #[derive(Clone, Debug)]
@@ -53,28 +64,30 @@ impl Bundle {
 
         let mut networks = Vec::with_capacity(manifest.branches.len());
         for branch in &manifest.branches {
-            let path = dir.join(&branch.network);
-            let sha256 = sha256_file(&path).map_err(|e| {
-                Error::bundle_caused(&path, format!("branch '{}': cannot read its network: {e}", branch.name), e)
-            })?;
-            if let Some(expected) = &branch.sha256 {
-                if !expected.eq_ignore_ascii_case(&sha256) {
-                    return Err(Error::bundle(
-                        &path,
-                        format!("branch '{}': SHA-256 is {sha256}, the manifest says {expected}: the file is corrupt or was replaced", branch.name),
-                    ));
-                }
-            }
-            networks.push(NetworkFile { path, sha256 });
+            networks.push(network_file(&dir, &branch.name, &branch.network, branch.sha256.as_deref())?);
         }
-
-        let head_path = dir.join(&manifest.head.weights);
-        let weights = std::fs::read(&head_path)
-            .map_err(|e| Error::bundle_caused(&head_path, format!("cannot read the head weights: {e}"), e))?;
-        let head = Head::from_safetensors(&manifest.head, &weights)
-            .map_err(|e| Error::bundle_caused(&head_path, e.to_string(), e))?;
-
-        Ok(Bundle { dir, manifest, networks, head })
+        let head = load_head(&dir, &manifest.head, &manifest.head.weights)?;
+        let mut members = Vec::with_capacity(manifest.members.len());
+        for member in &manifest.members {
+            let named = |e: Error| match e {
+                Error::Bundle { path, message, source } => {
+                    Error::Bundle { path, message: format!("member '{}': {message}", member.name), source }
+                }
+                other => other,
+            };
+            let mut own = Vec::with_capacity(member.networks.len());
+            for (name, file) in &member.networks {
+                // Validation checked that every name is a branch's.
+                let index = manifest.branches.iter().position(|b| &b.name == name).unwrap_or_default();
+                own.push((index, network_file(&dir, name, &file.network, file.sha256.as_deref()).map_err(named)?));
+            }
+            let head = match &member.head_weights {
+                Some(weights) => load_head(&dir, &manifest.head, weights).map_err(named)?,
+                None => head.clone(),
+            };
+            members.push(LoadedMember { name: member.name.clone(), networks: own, head });
+        }
+        Ok(Bundle { dir, manifest, networks, head, members })
     }
 
     /// The warning that parts of the bundle have random weights or do not record where their
@@ -89,6 +102,30 @@ impl Bundle {
     }
 }
 
+/// A branch's network file with its content hash, checked against the manifest's when it has one.
+fn network_file(dir: &Path, branch: &str, network: &str, expected: Option<&str>) -> Result<NetworkFile> {
+    let path = dir.join(network);
+    let sha256 = sha256_file(&path)
+        .map_err(|e| Error::bundle_caused(&path, format!("branch '{branch}': cannot read its network: {e}"), e))?;
+    if let Some(expected) = expected {
+        if !expected.eq_ignore_ascii_case(&sha256) {
+            return Err(Error::bundle(
+                &path,
+                format!("branch '{branch}': SHA-256 is {sha256}, the manifest says {expected}: the file is corrupt or was replaced"),
+            ));
+        }
+    }
+    Ok(NetworkFile { path, sha256 })
+}
+
+/// The head `spec` describes, with the weights in `weights` (relative to the bundle).
+fn load_head(dir: &Path, spec: &HeadSpec, weights: &str) -> Result<Head> {
+    let path = dir.join(weights);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::bundle_caused(&path, format!("cannot read the head weights: {e}"), e))?;
+    Head::from_safetensors(spec, &bytes).map_err(|e| Error::bundle_caused(&path, e.to_string(), e))
+}
+
 impl Manifest {
     /// Parses and validates a manifest's text without its files (e.g. one read from a bundle
     /// archive); `path` names it in the error. [`Bundle::load`] does this, then checks the files.
@@ -98,11 +135,19 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The files the manifest names, relative to the bundle directory: each branch's network, then
-    /// the head's weights.
+    /// The files the manifest names, relative to the bundle directory: each branch's network, the
+    /// head's weights, then each ensemble member's own files.
     pub fn files(&self) -> Vec<&str> {
         let networks = self.branches.iter().map(|branch| branch.network.as_str());
-        networks.chain(std::iter::once(self.head.weights.as_str())).collect()
+        let mut files: Vec<&str> = networks.chain(std::iter::once(self.head.weights.as_str())).collect();
+        for member in &self.members {
+            files.extend(member.networks.values().map(|own| own.network.as_str()));
+            files.extend(member.head_weights.as_deref());
+        }
+        // Each once, in order (a member may name the bundle's own head weights).
+        let mut seen = HashSet::new();
+        files.retain(|file| seen.insert(*file));
+        files
     }
 }
 
@@ -128,6 +173,11 @@ fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
         None => return Err(invalid("no numeric \"version\" field".into())),
     }
     serde_json::from_value(value).map_err(|e| Error::bundle_caused(path, format!("invalid manifest: {e}"), e))
+}
+
+/// Branch and member names: non-empty `[a-z0-9_]`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Upper bounds on the manifest's counts and sizes. Far above any real bundle; they keep a damaged
@@ -159,9 +209,7 @@ fn validate_manifest(manifest: &Manifest, path: &Path) -> Result<()> {
     let mut names = HashSet::new();
     for branch in &manifest.branches {
         let name = &branch.name;
-        let valid_name =
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid_name {
+        if !valid_name(name) {
             return Err(invalid(format!("branch name \"{name}\" must be non-empty [a-z0-9_]")));
         }
         if !names.insert(name.as_str()) {
@@ -184,6 +232,21 @@ fn validate_manifest(manifest: &Manifest, path: &Path) -> Result<()> {
     }
     if let Some(provenance) = &manifest.provenance {
         provenance.validate(manifest.branches.iter().map(|b| b.name.as_str())).map_err(invalid)?;
+    }
+    let mut members = HashSet::new();
+    for member in &manifest.members {
+        let name = &member.name;
+        if !valid_name(name) {
+            return Err(invalid(format!("member name \"{name}\" must be non-empty [a-z0-9_]")));
+        }
+        if !members.insert(name.as_str()) {
+            return Err(invalid(format!("two members are named \"{name}\"")));
+        }
+        if let Some(branch) = member.networks.keys().find(|b| !names.contains(b.as_str())) {
+            return Err(invalid(format!(
+                "member '{name}' replaces the network of \"{branch}\", which is not a branch"
+            )));
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
-use crate::bundle::{Bundle, Precision};
+use crate::bundle::{BranchSpec, Bundle, Precision};
 use crate::error::{Error, Result};
 use crate::frame::{ColorConversion, Frame};
 
@@ -137,13 +137,62 @@ pub struct Engine {
 
 pub(crate) struct EngineInner {
     pub(crate) bundle: Bundle,
+    /// The bundle's branches in manifest order, then each ensemble member's own networks.
     pub(crate) branches: Vec<Branch>,
+    /// The models the clip score averages: one for a plain bundle, one per ensemble member.
+    pub(crate) models: Vec<Model>,
     backend: BackendKind,
     logger: Option<Logger>,
     pub(crate) max_kept_clip_bytes: usize,
     pub(crate) convert_time: crate::timing::Stopwatch,
     pub(crate) device_frames: Option<device_frames::DeviceFrames>,
     pub(crate) color_conversion: ColorConversion,
+}
+
+/// One model of the engine: a head, and which of the engine's branches give its features.
+pub(crate) struct Model {
+    pub(crate) name: String,
+    pub(crate) head: crate::bundle::Head,
+    /// For each branch of the manifest, in order: the index in `EngineInner::branches` of the
+    /// branch whose features this model reads.
+    pub(crate) branches: Vec<usize>,
+}
+
+impl Model {
+    /// The model's head input: its branches' features, concatenated in manifest order.
+    pub(crate) fn features<'a>(&self, feature_of: impl Fn(usize) -> &'a [f32]) -> Vec<f32> {
+        self.branches.iter().flat_map(|&b| feature_of(b).iter().copied()).collect()
+    }
+}
+
+/// The engine's models: the bundle's head over its branches, or one per ensemble member with the
+/// member's own branches (loaded by `load`, appended to `branches`).
+fn models(
+    bundle: &Bundle,
+    branches: &mut Vec<Branch>,
+    mut load: impl FnMut(&BranchSpec, &crate::bundle::NetworkFile) -> Result<Branch>,
+) -> Result<Vec<Model>> {
+    let shared: Vec<usize> = (0..bundle.manifest.branches.len()).collect();
+    if bundle.members.is_empty() {
+        return Ok(vec![Model { name: bundle.manifest.name.clone(), head: bundle.head.clone(), branches: shared }]);
+    }
+    let mut models = Vec::with_capacity(bundle.members.len());
+    for member in &bundle.members {
+        let mut own = shared.clone();
+        for (index, file) in &member.networks {
+            let mut spec = bundle.manifest.branches[*index].clone();
+            spec.name = format!("{}.{}", spec.name, member.name);
+            branches.push(load(&spec, file).map_err(|e| match e {
+                Error::Bundle { path, message, .. } => {
+                    Error::bundle(path, format!("member '{}': {message}", member.name))
+                }
+                other => other,
+            })?);
+            own[*index] = branches.len() - 1;
+        }
+        models.push(Model { name: member.name.clone(), head: member.head.clone(), branches: own });
+    }
+    Ok(models)
 }
 
 impl Engine {
@@ -168,22 +217,26 @@ impl Engine {
         };
         log(LogLevel::Info, &format!("backend {} ({why})", backend.kind().name()));
         check_precisions(&bundle, backend.kind())?;
-        let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
-        for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
+        let load = |spec: &BranchSpec, file: &crate::bundle::NetworkFile| -> Result<Branch> {
             let started = Instant::now();
             let branch = Branch::load(spec, file, backend.as_ref())?;
             if let Some(reason) = branch.fallback_reason() {
                 log(LogLevel::Warning, reason);
             }
-            branches.push(branch);
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            log(LogLevel::Debug, &format!("branch '{}' loaded from {} in {ms:.0} ms", spec.name, file.path.display()));
+            Ok(branch)
+        };
+        let mut branches = Vec::with_capacity(bundle.manifest.branches.len());
+        for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
+            branches.push(load(spec, file)?);
+        }
+        let models = models(&bundle, &mut branches, load)?;
+        if models.len() > 1 {
+            let names: Vec<&str> = models.iter().map(|model| model.name.as_str()).collect();
             log(
-                LogLevel::Debug,
-                &format!(
-                    "branch '{}' loaded from {} in {:.0} ms",
-                    spec.name,
-                    file.path.display(),
-                    started.elapsed().as_secs_f64() * 1e3
-                ),
+                LogLevel::Info,
+                &format!("ensemble of {} members ({}): scores are their mean", names.len(), names.join(", ")),
             );
         }
         let color_conversion =
@@ -194,6 +247,7 @@ impl Engine {
                 color_conversion,
                 bundle,
                 branches,
+                models,
                 backend: backend.kind(),
                 logger: options.logger,
                 max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),

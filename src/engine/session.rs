@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::clip::ClipState;
 use super::frame_plan::{self, plan_frame, BranchRule, FrameContext, FramePlan, WindowRef};
-use super::{Engine, LogLevel};
+use super::{Engine, LogLevel, Model};
 use crate::bundle::{Padding, PartialInterval, Scope};
 use crate::error::{Error, Result};
 use crate::frame::{check_clip_size, convert, DeviceFrame, Frame};
@@ -57,12 +57,13 @@ struct KeyFrame {
     frame_index: u64,
     /// One per branch of the engine.
     slots: Vec<BranchSlot>,
-    output: Option<f32>,
+    /// Each model's head output (one model, or one per ensemble member), once scored.
+    outputs: Option<Vec<f32>>,
 }
 
 impl KeyFrame {
     fn new(frame_index: u64, branches: usize) -> KeyFrame {
-        KeyFrame { frame_index, slots: (0..branches).map(|_| BranchSlot::default()).collect(), output: None }
+        KeyFrame { frame_index, slots: (0..branches).map(|_| BranchSlot::default()).collect(), outputs: None }
     }
 
     /// Whether every branch's feature is known, so that the key frame can be scored.
@@ -70,9 +71,9 @@ impl KeyFrame {
         self.slots.iter().all(|slot| slot.feature.is_some())
     }
 
-    /// The head's input: the branch features in branch order.
-    fn concatenated_features(&self) -> Vec<f32> {
-        self.slots.iter().filter_map(|slot| slot.feature.as_deref()).flatten().copied().collect()
+    /// `model`'s head input: its branches' features in manifest order (the key frame is ready).
+    fn features_for(&self, model: &Model) -> Vec<f32> {
+        model.features(|b| self.slots[b].feature.as_deref().unwrap_or_default())
     }
 }
 
@@ -474,12 +475,15 @@ impl Session {
             if !key.is_ready() {
                 break;
             }
-            let output = inner.bundle.head.frame_output(&key.concatenated_features());
-            key.output = Some(output);
+            let outputs: Vec<f32> =
+                inner.models.iter().map(|model| model.head.frame_output(&key.features_for(model))).collect();
+            // An ensemble's key-frame score is its members' mean, as its clip score is.
+            let score = mean(inner.models.iter().zip(&outputs).map(|(model, &output)| model.head.frame_score(output)));
+            key.outputs = Some(outputs);
             self.ready.push_back(FrameScore {
                 frame_index: key.frame_index,
                 key_frame: self.next_to_score as u32,
-                score: inner.bundle.head.frame_score(output),
+                score,
             });
             self.next_to_score += 1;
         }
@@ -525,16 +529,21 @@ impl Session {
         self.compute_clip_features(Some(self.frames_pushed))?;
         self.queue_ready_scores();
 
-        let outputs: Vec<f32> = self.key_frames.iter().map(|k| k.output.expect("every key frame scored")).collect();
-        let key_frames = outputs.len() as u32;
-        let outputs = self.pooled_slots(outputs);
-        let score = inner.bundle.head.clip_score(&outputs);
+        let key_frames = self.key_frames.len() as u32;
+        let mut pooled_slots = 0;
+        // RQ-VQA's test.py: each model's clip prediction (its head's pooling and activation), then
+        // the mean of the predictions.
+        let score = mean(inner.models.iter().enumerate().map(|(m, model)| {
+            let outputs = self.key_frames.iter().map(|k| k.outputs.as_ref().expect("every key frame scored")[m]);
+            let outputs = self.pooled_slots(outputs.collect());
+            pooled_slots = outputs.len();
+            model.head.clip_score(&outputs)
+        }));
         engine.log(
             LogLevel::Debug,
             &format!(
-                "clip: {} frames, {key_frames} key frames, pooled over {}: {score:.6}",
+                "clip: {} frames, {key_frames} key frames, pooled over {pooled_slots}: {score:.6}",
                 self.frames_pushed,
-                outputs.len()
             ),
         );
         if let Some(expected) = self.expected_frames.filter(|&n| n != self.frames_pushed) {
@@ -552,7 +561,7 @@ impl Session {
             score,
             frames: self.frames_pushed,
             key_frames,
-            pooled_slots: outputs.len() as u32,
+            pooled_slots: pooled_slots as u32,
             expected_frames: self.expected_frames,
             first_frame: 0,
             window: 0,
@@ -571,13 +580,14 @@ impl Session {
     }
 
     /// After [`Session::finish`]: the head's inputs the clip score was pooled over, one row of
-    /// concatenated branch features per pooled slot (what a feature bank stores for training).
-    /// `None` before the session has finished.
+    /// concatenated branch features per pooled slot (what a feature bank stores for training; an
+    /// ensemble's first member's). `None` before the session has finished.
     pub fn pooled_features(&self) -> Option<Vec<Vec<f32>>> {
         if !self.finished {
             return None;
         }
-        let rows = self.key_frames.iter().map(KeyFrame::concatenated_features).collect();
+        let model = &self.engine.inner().models[0];
+        let rows = self.key_frames.iter().map(|key| key.features_for(model)).collect();
         Some(self.pooled_slots(rows))
     }
 
@@ -590,4 +600,10 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The mean of `values` (the models' scores: at least one).
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(sum, count), v| (sum + v, count + 1));
+    sum / count as f64
 }

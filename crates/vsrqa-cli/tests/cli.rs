@@ -38,6 +38,41 @@ fn info_describes_the_bundle() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("slowfast"));
 }
 
+/// `info` lists an ensemble's members with their own files; `features` refuses an ensemble.
+#[test]
+fn info_lists_an_ensembles_members() {
+    let dir = vsrqa_testkit::copy_of(&data("tiny_bundle"));
+    std::fs::copy(dir.path().join("spatial.onnx"), dir.path().join("spatial_b.onnx")).unwrap();
+    let manifest_path = dir.path().join("vsrqa.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["members"] = serde_json::json!([
+        { "name": "a" },
+        { "name": "b", "networks": { "spatial": { "network": "spatial_b.onnx" } } },
+    ]);
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let model = dir.path().to_str().unwrap();
+
+    let report = json(&vsrqa(&["info", "--model", model, "--json"]));
+    let members = report["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!((&members[0]["name"], &members[1]["name"]), (&"a".into(), &"b".into()));
+    assert!(members[0]["networks"].as_object().unwrap().is_empty());
+    let own = members[1]["networks"]["spatial"]["path"].as_str().unwrap();
+    assert!(own.ends_with("spatial_b.onnx"), "{own}");
+    assert_eq!(members[1]["head_weights"], "head.safetensors");
+    let text = vsrqa(&["info", "-m", model]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("ensemble of 2 members"), "{}", stderr(&text));
+
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, format!("path,mos\n{},3.5\n", data("sample.y4m").display())).unwrap();
+    let bank = dir.path().join("bank");
+    let features =
+        vsrqa(&["features", "-m", model, "--list", list.to_str().unwrap(), "--out", bank.to_str().unwrap(), "-q"]);
+    assert!(!features.status.success());
+    assert!(stderr(&features).contains("ensemble of 2 members"), "{}", stderr(&features));
+}
+
 #[test]
 fn info_takes_the_backend_a_bundles_precision_needs() {
     // int8_dynamic networks run on ONNX Runtime only: `auto` takes it, says why, and --check

@@ -102,6 +102,15 @@ impl BankInfo {
     }
 
     pub fn of(bundle: &Bundle, decoding: Decoding) -> Result<BankInfo> {
+        if !bundle.members.is_empty() {
+            // Each member has its own spatial features: a bank of one member's would train a head
+            // for that member only.
+            return Err(Error::InvalidArgument(format!(
+                "bundle '{}' is an ensemble of {} members: a feature bank is made with one model (a member's own bundle)",
+                bundle.manifest.name,
+                bundle.members.len()
+            )));
+        }
         Ok(BankInfo {
             format: BANK_FORMAT.into(),
             version: BANK_VERSION,

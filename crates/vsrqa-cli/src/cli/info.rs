@@ -61,6 +61,23 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             })
         })
         .collect();
+    // An ensemble's members: each one's own networks (by branch) and head weights.
+    let members: Vec<serde_json::Value> = bundle
+        .members
+        .iter()
+        .map(|member| {
+            let networks: serde_json::Map<String, serde_json::Value> = member
+                .networks
+                .iter()
+                .map(|(b, file)| {
+                    (manifest.branches[*b].name.clone(), json!({ "path": file.path, "sha256": file.sha256 }))
+                })
+                .collect();
+            let own = manifest.members.iter().find(|m| m.name == member.name);
+            let head_weights = own.and_then(|m| m.head_weights.as_deref()).unwrap_or(&manifest.head.weights);
+            json!({ "name": member.name, "networks": networks, "head_weights": head_weights })
+        })
+        .collect();
     let availability = backend::availability();
     let backends: Vec<serde_json::Value> = availability
         .into_iter()
@@ -81,6 +98,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "key_frames": manifest.key_frames,
         "branches": branches,
         "feature_dim": bundle.feature_dim(),
+        "members": members,
         "head": {
             "input_dim": manifest.head.input_dim,
             "layers": manifest.head.layers.len(),
@@ -171,6 +189,16 @@ fn print_text(report: &serde_json::Value) {
         text(&head["activation_stage"]),
         text(&head["temporal_pooling"])
     );
+    if let Some(members) = report["members"].as_array().filter(|m| !m.is_empty()) {
+        println!("ensemble of {} members (scores are their mean)", members.len());
+        for member in members {
+            let own: Vec<&str> =
+                member["networks"].as_object().into_iter().flatten().map(|(b, _)| b.as_str()).collect();
+            let own =
+                if own.is_empty() { "the shared networks".to_owned() } else { format!("its own {}", own.join(", ")) };
+            println!("  {:<10} {own}, head {}", text(&member["name"]), text(&member["head_weights"]));
+        }
+    }
     print_provenance(report);
     if let Some(backend) = report["networks_checked_on"].as_str() {
         println!("networks load and optimize on the {backend} backend");
