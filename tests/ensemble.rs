@@ -72,8 +72,19 @@ fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
 }
 
 fn engine(bundle: &Path) -> Engine {
-    Engine::new(bundle, EngineOptions { backend: vsrqa::backend::BackendKind::Cpu, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{}: {e}", bundle.display()))
+    engine_with(bundle, None).unwrap_or_else(|e| panic!("{}: {e}", bundle.display()))
+}
+
+fn engine_error(bundle: &Path, members: &[&str]) -> Error {
+    match engine_with(bundle, Some(members)) {
+        Err(error) => error,
+        Ok(_) => panic!("members {members:?} were taken"),
+    }
+}
+
+fn engine_with(bundle: &Path, members: Option<&[&str]>) -> vsrqa::Result<Engine> {
+    let members = members.map(|names| names.iter().map(|name| name.to_string()).collect());
+    Engine::new(bundle, EngineOptions { backend: vsrqa::backend::BackendKind::Cpu, members, ..Default::default() })
 }
 
 /// The sample clip's key-frame scores and clip score on the CPU backend.
@@ -123,8 +134,8 @@ fn an_ensemble_scores_the_mean_of_its_members() {
 /// beside the bundle's (the engine's stage counters).
 #[test]
 fn shared_branches_run_once_and_own_networks_once_each() {
-    let calls = |engine: &Engine| -> Vec<(String, u64)> {
-        engine.timings().branches.into_iter().map(|b| (b.name, b.network.calls)).collect()
+    let calls = |engine: &Engine| -> Vec<(String, u64, u64)> {
+        engine.timings().branches.into_iter().map(|b| (b.name, b.preprocess.calls, b.network.calls)).collect()
     };
     let plain = engine(&tiny_bundle());
     score_on(&plain);
@@ -132,9 +143,33 @@ fn shared_branches_run_once_and_own_networks_once_each() {
     let ensemble = engine(ensemble_dir.path());
     score_on(&ensemble);
     let mut expected = calls(&plain);
-    let spatial = expected.iter().find(|(name, _)| name == "spatial").unwrap().1;
-    expected.push(("spatial.m1".to_owned(), spatial));
+    let spatial = expected.iter().find(|(name, _, _)| name == "spatial").unwrap().2;
+    assert!(spatial > 0);
+    // The member's own spatial network runs on the input the bundle's spatial branch made.
+    expected.push(("spatial.m1".to_owned(), 0, spatial));
     assert_eq!(calls(&ensemble), expected);
+}
+
+/// A chosen subset scores the mean of those members alone; the others' networks are not loaded.
+#[test]
+fn chosen_members_score_their_own_mean() {
+    let dir = ensemble();
+    let alone: Vec<f64> = (0..3).map(|m| score(member_alone(m).path()).1.score).collect();
+
+    let one = engine_with(dir.path(), Some(&["m1"])).unwrap();
+    assert!((score_on(&one).1.score - alone[1]).abs() < TOLERANCE);
+    let two = engine_with(dir.path(), Some(&["m2", "m0"])).unwrap();
+    assert!((score_on(&two).1.score - (alone[0] + alone[2]) / 2.0).abs() < TOLERANCE);
+    let names: Vec<String> = two.timings().branches.into_iter().map(|b| b.name).collect();
+    assert!(!names.iter().any(|name| name == "spatial.m1"), "{names:?}");
+
+    let unknown = engine_error(dir.path(), &["m7"]);
+    assert_eq!(unknown.kind(), vsrqa::ErrorKind::InvalidArgument);
+    assert!(unknown.to_string().contains("no member 'm7' (its members: m0, m1, m2)"), "{unknown}");
+    let none = engine_error(dir.path(), &[]);
+    assert!(none.to_string().contains("at least one member"), "{none}");
+    let plain = engine_error(&tiny_bundle(), &["m0"]);
+    assert!(plain.to_string().contains("not an ensemble"), "{plain}");
 }
 
 #[test]

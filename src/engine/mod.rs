@@ -23,7 +23,7 @@ pub use worker::{BackgroundStream, Pushed, Release, StreamRunner, WhenFull};
 
 use crate::backend::{self, BackendKind};
 use crate::branch::Branch;
-use crate::bundle::{BranchSpec, Bundle, Precision};
+use crate::bundle::{BranchSpec, Bundle, LoadedMember, Precision};
 use crate::error::{Error, Result};
 use crate::frame::{ColorConversion, Frame};
 
@@ -60,6 +60,9 @@ pub struct EngineOptions {
     /// YUV->RGB conversion of every frame; `None`: the bundle's (its manifest's
     /// `color_conversion`, `reference` when absent).
     pub color_conversion: Option<ColorConversion>,
+    /// An ensemble's members to run, by name (docs/bundle.md, "Ensembles"); `None`: all of them.
+    /// Each member costs its own networks' runs; the shared branches run once whatever the choice.
+    pub members: Option<Vec<String>>,
 }
 
 /// Whether `backend` runs a network of `precision`, and if not, why. tract's
@@ -141,6 +144,9 @@ pub(crate) struct EngineInner {
     pub(crate) branches: Vec<Branch>,
     /// The models the clip score averages: one for a plain bundle, one per ensemble member.
     pub(crate) models: Vec<Model>,
+    /// For each branch, the branch whose preprocessed input it takes: itself, or for a member's
+    /// own network the bundle's branch it stands in for (same spec, so the same input).
+    pub(crate) preprocess_sources: Vec<usize>,
     backend: BackendKind,
     logger: Option<Logger>,
     pub(crate) max_kept_clip_bytes: usize,
@@ -165,19 +171,28 @@ impl Model {
     }
 }
 
-/// The engine's models: the bundle's head over its branches, or one per ensemble member with the
-/// member's own branches (loaded by `load`, appended to `branches`).
+/// The engine's models: the bundle's head over its branches, or one per ensemble member (all, or
+/// the `selected` ones) with the member's own networks, loaded by `load` and appended to
+/// `branches`; `sources` gets each new branch's preprocessing source.
 fn models(
     bundle: &Bundle,
+    selected: Option<&[String]>,
     branches: &mut Vec<Branch>,
+    sources: &mut Vec<usize>,
     mut load: impl FnMut(&BranchSpec, &crate::bundle::NetworkFile) -> Result<Branch>,
 ) -> Result<Vec<Model>> {
     let shared: Vec<usize> = (0..bundle.manifest.branches.len()).collect();
     if bundle.members.is_empty() {
+        if selected.is_some() {
+            return Err(Error::invalid(format!(
+                "members were chosen, but bundle '{}' is not an ensemble (it has no \"members\")",
+                bundle.manifest.name
+            )));
+        }
         return Ok(vec![Model { name: bundle.manifest.name.clone(), head: bundle.head.clone(), branches: shared }]);
     }
     let mut models = Vec::with_capacity(bundle.members.len());
-    for member in &bundle.members {
+    for member in chosen_members(bundle, selected)? {
         let mut own = shared.clone();
         for (index, file) in &member.networks {
             let mut spec = bundle.manifest.branches[*index].clone();
@@ -188,11 +203,30 @@ fn models(
                 }
                 other => other,
             })?);
+            sources.push(*index);
             own[*index] = branches.len() - 1;
         }
         models.push(Model { name: member.name.clone(), head: member.head.clone(), branches: own });
     }
     Ok(models)
+}
+
+/// The members `selected` names, in the bundle's order (all when `None`); an unknown name or an
+/// empty choice is an error naming the bundle's members.
+fn chosen_members<'a>(bundle: &'a Bundle, selected: Option<&[String]>) -> Result<Vec<&'a LoadedMember>> {
+    let Some(selected) = selected else { return Ok(bundle.members.iter().collect()) };
+    let names = || bundle.members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    if let Some(unknown) = selected.iter().find(|name| !bundle.members.iter().any(|m| &m.name == *name)) {
+        return Err(Error::invalid(format!(
+            "bundle '{}' has no member '{unknown}' (its members: {})",
+            bundle.manifest.name,
+            names()
+        )));
+    }
+    if selected.is_empty() {
+        return Err(Error::invalid(format!("choose at least one member (the bundle's: {})", names())));
+    }
+    Ok(bundle.members.iter().filter(|m| selected.contains(&m.name)).collect())
 }
 
 impl Engine {
@@ -231,7 +265,8 @@ impl Engine {
         for (spec, file) in bundle.manifest.branches.iter().zip(&bundle.networks) {
             branches.push(load(spec, file)?);
         }
-        let models = models(&bundle, &mut branches, load)?;
+        let mut preprocess_sources: Vec<usize> = (0..branches.len()).collect();
+        let models = models(&bundle, options.members.as_deref(), &mut branches, &mut preprocess_sources, load)?;
         if models.len() > 1 {
             let names: Vec<&str> = models.iter().map(|model| model.name.as_str()).collect();
             log(
@@ -248,6 +283,7 @@ impl Engine {
                 bundle,
                 branches,
                 models,
+                preprocess_sources,
                 backend: backend.kind(),
                 logger: options.logger,
                 max_kept_clip_bytes: options.max_kept_clip_bytes.unwrap_or(clip::MAX_KEPT_BYTES),

@@ -314,24 +314,39 @@ impl Session {
         let inner = self.engine.inner();
         let clip_branches: Vec<usize> =
             self.clips.iter().zip(&plan.clip_keeps).filter(|(_, &keeps)| keeps).map(|(clip, _)| clip.branch).collect();
-        match frame {
+        // An ensemble member's own network takes the input of the branch it stands in for: each
+        // input is made once, by the branch that owns it.
+        let sources = &inner.preprocess_sources;
+        let mut own = vec![false; inner.branches.len()];
+        for b in (0..own.len()).filter(|&b| plan.preprocess[b]) {
+            own[sources[b]] = true;
+        }
+        let mut preprocessed = match frame {
             Frame::Host(frame) => {
                 let rgb = inner.convert_time.time(|| convert::to_rgb8(frame, inner.color_conversion))?;
                 let mut per_branch: Vec<Option<Arc<Vec<f32>>>> = vec![None; inner.branches.len()];
-                for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| plan.preprocess[b]) {
+                for (b, branch) in inner.branches.iter().enumerate().filter(|&(b, _)| own[b]) {
                     per_branch[b] = Some(Arc::new(branch.preprocess(&rgb)?));
                 }
                 let clip_frames =
                     clip_branches.iter().map(|&b| inner.branches[b].clip_frame(&rgb)).collect::<Result<Vec<_>>>()?;
-                Ok(Preprocessed { per_branch, clip_frames })
+                Preprocessed { per_branch, clip_frames }
             }
             Frame::Device(frame) => {
                 let device = inner.device_frames.as_ref().expect("checked by push_device");
-                let inputs = device.preprocess(frame, &inner.branches, &plan.preprocess, &clip_branches)?;
+                let inputs = device.preprocess(frame, &inner.branches, &own, &clip_branches)?;
                 let per_branch = inputs.per_branch.into_iter().map(|input| input.map(Arc::new)).collect();
-                Ok(Preprocessed { per_branch, clip_frames: inputs.clip_frames })
+                Preprocessed { per_branch, clip_frames: inputs.clip_frames }
             }
+        };
+        for b in (0..own.len()).filter(|&b| plan.preprocess[b] && sources[b] != b) {
+            preprocessed.per_branch[b] = preprocessed.per_branch[sources[b]].clone();
         }
+        // A branch that only stood in for others does not keep the input it made.
+        for b in (0..own.len()).filter(|&b| own[b] && !plan.preprocess[b]) {
+            preprocessed.per_branch[b] = None;
+        }
+        Ok(preprocessed)
     }
 
     /// Gives each clip state that keeps the frame its image; changes nothing unless all have room.

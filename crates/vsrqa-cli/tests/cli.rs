@@ -38,7 +38,8 @@ fn info_describes_the_bundle() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("slowfast"));
 }
 
-/// `info` lists an ensemble's members with their own files; `features` refuses an ensemble.
+/// `info` lists an ensemble's members with their own files, `score --members` runs some of them,
+/// `features` refuses an ensemble.
 #[test]
 fn info_lists_an_ensembles_members() {
     let dir = vsrqa_testkit::copy_of(&data("tiny_bundle"));
@@ -63,6 +64,17 @@ fn info_lists_an_ensembles_members() {
     assert_eq!(members[1]["head_weights"], "head.safetensors");
     let text = vsrqa(&["info", "-m", model]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("ensemble of 2 members"), "{}", stderr(&text));
+
+    // --members: member a alone is the plain bundle; an unknown member is refused, naming them.
+    let sample = data("sample.y4m");
+    let plain = json(&vsrqa(&["score", "-m", data("tiny_bundle").to_str().unwrap(), sample.to_str().unwrap()]));
+    let only_a = json(&vsrqa(&["score", "-m", model, "--members", "a", sample.to_str().unwrap()]));
+    assert_eq!(only_a["clip_score"], plain["clip_score"]);
+    let both = json(&vsrqa(&["score", "-m", model, "--members", "b,a", sample.to_str().unwrap()]));
+    assert_eq!(both["clip_score"], plain["clip_score"], "b runs a copy of the same network and head");
+    let unknown = vsrqa(&["score", "-m", model, "--members", "c", sample.to_str().unwrap()]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no member 'c' (its members: a, b)"), "{}", stderr(&unknown));
 
     let list = dir.path().join("list.csv");
     std::fs::write(&list, format!("path,mos\n{},3.5\n", data("sample.y4m").display())).unwrap();

@@ -33,7 +33,7 @@ impl Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (model, backend = "auto", threads = 0, color_conversion = None, device = None))]
+    #[pyo3(signature = (model, backend = "auto", threads = 0, color_conversion = None, device = None, members = None))]
     fn new(
         py: Python<'_>,
         model: PathBuf,
@@ -41,6 +41,7 @@ impl Engine {
         threads: usize,
         color_conversion: Option<&str>,
         device: Option<usize>,
+        members: Option<Vec<String>>,
     ) -> PyResult<Engine> {
         let backend: BackendKind = backend.parse().or_raise(py)?;
         let color_conversion = color_conversion
@@ -53,6 +54,7 @@ impl Engine {
             backend,
             threads,
             color_conversion,
+            members,
             // Engines built by `vsrqa build-engines` (and by this package) are shared.
             gpu: GpuOptions { device, cache_dir: vsrqa::backend::default_engine_cache_dir(), ..Default::default() },
             ..EngineOptions::default()

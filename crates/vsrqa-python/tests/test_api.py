@@ -325,6 +325,28 @@ def test_scoring_releases_the_gil(tmp_path):
     assert through_the_pipe == expected
 
 
+def test_an_ensembles_members_can_be_chosen(tmp_path):
+    # The tiny bundle as an ensemble of two members with the same files: each alone, and both,
+    # score as the plain bundle; an unknown member is refused naming the members.
+    import shutil
+
+    ensemble = tmp_path / "ensemble"
+    shutil.copytree(TINY, ensemble)
+    manifest = json.loads((ensemble / "vsrqa.json").read_text())
+    manifest["members"] = [{"name": "a"}, {"name": "b", "head_weights": manifest["head"]["weights"]}]
+    (ensemble / "vsrqa.json").write_text(json.dumps(manifest))
+    plain = vsrqa.Engine(str(TINY), backend="cpu").score_file(str(SAMPLE))["clip_score"]
+    for members in (None, ["a"], ["b", "a"]):
+        engine = vsrqa.Engine(str(ensemble), backend="cpu", members=members)
+        assert engine.score_file(str(SAMPLE))["clip_score"] == plain, members
+    with pytest.raises(vsrqa.InvalidArgumentError, match=r"no member 'c' \(its members: a, b\)"):
+        vsrqa.Engine(str(ensemble), backend="cpu", members=["c"])
+    cli = subprocess.run([sys.executable, "-m", "vsrqa", "score", "-m", str(ensemble), "--members", "b", str(SAMPLE)],
+                         capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["clip_score"] == plain
+
+
 def test_threads_share_an_engine(engine, sample_rgb):
     expected = engine.score_frames(sample_rgb, 8.0)
     results = [None] * 3

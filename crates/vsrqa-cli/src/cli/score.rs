@@ -57,6 +57,10 @@ pub struct Args {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// An ensemble bundle's members to run, by name (comma-separated); default: all of them.
+    /// Each costs its own networks' runs; the shared branches run once.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    members: Option<Vec<String>>,
     /// Frames per second (overrides the Y4M header or the stream's rate; required for raw input).
     #[arg(long)]
     fps: Option<f64>,
@@ -178,6 +182,7 @@ fn open_engine(args: &Args, backend: BackendKind, conversion: Option<ColorConver
         logger,
         gpu: super::gpu_options(),
         color_conversion: conversion,
+        members: args.members.clone(),
         ..EngineOptions::default()
     };
     Ok(Engine::new(&args.model, options)?)

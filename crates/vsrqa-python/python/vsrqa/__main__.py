@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--reference", metavar="FILE", help="a reference clip: adds PSNR-Y and SSIM-Y per key frame")
     score.add_argument("--backend", default="auto", help="auto, cpu, onnxruntime or tensorrt")
     score.add_argument("--threads", type=int, default=0, help="CPU threads per network run (0 = all cores)")
+    score.add_argument("--members", metavar="NAMES", help="an ensemble's members to run, comma-separated (default: all)")
     score.add_argument("--fps", type=float, help="frames per second (required for raw input)")
     score.add_argument("--pix-fmt", metavar="NAME", help="raw input pixel format (rgb24, yuv420p, ...)")
     score.add_argument("--size", metavar="WxH", help="raw input frame size")
@@ -47,7 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit:  # argparse's usage errors exit with 2 already
         return int(exit.code or 0)
     try:
-        engine = Engine(args.model, backend=args.backend, threads=args.threads, color_conversion=args.color_conversion)
+        members = args.members.split(",") if args.members is not None else None
+        engine = Engine(
+            args.model,
+            backend=args.backend,
+            threads=args.threads,
+            color_conversion=args.color_conversion,
+            members=members,
+        )
     except VsrqaError as e:
         print(f"vsrqa: error: {e}", file=sys.stderr)
         return 2 if isinstance(e, ValueError) else 1

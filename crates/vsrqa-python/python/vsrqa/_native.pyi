@@ -2,7 +2,7 @@
 
 from os import PathLike
 from types import TracebackType
-from typing import Any
+from typing import Any, Sequence
 
 #: A frame array: ``[T, H, W, C]`` uint8 for rgb24/bgr24 (C = 3) and rgba/bgra (C = 4);
 #: ``[T, H * 3 / 2, W]`` for yuv420p/nv12 (uint8) and yuv420p10le/p010le (uint16). Without the
@@ -21,7 +21,8 @@ class Engine:
 
     Scoring releases the GIL. ``backend``: "auto", "cpu", "onnxruntime" or "tensorrt";
     ``threads``: CPU threads per network run (0 = all cores); ``color_conversion``: "reference"
-    or "exact" (default: the bundle's); ``device``: the CUDA device of the tensorrt backend.
+    or "exact" (default: the bundle's); ``device``: the CUDA device of the tensorrt backend;
+    ``members``: an ensemble bundle's members to run, by name (default: all).
     Raises BundleError, BackendUnavailableError or InvalidArgumentError.
     """
 
@@ -32,6 +33,7 @@ class Engine:
         threads: int = 0,
         color_conversion: str | None = None,
         device: int | None = None,
+        members: Sequence[str] | None = None,
     ) -> None: ...
     def close(self) -> None:
         """Frees the networks once no session uses them; later calls raise EngineClosedError."""
