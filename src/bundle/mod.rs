@@ -69,12 +69,8 @@ impl Bundle {
         let head = load_head(&dir, &manifest.head, &manifest.head.weights)?;
         let mut members = Vec::with_capacity(manifest.members.len());
         for member in &manifest.members {
-            let named = |e: Error| match e {
-                Error::Bundle { path, message, source } => {
-                    Error::Bundle { path, message: format!("member '{}': {message}", member.name), source }
-                }
-                other => other,
-            };
+            let context = format!("member '{}'", member.name);
+            let named = |e: Error| e.in_bundle_context(&context);
             let mut own = Vec::with_capacity(member.networks.len());
             for (name, file) in &member.networks {
                 // Validation checked that every name is a branch's.

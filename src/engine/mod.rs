@@ -197,12 +197,8 @@ fn models(
         for (index, file) in &member.networks {
             let mut spec = bundle.manifest.branches[*index].clone();
             spec.name = format!("{}.{}", spec.name, member.name);
-            branches.push(load(&spec, file).map_err(|e| match e {
-                Error::Bundle { path, message, .. } => {
-                    Error::bundle(path, format!("member '{}': {message}", member.name))
-                }
-                other => other,
-            })?);
+            let context = format!("member '{}'", member.name);
+            branches.push(load(&spec, file).map_err(|e| e.in_bundle_context(&context))?);
             sources.push(*index);
             own[*index] = branches.len() - 1;
         }

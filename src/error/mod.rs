@@ -172,6 +172,17 @@ impl Error {
         Error::Bundle { path: path.into(), message: message.into(), source: Some(Arc::new(cause)) }
     }
 
+    /// A bundle error with `context` before its message ("member 'a': ..."), its cause kept;
+    /// other kinds unchanged.
+    pub(crate) fn in_bundle_context(self, context: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Bundle { path, message, source } => {
+                Error::Bundle { path, message: format!("{context}: {message}"), source }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
     }
