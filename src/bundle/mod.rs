@@ -171,9 +171,19 @@ fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
     serde_json::from_value(value).map_err(|e| Error::bundle_caused(path, format!("invalid manifest: {e}"), e))
 }
 
-/// Branch and member names: non-empty `[a-z0-9_]`.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+/// Checks that branch or member names (`what`) are non-empty `[a-z0-9_]` and unique; returns them.
+fn unique_names<'a>(what: &str, names: impl Iterator<Item = &'a str>, path: &Path) -> Result<HashSet<&'a str>> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(Error::bundle(path, format!("{what} name \"{name}\" must be non-empty [a-z0-9_]")));
+        }
+        if !seen.insert(name) {
+            let plural = if what == "branch" { "branches" } else { "members" };
+            return Err(Error::bundle(path, format!("two {plural} are named \"{name}\"")));
+        }
+    }
+    Ok(seen)
 }
 
 /// Upper bounds on the manifest's counts and sizes. Far above any real bundle; they keep a damaged
@@ -202,16 +212,9 @@ fn validate_manifest(manifest: &Manifest, path: &Path) -> Result<()> {
         bounded("key_frames.count", count as usize, MAX_KEY_FRAMES as usize).map_err(invalid)?;
     }
     bounded("head.input_dim", manifest.head.input_dim, MAX_FEATURES).map_err(invalid)?;
-    let mut names = HashSet::new();
+    let names = unique_names("branch", manifest.branches.iter().map(|b| b.name.as_str()), path)?;
     for branch in &manifest.branches {
-        let name = &branch.name;
-        if !valid_name(name) {
-            return Err(invalid(format!("branch name \"{name}\" must be non-empty [a-z0-9_]")));
-        }
-        if !names.insert(name.as_str()) {
-            return Err(invalid(format!("two branches are named \"{name}\"")));
-        }
-        validate_branch(branch).map_err(|e| invalid(format!("branch '{name}': {e}")))?;
+        validate_branch(branch).map_err(|e| invalid(format!("branch '{}': {e}", branch.name)))?;
     }
     // Each output_dim is bounded by validate_branch, so the sum cannot overflow.
     let total: usize = manifest.branches.iter().map(|b| b.output_dim).sum();
@@ -229,15 +232,9 @@ fn validate_manifest(manifest: &Manifest, path: &Path) -> Result<()> {
     if let Some(provenance) = &manifest.provenance {
         provenance.validate(manifest.branches.iter().map(|b| b.name.as_str())).map_err(invalid)?;
     }
-    let mut members = HashSet::new();
+    unique_names("member", manifest.members.iter().map(|m| m.name.as_str()), path)?;
     for member in &manifest.members {
         let name = &member.name;
-        if !valid_name(name) {
-            return Err(invalid(format!("member name \"{name}\" must be non-empty [a-z0-9_]")));
-        }
-        if !members.insert(name.as_str()) {
-            return Err(invalid(format!("two members are named \"{name}\"")));
-        }
         if let Some(branch) = member.networks.keys().find(|b| !names.contains(b.as_str())) {
             return Err(invalid(format!(
                 "member '{name}' replaces the network of \"{branch}\", which is not a branch"
