@@ -91,12 +91,12 @@
  * Minor version of the C API: changes when functions, constants or struct fields are added. A
  * program built against an older minor runs unchanged with a newer library.
  */
-#define VSRQA_API_VERSION_MINOR 0
+#define VSRQA_API_VERSION_MINOR 1
 
 /**
  * Patch version of the C API: changes for fixes that add nothing.
  */
-#define VSRQA_API_VERSION_PATCH 1
+#define VSRQA_API_VERSION_PATCH 0
 
 /**
  * The API version as one number, `major << 16 | minor << 8 | patch`, as `vsrqa_version_api()`
@@ -292,6 +292,13 @@ typedef struct VsrqaEngineConfig {
    * refuses (VSRQA_ERROR_STRUCT_SIZE) instead of ignoring.
    */
   uint32_t reserved;
+  /**
+   * Since API 1.1. An ensemble bundle's members to run, by name, comma-separated (`"m0,m3"`;
+   * UTF-8, copied); NULL (default): all of them. Scores are the chosen members' mean; each
+   * member's spatial network is the only cost it adds. Unknown names, and a choice on a bundle
+   * that is not an ensemble, are refused with VSRQA_ERROR_INVALID_ARGUMENT.
+   */
+  const char *members;
 } VsrqaEngineConfig;
 
 /**
@@ -489,6 +496,27 @@ typedef struct VsrqaClipScore {
    * Since API 1.0. `VSRQA_CLIP_*` bits; 0 for a clip scored exactly as the reference does.
    */
   uint32_t flags;
+  /**
+   * Since API 1.1. The ensemble members whose mean `score` is (0 when the bundle is not an
+   * ensemble); `vsrqa_engine_member` names them.
+   */
+  uint32_t member_count;
+  /**
+   * Since API 1.1. Set by the caller: how many doubles `member_scores` holds.
+   */
+  uint32_t member_scores_capacity;
+  /**
+   * Since API 1.1. Set by the caller: NULL (default), or an array of `member_scores_capacity`
+   * doubles that receives each member's own clip score, in `vsrqa_engine_member` order (the
+   * first `min(member_count, member_scores_capacity)`; the rest is left as it was). Kept as the
+   * caller set it, so one struct can be reused for every clip.
+   */
+  double *member_scores;
+  /**
+   * Since API 1.1. The standard deviation of the members' scores (over the `member_count`
+   * members; 0 below two): a cheap estimate of how sure the ensemble is.
+   */
+  double member_spread;
 } VsrqaClipScore;
 
 /**
@@ -711,6 +739,18 @@ VsrqaStatus vsrqa_engine_create(const struct VsrqaEngineConfig *config,
  * `engine` must be NULL or from `vsrqa_engine_create`, not yet destroyed, not in use.
  */
 void vsrqa_engine_destroy(struct VsrqaEngine *engine);
+
+/**
+ * Since API 1.1. The name of the `index`-th ensemble member the engine runs (0-based, the order
+ * of `VsrqaClipScore.member_scores`): VSRQA_OK with `*name` set (owned by the engine, valid until
+ * it is destroyed); VSRQA_END when `index` is the member count or more (at once, for a bundle
+ * that is not an ensemble), so that a loop from 0 lists them.
+ * Returns VSRQA_OK, VSRQA_END, VSRQA_ERROR_NULL_POINTER.
+ * `engine` must be NULL or live; `name` NULL or writable.
+ */
+VsrqaStatus vsrqa_engine_member(const struct VsrqaEngine *engine,
+                                uint32_t index,
+                                const char **name);
 
 /**
  * Scores a single frame as a one-frame clip (a window branch sees it repeated). `score` must be

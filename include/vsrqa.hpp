@@ -43,6 +43,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "vsrqa.h"
 
@@ -201,6 +202,18 @@ class Engine {
         auto score = defaults<VsrqaClipScore>();
         check(vsrqa_score_clip(handle_, frames, count, fps, &score), "vsrqa_score_clip");
         return score;
+    }
+
+    /** The ensemble members the engine runs, in the order of a clip score's `member_scores`
+        (empty for a plain bundle). Since API 1.1. */
+    std::vector<std::string> members() const {
+        std::vector<std::string> names;
+        const char *name = nullptr;
+        VsrqaStatus status;
+        while ((status = vsrqa_engine_member(handle_, static_cast<uint32_t>(names.size()), &name)) == VSRQA_OK)
+            names.emplace_back(name);
+        if (status != VSRQA_END) check(status, "vsrqa_engine_member");
+        return names;
     }
 
     VsrqaEngine *get() const noexcept { return handle_; }

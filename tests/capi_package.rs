@@ -278,11 +278,16 @@ fn compile_capi_test(exe: &std::path::Path, flags: &str, extra: &[&str]) -> Path
     exe.to_path_buf()
 }
 
-/// Runs a compiled C test on the tiny bundle and the sample clip: every check passes.
+/// Runs a compiled C test on the tiny bundle, the sample clip and the tiny ensemble: every check
+/// passes.
 fn run_capi_test(exe: &std::path::Path, what: &str) {
     let report = run(
         what,
-        Command::new(exe).arg(repo().join("tests/data/tiny_bundle")).arg(repo().join("tests/data/sample.y4m")),
+        Command::new(exe)
+            .arg(repo().join("tests/data/tiny_bundle"))
+            .arg(repo().join("tests/data/sample.y4m"))
+            .arg("--ensemble")
+            .arg(repo().join("tests/data/tiny_ensemble")),
     );
     assert!(report.contains(" 0 failures"), "{report}");
 }

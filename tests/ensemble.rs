@@ -121,6 +121,14 @@ fn an_ensemble_scores_the_mean_of_its_members() {
 
     let mean = alone.iter().map(|(_, clip)| clip.score).sum::<f64>() / 3.0;
     assert!((clip.score - mean).abs() < TOLERANCE, "ensemble {} against the members' mean {mean}", clip.score);
+    // Each member's own clip score is reported, in the bundle's order, with their spread.
+    assert_eq!(clip.member_scores.len(), 3);
+    for (m, (own, (_, alone))) in clip.member_scores.iter().zip(&alone).enumerate() {
+        assert!((own - alone.score).abs() < TOLERANCE, "member {m}: {own} against {}", alone.score);
+    }
+    let spread = (alone.iter().map(|(_, c)| (c.score - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    assert!((clip.member_spread().unwrap() - spread).abs() < TOLERANCE);
+    assert!(alone[0].1.member_scores.is_empty() && alone[0].1.member_spread().is_none());
     assert_eq!((clip.frames, clip.key_frames), (alone[0].1.frames, alone[0].1.key_frames));
     assert_eq!(frames.len(), alone[0].0.len());
     for (k, frame) in frames.iter().enumerate() {
@@ -128,6 +136,47 @@ fn an_ensemble_scores_the_mean_of_its_members() {
         assert!((frame.score - mean).abs() < TOLERANCE, "key frame {k}: {} against {mean}", frame.score);
         assert_eq!(frame.frame_index, alone[0].0[k].frame_index);
     }
+}
+
+/// Scores are the Python reference's (golden_tiny.rs's tolerance): the features differ by about
+/// 1e-6 between tract and PyTorch, which two small Linear layers carry into the scores.
+const GOLDEN_TOLERANCE: f64 = 1e-6;
+
+/// The committed tiny ensemble (tools/fixtures/make_tiny_ensemble.py: three members, one with its
+/// own spatial network) scores as RQ-VQA's test.py averages its models, run by the Python reference
+/// on the same frames; each member's own score, a member subset's mean and the members' spread
+/// follow from the same goldens.
+#[test]
+fn the_tiny_ensemble_scores_as_test_py_averages() {
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vsrqa_testkit::data("golden/tiny_ensemble.json")).unwrap())
+            .unwrap();
+    let bundle = vsrqa_testkit::data("tiny_ensemble");
+    let (frames, clip) = score(&bundle);
+    assert_eq!(golden["fps"].as_f64().unwrap(), sample_clip().fps);
+    let close = |got: f64, expected: &serde_json::Value, what: &str| {
+        let expected = expected.as_f64().unwrap();
+        assert!((got - expected).abs() <= GOLDEN_TOLERANCE, "{what}: {got} against test.py's {expected}");
+    };
+    close(clip.score, &golden["clip_score"], "ensemble clip score");
+    for (k, frame) in frames.iter().enumerate() {
+        close(frame.score, &golden["frame_scores"][k], &format!("key frame {k}"));
+    }
+    let members = golden["members"].as_array().unwrap();
+    assert_eq!(clip.member_scores.len(), members.len());
+    for (got, member) in clip.member_scores.iter().zip(members) {
+        close(*got, &member["clip_score"], member["name"].as_str().unwrap());
+    }
+    let expected: Vec<f64> = members.iter().map(|m| m["clip_score"].as_f64().unwrap()).collect();
+    let mean = expected.iter().sum::<f64>() / 3.0;
+    let spread = (expected.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    assert!((clip.member_spread().unwrap() - spread).abs() <= GOLDEN_TOLERANCE);
+    // The members differ widely (m1 has its own spatial network): the mean is none of them.
+    assert!(spread > 0.1, "{expected:?}");
+
+    let subset = engine_with(&bundle, Some(&["m2", "m1"])).unwrap();
+    let (_, chosen) = score_on(&subset);
+    assert!((chosen.score - (expected[1] + expected[2]) / 2.0).abs() <= GOLDEN_TOLERANCE, "{}", chosen.score);
 }
 
 /// The shared branches run once per clip, as in a plain bundle; each member's own network runs
@@ -157,9 +206,18 @@ fn chosen_members_score_their_own_mean() {
     let alone: Vec<f64> = (0..3).map(|m| score(member_alone(m).path()).1.score).collect();
 
     let one = engine_with(dir.path(), Some(&["m1"])).unwrap();
-    assert!((score_on(&one).1.score - alone[1]).abs() < TOLERANCE);
+    assert_eq!(one.members(), ["m1"]);
+    let (_, one_clip) = score_on(&one);
+    assert!((one_clip.score - alone[1]).abs() < TOLERANCE);
+    assert_eq!(one_clip.member_scores, [one_clip.score]);
     let two = engine_with(dir.path(), Some(&["m2", "m0"])).unwrap();
-    assert!((score_on(&two).1.score - (alone[0] + alone[2]) / 2.0).abs() < TOLERANCE);
+    // The bundle's order, whatever the order of the choice.
+    assert_eq!(two.members(), ["m0", "m2"]);
+    let (_, two_clip) = score_on(&two);
+    assert!((two_clip.score - (alone[0] + alone[2]) / 2.0).abs() < TOLERANCE);
+    assert!((two_clip.member_scores[1] - alone[2]).abs() < TOLERANCE);
+    assert_eq!(engine(dir.path()).members(), ["m0", "m1", "m2"]);
+    assert!(engine(&tiny_bundle()).members().is_empty());
     let names: Vec<String> = two.timings().branches.into_iter().map(|b| b.name).collect();
     assert!(!names.iter().any(|name| name == "spatial.m1"), "{names:?}");
 

@@ -155,6 +155,13 @@ pub(crate) struct EngineInner {
     pub(crate) color_conversion: ColorConversion,
 }
 
+impl EngineInner {
+    /// Whether the bundle is an ensemble (its models are members, even when one is chosen).
+    pub(crate) fn is_ensemble(&self) -> bool {
+        !self.bundle.members.is_empty()
+    }
+}
+
 /// One model of the engine: a head, and which of the engine's branches give its features.
 pub(crate) struct Model {
     pub(crate) name: String,
@@ -205,6 +212,19 @@ fn models(
         models.push(Model { name: member.name.clone(), head: member.head.clone(), branches: own });
     }
     Ok(models)
+}
+
+/// An ensemble's members as the C API, the GStreamer element and other text front ends take them:
+/// names separated by commas (`"m0,m3"`; spaces around a name are ignored). An empty name is
+/// refused; whether each name is a member is checked when the engine is made.
+pub fn parse_members(list: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = list.split(',').map(|name| name.trim().to_owned()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err(Error::invalid(format!(
+            "members \"{list}\": give member names separated by commas, as \"m0,m3\" (`vsrqa info` lists them)"
+        )));
+    }
+    Ok(names)
 }
 
 /// The members `selected` names, in the bundle's order (all when `None`); an unknown name or an
@@ -294,6 +314,15 @@ impl Engine {
 
     pub fn bundle(&self) -> &Bundle {
         &self.inner.bundle
+    }
+
+    /// The ensemble members this engine runs, in the bundle's order (all of them, or those
+    /// [`EngineOptions::members`] chose); empty when the bundle is not an ensemble.
+    pub fn members(&self) -> Vec<&str> {
+        if !self.inner.is_ensemble() {
+            return Vec::new();
+        }
+        self.inner.models.iter().map(|model| model.name.as_str()).collect()
     }
 
     /// The YUV->RGB conversion every frame gets (the options', else the bundle's).

@@ -60,6 +60,31 @@ impl Pooling {
         }
     }
 
+    /// The video's clip score from its windows' (at least one): the pooled score, the summed
+    /// counts, and each ensemble member's scores pooled the same way. One window is returned as
+    /// it is.
+    pub fn pool_clips(self, windows: &[ClipScore]) -> Option<ClipScore> {
+        let score = self.pool(windows)?;
+        let sum = |count: fn(&ClipScore) -> u32| windows.iter().map(count).sum();
+        let mut pooled = ClipScore::new(
+            score,
+            windows.iter().map(|w| w.frames).sum(),
+            sum(|w| w.key_frames),
+            sum(|w| w.pooled_slots),
+        );
+        let members = windows[0].member_scores.len();
+        if windows.iter().all(|w| w.member_scores.len() == members) {
+            pooled.member_scores = (0..members)
+                .map(|m| {
+                    let member: Vec<ClipScore> =
+                        windows.iter().map(|w| ClipScore::new(w.member_scores[m], w.frames, 0, 0)).collect();
+                    self.pool(&member).expect("at least one window")
+                })
+                .collect();
+        }
+        Some(pooled)
+    }
+
     fn pool_many(self, windows: &[ClipScore]) -> f64 {
         let frames: f64 = windows.iter().map(|w| w.frames as f64).sum();
         match self {
@@ -119,7 +144,30 @@ mod tests {
     use super::*;
 
     fn window(score: f64, frames: u64) -> ClipScore {
-        ClipScore { score, frames, key_frames: 1, pooled_slots: 8, expected_frames: None, first_frame: 0, window: 0 }
+        ClipScore::new(score, frames, 1, 8)
+    }
+
+    #[test]
+    fn members_pool_as_the_score_does() {
+        let with_members = |score: f64, frames: u64, members: [f64; 2]| {
+            let mut clip = window(score, frames);
+            clip.member_scores = members.to_vec();
+            clip
+        };
+        let windows = [with_members(0.5, 240, [0.4, 0.6]), with_members(0.3, 60, [0.2, 0.4])];
+        for pooling in [Pooling::Mean, Pooling::HarmonicMean, Pooling::Min, Pooling::Percentile(50)] {
+            let pooled = pooling.pool_clips(&windows).unwrap();
+            assert_eq!(pooled.score, pooling.pool(&windows).unwrap(), "{pooling}");
+            assert_eq!((pooled.frames, pooled.key_frames, pooled.pooled_slots), (300, 2, 16));
+            for m in 0..2 {
+                let member = [window(windows[0].member_scores[m], 240), window(windows[1].member_scores[m], 60)];
+                assert_eq!(pooled.member_scores[m], pooling.pool(&member).unwrap(), "{pooling} member {m}");
+            }
+        }
+        assert_eq!(Pooling::Mean.pool_clips(&windows[..1]).unwrap().member_scores, vec![0.4, 0.6]);
+        assert!(Pooling::Mean.pool_clips(&[]).is_none());
+        // A plain bundle's windows have no members, and neither has their pooling.
+        assert!(Pooling::Mean.pool_clips(&[window(0.5, 10), window(0.7, 10)]).unwrap().member_scores.is_empty());
     }
 
     #[test]

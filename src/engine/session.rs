@@ -24,8 +24,11 @@ pub struct FrameScore {
     pub score: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The score of a clip: a whole stream, or one window of a windowed stream.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ClipScore {
+    /// The clip's score (an ensemble's: its members' mean).
     pub score: f64,
     pub frames: u64,
     /// Key frames that were scored.
@@ -39,9 +42,32 @@ pub struct ClipScore {
     pub first_frame: u64,
     /// Ordinal of the window in a windowed stream (0 otherwise).
     pub window: u32,
+    /// An ensemble's members' own clip scores, in the order of [`Engine::members`] (`score` is
+    /// their mean); empty for a bundle that is not an ensemble.
+    pub member_scores: Vec<f64>,
 }
 
 impl ClipScore {
+    /// A clip's score with its counts; the rest (expected length, window, members) empty.
+    pub fn new(score: f64, frames: u64, key_frames: u32, pooled_slots: u32) -> ClipScore {
+        ClipScore {
+            score,
+            frames,
+            key_frames,
+            pooled_slots,
+            expected_frames: None,
+            first_frame: 0,
+            window: 0,
+            member_scores: Vec::new(),
+        }
+    }
+
+    /// The spread of an ensemble's members' scores: their standard deviation (population, over
+    /// the members run), a cheap estimate of how sure the ensemble is. `None` below two members.
+    pub fn member_spread(&self) -> Option<f64> {
+        spread(&self.member_scores)
+    }
+
     /// Whether the clip ended before the length it announced.
     pub fn ended_early(&self) -> bool {
         self.expected_frames.is_some_and(|n| self.frames < n)
@@ -141,6 +167,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The engine the session scores with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Frames from one key frame to the next at `fps`: the reference's `int(round(fps))`, rounding
     /// half to even as Python does, at least 1.
     pub fn key_frame_interval(fps: f64) -> u64 {
@@ -548,12 +579,18 @@ impl Session {
         let mut pooled_slots = 0;
         // RQ-VQA's test.py: each model's clip prediction (its head's pooling and activation), then
         // the mean of the predictions.
-        let score = mean(inner.models.iter().enumerate().map(|(m, model)| {
-            let outputs = self.key_frames.iter().map(|k| k.outputs.as_ref().expect("every key frame scored")[m]);
-            let outputs = self.pooled_slots(outputs.collect());
-            pooled_slots = outputs.len();
-            model.head.clip_score(&outputs)
-        }));
+        let model_scores: Vec<f64> = inner
+            .models
+            .iter()
+            .enumerate()
+            .map(|(m, model)| {
+                let outputs = self.key_frames.iter().map(|k| k.outputs.as_ref().expect("every key frame scored")[m]);
+                let outputs = self.pooled_slots(outputs.collect());
+                pooled_slots = outputs.len();
+                model.head.clip_score(&outputs)
+            })
+            .collect();
+        let score = mean(model_scores.iter().copied());
         engine.log(
             LogLevel::Debug,
             &format!(
@@ -580,6 +617,7 @@ impl Session {
             expected_frames: self.expected_frames,
             first_frame: 0,
             window: 0,
+            member_scores: if inner.is_ensemble() { model_scores } else { Vec::new() },
         })
     }
 
@@ -615,6 +653,15 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The population standard deviation of `values`; `None` below two.
+pub(crate) fn spread(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let mean = mean(values.iter().copied());
+    Some((values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / values.len() as f64).sqrt())
 }
 
 /// The mean of `values` (the models' scores: at least one).

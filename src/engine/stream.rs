@@ -239,8 +239,8 @@ impl Stream {
         self.windows += 1;
         self.key_frames_before += clip.key_frames;
         self.window_start += clip.frames;
-        self.clips.push_back(clip);
-        self.last_clip = Some(clip);
+        self.clips.push_back(clip.clone());
+        self.last_clip = Some(clip.clone());
         Ok(clip)
     }
 
@@ -285,6 +285,6 @@ impl Stream {
             return self.close_window();
         }
         // The stream ended on a window's last frame: that window's score is the last.
-        Ok(self.last_clip.expect("a window was completed"))
+        Ok(self.last_clip.clone().expect("a window was completed"))
     }
 }

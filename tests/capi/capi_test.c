@@ -2,12 +2,15 @@
  * The C ABI from C, through the installed package: valid scoring (frame, clip, session, and the
  * equivalence of clip and session), clip lengths that are off, windowed and non-blocking sessions,
  * older and newer struct sizes, colour tags, and every bad-input case returning its status with a
- * message. Usage: capi_test BUNDLE_DIR SAMPLE.y4m [--memcheck]
+ * message. Usage: capi_test BUNDLE_DIR SAMPLE.y4m [--ensemble DIR] [--memcheck]
  *
  * --memcheck (under valgrind, 50 times slower): every path once (create, score, push, poll,
  * finish, destroy; blocking and non-blocking with a full queue and destroy with frames queued;
  * older and newer struct sizes; bad input), without the repeats that compare scores across
  * modes, colour tags and clip lengths.
+ *
+ * --ensemble DIR (tests/data/tiny_ensemble, three members): choosing members, their names, and
+ * their scores in the clip score.
  *
  * Checks are explicit (not assert.h) so they run in every build type. Exit status 0 = all passed.
  */
@@ -816,6 +819,132 @@ static void test_struct_sizes(const char *bundle, const Clip *clip) {
 
 /* ---- the log callback hears why vsrqa_engine_create failed ---- */
 
+/* ---- ensembles (API 1.1) ---- */
+
+static VsrqaEngine *ensemble_engine(const char *bundle, const char *members) {
+    VsrqaEngineConfig config;
+    vsrqa_engine_config_default(&config, sizeof config);
+    config.bundle_path = bundle;
+    config.backend = VSRQA_BACKEND_CPU;
+    config.members = members;
+    VsrqaEngine *engine = NULL;
+    CHECK(vsrqa_engine_create(&config, &engine) == VSRQA_OK, "engine_create (members %s): %s",
+          members ? members : "all", vsrqa_last_error());
+    return engine;
+}
+
+/* The clip's score with `capacity` member scores asked for (the rest of `scores` stays NAN). */
+static VsrqaClipScore ensemble_clip(VsrqaEngine *engine, const Clip *clip, double *scores, uint32_t capacity) {
+    VsrqaFrame *frames = malloc(sizeof(VsrqaFrame) * (size_t)clip->count);
+    for (int i = 0; i < clip->count; i++)
+        frames[i] = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+    VsrqaClipScore score;
+    vsrqa_clip_score_default(&score, sizeof score);
+    CHECK(score.member_scores == NULL && score.member_scores_capacity == 0, "member array defaults");
+    score.member_scores = scores;
+    score.member_scores_capacity = capacity;
+    CHECK(vsrqa_score_clip(engine, frames, (size_t)clip->count, clip->fps, &score) == VSRQA_OK, "score_clip: %s",
+          vsrqa_last_error());
+    CHECK(score.member_scores == scores && score.member_scores_capacity == capacity, "the caller's array is kept");
+    free(frames);
+    return score;
+}
+
+/* The engine's member names, joined by commas. */
+static void member_names(VsrqaEngine *engine, char *out, size_t size) {
+    out[0] = '\0';
+    const char *name = NULL;
+    uint32_t i = 0;
+    for (; vsrqa_engine_member(engine, i, &name) == VSRQA_OK; i++) {
+        if (i) strncat(out, ",", size - strlen(out) - 1);
+        strncat(out, name, size - strlen(out) - 1);
+    }
+    CHECK(vsrqa_engine_member(engine, i, &name) == VSRQA_END, "member %u past the end", (unsigned)i);
+}
+
+static void test_ensemble(const char *plain_bundle, const char *bundle, const Clip *clip) {
+    char names[64];
+    VsrqaEngine *all = ensemble_engine(bundle, NULL);
+    if (!all) return;
+    member_names(all, names, sizeof names);
+    CHECK(strcmp(names, "m0,m1,m2") == 0, "members \"%s\"", names);
+
+    /* Three members, room for two: two written, the third slot untouched, the count says three. */
+    double scores[4] = {NAN, NAN, NAN, NAN};
+    VsrqaClipScore two = ensemble_clip(all, clip, scores, 2);
+    CHECK(two.member_count == 3, "member_count %u", (unsigned)two.member_count);
+    CHECK(isfinite(scores[0]) && isfinite(scores[1]) && isnan(scores[2]), "two of three member scores written");
+    double three_scores[3];
+    VsrqaClipScore three = ensemble_clip(all, clip, three_scores, 3);
+    CHECK(three.score == two.score && three_scores[0] == scores[0] && three_scores[1] == scores[1], "repeatable");
+    double mean = ((0.0 + three_scores[0]) + three_scores[1] + three_scores[2]) / 3.0;
+    CHECK(fabs(three.score - mean) < 1e-12, "clip %.17g, members' mean %.17g", three.score, mean);
+    double variance = 0.0;
+    for (int m = 0; m < 3; m++) variance += (three_scores[m] - mean) * (three_scores[m] - mean) / 3.0;
+    CHECK(fabs(three.member_spread - sqrt(variance)) < 1e-12 && three.member_spread > 0.0, "spread %g",
+          three.member_spread);
+    VsrqaClipScore none = ensemble_clip(all, clip, NULL, 3);
+    CHECK(none.score == three.score && none.member_count == 3, "no array: the score alone");
+
+    /* A subset, named in any order: the bundle's order, and those members' mean. */
+    VsrqaEngine *subset = ensemble_engine(bundle, "m2, m0");
+    if (subset) {
+        member_names(subset, names, sizeof names);
+        CHECK(strcmp(names, "m0,m2") == 0, "chosen members \"%s\"", names);
+        double chosen[2];
+        VsrqaClipScore score = ensemble_clip(subset, clip, chosen, 2);
+        CHECK(score.member_count == 2 && fabs(chosen[1] - three_scores[2]) < 1e-12, "member m2 %.17g", chosen[1]);
+        CHECK(fabs(score.score - (three_scores[0] + three_scores[2]) / 2.0) < 1e-12, "subset %.17g", score.score);
+        vsrqa_engine_destroy(subset);
+    }
+
+    /* Unknown, empty and misplaced choices are refused with the reason. */
+    VsrqaEngineConfig config;
+    vsrqa_engine_config_default(&config, sizeof config);
+    config.bundle_path = bundle;
+    config.backend = VSRQA_BACKEND_CPU;
+    VsrqaEngine *refused = NULL;
+    config.members = "m0,m9";
+    CHECK_STATUS(vsrqa_engine_create(&config, &refused), VSRQA_ERROR_INVALID_ARGUMENT, "no member 'm9'");
+    config.members = "m0,,m1";
+    CHECK_STATUS(vsrqa_engine_create(&config, &refused), VSRQA_ERROR_INVALID_ARGUMENT, "separated by commas");
+    config.bundle_path = plain_bundle;
+    config.members = "m0";
+    CHECK_STATUS(vsrqa_engine_create(&config, &refused), VSRQA_ERROR_INVALID_ARGUMENT, "not an ensemble");
+    CHECK(refused == NULL, "an engine was made");
+
+    /* A plain bundle: no members, the array untouched. */
+    VsrqaEngine *plain = ensemble_engine(plain_bundle, NULL);
+    if (plain) {
+        const char *name = NULL;
+        CHECK(vsrqa_engine_member(plain, 0, &name) == VSRQA_END, "a plain bundle has no members");
+        double untouched[1] = {NAN};
+        VsrqaClipScore score = ensemble_clip(plain, clip, untouched, 1);
+        CHECK(score.member_count == 0 && isnan(untouched[0]) && score.member_spread == 0.0, "plain clip score");
+        vsrqa_engine_destroy(plain);
+    }
+
+    /* A 1.0 clip score (no member fields): the same score, nothing written past it. */
+    VsrqaClipScore old;
+    memset(&old, 0xAB, sizeof old);
+    CHECK(vsrqa_clip_score_default(&old, offsetof(VsrqaClipScore, member_count)) == VSRQA_OK, "1.0 default");
+    VsrqaFrame *frames = malloc(sizeof(VsrqaFrame) * (size_t)clip->count);
+    for (int i = 0; i < clip->count; i++)
+        frames[i] = i420_frame(clip->data + (size_t)i * clip->frame_bytes, clip->width, clip->height);
+    CHECK(vsrqa_score_clip(all, frames, (size_t)clip->count, clip->fps, &old) == VSRQA_OK, "1.0 clip: %s",
+          vsrqa_last_error());
+    free(frames);
+    unsigned char tail[sizeof old - offsetof(VsrqaClipScore, member_count)];
+    memset(tail, 0xAB, sizeof tail);
+    CHECK(old.score == three.score &&
+              memcmp((unsigned char *)&old + offsetof(VsrqaClipScore, member_count), tail, sizeof tail) == 0,
+          "a 1.0 clip score: the score, and nothing written past its size");
+
+    CHECK_STATUS(vsrqa_engine_member(NULL, 0, NULL), VSRQA_ERROR_NULL_POINTER, "engine");
+    CHECK_STATUS(vsrqa_engine_member(all, 0, NULL), VSRQA_ERROR_NULL_POINTER, "name");
+    vsrqa_engine_destroy(all);
+}
+
 static void test_create_failure_is_logged(void) {
     VsrqaEngineConfig config;
     vsrqa_engine_config_default(&config, sizeof config);
@@ -964,11 +1093,17 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--memcheck") == 0)) {
-        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m [--memcheck]\n", argv[0]);
+    const char *ensemble = NULL;
+    int usage = argc < 3;
+    for (int i = 3; i < argc && !usage; i++) {
+        if (strcmp(argv[i], "--memcheck") == 0) memcheck = 1;
+        else if (strcmp(argv[i], "--ensemble") == 0 && i + 1 < argc) ensemble = argv[++i];
+        else usage = 1;
+    }
+    if (usage) {
+        fprintf(stderr, "usage: %s BUNDLE_DIR SAMPLE.y4m [--ensemble DIR] [--memcheck]\n", argv[0]);
         return 2;
     }
-    memcheck = argc == 4;
     Clip clip;
     if (!read_y4m(argv[2], &clip)) {
         fprintf(stderr, "cannot read the Y4M clip %s\n", argv[2]);
@@ -988,6 +1123,7 @@ int main(int argc, char **argv) {
     test_struct_sizes(argv[1], &clip);
     test_create_failure_is_logged();
     test_bad_input(argv[1], &clip);
+    if (ensemble) test_ensemble(argv[1], ensemble, &clip);
     vsrqa_engine_destroy(shared_engine);
     free(clip.data);
     printf("%d checks, %d failures\n", checks, failures);

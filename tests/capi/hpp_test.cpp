@@ -50,6 +50,13 @@ int main(int argc, char **argv) {
     vsrqa::Engine engine(argv[1], VSRQA_BACKEND_CPU);
     vsrqa::Engine moved = std::move(engine);  // the moved-from handle is empty and destroys nothing
     CHECK(engine.get() == nullptr && moved.get() != nullptr);
+    CHECK(moved.members().empty());  // the tiny bundle is not an ensemble
+    try {
+        (void)engine.members();  // the moved-from engine: a NULL handle, an error
+        CHECK(false);
+    } catch (const vsrqa::Error &e) {
+        CHECK(e.status() == VSRQA_ERROR_NULL_POINTER);
+    }
 
     std::vector<std::vector<unsigned char>> clip;
     std::vector<VsrqaFrame> frames;

@@ -69,7 +69,7 @@ pub struct ClipContext {
 /// `vsrqa-clip`: a clip's (or a window's) score.
 pub fn clip(score: &ClipScore, context: ClipContext) -> gst::Structure {
     let partial = score.ended_early() || score.ended_late() || context.frames_dropped > 0;
-    gst::Structure::builder(CLIP)
+    let builder = gst::Structure::builder(CLIP)
         .field("clip", context.clip)
         .field("reason", context.end.name())
         .field("score", score.score)
@@ -82,8 +82,15 @@ pub fn clip(score: &ClipScore, context: ClipContext) -> gst::Structure {
         .field("pts", nanoseconds(context.first.pts))
         .field("running-time", nanoseconds(context.first.running_time))
         .field("frames-dropped", context.frames_dropped)
-        .field("partial", partial)
-        .build()
+        .field("partial", partial);
+    // An ensemble's members' scores, in the order of the `members` property (or the bundle's).
+    let builder = builder
+        .field_if_some(
+            "member-scores",
+            (!score.member_scores.is_empty()).then(|| gst::Array::new(score.member_scores.iter().copied())),
+        )
+        .field_if_some("member-spread", score.member_spread());
+    builder.build()
 }
 
 #[cfg(test)]
@@ -93,23 +100,35 @@ mod tests {
     #[test]
     fn a_clip_that_missed_frames_or_its_announced_length_is_partial() {
         gst::init().unwrap();
-        let score = ClipScore {
-            score: 0.5,
-            frames: 30,
-            key_frames: 1,
-            pooled_slots: 1,
-            expected_frames: Some(30),
-            first_frame: 0,
-            window: 0,
-        };
+        let mut score = ClipScore::new(0.5, 30, 1, 1);
+        score.expected_frames = Some(30);
         let context = ClipContext { clip: 0, end: ClipEnd::Eos, first: FrameTimes::default(), frames_dropped: 0 };
         let exact = clip(&score, context);
         assert!(!exact.get::<bool>("partial").unwrap());
         assert_eq!(exact.get::<u64>("pts").unwrap(), u64::MAX);
         assert_eq!(exact.get::<&str>("reason").unwrap(), "eos");
-        let short = ClipScore { frames: 29, ..score };
+        let mut short = score.clone();
+        short.frames = 29;
         assert!(clip(&short, context).get::<bool>("partial").unwrap());
         let dropped = ClipContext { frames_dropped: 1, ..context };
         assert!(clip(&score, dropped).get::<bool>("partial").unwrap());
+        assert!(!exact.has_field("member-scores") && !exact.has_field("member-spread"));
+    }
+
+    #[test]
+    fn an_ensembles_clip_carries_its_members_scores_and_spread() {
+        gst::init().unwrap();
+        let mut score = ClipScore::new(0.5, 30, 1, 1);
+        score.member_scores = vec![0.25, 0.75];
+        let context = ClipContext { clip: 0, end: ClipEnd::Eos, first: FrameTimes::default(), frames_dropped: 0 };
+        let message = clip(&score, context);
+        let members: Vec<f64> =
+            message.get::<gst::Array>("member-scores").unwrap().iter().map(|v| v.get::<f64>().unwrap()).collect();
+        assert_eq!(members, [0.25, 0.75]);
+        assert_eq!(message.get::<f64>("member-spread").unwrap(), 0.25);
+        score.member_scores = vec![0.5];
+        let one = clip(&score, context);
+        assert_eq!(one.get::<gst::Array>("member-scores").unwrap().len(), 1);
+        assert!(!one.has_field("member-spread"));
     }
 }

@@ -36,6 +36,7 @@ fn inspect_lists_the_element_and_its_properties() {
         "expected-frames",
         "window",
         "color-conversion",
+        "members",
     ] {
         assert!(run.output.contains(text), "gst-inspect-1.0 vsrqa lists {text}:\n{}", run.output);
     }
@@ -158,6 +159,33 @@ fn windows_give_a_score_each_scored_as_a_clip() {
     assert_eq!(u64_field(&clips[1], "pts"), 1_000_000_000);
     let first_second = plugin.launch(&scored(&test_source(30, caps), "")).clip();
     assert_eq!(f64_field(&clips[0], "score"), f64_field(&first_second, "score"));
+}
+
+/// An ensemble's clip message carries each member's score and their spread; `members` runs some
+/// of them, and an unknown one fails the pipeline with the reason.
+#[test]
+fn an_ensembles_members_are_scored_and_chosen() {
+    let plugin = Plugin::new();
+    let ensemble = support::repo().join("tests/data/tiny_ensemble");
+    let source = test_source(16, "video/x-raw,format=I420,width=64,height=48,framerate=8/1");
+    let launch = |members: &str| {
+        plugin.launch(&format!("{source} ! vsrqa model={} backend=cpu {members} ! fakesink", ensemble.display()))
+    };
+    let member_scores = |clip: &gst::Structure| -> Vec<f64> {
+        clip.get::<gst::Array>("member-scores").unwrap().iter().map(|v| v.get::<f64>().unwrap()).collect()
+    };
+    let all = launch("").clip();
+    let scores = member_scores(&all);
+    assert_eq!(scores.len(), 3, "{all}");
+    let mean = scores.iter().sum::<f64>() / 3.0;
+    assert!((f64_field(&all, "score") - mean).abs() < 1e-12, "{all}");
+    assert!(f64_field(&all, "member-spread") > 0.0, "{all}");
+
+    let chosen = launch("members=m2,m0").clip();
+    assert_eq!(member_scores(&chosen), [scores[0], scores[2]], "{chosen}");
+    assert!((f64_field(&chosen, "score") - (scores[0] + scores[2]) / 2.0).abs() < 1e-12);
+    let unknown = launch("members=m7");
+    assert!(!unknown.success && unknown.output.contains("no member 'm7'"), "{}", unknown.output);
 }
 
 #[test]

@@ -136,6 +136,44 @@ pub(crate) unsafe fn write<T: Extensible>(pointer: *mut T, value: &T, what: &str
     Ok(())
 }
 
+/// Writes a clip score into a caller's `VsrqaClipScore`, as [`write`] does, and each member's
+/// score into the caller's `member_scores` array when its struct has one (API 1.1) and it is set.
+/// The caller's array and capacity are kept.
+///
+/// # Safety
+/// `pointer` must be NULL or point to a `VsrqaClipScore` of its declared `struct_size` writable
+/// bytes whose `member_scores`, when within that size and not NULL, points to
+/// `member_scores_capacity` writable doubles.
+pub(crate) unsafe fn write_clip_score(
+    pointer: *mut VsrqaClipScore,
+    value: &VsrqaClipScore,
+    member_scores: &[f64],
+) -> Result<(), CError> {
+    // SAFETY: forwarded contract.
+    let size = unsafe { caller_size(pointer, "score")? };
+    let mut value = *value;
+    let array_end = offset_of!(VsrqaClipScore, member_scores) + size_of::<*mut f64>();
+    (value.member_scores, value.member_scores_capacity) = if size >= array_end {
+        // SAFETY: both fields lie within the caller's `size` readable bytes.
+        unsafe {
+            let bytes = pointer.cast::<u8>();
+            (
+                std::ptr::read_unaligned(bytes.add(offset_of!(VsrqaClipScore, member_scores)).cast::<*mut f64>()),
+                std::ptr::read_unaligned(bytes.add(offset_of!(VsrqaClipScore, member_scores_capacity)).cast::<u32>()),
+            )
+        }
+    } else {
+        (std::ptr::null_mut(), 0)
+    };
+    if !value.member_scores.is_null() {
+        let count = member_scores.len().min(value.member_scores_capacity as usize);
+        // SAFETY: `member_scores_capacity` writable doubles per the contract.
+        unsafe { std::ptr::copy_nonoverlapping(member_scores.as_ptr(), value.member_scores, count) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { write(pointer, &value, "score") }
+}
+
 /// Fills a caller's struct of `struct_size` bytes with the defaults: the known prefix, zeros
 /// after it (so that a newer client's fields read as unset), and `struct_size` itself.
 ///
@@ -191,6 +229,7 @@ impl Extensible for VsrqaEngineConfig {
             log_user_data: std::ptr::null_mut(),
             cuda_graphs: 0,
             reserved: 0,
+            members: std::ptr::null(),
         }
     }
     fn fields() -> Vec<(usize, usize)> {
@@ -209,7 +248,8 @@ impl Extensible for VsrqaEngineConfig {
                 log_callback,
                 log_user_data,
                 cuda_graphs,
-                reserved
+                reserved,
+                members
             ]
         )
     }
@@ -309,13 +349,31 @@ impl Extensible for VsrqaClipScore {
             expected_frames: 0,
             window: 0,
             flags: 0,
+            member_count: 0,
+            member_scores_capacity: 0,
+            member_scores: std::ptr::null_mut(),
+            member_spread: 0.0,
         }
     }
     fn fields() -> Vec<(usize, usize)> {
         fields!(
             VsrqaClipScore,
             Self::defaults(),
-            [struct_size, score, frames, key_frames, pooled_slots, first_frame, expected_frames, window, flags]
+            [
+                struct_size,
+                score,
+                frames,
+                key_frames,
+                pooled_slots,
+                first_frame,
+                expected_frames,
+                window,
+                flags,
+                member_count,
+                member_scores_capacity,
+                member_scores,
+                member_spread
+            ]
         )
     }
 }

@@ -15,7 +15,7 @@ mod reentry;
 pub mod status;
 pub mod types;
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::{Arc, Mutex};
 
 use status::{guard, CError, VsrqaStatus, VsrqaStatus::*};
@@ -29,6 +29,8 @@ use vsrqa::frame::Frame;
 /// the same time.
 pub struct VsrqaEngine {
     engine: Engine,
+    /// The members the engine runs, NUL-terminated for `vsrqa_engine_member`.
+    member_names: Vec<CString>,
 }
 
 /// A session: one stream of frames. Not for concurrent use: one thread at a time (calls from
@@ -111,6 +113,10 @@ fn clip_score(result: &vsrqa::engine::ClipScore) -> VsrqaClipScore {
         expected_frames: result.expected_frames.unwrap_or(0),
         window: result.window,
         flags,
+        member_count: result.member_scores.len() as u32,
+        member_scores_capacity: 0,
+        member_scores: std::ptr::null_mut(),
+        member_spread: result.member_spread().unwrap_or(0.0),
     }
 }
 
@@ -248,7 +254,12 @@ pub unsafe extern "C" fn vsrqa_engine_create(
         let created = unsafe { create_engine(&config, logger.clone()) };
         match created {
             Ok(created) => {
-                let boxed = Box::new(VsrqaEngine { engine: created });
+                let member_names = created
+                    .members()
+                    .into_iter()
+                    .map(|name| CString::new(name).expect("member names are [a-z0-9_]"))
+                    .collect();
+                let boxed = Box::new(VsrqaEngine { engine: created, member_names });
                 // SAFETY: non-NULL, writable per the contract.
                 unsafe { *engine = Box::into_raw(boxed) };
                 Ok(VSRQA_OK)
@@ -307,7 +318,14 @@ unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<vsrqa::engine
         cache_dir,
         cuda_graphs: config.cuda_graphs == 1,
     };
-    let options = EngineOptions { backend, threads: config.threads as usize, logger, gpu, ..EngineOptions::default() };
+    let members = if config.members.is_null() {
+        None
+    } else {
+        // SAFETY: NUL-terminated per the contract.
+        Some(vsrqa::engine::parse_members(unsafe { utf8(config.members, "config->members")? })?)
+    };
+    let options =
+        EngineOptions { backend, threads: config.threads as usize, logger, gpu, members, ..EngineOptions::default() };
     let created = Engine::new(bundle_path, options)?;
     let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
     if gpu_settings && created.backend() != BackendKind::TensorRt {
@@ -335,6 +353,31 @@ pub unsafe extern "C" fn vsrqa_engine_destroy(engine: *mut VsrqaEngine) {
 unsafe fn engine_ref<'a>(engine: *const VsrqaEngine) -> Result<&'a Engine, CError> {
     // SAFETY: live engine per the contract.
     unsafe { engine.as_ref() }.map(|e| &e.engine).ok_or_else(|| CError::null("engine"))
+}
+
+/// Since API 1.1. The name of the `index`-th ensemble member the engine runs (0-based, the order
+/// of `VsrqaClipScore.member_scores`): VSRQA_OK with `*name` set (owned by the engine, valid until
+/// it is destroyed); VSRQA_END when `index` is the member count or more (at once, for a bundle
+/// that is not an ensemble), so that a loop from 0 lists them.
+/// Returns VSRQA_OK, VSRQA_END, VSRQA_ERROR_NULL_POINTER.
+/// `engine` must be NULL or live; `name` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vsrqa_engine_member(
+    engine: *const VsrqaEngine,
+    index: u32,
+    name: *mut *const c_char,
+) -> VsrqaStatus {
+    guard(|| {
+        // SAFETY: live engine per the contract.
+        let engine = unsafe { engine.as_ref() }.ok_or_else(|| CError::null("engine"))?;
+        if name.is_null() {
+            return Err(CError::null("name"));
+        }
+        let Some(member) = engine.member_names.get(index as usize) else { return Ok(VSRQA_END) };
+        // SAFETY: non-NULL, writable per the contract.
+        unsafe { *name = member.as_ptr() };
+        Ok(VSRQA_OK)
+    })
 }
 
 /// Scores a single frame as a one-frame clip (a window branch sees it repeated). `score` must be
@@ -406,7 +449,7 @@ pub unsafe extern "C" fn vsrqa_score_clip(
             .collect::<Result<Vec<Frame<'_>>, CError>>()?;
         let result = engine.score_clip(&checked, fps)?;
         // SAFETY: forwarded contract.
-        unsafe { abi::write(score, &clip_score(&result), "score")? };
+        unsafe { abi::write_clip_score(score, &clip_score(&result), &result.member_scores)? };
         Ok(VSRQA_OK)
     })
 }
@@ -608,7 +651,9 @@ pub unsafe extern "C" fn vsrqa_session_poll_clip(
         unsafe {
             with_session(session, "vsrqa_session_poll_clip", |kind| {
                 abi::caller_size(score, "score")?;
-                polled_status(kind.stream.poll_clip(), |item| abi::write(score, &clip_score(&item), "score"))
+                polled_status(kind.stream.poll_clip(), |item| {
+                    abi::write_clip_score(score, &clip_score(&item), &item.member_scores)
+                })
             })
         }
     })
@@ -635,7 +680,7 @@ pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score:
             with_session(session, "vsrqa_session_finish", |kind| {
                 abi::caller_size(score, "score")?;
                 let result = kind.stream.finish()?;
-                abi::write(score, &clip_score(&result), "score")?;
+                abi::write_clip_score(score, &clip_score(&result), &result.member_scores)?;
                 Ok(VSRQA_OK)
             })
         }

@@ -9,9 +9,9 @@ use std::ffi::{c_char, c_void};
 pub const VSRQA_API_VERSION_MAJOR: u32 = 1;
 /// Minor version of the C API: changes when functions, constants or struct fields are added. A
 /// program built against an older minor runs unchanged with a newer library.
-pub const VSRQA_API_VERSION_MINOR: u32 = 0;
+pub const VSRQA_API_VERSION_MINOR: u32 = 1;
 /// Patch version of the C API: changes for fixes that add nothing.
-pub const VSRQA_API_VERSION_PATCH: u32 = 1;
+pub const VSRQA_API_VERSION_PATCH: u32 = 0;
 /// The API version as one number, `major << 16 | minor << 8 | patch`, as `vsrqa_version_api()`
 /// returns it for the library loaded at run time.
 pub const VSRQA_API_VERSION: u32 =
@@ -146,6 +146,11 @@ pub struct VsrqaEngineConfig {
     /// targets): a later 1.x may give them a meaning, which a library that does not know it then
     /// refuses (VSRQA_ERROR_STRUCT_SIZE) instead of ignoring.
     pub reserved: u32,
+    /// Since API 1.1. An ensemble bundle's members to run, by name, comma-separated (`"m0,m3"`;
+    /// UTF-8, copied); NULL (default): all of them. Scores are the chosen members' mean; each
+    /// member's spatial network is the only cost it adds. Unknown names, and a choice on a bundle
+    /// that is not an ensemble, are refused with VSRQA_ERROR_INVALID_ARGUMENT.
+    pub members: *const c_char,
 }
 
 /// Receives each key-frame score as it becomes ready (when a session config sets it, instead of
@@ -274,4 +279,17 @@ pub struct VsrqaClipScore {
     pub window: u32,
     /// Since API 1.0. `VSRQA_CLIP_*` bits; 0 for a clip scored exactly as the reference does.
     pub flags: u32,
+    /// Since API 1.1. The ensemble members whose mean `score` is (0 when the bundle is not an
+    /// ensemble); `vsrqa_engine_member` names them.
+    pub member_count: u32,
+    /// Since API 1.1. Set by the caller: how many doubles `member_scores` holds.
+    pub member_scores_capacity: u32,
+    /// Since API 1.1. Set by the caller: NULL (default), or an array of `member_scores_capacity`
+    /// doubles that receives each member's own clip score, in `vsrqa_engine_member` order (the
+    /// first `min(member_count, member_scores_capacity)`; the rest is left as it was). Kept as the
+    /// caller set it, so one struct can be reused for every clip.
+    pub member_scores: *mut f64,
+    /// Since API 1.1. The standard deviation of the members' scores (over the `member_count`
+    /// members; 0 below two): a cheap estimate of how sure the ensemble is.
+    pub member_spread: f64,
 }

@@ -72,6 +72,22 @@ fn info_lists_an_ensembles_members() {
     assert_eq!(only_a["clip_score"], plain["clip_score"]);
     let both = json(&vsrqa(&["score", "-m", model, "--members", "b,a", sample.to_str().unwrap()]));
     assert_eq!(both["clip_score"], plain["clip_score"], "b runs a copy of the same network and head");
+    // Each member's score, named, in the bundle's order whatever the order chosen, and their spread.
+    assert_eq!(both["model"]["members"], serde_json::json!(["a", "b"]));
+    let scores = both["member_scores"].as_array().unwrap();
+    assert_eq!((&scores[0]["member"], &scores[1]["member"]), (&"a".into(), &"b".into()));
+    assert_eq!((&scores[0]["clip_score"], &scores[1]["clip_score"]), (&plain["clip_score"], &plain["clip_score"]));
+    assert_eq!(both["member_spread"], 0.0);
+    assert!(plain.get("member_scores").is_none() && plain["model"].get("members").is_none());
+    let windowed = json(&vsrqa(&["score", "-m", model, "--window", "0.5", sample.to_str().unwrap()]));
+    let windows = windowed["windows"].as_array().unwrap();
+    assert!(windows.len() > 1, "{windowed}");
+    assert_eq!(windows[0]["member_scores"], serde_json::json!([windows[0]["score"], windows[0]["score"]]));
+    assert_eq!(windowed["member_scores"][1]["clip_score"], windowed["clip_score"]);
+    let text = vsrqa(&["score", "-m", model, "--format", "text", sample.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let clip = format!("{:.4}", plain["clip_score"].as_f64().unwrap());
+    assert!(text.contains(&format!("members      a {clip}, b {clip}   (spread 0.0000)")), "{text}");
     let unknown = vsrqa(&["score", "-m", model, "--members", "c", sample.to_str().unwrap()]);
     assert!(!unknown.status.success());
     assert!(stderr(&unknown).contains("no member 'c' (its members: a, b)"), "{}", stderr(&unknown));

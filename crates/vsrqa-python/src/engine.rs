@@ -108,6 +108,13 @@ impl Engine {
         Ok(self.get(py)?.color_conversion().name())
     }
 
+    /// The ensemble members this engine runs, in the order of results' `member_scores` (empty
+    /// when the bundle is not an ensemble).
+    #[getter]
+    fn members(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        Ok(self.get(py)?.members().into_iter().map(str::to_owned).collect())
+    }
+
     /// The branches, in the order of the feature rows: name and feature width.
     #[getter]
     fn branches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -180,7 +187,7 @@ impl Engine {
         range: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (clip, scores, _) = self.run_clip(py, frames, fps, Encoding::parse(py, format, matrix, range)?, false)?;
-        clip_dict(py, &clip, &scores)
+        clip_dict(py, &self.get(py)?, &clip, &scores)
     }
 
     /// The head's inputs for a clip: a float32 array [pooled slots, feature width] (the branches'
@@ -220,7 +227,7 @@ impl Engine {
             let count = rows.len();
             (clip, scores, rows.concat(), count)
         };
-        let result = clip_dict(py, &clip, &scores)?;
+        let result = clip_dict(py, &self.get(py)?, &clip, &scores)?;
         let bytes: Vec<u8> = features.iter().flat_map(|v| v.to_le_bytes()).collect();
         let array = py
             .import("numpy")?
@@ -328,8 +335,14 @@ fn file_options(method: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<v
 
 /// A clip's result as a dict: the CLI's report fields for it (`vsrqa_cli::clip_json`, the one
 /// place they are built).
-pub fn clip_dict<'py>(py: Python<'py>, clip: &ClipScore, scores: &[FrameScore]) -> PyResult<Bound<'py, PyDict>> {
-    json_dict(py, &vsrqa_cli::clip_json(clip, scores))
+pub fn clip_dict<'py>(
+    py: Python<'py>,
+    engine: &vsrqa::Engine,
+    clip: &ClipScore,
+    scores: &[FrameScore],
+) -> PyResult<Bound<'py, PyDict>> {
+    let members: Vec<String> = engine.members().into_iter().map(str::to_owned).collect();
+    json_dict(py, &vsrqa_cli::clip_json(clip, &members, scores))
 }
 
 /// One key frame's score as a dict, with the CLI's field names (`vsrqa_cli::frame_row`).

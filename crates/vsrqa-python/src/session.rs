@@ -62,15 +62,16 @@ impl Session {
 
     /// Ends the clip: its score (and the key-frame scores not polled yet, in `frame_scores`).
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let (clip, scores) = py
+        let (clip, scores, engine) = py
             .detach(|| {
                 self.with(|session| {
                     let clip = session.finish()?;
-                    Ok((clip, std::iter::from_fn(|| session.poll()).collect::<Vec<_>>()))
+                    let scores = std::iter::from_fn(|| session.poll()).collect::<Vec<_>>();
+                    Ok((clip, scores, session.engine().clone()))
                 })
             })
             .or_raise(py)?;
-        clip_dict(py, &clip, &scores)
+        clip_dict(py, &engine, &clip, &scores)
     }
 
     /// Frames pushed so far.

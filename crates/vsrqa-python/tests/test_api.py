@@ -347,6 +347,37 @@ def test_an_ensembles_members_can_be_chosen(tmp_path):
     assert json.loads(cli.stdout)["clip_score"] == plain
 
 
+def test_an_ensemble_reports_each_members_score(sample_rgb):
+    # The committed tiny ensemble against test.py's averaging (golden/tiny_ensemble.json, made by
+    # the Python reference): 1e-6, the tolerance of the golden tests (tract vs PyTorch features).
+    golden = json.loads((DATA / "golden" / "tiny_ensemble.json").read_text())
+    engine = vsrqa.Engine(str(DATA / "tiny_ensemble"), backend="cpu")
+    assert engine.members == ["m0", "m1", "m2"]
+    expected = {m["name"]: m["clip_score"] for m in golden["members"]}
+    report = engine.score_file(str(SAMPLE))
+    assert report["model"]["members"] == ["m0", "m1", "m2"]
+    session = engine.session(8.0)
+    for frame in sample_rgb:
+        session.push(frame)
+    # The file is decoded with the reference's conversion, as the goldens' frames were.
+    assert abs(report["clip_score"] - golden["clip_score"]) <= 1e-6
+    for member in report["member_scores"]:
+        assert abs(member["clip_score"] - expected[member["member"]]) <= 1e-6, member
+    assert abs(report["member_spread"] - float(np.std(list(expected.values())))) <= 1e-6
+    # FFmpeg's RGB frames (another conversion): the same fields, the members' mean the score.
+    for result in (engine.score_frames(sample_rgb, 8.0), session.finish()):
+        assert [m["member"] for m in result["member_scores"]] == ["m0", "m1", "m2"]
+        own = [m["clip_score"] for m in result["member_scores"]]
+        assert abs(result["clip_score"] - sum(own) / 3) <= 1e-12
+        assert abs(result["member_spread"] - float(np.std(own))) <= 1e-12
+    chosen = vsrqa.Engine(str(DATA / "tiny_ensemble"), backend="cpu", members=["m1"])
+    assert chosen.members == ["m1"]
+    alone = chosen.score_file(str(SAMPLE))
+    assert alone["member_spread"] is None and abs(alone["clip_score"] - expected["m1"]) <= 1e-6
+    assert vsrqa.Engine(str(TINY), backend="cpu").members == []
+    assert "member_scores" not in vsrqa.Engine(str(TINY), backend="cpu").score_frames(sample_rgb, 8.0)
+
+
 def test_threads_share_an_engine(engine, sample_rgb):
     expected = engine.score_frames(sample_rgb, 8.0)
     results = [None] * 3

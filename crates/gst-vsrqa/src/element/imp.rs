@@ -78,6 +78,10 @@ impl VsrqaElement {
                     .ok_or_else(|| format!("color-conversion \"{name}\": use reference or exact"))?,
             ),
         };
+        let members = match settings.members.as_str() {
+            "" => None,
+            list => Some(vsrqa::engine::parse_members(list).map_err(|e| e.to_string())?),
+        };
         let logger: Logger = Arc::new(|level, message| match level {
             LogLevel::Error => gst::error!(CAT, "{}", message),
             LogLevel::Warning => gst::warning!(CAT, "{}", message),
@@ -89,6 +93,7 @@ impl VsrqaElement {
             backend,
             threads: settings.threads as usize,
             color_conversion,
+            members,
             logger: Some(logger),
             gpu: GpuOptions {
                 device: Some(settings.device as usize),

@@ -28,6 +28,8 @@ pub struct Settings {
     pub expected_frames: u64,
     /// A clip score every this many seconds; 0: one score for the whole clip.
     pub window: f64,
+    /// An ensemble's members to run, comma-separated; empty: all of them.
+    pub members: String,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             fps: 0.0,
             expected_frames: 0,
             window: 0.0,
+            members: String::new(),
         }
     }
 }
@@ -108,6 +111,11 @@ pub fn properties() -> Vec<glib::ParamSpec> {
             .maximum(86400.0)
             .mutable_ready()
             .build(),
+        glib::ParamSpecString::builder("members")
+            .nick("Ensemble members")
+            .blurb("An ensemble bundle's members to run, comma-separated, e.g. m0,m3 (empty: all of them)")
+            .mutable_ready()
+            .build(),
     ]
 }
 
@@ -127,6 +135,7 @@ impl Settings {
             "fps" => self.fps = value.get().expect(expect),
             "expected-frames" => self.expected_frames = value.get().expect(expect),
             "window" => self.window = value.get().expect(expect),
+            "members" => self.members = value.get::<Option<String>>().expect(expect).unwrap_or_default(),
             other => unreachable!("no property {other}"),
         }
     }
@@ -143,6 +152,7 @@ impl Settings {
             "fps" => self.fps.to_value(),
             "expected-frames" => self.expected_frames.to_value(),
             "window" => self.window.to_value(),
+            "members" => self.members.to_value(),
             other => unreachable!("no property {other}"),
         }
     }

@@ -71,7 +71,7 @@ impl InputInfo {
 
 /// A run of frames of one size, scored as a clip of its own: a clip has one frame size, so a file
 /// whose resolution changes (an adaptive stream's capture) is scored per segment.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Segment {
     pub width: u32,
     pub height: u32,
@@ -165,6 +165,20 @@ pub struct Context {
     pub model_name: String,
     pub backend: &'static str,
     pub reference: Option<PathBuf>,
+    /// The ensemble members the engine runs (empty for a plain bundle).
+    pub members: Vec<String>,
+}
+
+impl Context {
+    pub fn new(engine: &vsrqa::Engine, reference: Option<PathBuf>) -> Context {
+        Context {
+            model_path: engine.bundle().dir.clone(),
+            model_name: engine.bundle().manifest.name.clone(),
+            backend: engine.backend_name(),
+            reference,
+            members: engine.members().into_iter().map(str::to_owned).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -192,14 +206,22 @@ fn psnr_text(db: f64) -> String {
     }
 }
 
-/// A clip's fields in a report: `clip_score`, `frames`, `key_frames`, `pooled_slots`. The CLI's
-/// reports and the Python package's results (`score_frames`, sessions) both take them from here.
-pub fn clip_fields(clip: &ClipScore) -> serde_json::Map<String, Value> {
+/// A clip's fields in a report: `clip_score`, `frames`, `key_frames`, `pooled_slots`, and for an
+/// ensemble `member_scores` (each of `members` with its clip score) and `member_spread`. The
+/// CLI's reports and the Python package's results (`score_frames`, sessions) both take them from
+/// here.
+pub fn clip_fields(clip: &ClipScore, members: &[String]) -> serde_json::Map<String, Value> {
     let mut fields = serde_json::Map::new();
     fields.insert("clip_score".into(), json!(clip.score));
     fields.insert("frames".into(), json!(clip.frames));
     fields.insert("key_frames".into(), json!(clip.key_frames));
     fields.insert("pooled_slots".into(), json!(clip.pooled_slots));
+    if !clip.member_scores.is_empty() {
+        let scores = members.iter().zip(&clip.member_scores);
+        let scores: Vec<Value> = scores.map(|(name, score)| json!({ "member": name, "clip_score": score })).collect();
+        fields.insert("member_scores".into(), Value::Array(scores));
+        fields.insert("member_spread".into(), json!(clip.member_spread()));
+    }
     fields
 }
 
@@ -210,8 +232,8 @@ pub fn frame_row(score: &vsrqa::FrameScore) -> Value {
 }
 
 /// A clip and its key frames' scores as one object: [`clip_fields`] and `frame_scores`.
-pub fn clip_json(clip: &ClipScore, scores: &[vsrqa::FrameScore]) -> Value {
-    let mut object = clip_fields(clip);
+pub fn clip_json(clip: &ClipScore, members: &[String], scores: &[vsrqa::FrameScore]) -> Value {
+    let mut object = clip_fields(clip, members);
     object.insert("frame_scores".into(), Value::Array(scores.iter().map(frame_row).collect()));
     Value::Object(object)
 }
@@ -219,7 +241,11 @@ pub fn clip_json(clip: &ClipScore, scores: &[vsrqa::FrameScore]) -> Value {
 pub fn to_json(context: &Context, report: &FileReport) -> Value {
     let mut object = serde_json::Map::new();
     object.insert("vsrqa_version".into(), json!(vsrqa::VERSION));
-    object.insert("model".into(), json!({ "path": context.model_path, "name": context.model_name }));
+    let mut model = json!({ "path": context.model_path, "name": context.model_name });
+    if !context.members.is_empty() {
+        model["members"] = json!(context.members);
+    }
+    object.insert("model".into(), model);
     object.insert("backend".into(), json!(context.backend));
     let input = match &report.input {
         Some(i) => json!({
@@ -244,7 +270,7 @@ pub fn to_json(context: &Context, report: &FileReport) -> Value {
     };
     object.insert("input".into(), input);
     if let Some(clip) = &report.clip {
-        object.extend(clip_fields(clip));
+        object.extend(clip_fields(clip, &context.members));
     }
     if let Some(scoring) = &report.scoring {
         object.insert("scoring".into(), scoring.scoring_json());
@@ -388,10 +414,10 @@ pub fn csv_rows(report: &FileReport) -> Vec<[String; 16]> {
         "clip".into(),
         String::new(),
         String::new(),
-        opt(report.clip.map(|c| c.score)),
+        opt(report.clip.as_ref().map(|c| c.score)),
         psnr,
         ssim,
-        report.clip.map(|c| c.frames.to_string()).unwrap_or_default(),
+        report.clip.as_ref().map(|c| c.frames.to_string()).unwrap_or_default(),
         summary.map(|s| s.count.to_string()).unwrap_or_default(),
         opt(summary.map(|s| s.mean)),
         opt(summary.map(|s| s.min)),
@@ -435,6 +461,12 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
             "  clip score   {:.4}   ({} frames, {} key frames, pooled over {})\n",
             clip.score, clip.frames, clip.key_frames, clip.pooled_slots
         );
+        if !clip.member_scores.is_empty() {
+            let scores = context.members.iter().zip(&clip.member_scores);
+            let scores: Vec<String> = scores.map(|(name, score)| format!("{name} {score:.4}")).collect();
+            let spread = clip.member_spread().map(|s| format!("   (spread {s:.4})")).unwrap_or_default();
+            out += &format!("  members      {}{spread}\n", scores.join(", "));
+        }
     }
     if report.segments.len() > 1 {
         for (n, s) in report.segments.iter().enumerate() {
@@ -492,7 +524,8 @@ pub fn to_text(context: &Context, report: &FileReport) -> String {
 /// The text footer over several files: counts and statistics of the clip scores of the files
 /// scored in full (partial and failed files are counted, not pooled).
 pub fn text_footer(reports: &[FileReport]) -> String {
-    let scored: Vec<f64> = reports.iter().filter(|r| !r.failed()).filter_map(|r| r.clip.map(|c| c.score)).collect();
+    let scored: Vec<f64> =
+        reports.iter().filter(|r| !r.failed()).filter_map(|r| r.clip.as_ref().map(|c| c.score)).collect();
     let partial = reports.iter().filter(|r| r.partial).count();
     let failed = reports.iter().filter(|r| r.failed()).count() - partial;
     let mut out =

@@ -140,12 +140,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let (Some(warning), false) = (engine.bundle().provenance_warning(), args.verbose) {
         eprintln!("vsrqa: warning: {warning}");
     }
-    let context = Context {
-        model_path: engine.bundle().dir.clone(),
-        model_name: engine.bundle().manifest.name.clone(),
-        backend: engine.backend_name(),
-        reference: args.reference.clone(),
-    };
+    let context = Context::new(&engine, args.reference.clone());
 
     let mut writer = Writer::new(args.format, out, args.inputs.len()).map_err(write_error)?;
     let show_progress = progress::enabled(args.quiet);
@@ -204,7 +199,8 @@ fn draw_plot(path: &Path, kind: PlotKind, reports: &[FileReport]) -> Result<(), 
             series.push(Series { label: format!("{label} (windows)"), points: steps.collect() });
         }
     }
-    let last_frame = reports.iter().filter_map(|r| r.clip.map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
+    let last_frame =
+        reports.iter().filter_map(|r| r.clip.as_ref().map(|c| c.frames.saturating_sub(1))).max().unwrap_or(0);
     plot::draw(path, kind, &series, last_frame)?;
     Ok(())
 }
@@ -259,12 +255,7 @@ pub struct FileReportJson {
 /// fields and numbers as the tool's JSON for that file. Failures are in the report, as the
 /// tool's are.
 pub fn score_file_json(engine: &Engine, path: &Path, options: &FileOptions) -> FileReportJson {
-    let context = Context {
-        model_path: engine.bundle().dir.clone(),
-        model_name: engine.bundle().manifest.name.clone(),
-        backend: engine.backend_name(),
-        reference: options.reference.clone(),
-    };
+    let context = Context::new(engine, options.reference.clone());
     let report = match checked_options(engine, options).and_then(|raw| Ok((raw, scoring_choice(options)?))) {
         Ok((raw, scoring)) => {
             score_file(engine, path, &raw, &scoring, options.reference.as_deref(), false, String::new())
@@ -718,7 +709,7 @@ fn segments(scoring: &Scoring, parts: &[Part], sizes: &[(u32, u32)]) -> Vec<Segm
     }
     (0..sizes.len() as u32)
         .filter_map(|number| {
-            let own: Vec<Part> = parts.iter().filter(|p| p.segment == number).copied().collect();
+            let own: Vec<Part> = parts.iter().filter(|p| p.segment == number).cloned().collect();
             let mut clip = scoring.pooled(&own)?;
             clip.first_frame = own[0].clip.first_frame;
             let (width, height) = sizes[number as usize];

@@ -55,7 +55,7 @@ impl ScoringChoice {
 }
 
 /// One scored clip of the file: a window, or a whole segment.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Part {
     /// The frame-size segment it belongs to.
     pub segment: u32,
@@ -82,17 +82,8 @@ impl Scoring {
 
     /// The file's score: the parts' scores pooled.
     pub fn pooled(&self, parts: &[Part]) -> Option<ClipScore> {
-        let clips: Vec<ClipScore> = parts.iter().map(|p| p.clip).collect();
-        let score = self.pooling.pool(&clips)?;
-        Some(ClipScore {
-            score,
-            frames: clips.iter().map(|c| c.frames).sum(),
-            key_frames: clips.iter().map(|c| c.key_frames).sum(),
-            pooled_slots: clips.iter().map(|c| c.pooled_slots).sum(),
-            expected_frames: None,
-            first_frame: 0,
-            window: 0,
-        })
+        let clips: Vec<ClipScore> = parts.iter().map(|p| p.clip.clone()).collect();
+        self.pooling.pool_clips(&clips)
     }
 
     /// The frame ranges no key frame spans, `(first, last)` in the file.
@@ -164,7 +155,7 @@ impl Scoring {
                 if self.covered(c) < c.frames {
                     flags.push("partly_covered");
                 }
-                json!({
+                let mut row = json!({
                     "window": c.window,
                     "segment": p.segment,
                     "first_frame": c.first_frame,
@@ -174,7 +165,12 @@ impl Scoring {
                     "score": c.score,
                     "key_frames": c.key_frames,
                     "flags": flags,
-                })
+                });
+                // An ensemble's: each member's score of the window, in `model.members` order.
+                if !c.member_scores.is_empty() {
+                    row["member_scores"] = json!(c.member_scores);
+                }
+                row
             })
             .collect::<Vec<_>>();
         Some(json!(rows))
@@ -261,8 +257,8 @@ mod tests {
 
     fn part(first_frame: u64, frames: u64, window: u32) -> Part {
         let key_frames = frames.div_ceil(30).min(8) as u32;
-        let clip =
-            ClipScore { score: 0.5, frames, key_frames, pooled_slots: 8, expected_frames: None, first_frame, window };
+        let mut clip = ClipScore::new(0.5, frames, key_frames, 8);
+        (clip.first_frame, clip.window) = (first_frame, window);
         Part { segment: 0, clip }
     }
 

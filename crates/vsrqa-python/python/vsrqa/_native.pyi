@@ -59,6 +59,10 @@ class Engine:
     def branches(self) -> list[dict[str, Any]]:
         """Each branch's ``name`` and ``output_dim``, in feature order."""
     @property
+    def members(self) -> list[str]:
+        """The ensemble members this engine runs, in the order of results' ``member_scores``
+        (empty when the bundle is not an ensemble)."""
+    @property
     def provenance_warning(self) -> str | None:
         """Why the bundle's scores mean nothing (random or unknown weights), or None."""
     def score_file(
