@@ -34,6 +34,29 @@ fn head_variant(dir: &Path, scale: f32, shift: f32) -> Vec<u8> {
     serialize(views, &None).unwrap()
 }
 
+/// The tiny bundle's head with its first layer widened (or narrowed) to `width` inputs.
+fn head_of_width(dir: &Path, width: usize) -> Vec<u8> {
+    let bytes = std::fs::read(dir.join("head.safetensors")).unwrap();
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let owned: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            if name == "quality.0.weight" {
+                let rows = view.shape()[0];
+                (name, vec![rows, width], vec![0u8; rows * width * 4])
+            } else {
+                (name, view.shape().to_vec(), view.data().to_vec())
+            }
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = owned
+        .iter()
+        .map(|(name, shape, bytes)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap()))
+        .collect();
+    serialize(views, &None).unwrap()
+}
+
 const VARIANTS: [(f32, f32); 3] = [(1.0, 0.0), (0.5, 0.01), (-0.8, -0.02)];
 
 /// The tiny bundle made an ensemble of three members: m0 the bundle's own files, m1 and m2 their
@@ -272,6 +295,18 @@ fn member_errors_name_the_member() {
     let (path, message) = bundle_error(dir.path());
     assert_eq!(path, dir.path().join("head_m2.safetensors"));
     assert!(message.contains("member 'm2'") && message.contains("quality.0.weight"), "{message}");
+
+    // Members that disagree in feature width: a head over another width, a network of another.
+    let dir = ensemble();
+    std::fs::write(dir.path().join("head_m2.safetensors"), head_of_width(dir.path(), 700)).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("head_m2.safetensors"));
+    assert!(message.contains("member 'm2'") && message.contains("671"), "{message}");
+    let dir = ensemble();
+    std::fs::copy(dir.path().join("slowfast.onnx"), dir.path().join("spatial_m1.onnx")).unwrap();
+    let (path, message) = bundle_error(dir.path());
+    assert_eq!(path, dir.path().join("spatial_m1.onnx"));
+    assert!(message.contains("member 'm1'") && message.contains("rank 5"), "{message}");
 
     // A member's own network that is missing.
     let dir = ensemble();

@@ -230,7 +230,12 @@ fn validate_manifest(manifest: &Manifest, path: &Path) -> Result<()> {
         return Err(invalid("head.layers is empty".into()));
     }
     if let Some(provenance) = &manifest.provenance {
-        provenance.validate(manifest.branches.iter().map(|b| b.name.as_str())).map_err(invalid)?;
+        provenance
+            .validate(
+                manifest.branches.iter().map(|b| b.name.as_str()),
+                manifest.members.iter().map(|m| m.name.as_str()),
+            )
+            .map_err(invalid)?;
     }
     unique_names("member", manifest.members.iter().map(|m| m.name.as_str()), path)?;
     for member in &manifest.members {

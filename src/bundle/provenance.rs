@@ -19,6 +19,10 @@ pub struct Provenance {
     pub branches: BTreeMap<String, Origin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<Origin>,
+    /// An ensemble's members with files of their own: where each one's own networks and head
+    /// weights came from (one checkpoint holds both, as RQ-VQA's releases do).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, Origin>,
 }
 
 /// Where one part's weights came from. A flat record rather than an enum so that a missing or
@@ -144,8 +148,13 @@ impl Origin {
 }
 
 impl Provenance {
-    /// Checks every origin and that each branch entry names a branch of `branch_names`.
-    pub(crate) fn validate<'a>(&self, branch_names: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    /// Checks every origin, that each branch entry names a branch of `branch_names` and each
+    /// member entry a member of `member_names`.
+    pub(crate) fn validate<'a>(
+        &self,
+        branch_names: impl IntoIterator<Item = &'a str>,
+        member_names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), String> {
         let names: Vec<&str> = branch_names.into_iter().collect();
         for (name, origin) in &self.branches {
             if !names.contains(&name.as_str()) {
@@ -155,6 +164,13 @@ impl Provenance {
         }
         if let Some(head) = &self.head {
             head.validate().map_err(|e| format!("provenance.head: {e}"))?;
+        }
+        let members: Vec<&str> = member_names.into_iter().collect();
+        for (name, origin) in &self.members {
+            if !members.contains(&name.as_str()) {
+                return Err(format!("provenance.members.{name}: there is no member named \"{name}\""));
+            }
+            origin.validate().map_err(|e| format!("provenance.members.{name}: {e}"))?;
         }
         Ok(())
     }
@@ -175,16 +191,25 @@ impl Manifest {
     /// weights came from, naming every such part; `None` when every part records trained or
     /// checkpoint weights.
     pub fn provenance_warning(&self) -> Option<String> {
-        warning(&self.name, self.branches.iter().map(|b| b.name.as_str()), self.provenance.as_ref())
+        // A member that only uses the bundle's files is covered by their origins.
+        let own_files = self.members.iter().filter(|m| !m.networks.is_empty() || m.head_weights.is_some());
+        warning(
+            &self.name,
+            self.branches.iter().map(|b| b.name.as_str()),
+            own_files.map(|m| m.name.as_str()),
+            self.provenance.as_ref(),
+        )
     }
 }
 
 /// The warning for a bundle whose parts have random weights or do not say where their weights
 /// came from, naming every such part; `None` when every part records trained or checkpoint weights.
-/// `branch_names` in manifest order; `provenance` is `None` for a manifest without the section.
-pub fn warning<'a>(
+/// `branch_names` in manifest order; `members`: the ensemble members with files of their own;
+/// `provenance` is `None` for a manifest without the section.
+fn warning<'a>(
     bundle_name: &str,
     branch_names: impl IntoIterator<Item = &'a str>,
+    members: impl IntoIterator<Item = &'a str>,
     provenance: Option<&Provenance>,
 ) -> Option<String> {
     let empty = Provenance::default();
@@ -199,6 +224,9 @@ pub fn warning<'a>(
         sort(provenance.branches.get(name), Part::Network(name));
     }
     sort(provenance.head.as_ref(), Part::Head);
+    for name in members {
+        sort(provenance.members.get(name), Part::Member(name));
+    }
 
     let mut clauses = Vec::new();
     if !random.is_empty() {
@@ -225,6 +253,7 @@ pub fn warning<'a>(
 enum Part<'a> {
     Network(&'a str),
     Head,
+    Member(&'a str),
 }
 
 /// Parts named together in one clause: "the spatial and slowfast networks and the head".
@@ -232,6 +261,7 @@ enum Part<'a> {
 struct Parts<'a> {
     networks: Vec<&'a str>,
     head: bool,
+    members: Vec<&'a str>,
 }
 
 impl<'a> Parts<'a> {
@@ -239,11 +269,12 @@ impl<'a> Parts<'a> {
         match part {
             Part::Network(name) => self.networks.push(name),
             Part::Head => self.head = true,
+            Part::Member(name) => self.members.push(name),
         }
     }
 
     fn count(&self) -> usize {
-        self.networks.len() + usize::from(self.head)
+        self.networks.len() + usize::from(self.head) + self.members.len()
     }
 
     fn is_empty(&self) -> bool {
@@ -258,7 +289,12 @@ impl<'a> Parts<'a> {
             [first @ .., last] => Some(format!("the {} and {last} networks", first.join(", "))),
         };
         let head = self.head.then(|| "the head".to_owned());
-        let named: Vec<String> = networks.into_iter().chain(head).collect();
+        let members = match self.members.as_slice() {
+            [] => None,
+            [one] => Some(format!("member {one}")),
+            [first @ .., last] => Some(format!("members {} and {last}", first.join(", "))),
+        };
+        let named: Vec<String> = networks.into_iter().chain(head).chain(members).collect();
         let verb = if self.count() == 1 { verb.0 } else { verb.1 };
         format!("{} {verb}", named.join(" and "))
     }
@@ -278,7 +314,11 @@ mod tests {
     }
 
     fn provenance(branches: &[(&str, Origin)], head: Option<Origin>) -> Provenance {
-        Provenance { branches: branches.iter().map(|(n, o)| (n.to_string(), o.clone())).collect(), head }
+        Provenance {
+            branches: branches.iter().map(|(n, o)| (n.to_string(), o.clone())).collect(),
+            head,
+            members: BTreeMap::new(),
+        }
     }
 
     #[test]
@@ -289,33 +329,54 @@ mod tests {
             Some(Origin::random()),
         );
         assert_eq!(
-            warning("tiny", names, Some(&all_random)).unwrap(),
+            warning("tiny", names, [], Some(&all_random)).unwrap(),
             "bundle 'tiny': the spatial, slowfast and liqe networks and the head have random weights: \
              its scores say nothing about quality"
         );
         let mixed = provenance(&[("spatial", checkpoint()), ("slowfast", Origin::random())], Some(checkpoint()));
         assert_eq!(
-            warning("", names, Some(&mixed)).unwrap(),
+            warning("", names, [], Some(&mixed)).unwrap(),
             "the bundle: the slowfast network has random weights, and the liqe network does not record where its \
              weights came from: its scores say nothing about quality"
         );
         assert_eq!(
-            warning("old", ["spatial"], None).unwrap(),
+            warning("old", ["spatial"], [], None).unwrap(),
             "bundle 'old': the spatial network and the head do not record where their weights came from: \
              check that they are trained weights before trusting its scores"
         );
         let head_only = provenance(&[("spatial", checkpoint())], Some(Origin::random()));
         assert_eq!(
-            warning("h", ["spatial"], Some(&head_only)).unwrap(),
+            warning("h", ["spatial"], [], Some(&head_only)).unwrap(),
             "bundle 'h': the head has random weights: its scores say nothing about quality"
         );
+    }
+
+    #[test]
+    fn the_warning_names_members_with_random_or_unrecorded_files() {
+        let mut ensemble = provenance(&[("spatial", checkpoint())], Some(checkpoint()));
+        ensemble.members.insert("v1".into(), checkpoint());
+        ensemble.members.insert("v2".into(), Origin::random());
+        assert_eq!(
+            warning("e", ["spatial"], ["v1", "v2", "v3"], Some(&ensemble)).unwrap(),
+            "bundle 'e': member v2 has random weights, and member v3 does not record where its weights came \
+             from: its scores say nothing about quality"
+        );
+        ensemble.members.insert("v2".into(), checkpoint());
+        ensemble.members.insert("v3".into(), Origin::random());
+        ensemble.members.insert("v4".into(), Origin::random());
+        assert_eq!(
+            warning("e", ["spatial"], ["v1", "v2", "v3", "v4"], Some(&ensemble)).unwrap(),
+            "bundle 'e': members v3 and v4 have random weights: its scores say nothing about quality"
+        );
+        assert_eq!(warning("e", ["spatial"], ["v1", "v2"], Some(&ensemble)), None);
+        assert!(ensemble.validate(["spatial"], ["v1", "v2"]).unwrap_err().contains("no member named \"v3\""));
     }
 
     #[test]
     fn no_warning_when_every_part_is_trained_or_from_a_checkpoint() {
         let full =
             provenance(&[("spatial", checkpoint()), ("liqe", checkpoint())], Some(Origin::trained(&"0".repeat(64))));
-        assert_eq!(warning("x", ["spatial", "liqe"], Some(&full)), None);
+        assert_eq!(warning("x", ["spatial", "liqe"], [], Some(&full)), None);
     }
 
     #[test]

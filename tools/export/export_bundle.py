@@ -30,6 +30,14 @@ measurements). A network over 2 GB keeps its weights in one file beside it, `<ne
 The head: a checkpoint's `quality.0/1` layers are RQ-VQA's head over all five branches (6639 inputs);
 a bundle with fewer branches gets a fresh random head of the right width (train it with `vsrqa train`).
 
+Ensembles: `--member NAME=CHECKPOINT`, once per member in order, exports an ensemble bundle
+(docs/bundle.md, "Ensembles"), as RQ-VQA's test.py averages its ten models. The first member's
+checkpoint gives the bundle's spatial network and head (so `--spatial-checkpoint` is not given);
+each further member gets its own spatial network, `spatial_<NAME>.onnx`, checked against PyTorch
+like the others, and its head, `head_<NAME>.safetensors`, both from its checkpoint, which must
+carry a head of the bundle's width. The frozen branches are exported once. `provenance.members`
+records each further member's checkpoint.
+
 Precision: the ONNX is float32. `--precision` converts the networks after the export with
 tools/export/precision.py's rules (fp16, bf16, int8_weights, int8_dynamic; per branch, e.g.
 `spatial=fp16,qalign=int8_weights`); precision.py also converts an existing bundle
@@ -252,6 +260,9 @@ def main(argv=None) -> int:
     ap.add_argument("--size", choices=["full", "tiny"], default="full",
                     help="full: the published architectures; tiny: the small test variants")
     ap.add_argument("--spatial-checkpoint", type=Path, help="RQ-VQA checkpoint (.pth state dict)")
+    ap.add_argument("--member", action="append", default=[], metavar="NAME=CHECKPOINT",
+                    help="an ensemble member and its RQ-VQA checkpoint, once per member in order (the first "
+                         "one's gives the bundle's spatial network and head)")
     ap.add_argument("--slowfast-checkpoint", type=Path,
                     help="pytorchvideo SLOWFAST_8x8_R50.pyth (Kinetics-400), the weights RQ-VQA's features use")
     ap.add_argument("--liqe-checkpoint", type=Path, help="LIQE.pt (the fine-tuned CLIP ViT-B/32 state dict)")
@@ -283,6 +294,13 @@ def main(argv=None) -> int:
     if missing:
         ap.error(f"export of {missing} is not implemented yet (implemented: {sorted(IMPLEMENTED)})")
     names = [b for b in ALL_BRANCHES if b in names]  # the head's concatenation order
+    members = parse_members(ap, args.member)
+    if members:
+        if "spatial" not in names:
+            ap.error("--member needs the spatial branch: a member is its own spatial network and head")
+        if args.spatial_checkpoint is not None:
+            ap.error("--member gives the spatial checkpoint (the first member's): leave out --spatial-checkpoint")
+        args.spatial_checkpoint = members[0][1]
     precisions = None
     if args.precision:  # a wrong spec fails before the export, not after
         import precision  # needs onnxconverter-common, for this option only
@@ -353,12 +371,16 @@ def main(argv=None) -> int:
         head_weights = {k: v.to(torch.float32).contiguous() for k, v in state.items()}
         head_origin = origins[name]  # the checkpoint the head came with
         print("head: from the checkpoint")
+    elif members:
+        raise SystemExit(f"member {members[0][0]}: {members[0][1].name} has no head over the bundle's {input_dim} "
+                         "features: an ensemble's members are RQ-VQA checkpoints of the whole model")
     else:
         head = Head(input_dim, 128, 1)
         head_weights = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
         head_origin = {"source": "random"}
         print(f"head: random Linear({input_dim}, 128) -> Linear(128, 1) (no checkpoint head of that width)")
     save_file(head_weights, str(out / "head.safetensors"))
+    member_entries, member_origins = export_members(members, args.size, out, input_dim, dynamic, batch)
 
     manifest = {
         "format": "vsrqa-bundle",
@@ -379,15 +401,69 @@ def main(argv=None) -> int:
             "temporal_pooling": "mean",
         },
         # Where each part's weights came from: vsrqa warns on every run when some are random.
-        "provenance": {"branches": origins, "head": head_origin},
+        "provenance": {"branches": origins, "head": head_origin, **({"members": member_origins} if members else {})},
         # The published weights were trained on the frames OpenCV decodes (docs/branches.md).
         "color_conversion": "reference",
     }
+    if members:
+        manifest["name"] += f"-ensemble{len(members)}"
+        manifest["members"] = member_entries
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if precisions:
         convert_in_place(out, precisions, args.max_error)
     print(f"wrote {out / 'vsrqa.json'}")
     return 0
+
+
+def parse_members(ap, specs: list[str]) -> list[tuple[str, Path]]:
+    """`NAME=CHECKPOINT` pairs, in order; names as the manifest takes them ([a-z0-9_], unique)."""
+    members = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            ap.error(f"--member {spec!r}: give NAME=CHECKPOINT")
+        if not name or not all(c.islower() or c.isdigit() or c == "_" for c in name) or not name.isascii():
+            ap.error(f"--member {spec!r}: a member name is non-empty [a-z0-9_]")
+        if any(name == n for n, _ in members):
+            ap.error(f"--member: two members are named {name!r}")
+        members.append((name, Path(path)))
+    return members
+
+
+def export_members(members: list[tuple[str, Path]], size: str, out: Path, input_dim: int, dynamic: bool,
+                   batch: int) -> tuple[list[dict], dict]:
+    """The manifest's `members` and their origins: the first member is the bundle's own spatial
+    network and head; each further one's spatial network and head are exported from its checkpoint."""
+    entries, origins = [], {}
+    for number, (name, checkpoint) in enumerate(members):
+        if number == 0:
+            entries.append({"name": name})
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            net, _, shape, head_state = spatial_branch(size, checkpoint)
+        if head_state is None or head_state["quality.0.weight"].shape[1] != input_dim:
+            width = None if head_state is None else head_state["quality.0.weight"].shape[1]
+            raise SystemExit(f"member {name}: {checkpoint.name} has no head over the bundle's {input_dim} features "
+                             f"(its head takes {width})")
+        network = f"spatial_{name}.onnx"
+        path = out / network
+        x = torch.randn((2 if dynamic else batch,) + shape, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            reference = net(x)
+        export_onnx(net, (batch,) + shape, path, dynamic_batch=dynamic)
+        diff = ort_vs_reference(ort_session(path), x, reference)
+        scale = float(reference.abs().max())
+        print(f"member {name}: {network}, ONNX Runtime vs PyTorch max |diff| {diff:.3e} (relative "
+              f"{diff / scale:.3e})", flush=True)
+        if not diff / scale <= ONNX_TOLERANCE:
+            raise SystemExit(f"member {name}: ONNX differs from PyTorch by {diff / scale:e} relative")
+        head = f"head_{name}.safetensors"
+        save_file({k: v.to(torch.float32).contiguous() for k, v in head_state.items()}, str(out / head))
+        entries.append({"name": name, "networks": {"spatial": {"network": network, "sha256": sha256_file(path)}},
+                        "head_weights": head})
+        origins[name] = origin(checkpoint)
+    return entries, origins
 
 
 def check_int8_weights(name: str, net: torch.nn.Module, x: torch.Tensor, output: torch.Tensor,

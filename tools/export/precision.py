@@ -32,6 +32,9 @@ int8_dynamic: ONNX Runtime's dynamic quantization of the linear layers (MatMul, 
 per output channel, activations quantized to 8 bits at run time, integer products. For ONNX
 Runtime on the CPU only (TensorRT has no MatMulInteger).
 
+In an ensemble bundle, a member's own network for a converted branch (its spatial network) is
+converted with the branch: the engine runs it under the branch's spec, precision included.
+
 Each converted network is checked against its fp32 original with ONNX Runtime on the CPU, on a
 fixed random input (relative L2 error of the output, printed; the conversion fails above 1e-2 for
 fp16 and bf16, 5e-2 for 8-bit; --max-error sets another limit). A bf16 graph is checked through
@@ -299,27 +302,44 @@ def convert_bundle(bundle: Path, out: Path, precisions: dict[str, str], max_erro
         if branch.get("precision", "fp32") != "fp32":
             shutil.rmtree(out)
             raise SystemExit(f"branch {branch['name']} is {branch['precision']} already")
-        path = out / branch["network"]
-        # One model in memory at a time where possible: One-Align is 4 GB in fp32 at reduced depth.
-        converted = CONVERT[precision](onnx.load(path))
-        emulation = bf16_emulation(converted) if precision == "bf16" else None
-        save_model(converted, path)
-        del converted
-        with tempfile.TemporaryDirectory() as work:
-            checked = path
-            if emulation is not None:
-                checked = Path(work) / path.name
-                save_model(emulation, checked)
-                del emulation
-            error = relative_error(bundle / branch["network"], checked)
-        limit = max_error if max_error is not None else MAX_RELATIVE_ERROR[precision]
-        print(f"{branch['name']}: {precision}, relative output error {error:.2e} against fp32")
-        if not error <= limit:
-            shutil.rmtree(out)
-            raise SystemExit(f"{branch['name']}: relative error {error:.2e} is above {limit}")
+        # An ensemble member's own network for the branch takes the branch's precision with it:
+        # the engine runs it under the branch's spec.
+        networks = [(branch["name"], branch)] + [
+            (f"{branch['name']} of member {member['name']}", member["networks"][branch["name"]])
+            for member in manifest.get("members", []) if branch["name"] in member.get("networks", {})
+        ]
+        for what, entry in networks:
+            try:
+                convert_network(bundle, out, entry["network"], what, precision, max_error)
+            except SystemExit:
+                shutil.rmtree(out)
+                raise
+            entry["sha256"] = sha256_file(out / entry["network"])
         branch["precision"] = precision
-        branch["sha256"] = sha256_file(path)
     (out / "vsrqa.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def convert_network(bundle: Path, out: Path, network: str, what: str, precision: str,
+                    max_error: float | None) -> None:
+    """Converts `out`/`network` (a copy of `bundle`/`network`) in place, and refuses it when its
+    output differs from the fp32 network's by more than the precision's bound."""
+    path = out / network
+    # One model in memory at a time where possible: One-Align is 4 GB in fp32 at reduced depth.
+    converted = CONVERT[precision](onnx.load(path))
+    emulation = bf16_emulation(converted) if precision == "bf16" else None
+    save_model(converted, path)
+    del converted
+    with tempfile.TemporaryDirectory() as work:
+        checked = path
+        if emulation is not None:
+            checked = Path(work) / path.name
+            save_model(emulation, checked)
+            del emulation
+        error = relative_error(bundle / network, checked)
+    limit = max_error if max_error is not None else MAX_RELATIVE_ERROR[precision]
+    print(f"{what}: {precision}, relative output error {error:.2e} against fp32")
+    if not error <= limit:
+        raise SystemExit(f"{what}: relative error {error:.2e} is above {limit}")
 
 
 def main() -> int:

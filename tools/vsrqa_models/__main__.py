@@ -23,6 +23,9 @@ from .fetch import FetchError, Fetcher, default_cache, describe_bytes
 
 # Room for the unpacked member checkpoint and the code archive next to the bundle being written.
 WORK_BYTES = 1 << 30
+# Each further member of an ensemble: its unpacked checkpoint (0.4 GB) and its spatial network in
+# the bundle (0.35 GB in fp32).
+MEMBER_BYTES = 800 << 20
 INSTALL_TORCH = "pip install -r tools/requirements.txt  (or: bash scripts/get-model.sh, which sets up a venv)"
 
 
@@ -35,9 +38,12 @@ def parse(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("profile", nargs="?", help="the profile to build (--list shows them)")
     ap.add_argument("--out", type=Path, help="the bundle directory to create (must not exist, or be empty)")
-    ap.add_argument("--member", type=int, default=0,
+    ap.add_argument("--member", type=int,
                     help="which of RQ-VQA's ten trained models (0-9, test.py's order) gives the spatial network "
                          "and head (default 0)")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="all ten models as one ensemble bundle, scored as test.py averages them (the frozen "
+                         "branches once; each member's spatial network and head: docs/bundle.md, \"Ensembles\")")
     ap.add_argument("--from", dest="from_dir", type=Path,
                     help="take the files from this folder (gathered by hand, or a cache copied from a connected "
                          "machine) and download nothing")
@@ -72,6 +78,10 @@ def main(argv=None) -> int:
         ap.error("--out DIR is required (or --download-only)")
     artefacts = catalogue.profile_artefacts(args.profile)
     members = next((len(a.members) for a in artefacts if a.members), None)
+    if args.ensemble and args.member is not None:
+        ap.error("--ensemble takes every member: leave out --member")
+    if args.member is None:
+        args.member = 0
     if members is not None and not 0 <= args.member < members:
         ap.error(f"--member {args.member}: choose 0 to {members - 1} (test.py's order)")
 
@@ -98,6 +108,8 @@ def main(argv=None) -> int:
                       from_dir=args.from_dir, retries=int(os.environ.get("VSRQA_MODEL_RETRIES", "3")),
                       retry_delay=float(os.environ.get("VSRQA_MODEL_RETRY_DELAY", "2")), log=log)
     bundle_bytes = 0 if args.download_only else catalogue.profiles[args.profile].bundle_bytes + WORK_BYTES
+    if args.ensemble and not args.download_only:
+        bundle_bytes += (members - 1) * MEMBER_BYTES
     problem = disk_problem(fetcher, artefacts, None if args.download_only else args.out, bundle_bytes)
     if problem:
         log(problem)
@@ -112,7 +124,7 @@ def main(argv=None) -> int:
     if args.download_only:
         return 0
     try:
-        builder.build(catalogue, args.profile, fetched, args.out, args.member, log)
+        builder.build(catalogue, args.profile, fetched, args.out, args.member, log, ensemble=args.ensemble)
     except builder.BuildError as e:
         log(str(e))
         return 1

@@ -1,5 +1,5 @@
-"""From fetched artefacts to a bundle: one member out of RQ-VQA's ckpts.tar, the pinned code
-archive unpacked, tools/export/export_bundle.py run on them (with the profile's precision), a
+"""From fetched artefacts to a bundle: one member out of RQ-VQA's ckpts.tar (or all ten, for the
+ensemble bundle test.py's averaging scores as), the pinned code archive unpacked, tools/export/export_bundle.py run on them (with the profile's precision), a
 `sources.json` beside the manifest, and `vsrqa info --check` on the result.
 
 The bundle is written into a temporary folder beside `out` and renamed into place at the end, so
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,13 @@ def member_path(tar_path: Path, artefact: Artefact, member: int, work: Path) -> 
     return target
 
 
+def member_name(artefact: Artefact, member: int) -> str:
+    """The ensemble member's name in the bundle: its split and epoch from test.py's file name
+    (`..._NR_v1_epoch_22_SRCC_0.894115.pth` -> `v1_epoch_22`), else `m<number>`."""
+    found = re.search(r"_(v\d+_epoch_\d+)_", Path(artefact.members[member]).name)
+    return found.group(1) if found else f"m{member}"
+
+
 def code_root(archive: Path, artefact: Artefact, work: Path) -> Path:
     """Unpacks the pinned code archive (tar.gz) and returns its top-level folder."""
     target = work / "code"
@@ -71,11 +79,16 @@ def code_root(archive: Path, artefact: Artefact, work: Path) -> Path:
     return root
 
 
-def export_command(profile_name: str, catalogue: Catalogue, fetched: dict[str, Fetched], member_file: Path,
-                   code: Path, staging: Path) -> list[str]:
+def export_command(profile_name: str, catalogue: Catalogue, fetched: dict[str, Fetched],
+                   member_files: Path | list[tuple[str, Path]], code: Path, staging: Path) -> list[str]:
+    """The export's command line: one member's checkpoint (a path), or an ensemble's members
+    (name and checkpoint pairs, in test.py's order)."""
     profile = catalogue.profiles[profile_name]
-    command = [sys.executable, str(EXPORT), "--out", str(staging), "--profile", profile.export_profile,
-               "--spatial-checkpoint", str(member_file),
+    if isinstance(member_files, Path):
+        members = ["--spatial-checkpoint", str(member_files)]
+    else:
+        members = [arg for name, path in member_files for arg in ("--member", f"{name}={path}")]
+    command = [sys.executable, str(EXPORT), "--out", str(staging), "--profile", profile.export_profile, *members,
                "--slowfast-checkpoint", str(fetched["slowfast"].path),
                "--liqe-checkpoint", str(fetched["liqe"].path),
                "--fastvqa-checkpoint", str(fetched["fastvqa"].path),
@@ -87,11 +100,12 @@ def export_command(profile_name: str, catalogue: Catalogue, fetched: dict[str, F
     return command
 
 
-def sources_record(fetched: dict[str, Fetched], member: int | None) -> dict:
-    """What `sources.json` says: every artefact, its SHA-256 and whether the catalogue pinned it."""
+def sources_record(fetched: dict[str, Fetched], member: int | None, ensemble: bool = False) -> dict:
+    """What `sources.json` says: the member taken (or `"all"` for the ensemble), every artefact,
+    its SHA-256 and whether the catalogue pinned it."""
     return {
         "format": "vsrqa-bundle-sources",
-        "member": member,
+        "member": "all" if ensemble else member,
         "artefacts": [
             {"file": f.artefact.file, "what": f.artefact.what, "sha256": f.sha256,
              "sha256_pinned": f.pinned, "licence": f.artefact.licence,
@@ -101,7 +115,9 @@ def sources_record(fetched: dict[str, Fetched], member: int | None) -> dict:
     }
 
 
-def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], out: Path, member: int, log) -> None:
+def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], out: Path, member: int, log,
+          ensemble: bool = False) -> None:
+    """Exports the bundle of `member`, or with `ensemble` the ensemble of every member."""
     pid = os.getpid()
     staging = out.parent / f".partial-{pid}-{out.name}"
     work = out.parent / f".partial-{pid}-{out.name}-work"
@@ -110,21 +126,41 @@ def build(catalogue: Catalogue, profile_name: str, fetched: dict[str, Fetched], 
             shutil.rmtree(path)
     work.mkdir(parents=True)
     try:
-        log(f"taking member {member} of {fetched['rqvqa_kvq'].path.name}")
-        member_file = member_path(fetched["rqvqa_kvq"].path, catalogue.artefacts["rqvqa_kvq"], member, work)
+        kvq = catalogue.artefacts["rqvqa_kvq"]
+        if ensemble:
+            log(f"taking the {len(kvq.members)} members of {fetched['rqvqa_kvq'].path.name}")
+            member_files = ensemble_members(fetched["rqvqa_kvq"].path, kvq, work)
+        else:
+            log(f"taking member {member} of {fetched['rqvqa_kvq'].path.name}")
+            member_files = member_path(fetched["rqvqa_kvq"].path, kvq, member, work)
         code = code_root(fetched["rqvqa_code"].path, catalogue.artefacts["rqvqa_code"], work)
-        command = export_command(profile_name, catalogue, fetched, member_file, code, staging)
+        command = export_command(profile_name, catalogue, fetched, member_files, code, staging)
         log("exporting: " + " ".join(command[1:]))
         returncode, tail = run_showing_progress(command)
         if returncode != 0:
             raise BuildError(f"the export failed (exit {returncode}):\n" + "\n".join(tail))
-        (staging / "sources.json").write_text(json.dumps(sources_record(fetched, member), indent=2) + "\n")
+        record = sources_record(fetched, member, ensemble)
+        (staging / "sources.json").write_text(json.dumps(record, indent=2) + "\n")
         if out.exists():
             out.rmdir()  # the caller checked that it is empty
         staging.rename(out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def ensemble_members(tar_path: Path, artefact: Artefact, work: Path) -> list[tuple[str, Path]]:
+    """Every member of ckpts.tar, in test.py's order, named (`member_name`), each in a folder of
+    its own (two members may share a file name)."""
+    members = []
+    for number in range(len(artefact.members)):
+        folder = work / f"member{number}"
+        folder.mkdir()
+        members.append((member_name(artefact, number), member_path(tar_path, artefact, number, folder)))
+    names = [name for name, _ in members]
+    if len(set(names)) != len(names):  # a catalogue whose file names repeat a split and epoch
+        members = [(f"m{number}", path) for number, (_, path) in enumerate(members)]
+    return members
 
 
 def run_showing_progress(command: list[str], keep: int = 25) -> tuple[int, list[str]]:

@@ -202,3 +202,53 @@ fn compare_needs_two_bundles_and_a_list() {
     assert!(stderr(&bad_model).contains(&message), "{}", stderr(&bad_model));
     assert!(!stderr(&bad_model).contains("[A 1/1]"), "nothing is scored first: {}", stderr(&bad_model));
 }
+
+/// `--members` runs the same members in `compare`, `eval` and `bench` as in `score`: the tiny
+/// ensemble's member m1 alone scores each video as `score --members m1` does.
+#[test]
+fn members_are_chosen_in_compare_eval_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = clips(dir.path(), 3);
+    let ensemble = data("tiny_ensemble");
+    let model = ensemble.to_str().unwrap();
+    let one_member = |video: &Path| -> f64 {
+        let output = vsrqa(&["score", "-m", model, "--members", "m1", video.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()["clip_score"].as_f64().unwrap()
+    };
+    let expected: Vec<f64> = names.iter().map(|name| one_member(&dir.path().join(name))).collect();
+    assert!((expected[0] - clip_score(&ensemble, &dir.path().join(&names[0]))).abs() > 1e-4, "m1 is not the mean");
+
+    let list = dir.path().join("videos.csv");
+    std::fs::write(&list, format!("path\n{}\n", names.join("\n"))).unwrap();
+    let compare = vsrqa(&["compare", "-m", model, "-m", model, "--members", "m1", "--list", list.to_str().unwrap()]);
+    assert!(compare.status.success(), "{}", stderr(&compare));
+    let report: serde_json::Value = serde_json::from_slice(&compare.stdout).unwrap();
+    let got: Vec<f64> = report["videos"].as_array().unwrap().iter().map(|r| r["score_a"].as_f64().unwrap()).collect();
+    assert_eq!(got, expected);
+
+    let mos = dir.path().join("mos.csv");
+    let rows: Vec<String> = names.iter().enumerate().map(|(i, name)| format!("{name},{}", i + 1)).collect();
+    std::fs::write(&mos, format!("path,mos\n{}\n", rows.join("\n"))).unwrap();
+    let eval =
+        vsrqa(&["eval", "-m", model, "--members", "m1", "--list", mos.to_str().unwrap(), "--format", "json", "-q"]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let got: Vec<f64> =
+        report["videos"].as_array().unwrap().iter().map(|r| r["prediction"].as_f64().unwrap()).collect();
+    assert_eq!(got, expected);
+
+    // The stage timings name the members' own networks that were loaded: m1's only when chosen.
+    let video = dir.path().join(&names[0]);
+    let bench = |members: &[&str]| {
+        let mut command = vec!["bench", "-m", model, "--backend", "cpu", "--repeat", "1"];
+        command.extend(members);
+        command.push(video.to_str().unwrap());
+        let output = vsrqa(&command);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned() + &stderr(&output)
+    };
+    assert!(bench(&[]).contains("spatial.m1"));
+    let m2 = bench(&["--members", "m2"]);
+    assert!(!m2.contains("spatial.m1"), "m1's network is not loaded:\n{m2}");
+}

@@ -6,7 +6,9 @@ where the real files cannot be downloaded.
 
 - ckpts.tar: test.py's ten member names under `ckpts/`; member 0 is a full-size `RQ_VQA` state dict
   with DataParallel's `module.` prefix (random weights), members 1-9 are hard links to it (ten
-  members in the archive for the size of one);
+  members in the archive for the size of one); with `--distinct-members`, ten state dicts of their
+  own random weights (4 GB), for an ensemble whose members differ
+  (tools/export/check_ensemble.py);
 - SLOWFAST_8x8_R50.pyth: `{"model_state": ...}` of pytorchvideo's two-pathway slowfast_r50;
 - FAST_VQA_B_1_4.pth: `{"state_dict": {"fragments_backbone.*": ..., "vqa_head.*": ...}}`, built with
   FAST-VQA's own SwinTransformer3D out of the code archive;
@@ -61,6 +63,18 @@ def rqvqa_state(generator: torch.Generator) -> dict:
     return state
 
 
+def write_distinct_ckpts_tar(out: Path, members: list[str], generator: torch.Generator) -> None:
+    with tarfile.open(out, "w") as tar:
+        for number, name in enumerate(members):
+            torch.manual_seed(100 + number)  # the backbone's initialization: each member its own
+            buffer = io.BytesIO()
+            torch.save(rqvqa_state(generator), buffer)
+            info = tarfile.TarInfo(name)
+            info.size = buffer.tell()
+            buffer.seek(0)
+            tar.addfile(info, buffer)
+
+
 def write_ckpts_tar(out: Path, members: list[str], generator: torch.Generator) -> None:
     buffer = io.BytesIO()
     torch.save(rqvqa_state(generator), buffer)
@@ -100,6 +114,8 @@ def main(argv=None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--code-archive", type=Path, required=True, help="RQ-VQA's code at the catalogue's commit (tar.gz)")
     ap.add_argument("--one-align-layers", type=int, metavar="N", help="also write one-align.tar with N LLaMA layers")
+    ap.add_argument("--distinct-members", action="store_true",
+                    help="ten members of their own weights in ckpts.tar (4 GB), not links to one")
     args = ap.parse_args(argv)
     catalogue = load()
     out: Path = args.out
@@ -107,7 +123,8 @@ def main(argv=None) -> int:
     generator = torch.Generator().manual_seed(37)
 
     kvq = catalogue.artefacts["rqvqa_kvq"]
-    write_ckpts_tar(out / kvq.file, list(kvq.members), generator)
+    write = write_distinct_ckpts_tar if args.distinct_members else write_ckpts_tar
+    write(out / kvq.file, list(kvq.members), generator)
 
     slowfast = slowfast_ref.build_slowfast(slowfast_ref.FULL)
     torch.save({"model_state": slowfast.state_dict()}, out / catalogue.artefacts["slowfast"].file)

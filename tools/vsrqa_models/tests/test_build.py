@@ -47,6 +47,24 @@ def test_a_member_is_taken_by_its_number_in_test_py_order(tmp_path, linked):
     assert got.read_bytes() == (b"member 0" if linked else b"member 7")
 
 
+def test_the_ensemble_takes_every_member_in_test_py_order_named_by_split_and_epoch(tmp_path):
+    tar = ckpts_tar(tmp_path / "ckpts.tar", False)
+    work = tmp_path / "work"
+    work.mkdir()
+    members = build.ensemble_members(tar, KVQ, work)
+    assert [name for name, _ in members] == [
+        "v0_epoch_9", "v1_epoch_22", "v2_epoch_25", "v3_epoch_16", "v4_epoch_6",
+        "v0_epoch_4", "v1_epoch_19", "v2_epoch_21", "v3_epoch_8", "v4_epoch_14"]
+    assert [path.read_bytes() for _, path in members] == [f"member {n}".encode() for n in range(10)]
+    fetched = {key: Fetched(CATALOGUE.artefacts[key], tmp_path / CATALOGUE.artefacts[key].file, "0" * 64, False)
+               for key in CATALOGUE.profiles["lite"].artefacts}
+    command = build.export_command("lite", CATALOGUE, fetched, members, tmp_path / "code", tmp_path / "out")
+    assert "--spatial-checkpoint" not in command
+    given = [command[i + 1] for i, arg in enumerate(command) if arg == "--member"]
+    assert given == [f"{name}={path}" for name, path in members]
+    assert build.sources_record(fetched, 0, ensemble=True)["member"] == "all"
+
+
 def test_a_member_out_of_range_or_absent_is_named(tmp_path):
     tar = ckpts_tar(tmp_path / "ckpts.tar", False)
     with pytest.raises(build.BuildError, match="has members 0 to 9"):

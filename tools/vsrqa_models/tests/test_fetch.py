@@ -251,6 +251,11 @@ def test_a_member_out_of_range_is_a_usage_error_before_downloading(tmp_path):
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(TOOLS)}, timeout=60)
     assert result.returncode == 2
     assert "--member 10: choose 0 to 9" in result.stderr
+    both = subprocess.run([sys.executable, "-m", "vsrqa_models", "lite", "--out", str(tmp_path / "b"),
+                           "--member", "1", "--ensemble", "--download-only"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(TOOLS)}, timeout=60)
+    assert both.returncode == 2
+    assert "--ensemble takes every member" in both.stderr
 
 
 def test_the_published_catalogue_is_well_formed():

@@ -35,6 +35,9 @@ pub struct Args {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// An ensemble bundle's members to run, by name (comma-separated); default: all of them.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    members: Option<Vec<String>>,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
     /// auto, cpu (tract), onnxruntime (needs the library: ORT_DYLIB_PATH) or tensorrt.
@@ -93,6 +96,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             threads: args.threads,
             gpu: vsrqa::backend::GpuOptions { cuda_graphs: args.cuda_graphs, ..super::gpu_options() },
             color_conversion,
+            members: args.members.clone(),
             ..EngineOptions::default()
         },
     )?;

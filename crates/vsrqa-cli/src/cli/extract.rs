@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// CPU threads per network run (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// An ensemble bundle's members to run, by name (comma-separated); default: all of them.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    members: Option<Vec<String>>,
     #[command(flatten)]
     decoding: DecodingArgs,
 }
@@ -68,6 +71,7 @@ impl RunArgs {
                 threads: self.threads,
                 gpu: super::gpu_options(),
                 color_conversion: self.decoding.conversion()?,
+                members: self.members.clone(),
                 ..EngineOptions::default()
             },
         )?)

@@ -75,7 +75,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 .collect();
             let own = manifest.members.iter().find(|m| m.name == member.name);
             let head_weights = own.and_then(|m| m.head_weights.as_deref()).unwrap_or(&manifest.head.weights);
-            json!({ "name": member.name, "networks": networks, "head_weights": head_weights })
+            let origin = manifest.provenance.as_ref().and_then(|p| p.members.get(&member.name));
+            json!({ "name": member.name, "networks": networks, "head_weights": head_weights, "provenance": origin })
         })
         .collect();
     let availability = backend::availability();
@@ -191,12 +192,16 @@ fn print_text(report: &serde_json::Value) {
     );
     if let Some(members) = report["members"].as_array().filter(|m| !m.is_empty()) {
         println!("ensemble of {} members (scores are their mean)", members.len());
+        let width = members.iter().map(|m| text(&m["name"]).len()).max().unwrap_or(0);
         for member in members {
             let own: Vec<&str> =
                 member["networks"].as_object().into_iter().flatten().map(|(b, _)| b.as_str()).collect();
             let own =
                 if own.is_empty() { "the shared networks".to_owned() } else { format!("its own {}", own.join(", ")) };
-            println!("  {:<10} {own}, head {}", text(&member["name"]), text(&member["head_weights"]));
+            let origin = serde_json::from_value::<Origin>(member["provenance"].clone())
+                .map(|origin| format!(" ({})", origin.describe()))
+                .unwrap_or_default();
+            println!("  {:<width$} {own}, head {}{origin}", text(&member["name"]), text(&member["head_weights"]));
         }
     }
     print_provenance(report);
