@@ -104,12 +104,6 @@
  */
 #define VSRQA_API_VERSION (((VSRQA_API_VERSION_MAJOR << 16) | (VSRQA_API_VERSION_MINOR << 8)) | VSRQA_API_VERSION_PATCH)
 
-/**
- * `VsrqaClipScore.flags`: the clip ended before `expected_frames`. Clip branches (FAST-VQA) then
- * sample the frames the real length samples, each replaced by the nearest frame kept (the frames
- * sampled for the announced length, and the latest key frame); the closer the announced length,
- * the closer the score to an exact one (a frame off: the same frames or their neighbours).
- */
 #define VSRQA_CLIP_ENDED_EARLY 1
 
 /**
@@ -231,6 +225,15 @@ typedef uint32_t VsrqaLogLevel;
 typedef void (*VsrqaLogCallback)(void *user_data, VsrqaLogLevel level, const char *message);
 
 /**
+ * `VsrqaClipScore.flags`: the clip ended before `expected_frames`. Clip branches (FAST-VQA) then
+ * sample the frames the real length samples, each replaced by the nearest frame kept (the frames
+ * sampled for the announced length, and the latest key frame); the closer the announced length,
+ * the closer the score to an exact one (a frame off: the same frames or their neighbours).
+ * How YUV frames become RGB (one of `VSRQA_COLOR_CONVERSION_*`; docs/branches.md, "Decoding").
+ */
+typedef uint32_t VsrqaColorConversion;
+
+/**
  * How to create an engine. Initialize with `vsrqa_engine_config_default`.
  */
 typedef struct VsrqaEngineConfig {
@@ -287,11 +290,12 @@ typedef struct VsrqaEngineConfig {
    */
   uint32_t cuda_graphs;
   /**
-   * Since API 1.0.1. Must be 0 (the default). These four bytes were padding in 1.0 (on 64-bit
-   * targets): a later 1.x may give them a meaning, which a library that does not know it then
-   * refuses (VSRQA_ERROR_STRUCT_SIZE) instead of ignoring.
+   * Since API 1.1 (these four bytes were padding in 1.0 and the must-be-zero `reserved` in
+   * 1.0.1, which refuses another value with VSRQA_ERROR_STRUCT_SIZE). How YUV frames become
+   * RGB: `VSRQA_COLOR_CONVERSION_BUNDLE` (default: the bundle's own), `_REFERENCE` or `_EXACT`.
+   * Other values are refused.
    */
-  uint32_t reserved;
+  VsrqaColorConversion color_conversion;
   /**
    * Since API 1.1. An ensemble bundle's members to run, by name, comma-separated (`"m0,m3"`;
    * UTF-8, copied); NULL (default): all of them. Scores are the chosen members' mean; each
@@ -655,6 +659,22 @@ typedef struct VsrqaClipScore {
  * Return VSRQA_AGAIN at once without taking the frame: push it again later.
  */
 #define VSRQA_QUEUE_FULL_AGAIN 1
+
+/**
+ * The bundle's own (its manifest's `color_conversion`; `reference` when it names none).
+ */
+#define VSRQA_COLOR_CONVERSION_BUNDLE 0
+
+/**
+ * The frames the reference's OpenCV reader gave, which the published weights were trained on:
+ * BT.601 whatever the tags say.
+ */
+#define VSRQA_COLOR_CONVERSION_REFERENCE 1
+
+/**
+ * Each frame's own matrix and range, in floating point.
+ */
+#define VSRQA_COLOR_CONVERSION_EXACT 2
 
 #ifdef __cplusplus
 extern "C" {

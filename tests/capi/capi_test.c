@@ -688,6 +688,35 @@ typedef struct {
     unsigned char newer_fields[16];
 } NewerClipScore;
 
+/* API 1.1's color_conversion: the bundle's by default (the tiny bundle's is exact), or the one
+   asked for; the reference conversion gives other RGB frames, so another score. */
+static VsrqaEngine *engine_converting(const char *bundle, VsrqaColorConversion conversion) {
+    VsrqaEngineConfig config;
+    vsrqa_engine_config_default(&config, sizeof config);
+    CHECK(config.color_conversion == VSRQA_COLOR_CONVERSION_BUNDLE, "default conversion");
+    config.bundle_path = bundle;
+    config.backend = VSRQA_BACKEND_CPU;
+    config.color_conversion = conversion;
+    VsrqaEngine *engine = NULL;
+    CHECK(vsrqa_engine_create(&config, &engine) == VSRQA_OK, "engine_create: %s", vsrqa_last_error());
+    return engine;
+}
+
+static void test_color_conversion_choice(const char *bundle, const Clip *clip) {
+    VsrqaFrame frame = i420_frame(clip->data, clip->width, clip->height);
+    VsrqaEngine *bundles = engine_converting(bundle, VSRQA_COLOR_CONVERSION_BUNDLE);
+    VsrqaEngine *exact = engine_converting(bundle, VSRQA_COLOR_CONVERSION_EXACT);
+    VsrqaEngine *reference = engine_converting(bundle, VSRQA_COLOR_CONVERSION_REFERENCE);
+    if (bundles && exact && reference) {
+        double own = i420_score(bundles, &frame);
+        CHECK(i420_score(exact, &frame) == own, "the tiny bundle's conversion is exact");
+        CHECK(i420_score(reference, &frame) != own, "the reference conversion changes the frames");
+    }
+    vsrqa_engine_destroy(bundles);
+    vsrqa_engine_destroy(exact);
+    vsrqa_engine_destroy(reference);
+}
+
 static void test_struct_sizes(const char *bundle, const Clip *clip) {
     VsrqaEngine *engine = create_engine(bundle, VSRQA_BACKEND_CPU);
     if (!engine) return;
@@ -1075,9 +1104,9 @@ static void test_bad_input(const char *bundle, const Clip *clip) {
     config.cuda_graphs = 2; /* 0 or 1 */
     CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_INVALID_ARGUMENT, "cuda_graphs");
     config.cuda_graphs = 0;
-    config.reserved = 1; /* 1.0's padding: a later header's field that this library cannot know */
-    CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_STRUCT_SIZE, "reserved");
-    config.reserved = 0;
+    config.color_conversion = 3; /* 0 (the bundle's), 1 (reference) or 2 (exact) */
+    CHECK_STATUS(vsrqa_engine_create(&config, &out_engine), VSRQA_ERROR_INVALID_ARGUMENT, "color_conversion");
+    config.color_conversion = VSRQA_COLOR_CONVERSION_BUNDLE;
     CHECK(out_engine == NULL, "engine set on failure");
 
     /* Status strings exist for every status and for unknown values. */
@@ -1120,6 +1149,7 @@ int main(int argc, char **argv) {
     if (!memcheck) test_windows(argv[1], &clip);
     test_nonblocking(argv[1], &clip);
     if (!memcheck) test_colour_tags(argv[1], &clip);
+    if (!memcheck) test_color_conversion_choice(argv[1], &clip);
     test_struct_sizes(argv[1], &clip);
     test_create_failure_is_logged();
     test_bad_input(argv[1], &clip);

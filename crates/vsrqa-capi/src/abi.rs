@@ -10,7 +10,7 @@
 //!   fields is left as the caller's `_default` zeroed it), and their `struct_size` is kept.
 //!
 //! Input structs have no padding (tested): every byte a caller passes is a field this library
-//! reads, an explicit reserved field that must be zero, or a newer header's tail that must be
+//! reads, a field whose zero means "unset", or a newer header's tail that must be
 //! zero, so that a field a later header adds anywhere is never silently ignored.
 
 use std::mem::{offset_of, size_of, size_of_val};
@@ -228,7 +228,7 @@ impl Extensible for VsrqaEngineConfig {
             log_callback: None,
             log_user_data: std::ptr::null_mut(),
             cuda_graphs: 0,
-            reserved: 0,
+            color_conversion: VSRQA_COLOR_CONVERSION_BUNDLE,
             members: std::ptr::null(),
         }
     }
@@ -248,7 +248,7 @@ impl Extensible for VsrqaEngineConfig {
                 log_callback,
                 log_user_data,
                 cuda_graphs,
-                reserved,
+                color_conversion,
                 members
             ]
         )
@@ -405,7 +405,7 @@ mod tests {
 
     #[test]
     fn the_known_prefix_ends_on_a_whole_field() {
-        // 0.4's engine config (72 bytes): cuda_graphs and the reserved field (1.0's padding);
+        // 0.4's engine config (72 bytes): cuda_graphs and color_conversion (1.0's padding);
         // 0.1's (64) ends before them.
         assert_eq!(known_prefix::<VsrqaEngineConfig>(72), 72);
         assert_eq!(known_prefix::<VsrqaEngineConfig>(71), 68);

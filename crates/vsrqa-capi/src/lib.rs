@@ -22,7 +22,7 @@ use status::{guard, CError, VsrqaStatus, VsrqaStatus::*};
 pub use types::*;
 use vsrqa::backend::BackendKind;
 use vsrqa::engine::{Engine, EngineOptions, LogLevel, Polled, Pushed, Release, StreamOptions, StreamRunner, WhenFull};
-use vsrqa::frame::Frame;
+use vsrqa::frame::{ColorConversion, Frame};
 
 /// An engine: one loaded model bundle on one backend. Thread-safe: any number of threads may
 /// call `vsrqa_score_frame`, `vsrqa_score_clip` and `vsrqa_session_create` on one engine at
@@ -292,17 +292,17 @@ unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<vsrqa::engine
             format!("config->cuda_graphs is {}; 0 (off) or 1 (on)", config.cuda_graphs),
         ));
     }
-    if config.reserved != 0 {
-        return Err(CError::new(
-            VSRQA_ERROR_STRUCT_SIZE,
-            format!(
-                "config->reserved is {}: it must be 0 (a program built against a newer vsrqa.h may give these bytes a \
-                 meaning that this vsrqa {} does not know)",
-                config.reserved,
-                vsrqa::VERSION
-            ),
-        ));
-    }
+    let color_conversion = match config.color_conversion {
+        VSRQA_COLOR_CONVERSION_BUNDLE => None,
+        VSRQA_COLOR_CONVERSION_REFERENCE => Some(ColorConversion::Reference),
+        VSRQA_COLOR_CONVERSION_EXACT => Some(ColorConversion::Exact),
+        other => {
+            return Err(CError::new(
+                VSRQA_ERROR_INVALID_ARGUMENT,
+                format!("config->color_conversion is {other}: 0 (the bundle's), 1 (reference) or 2 (exact)"),
+            ))
+        }
+    };
     if config.log_level > VSRQA_LOG_DEBUG {
         return Err(CError::new(VSRQA_ERROR_INVALID_ARGUMENT, format!("unknown log level {}", config.log_level)));
     }
@@ -324,8 +324,15 @@ unsafe fn create_engine(config: &VsrqaEngineConfig, logger: Option<vsrqa::engine
         // SAFETY: NUL-terminated per the contract.
         Some(vsrqa::engine::parse_members(unsafe { utf8(config.members, "config->members")? })?)
     };
-    let options =
-        EngineOptions { backend, threads: config.threads as usize, logger, gpu, members, ..EngineOptions::default() };
+    let options = EngineOptions {
+        backend,
+        threads: config.threads as usize,
+        logger,
+        gpu,
+        members,
+        color_conversion,
+        ..EngineOptions::default()
+    };
     let created = Engine::new(bundle_path, options)?;
     let gpu_settings = !config.cuda_stream.is_null() || config.device >= 0 || config.cuda_graphs == 1;
     if gpu_settings && created.backend() != BackendKind::TensorRt {

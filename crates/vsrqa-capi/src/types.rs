@@ -142,10 +142,11 @@ pub struct VsrqaEngineConfig {
     /// not be capturing a graph of the caller's during vsrqa calls. 0 (default): plain launches.
     /// Other values are refused. Ignored by the CPU backends.
     pub cuda_graphs: u32,
-    /// Since API 1.0.1. Must be 0 (the default). These four bytes were padding in 1.0 (on 64-bit
-    /// targets): a later 1.x may give them a meaning, which a library that does not know it then
-    /// refuses (VSRQA_ERROR_STRUCT_SIZE) instead of ignoring.
-    pub reserved: u32,
+    /// Since API 1.1 (these four bytes were padding in 1.0 and the must-be-zero `reserved` in
+    /// 1.0.1, which refuses another value with VSRQA_ERROR_STRUCT_SIZE). How YUV frames become
+    /// RGB: `VSRQA_COLOR_CONVERSION_BUNDLE` (default: the bundle's own), `_REFERENCE` or `_EXACT`.
+    /// Other values are refused.
+    pub color_conversion: VsrqaColorConversion,
     /// Since API 1.1. An ensemble bundle's members to run, by name, comma-separated (`"m0,m3"`;
     /// UTF-8, copied); NULL (default): all of them. Scores are the chosen members' mean; each
     /// member's spatial network is the only cost it adds. Unknown names, and a choice on a bundle
@@ -252,6 +253,16 @@ pub struct VsrqaFrameScore {
 /// sample the frames the real length samples, each replaced by the nearest frame kept (the frames
 /// sampled for the announced length, and the latest key frame); the closer the announced length,
 /// the closer the score to an exact one (a frame off: the same frames or their neighbours).
+/// How YUV frames become RGB (one of `VSRQA_COLOR_CONVERSION_*`; docs/branches.md, "Decoding").
+pub type VsrqaColorConversion = u32;
+/// The bundle's own (its manifest's `color_conversion`; `reference` when it names none).
+pub const VSRQA_COLOR_CONVERSION_BUNDLE: VsrqaColorConversion = 0;
+/// The frames the reference's OpenCV reader gave, which the published weights were trained on:
+/// BT.601 whatever the tags say.
+pub const VSRQA_COLOR_CONVERSION_REFERENCE: VsrqaColorConversion = 1;
+/// Each frame's own matrix and range, in floating point.
+pub const VSRQA_COLOR_CONVERSION_EXACT: VsrqaColorConversion = 2;
+
 pub const VSRQA_CLIP_ENDED_EARLY: u32 = 1;
 /// `VsrqaClipScore.flags`: the clip went on past `expected_frames`. Clip branches sampled the
 /// first `expected_frames` frames; key-frame and window branches scored every frame.
