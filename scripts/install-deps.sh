@@ -8,7 +8,8 @@
 # NVRTC, which compiles the GPU preprocessing kernels without a GPU (scripts/nvrtc-lib.sh);
 # python3-venv for the Python package's test venv (scripts/test.sh); GStreamer's development
 # packages, tools and base/good/libav plugins for the GStreamer element (crates/gst-vsrqa) and its
-# pipeline tests.
+# pipeline tests; on Debian, a deb-src entry for Debian's FFmpeg 5.1 and 7.1 sources, which the
+# FFmpeg filter's build takes (`apt-get source`, ffmpeg/build.sh), and dpkg-dev to unpack them.
 set -euo pipefail
 
 SUDO=""
@@ -16,7 +17,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(build-essential util-linux cmake pkg-config curl ca-certificates ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev valgrind abigail-tools python3 python3-pip python3-venv
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
-  gstreamer1.0-plugins-good gstreamer1.0-libav)
+  gstreamer1.0-plugins-good gstreamer1.0-libav dpkg-dev)
+deb_src=/etc/apt/sources.list.d/vsrqa-deb-src.sources
+added_deb_src=0
+if grep -qx "ID=debian" /etc/os-release 2>/dev/null && [ ! -f "$deb_src" ]; then
+  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: bookworm trixie" "Components: main" \
+    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" | $SUDO tee "$deb_src" >/dev/null
+  added_deb_src=1
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +33,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+elif [ "$added_deb_src" = 1 ]; then
+  $SUDO apt-get update -qq
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -12,6 +12,7 @@
 #     are ignored here), real full disks (tmpfs in a user namespace) and out-of-memory children,
 #     the GStreamer element in gst-launch pipelines (crates/gst-vsrqa/tests), the encoder loop
 #     example (ctest, through tests/capi_package.rs)
+#   - the FFmpeg filter (ffmpeg/): FFmpeg 5.1 and 7.1 built with it, its scores against the CLI's
 #   - the Python package against the CLI, and batch scoring on a two-node Ray cluster (pytest)
 #   - the real-weights command's downloads against a loopback server (pytest, tools/vsrqa_models)
 #   - what the Python extension exports: no C API (check-exports.py)
@@ -59,6 +60,20 @@ cargo clippy --workspace --features vsrqa-cli/tensorrt-rtx --all-targets --locke
 VSRQA_TENSORRT_INCLUDE_DIR="$TENSORRT_HEADERS" \
   cargo clippy --workspace --features vsrqa-cli/tensorrt --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The FFmpeg filter (ffmpeg/vf_vsrqa.c, docs/ffmpeg.md): the C package installed from the build
+# above, FFmpeg 5.1 and 7.1 (Debian's sources) built with the filter against it (ffmpeg/build.sh,
+# about 2.5 minutes each; kept while nothing it is built from changes), then the filter's tests,
+# which a plain `cargo test` leaves out (they need these builds).
+FFMPEG_DIR="$PWD/target/ffmpeg"
+cmake -S . -B "$FFMPEG_DIR/package-build" -DVSRQA_PREBUILT_LIB_DIR="$PWD/target/debug" \
+  -DCMAKE_INSTALL_PREFIX="$FFMPEG_DIR/package" -DCMAKE_INSTALL_LIBDIR=lib -DVSRQA_INSTALL_CLI=OFF > /dev/null
+cmake --build "$FFMPEG_DIR/package-build" > /dev/null
+cmake --install "$FFMPEG_DIR/package-build" > /dev/null
+for version in 5.1 7.1; do
+  VSRQA_PKG="$FFMPEG_DIR/package" bash ffmpeg/build.sh "$version" "$FFMPEG_DIR/$version"
+done
+VSRQA_TEST_FFMPEG="$FFMPEG_DIR/5.1/bin/ffmpeg $FFMPEG_DIR/7.1/bin/ffmpeg" \
+  cargo test -p vsrqa-cli --locked --test ffmpeg_filter -- --ignored
 # The Python package (crates/vsrqa-python), installed by the README's pip command into a venv of
 # its own (the dev profile, so that maturin reuses the build above), then pytest: the API against
 # the CLI on the same files (target/debug/vsrqa, built above), and batch scoring on a two-node Ray
