@@ -14,17 +14,18 @@ use vsrqa_testkit::{copy_of, sample_clip, tiny_bundle};
 /// Exact up to the last bits of the mean's arithmetic: the same features, heads and order of sums.
 const TOLERANCE: f64 = 1e-12;
 
-/// The tiny bundle's head weights with every value scaled by `scale` and shifted by `shift`.
-fn head_variant(dir: &Path, scale: f32, shift: f32) -> Vec<u8> {
+/// The tiny bundle's head weights with each tensor rewritten by `rewrite` (its name, shape and
+/// f32 values in, its shape and values out), as safetensors bytes.
+fn rewritten_head(dir: &Path, rewrite: impl Fn(&str, &[usize], Vec<f32>) -> (Vec<usize>, Vec<f32>)) -> Vec<u8> {
     let bytes = std::fs::read(dir.join("head.safetensors")).unwrap();
     let tensors = SafeTensors::deserialize(&bytes).unwrap();
     let changed: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .tensors()
         .into_iter()
         .map(|(name, view)| {
-            let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            let bytes = values.flat_map(|v| (v * scale + shift).to_le_bytes()).collect();
-            (name, view.shape().to_vec(), bytes)
+            let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let (shape, values) = rewrite(&name, view.shape(), values);
+            (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
         })
         .collect();
     let views: Vec<(String, TensorView<'_>)> = changed
@@ -34,27 +35,17 @@ fn head_variant(dir: &Path, scale: f32, shift: f32) -> Vec<u8> {
     serialize(views, &None).unwrap()
 }
 
+/// The tiny bundle's head weights with every value scaled by `scale` and shifted by `shift`.
+fn head_variant(dir: &Path, scale: f32, shift: f32) -> Vec<u8> {
+    rewritten_head(dir, |_, shape, values| (shape.to_vec(), values.iter().map(|v| v * scale + shift).collect()))
+}
+
 /// The tiny bundle's head with its first layer widened (or narrowed) to `width` inputs.
 fn head_of_width(dir: &Path, width: usize) -> Vec<u8> {
-    let bytes = std::fs::read(dir.join("head.safetensors")).unwrap();
-    let tensors = SafeTensors::deserialize(&bytes).unwrap();
-    let owned: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| {
-            if name == "quality.0.weight" {
-                let rows = view.shape()[0];
-                (name, vec![rows, width], vec![0u8; rows * width * 4])
-            } else {
-                (name, view.shape().to_vec(), view.data().to_vec())
-            }
-        })
-        .collect();
-    let views: Vec<(String, TensorView<'_>)> = owned
-        .iter()
-        .map(|(name, shape, bytes)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap()))
-        .collect();
-    serialize(views, &None).unwrap()
+    rewritten_head(dir, |name, shape, values| match name {
+        "quality.0.weight" => (vec![shape[0], width], vec![0.0; shape[0] * width]),
+        _ => (shape.to_vec(), values),
+    })
 }
 
 const VARIANTS: [(f32, f32); 3] = [(1.0, 0.0), (0.5, 0.01), (-0.8, -0.02)];
