@@ -123,7 +123,8 @@ def combine(runs: dict, reference: dict, args) -> dict:
             row[f"{backend}_network_s"] = stage["network_seconds"]
         branches.append(row)
     return {
-        "machine": first["machine"], "threads": args.threads, "clip": first["clip"], "model": first["model_name"],
+        "machine": first["machine"], "onnxruntime_library": runs.get("onnxruntime", {}).get("onnxruntime_library"),
+        "threads": args.threads, "clip": first["clip"], "model": first["model_name"],
         "backends": list(runs),
         "vsrqa": {backend: {"clip_score_s": run["clip_score_seconds"], "first_run_s": run["runs_seconds"][0],
                             "decode_s": run["decode_seconds"],
@@ -145,8 +146,15 @@ def ratio(reference, ours):
 def markdown(r: dict) -> str:
     m, c, backends = r["machine"], r["clip"], r["backends"]
     main = backends[0]
+    # The kernels ONNX Runtime and tract pick follow the CPU's features: a ratio belongs to them.
+    features = ", ".join(m.get("cpu_kernel_flags") or []) or "none recorded"
+    load = m.get("load_average")
+    # libonnxruntime.so.1.32.0: the version is the file name's tail.
+    library = Path(r["onnxruntime_library"]).name.partition(".so.")[2] if r.get("onnxruntime_library") else "n/a"
     lines = [
-        f"Machine: {m.get('cpu')} ({m['cpus']} CPUs), {r['threads']} threads per side; clip {c['width']}x{c['height']}, "
+        f"Machine: {m.get('cpu')} ({m['cpus']} CPUs; kernel features {features}; load "
+        f"{' '.join(f'{v:g}' for v in load) if load else 'n/a'} at the start); ONNX Runtime {library}. "
+        f"{r['threads']} threads per side; clip {c['width']}x{c['height']}, "
         f"{c['frames']} frames at {c['fps']:g} fps; bundle `{r['model']}` (full-size architectures, random weights); "
         f"PyTorch {r['reference']['torch']}. Seconds per clip (median of the runs); speed-up = reference / vsrqa "
         f"({main} backend).",

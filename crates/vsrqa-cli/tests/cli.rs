@@ -355,6 +355,18 @@ fn bench_reports_stages_latency_and_memory() {
     assert_eq!(report["clip"]["frames"], 20);
     assert_eq!(report["runs_seconds"].as_array().unwrap().len(), 2);
     assert_eq!(report["cuda_graphs"], false);
+    // The machine as a timing depends on it: its CPU's kernel features and load; no ONNX Runtime
+    // on the CPU backend.
+    let machine = &report["machine"];
+    let flags = machine["cpu_kernel_flags"].as_array().unwrap();
+    assert!(flags
+        .iter()
+        .all(|f| f.as_str().is_some_and(|f| f.starts_with("avx") || f.starts_with("amx") || f == "fma")));
+    if cfg!(target_arch = "x86_64") {
+        assert!(flags.contains(&serde_json::json!("avx2")), "{machine}");
+    }
+    assert_eq!(machine["load_average"].as_array().unwrap().len(), 3, "{machine}");
+    assert!(report["onnxruntime_library"].is_null());
     let branches = report["stages"]["branches"].as_array().unwrap();
     let runs: Vec<(String, u64)> = branches
         .iter()

@@ -140,6 +140,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "queue_frames": args.queue_frames,
         "realtime": args.realtime,
         "machine": machine(),
+        // Its version is in the path (the release's folder); ratios swing with it.
+        "onnxruntime_library": (engine.backend() == vsrqa::backend::BackendKind::OnnxRuntime)
+            .then(vsrqa::backend::onnxruntime::loaded_library),
         "model": engine.bundle().dir,
         "model_name": engine.bundle().manifest.name,
         // What the frames were converted with, as `vsrqa score` reports it.
@@ -207,13 +210,40 @@ fn peak_rss_bytes() -> u64 {
     u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
 }
 
+/// The CPU features the networks' kernels choose between (ONNX Runtime's MLAS and tract pick
+/// AVX2/FMA, AVX-512, VNNI or AMX paths): a ratio measured on one set says little about another.
+const KERNEL_FLAGS: [&str; 11] = [
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+];
+
+/// What a timing depends on besides vsrqa: the CPU (model, count, kernel features), the load when
+/// the run started, the OS.
 fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
-        text.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-    });
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        cpuinfo.lines().find(|l| l.starts_with(name)).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    };
+    let flags: Vec<&str> = field("flags")
+        .map(|flags| KERNEL_FLAGS.into_iter().filter(|f| flags.split_whitespace().any(|g| g == *f)).collect())
+        .unwrap_or_default();
+    let load: Option<Vec<f64>> = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| text.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect());
     json!({
         "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "cpu": cpu,
+        "cpu": field("model name"),
+        "cpu_kernel_flags": flags,
+        "load_average": load,
         "os": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
     })
