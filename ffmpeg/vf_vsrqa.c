@@ -74,9 +74,7 @@ typedef struct VsrqaContext {
     AVFifo *pending;            /* frames waiting for their key frame's score */
     int64_t frames_in;          /* frames pushed so far */
     int64_t frames_out;         /* frames sent on */
-    int64_t scored_up_to;       /* frames before this index have all their scores known */
-    double *scores;             /* key-frame scores by stream index, NAN where not a key frame */
-    int64_t scores_size;
+    AVFifo *scores;             /* key-frame scores not yet put on their frames, in stream order */
     int64_t interval;           /* frames from one key frame to the next */
     int64_t window_frames;      /* 0: one clip */
     int frames_logged;
@@ -170,7 +168,8 @@ static av_cold int init(AVFilterContext *ctx)
     av_bprint_init(&s->frame_rows, 0, AV_BPRINT_SIZE_UNLIMITED);
     av_bprint_init(&s->window_rows, 0, AV_BPRINT_SIZE_UNLIMITED);
     s->pending = av_fifo_alloc2(64, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW);
-    if (!s->pending)
+    s->scores = av_fifo_alloc2(8, sizeof(VsrqaFrameScore), AV_FIFO_FLAG_AUTO_GROW);
+    if (!s->pending || !s->scores)
         return AVERROR(ENOMEM);
     return 0;
 }
@@ -234,23 +233,6 @@ static int is_key_frame(const VsrqaContext *s, int64_t n)
     return in_clip % s->interval == 0;
 }
 
-static int remember_score(VsrqaContext *s, const VsrqaFrameScore *score)
-{
-    int64_t n = (int64_t)score->frame_index;
-    if (n >= s->scores_size) {
-        int64_t size = FFMAX(n + 1, 2 * s->scores_size + 64);
-        double *grown = av_realloc_array(s->scores, size, sizeof(*grown));
-        if (!grown)
-            return AVERROR(ENOMEM);
-        for (int64_t i = s->scores_size; i < size; i++)
-            grown[i] = NAN;
-        s->scores = grown;
-        s->scores_size = size;
-    }
-    s->scores[n] = score->score;
-    return 0;
-}
-
 static void log_frame(VsrqaContext *s, const VsrqaFrameScore *score)
 {
     if (!s->log)
@@ -273,7 +255,7 @@ static int drain_scores(AVFilterContext *ctx)
 
     vsrqa_frame_score_default(&score, sizeof score);
     while ((status = vsrqa_session_poll(s->session, &score)) == VSRQA_OK) {
-        if ((ret = remember_score(s, &score)) < 0)
+        if ((ret = av_fifo_write(s->scores, &score, 1)) < 0)
             return ret;
         log_frame(s, &score);
     }
@@ -310,14 +292,16 @@ static int send_ready(AVFilterContext *ctx, int all)
 
     while (av_fifo_peek(s->pending, &frame, 1, 0) >= 0) {
         int64_t n = s->frames_out;
-        int key = is_key_frame(s, n);
-        int known = key && n < s->scores_size && !isnan(s->scores[n]);
-        if (key && !known && !all)
+        VsrqaFrameScore score;
+        /* Scores come in stream order, one per key frame: the oldest is this frame's or a later one's. */
+        int known = av_fifo_peek(s->scores, &score, 1, 0) >= 0 && (int64_t)score.frame_index == n;
+        if (is_key_frame(s, n) && !known && !all)
             break;
         av_fifo_drain2(s->pending, 1);
         if (known) {
             char text[32];
-            snprintf(text, sizeof text, "%.6f", s->scores[n]);
+            av_fifo_drain2(s->scores, 1);
+            snprintf(text, sizeof text, "%.6f", score.score);
             av_dict_set(&frame->metadata, "lavfi.vsrqa.score", text, 0);
         }
         s->frames_out++;
@@ -450,7 +434,7 @@ static av_cold void uninit(AVFilterContext *ctx)
     }
     vsrqa_session_destroy(s->session);
     vsrqa_engine_destroy(s->engine);
-    av_freep(&s->scores);
+    av_fifo_freep2(&s->scores);
     av_bprint_finalize(&s->frame_rows, NULL);
     av_bprint_finalize(&s->window_rows, NULL);
     if (s->log)

@@ -120,6 +120,15 @@ fn clip_score(result: &vsrqa::engine::ClipScore) -> VsrqaClipScore {
     }
 }
 
+/// Writes `result` into the caller's clip score, its members' scores into the caller's array.
+///
+/// # Safety
+/// As [`abi::write_clip_score`].
+unsafe fn write_clip(score: *mut VsrqaClipScore, result: &vsrqa::engine::ClipScore) -> Result<(), CError> {
+    // SAFETY: forwarded contract.
+    unsafe { abi::write_clip_score(score, &clip_score(result), &result.member_scores) }
+}
+
 /// The library version, e.g. "1.0.0". Static storage.
 #[no_mangle]
 pub extern "C" fn vsrqa_version() -> *const c_char {
@@ -456,7 +465,7 @@ pub unsafe extern "C" fn vsrqa_score_clip(
             .collect::<Result<Vec<Frame<'_>>, CError>>()?;
         let result = engine.score_clip(&checked, fps)?;
         // SAFETY: forwarded contract.
-        unsafe { abi::write_clip_score(score, &clip_score(&result), &result.member_scores)? };
+        unsafe { write_clip(score, &result)? };
         Ok(VSRQA_OK)
     })
 }
@@ -658,9 +667,7 @@ pub unsafe extern "C" fn vsrqa_session_poll_clip(
         unsafe {
             with_session(session, "vsrqa_session_poll_clip", |kind| {
                 abi::caller_size(score, "score")?;
-                polled_status(kind.stream.poll_clip(), |item| {
-                    abi::write_clip_score(score, &clip_score(&item), &item.member_scores)
-                })
+                polled_status(kind.stream.poll_clip(), |item| write_clip(score, &item))
             })
         }
     })
@@ -687,7 +694,7 @@ pub unsafe extern "C" fn vsrqa_session_finish(session: *mut VsrqaSession, score:
             with_session(session, "vsrqa_session_finish", |kind| {
                 abi::caller_size(score, "score")?;
                 let result = kind.stream.finish()?;
-                abi::write_clip_score(score, &clip_score(&result), &result.member_scores)?;
+                write_clip(score, &result)?;
                 Ok(VSRQA_OK)
             })
         }
