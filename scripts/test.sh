@@ -63,9 +63,11 @@ cargo test --workspace --locked
 # The FFmpeg filter (ffmpeg/vf_vsrqa.c, docs/ffmpeg.md): the C package installed from the build
 # above, FFmpeg 5.1 and 7.1 (Debian's sources) built with the filter against it (ffmpeg/build.sh,
 # about 2.5 minutes each; kept while nothing it is built from changes), then the filter's tests,
-# which a plain `cargo test` leaves out (they need these builds).
+# which a plain `cargo test` leaves out (they need these builds). The C libraries come from
+# target/debug/deps: `cargo test` builds them there and copies them up to target/debug only on
+# `cargo build` (tests/capi_package.rs says more), so on a fresh clone only deps/ has them.
 FFMPEG_DIR="$PWD/target/ffmpeg"
-cmake -S . -B "$FFMPEG_DIR/package-build" -DVSRQA_PREBUILT_LIB_DIR="$PWD/target/debug" \
+cmake -S . -B "$FFMPEG_DIR/package-build" -DVSRQA_PREBUILT_LIB_DIR="$PWD/target/debug/deps" \
   -DCMAKE_INSTALL_PREFIX="$FFMPEG_DIR/package" -DCMAKE_INSTALL_LIBDIR=lib -DVSRQA_INSTALL_CLI=OFF > /dev/null
 cmake --build "$FFMPEG_DIR/package-build" > /dev/null
 cmake --install "$FFMPEG_DIR/package-build" > /dev/null
