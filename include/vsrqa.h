@@ -263,7 +263,9 @@ typedef struct VsrqaEngineConfig {
   void *cuda_stream;
   /**
    * Directory for cached GPU engines and, on TensorRT-RTX, the kernels compiled for this GPU
-   * (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there); NULL (default) = no cache.
+   * (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there), and for the
+   * `onnxruntime` backend's optimized graphs (`onnxruntime/` in it: a later engine loads them
+   * instead of optimizing each network again); NULL (default) = no cache.
    */
   const char *cache_dir;
   /**

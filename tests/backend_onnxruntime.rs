@@ -118,11 +118,76 @@ fn onnxruntime_keeps_activations_fp32_beside_8_bit_weights() {
     let (k, batch) = (golden["k"].as_u64().unwrap() as usize, golden["batch"].as_u64().unwrap() as usize);
     let input: Vec<f32> = numbers("input").iter().map(|&v| v as f32).collect();
     let expected = numbers("output");
-    let backend = OnnxRuntimeBackend::new(1).unwrap_or_else(|e| panic!("{e} (scripts/test.sh sets ORT_DYLIB_PATH)"));
+    let backend =
+        OnnxRuntimeBackend::new(1, None).unwrap_or_else(|e| panic!("{e} (scripts/test.sh sets ORT_DYLIB_PATH)"));
     let network = backend.load_network(&dir.join("model.onnx"), &[k]).unwrap();
     let output = network.run(batch, &input).unwrap();
     assert_eq!(output.data.len(), expected.len());
     let largest = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let worst = output.data.iter().zip(&expected).map(|(&got, want)| (got as f64 - want).abs()).fold(0.0, f64::max);
     assert!(worst <= 1e-5 * largest, "max |diff| {worst:e} against the largest output {largest:e}");
+}
+
+/// The tiny bundle's frame and clip scores on ONNX Runtime, its optimized graphs kept in `cache`.
+fn scores_with_graph_cache(cache: Option<&Path>) -> (Vec<f64>, f64) {
+    let options = EngineOptions {
+        backend: BackendKind::OnnxRuntime,
+        threads: 2,
+        gpu: vsrqa::backend::GpuOptions { cache_dir: cache.map(Path::to_path_buf), ..Default::default() },
+        ..EngineOptions::default()
+    };
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let engine = Engine::new(data.join("tiny_bundle"), options)
+        .unwrap_or_else(|e| panic!("{e} (scripts/test.sh sets ORT_DYLIB_PATH)"));
+    let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
+    let mut session = engine.session(reader.header.fps).unwrap();
+    let mut buffer = Vec::new();
+    while reader.read_frame(&mut buffer).unwrap() {
+        session.push(FrameView::packed(PixelFormat::I420, 112, 80, &buffer).unwrap()).unwrap();
+    }
+    let clip = session.finish().unwrap();
+    (std::iter::from_fn(|| session.poll()).map(|s| s.score).collect(), clip.score)
+}
+
+/// The cached graphs (`.onnx`) and their digests (`.sha256`) under the engine cache, by name.
+fn cached_files(cache: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(cache.join("onnxruntime"))
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry.metadata().unwrap().modified().unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn optimized_graphs_are_cached_and_score_as_the_networks_do() {
+    let uncached = scores_with_graph_cache(None);
+    let cache = tempfile::tempdir().unwrap();
+    // First load: each branch's optimized graph and its digest are written.
+    assert_eq!(scores_with_graph_cache(Some(cache.path())), uncached, "scores while writing the graphs");
+    let written = cached_files(cache.path());
+    let branches = vsrqa::bundle::Bundle::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_bundle"))
+        .unwrap()
+        .manifest
+        .branches
+        .len();
+    let graphs: Vec<&String> = written.iter().map(|(name, _)| name).filter(|name| name.ends_with(".onnx")).collect();
+    assert_eq!(graphs.len(), branches, "{written:?}");
+    assert_eq!(written.len(), 2 * branches, "a digest per graph, no temporary left: {written:?}");
+    // Second load: from the cache (nothing rewritten), the same scores to the bit.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(scores_with_graph_cache(Some(cache.path())), uncached, "scores from the cached graphs");
+    assert_eq!(cached_files(cache.path()), written, "the cached graphs were used, not written again");
+    // A damaged graph is not used: optimized again, replaced, the same scores.
+    let damaged = cache.path().join("onnxruntime").join(graphs[0]);
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&damaged, &bytes).unwrap();
+    assert_eq!(scores_with_graph_cache(Some(cache.path())), uncached, "scores with a damaged cached graph");
+    let replaced = std::fs::read(&damaged).unwrap();
+    assert_ne!(replaced, bytes, "the damaged graph was replaced");
+    let after = cached_files(cache.path());
+    assert_eq!(after.len(), written.len(), "{after:?}");
 }

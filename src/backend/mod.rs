@@ -4,6 +4,7 @@
 internal_mod!(cpu);
 internal_mod!(cuda_device);
 internal_mod!(onnxruntime);
+mod onnxruntime_graph_cache;
 internal_mod!(shared_libraries);
 internal_mod!(
     /// Nothing in here is C API (cbindgen skips it).
@@ -138,7 +139,10 @@ fn cpu_chosen(tensorrt_missing: &str, onnxruntime_missing: &str) -> String {
 pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Result<(Arc<dyn Backend>, String)> {
     match kind {
         BackendKind::Cpu => Ok((Arc::new(cpu::CpuBackend::new(threads)), "requested".into())),
-        BackendKind::OnnxRuntime => Ok((Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads)?), "requested".into())),
+        BackendKind::OnnxRuntime => Ok((
+            Arc::new(onnxruntime::OnnxRuntimeBackend::new(threads, gpu_options.cache_dir.as_deref())?),
+            "requested".into(),
+        )),
         BackendKind::TensorRt => Ok((create_tensorrt(gpu_options, threads)?, "requested".into())),
         BackendKind::Auto => {
             let tensorrt_missing = match tensorrt::availability().map_err(Error::Gpu) {
@@ -148,7 +152,7 @@ pub fn create(kind: BackendKind, threads: usize, gpu_options: &GpuOptions) -> Re
                 },
                 Err(error) => error.to_string(),
             };
-            match onnxruntime::OnnxRuntimeBackend::new(threads) {
+            match onnxruntime::OnnxRuntimeBackend::new(threads, gpu_options.cache_dir.as_deref()) {
                 Ok(backend) => Ok((Arc::new(backend), onnxruntime_chosen(&tensorrt_missing))),
                 Err(error) => {
                     Ok((Arc::new(cpu::CpuBackend::new(threads)), cpu_chosen(&tensorrt_missing, &error.to_string())))
@@ -210,6 +214,12 @@ pub trait Network: Send + Sync {
 
     /// Why this network runs on another backend than the engine's (the engine logs it).
     fn fallback_reason(&self) -> Option<&str> {
+        None
+    }
+
+    /// What loading did that a log reader may want to know (ONNX Runtime: whether the optimized
+    /// graph came from the cache); the engine logs it at the debug level.
+    fn load_note(&self) -> Option<&str> {
         None
     }
 }

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
-use ort::session::builder::GraphOptimizationLevel;
+use ort::logging::LogLevel;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::{Backend, BackendKind, Network, Tensor};
+use super::onnxruntime_graph_cache::{GraphCache, GraphEntry};
+use super::{Backend, BackendKind, Network, NetworkRequest, Tensor};
 use crate::error::{Error, Result};
 
 /// The runtime's C API version vsrqa asks for (ONNX Runtime 1.20 or newer).
@@ -111,51 +113,95 @@ pub fn loaded_library() -> PathBuf {
 
 pub struct OnnxRuntimeBackend {
     threads: usize,
+    /// Where optimized graphs are kept (the engine cache's `onnxruntime/`); `None`: not kept.
+    graph_cache: Option<GraphCache>,
 }
 
+/// The session options that shape the optimized graph, as part of its cache key.
+const GRAPH_OPTIONS: &str = "level3; session.qdq_matmulnbits_accuracy_level=0";
+
 impl OnnxRuntimeBackend {
-    /// `threads`: intra-op threads per network run; 0 = all cores.
-    pub fn new(threads: usize) -> Result<Self> {
+    /// `threads`: intra-op threads per network run; 0 = all cores. `cache_dir`: the engine cache,
+    /// where each network's optimized graph is kept for the next load (`None`: optimized at every
+    /// load).
+    pub fn new(threads: usize, cache_dir: Option<&Path>) -> Result<Self> {
         environment()?;
         let threads =
             if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
-        Ok(OnnxRuntimeBackend { threads })
-    }
-}
-
-impl Backend for OnnxRuntimeBackend {
-    fn kind(&self) -> BackendKind {
-        BackendKind::OnnxRuntime
+        Ok(OnnxRuntimeBackend { threads, graph_cache: cache_dir.map(GraphCache::new) })
     }
 
-    fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
-        let environment = environment()?;
-        // The CPU backend's wording, so that a broken file reads the same whichever backend runs.
-        let fail = |e: ort::Error| Error::bundle(path, format!("not a loadable ONNX network (ONNX Runtime: {e})"));
-        let session = Session::builder(environment)
-            .map_err(fail)?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| fail(e.into()))?
+    /// A session builder with vsrqa's options; `optimize`: ONNX Runtime's full graph
+    /// optimization (off for a graph it already optimized).
+    fn builder(&self, optimize: bool) -> ort::Result<SessionBuilder> {
+        let level = if optimize { GraphOptimizationLevel::Level3 } else { GraphOptimizationLevel::Disable };
+        Ok(Session::builder(environment().map_err(|e| ort::Error::new(e.to_string()))?)?
+            .with_optimization_level(level)?
             // An 8-bit weight's DequantizeLinear and its MatMul become one MatMulNBits, which by
             // default also quantizes the activations to 8 bits: 0 keeps them fp32, as the graph
             // says (int8_weights in docs/precision.md; 0.5% more output error on the tiny Q-Align).
-            .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
-            .map_err(|e| fail(e.into()))?
-            .with_intra_threads(self.threads)
-            .map_err(|e| fail(e.into()))?
-            .with_inter_threads(1)
-            .map_err(|e| fail(e.into()))?
+            .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")?
+            .with_intra_threads(self.threads)?
+            .with_inter_threads(1)?
             // Idle runtime threads sleep instead of spinning: vsrqa runs inside other programs,
-            // and between network runs the caller's thread preprocesses frames on the same cores.
-            .with_intra_op_spinning(false)
-            .map_err(|e| fail(e.into()))?
+            // and between network runs the caller's thread preprocesses frames on the same cores
+            // (spinning did not make the networks faster: docs/performance.md).
+            .with_intra_op_spinning(false)?
             // The memory pattern plans one block per input shape from the first run; for FAST-VQA
             // it nearly doubled peak memory (9.0 -> 5.3 GB for the lite bundle without it) and
             // made the second run the slowest (docs/performance.md). The arena stays on.
-            .with_memory_pattern(false)
-            .map_err(|e| fail(e.into()))?
-            .commit_from_file(path)
-            .map_err(fail)?;
+            .with_memory_pattern(false)?)
+    }
+
+    /// Loads `path`, through the graph cache when `entry` is given: its graph when valid, else
+    /// the network optimized and its graph written there for the next load. Also says what the
+    /// cache did, for the engine's log.
+    fn session(&self, path: &Path, entry: Option<&GraphEntry>) -> Result<(Session, Option<String>)> {
+        // The CPU backend's wording, so that a broken file reads the same whichever backend runs.
+        let fail = |e: ort::Error| Error::bundle(path, format!("not a loadable ONNX network (ONNX Runtime: {e})"));
+        let Some(entry) = entry.filter(|_| !has_external_data(path)) else {
+            return Ok((self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?, None));
+        };
+        let cached = entry.valid_graph().map(|graph| self.builder(false).and_then(|mut b| b.commit_from_file(graph)));
+        let why_not_cached = match cached {
+            Some(Ok(session)) => {
+                return Ok((session, Some(format!("optimized graph from {}", entry.graph_path().display()))))
+            }
+            // A graph this runtime cannot load (a damaged file with a matching digest is beyond
+            // the cache's checks): optimized again and replaced.
+            Some(Err(error)) => format!("the cached graph did not load ({error})"),
+            None => "no cached graph".to_string(),
+        };
+        let staged = match entry.staging_path() {
+            Ok(staged) => staged,
+            Err(error) => {
+                let session = self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?;
+                return Ok((session, Some(format!("optimized graph not cached: {error}"))));
+            }
+        };
+        // Writing an optimized graph makes ONNX Runtime warn that it is specific to this CPU,
+        // which the cache key covers: only errors are logged for this session.
+        let session = self
+            .builder(true)
+            .and_then(|b| b.with_optimized_model_path(&staged).map_err(ort::Error::from))
+            .and_then(|b| b.with_log_level(LogLevel::Error).map_err(ort::Error::from))
+            .and_then(|mut b| b.commit_from_file(path));
+        let session = match session {
+            Ok(session) => session,
+            Err(error) => {
+                let _ = std::fs::remove_file(&staged);
+                return Err(fail(error));
+            }
+        };
+        let note = match entry.commit(&staged) {
+            Ok(()) => format!("{why_not_cached}: optimized graph written to {}", entry.graph_path().display()),
+            Err(error) => format!("{why_not_cached}; optimized graph not cached: {error}"),
+        };
+        Ok((session, Some(note)))
+    }
+
+    fn load(&self, path: &Path, sample_shape: &[usize], entry: Option<&GraphEntry>) -> Result<Box<dyn Network>> {
+        let (session, load_note) = self.session(path, entry)?;
         if session.inputs().len() != 1 || session.outputs().len() != 1 {
             return Err(Error::bundle(
                 path,
@@ -178,7 +224,32 @@ impl Backend for OnnxRuntimeBackend {
             sample_shape: sample_shape.to_vec(),
             output_name,
             path: path.to_path_buf(),
+            load_note,
         }))
+    }
+}
+
+/// Whether the network keeps its weights in a file beside it (`<network>.data`, over 2 GB): its
+/// optimized graph would be over protobuf's 2 GB as one file, so it is not cached.
+fn has_external_data(path: &Path) -> bool {
+    let mut data = path.as_os_str().to_owned();
+    data.push(".data");
+    Path::new(&data).exists()
+}
+
+impl Backend for OnnxRuntimeBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::OnnxRuntime
+    }
+
+    fn load_network(&self, path: &Path, sample_shape: &[usize]) -> Result<Box<dyn Network>> {
+        self.load(path, sample_shape, None)
+    }
+
+    fn load_branch_network(&self, request: &NetworkRequest<'_>) -> Result<Box<dyn Network>> {
+        let entry =
+            self.graph_cache.as_ref().map(|cache| cache.entry(request.name, request.sha256, ort::info(), GRAPH_OPTIONS));
+        self.load(request.path, request.sample_shape, entry.as_ref())
     }
 }
 
@@ -189,9 +260,15 @@ struct OnnxRuntimeNetwork {
     sample_shape: Vec<usize>,
     output_name: String,
     path: PathBuf,
+    /// What the graph cache did at load (for the engine's log).
+    load_note: Option<String>,
 }
 
 impl Network for OnnxRuntimeNetwork {
+    fn load_note(&self) -> Option<&str> {
+        self.load_note.as_deref()
+    }
+
     fn run(&self, batch: usize, input: &[f32]) -> Result<Tensor> {
         let shape: Vec<usize> = std::iter::once(batch).chain(self.sample_shape.iter().copied()).collect();
         if input.len() != shape.iter().product::<usize>() {

@@ -47,6 +47,11 @@ impl Branch {
         self.network.fallback_reason()
     }
 
+    /// What loading the network did that the log should say, if anything.
+    pub fn load_note(&self) -> Option<&str> {
+        self.network.load_note()
+    }
+
     pub fn times(&self) -> BranchTimes {
         BranchTimes {
             name: self.spec.name.clone(),

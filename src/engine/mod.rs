@@ -275,6 +275,9 @@ impl Engine {
             }
             let ms = started.elapsed().as_secs_f64() * 1e3;
             log(LogLevel::Debug, &format!("branch '{}' loaded from {} in {ms:.0} ms", spec.name, file.path.display()));
+            if let Some(note) = branch.load_note() {
+                log(LogLevel::Debug, &format!("branch '{}': {note}", spec.name));
+            }
             Ok(branch)
         };
         let mut branches = Vec::with_capacity(bundle.manifest.branches.len());

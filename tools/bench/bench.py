@@ -129,6 +129,7 @@ def combine(runs: dict, reference: dict, args) -> dict:
         "vsrqa": {backend: {"clip_score_s": run["clip_score_seconds"], "first_run_s": run["runs_seconds"][0],
                             "decode_s": run["decode_seconds"],
                             "convert_s": run["stages"]["convert"]["seconds"], "engine_load_s": run["engine_load_seconds"],
+                            "engine_load_cached_s": run.get("engine_load_cached_graphs_seconds"),
                             "streaming": run["streaming"], "peak_rss_bytes": run["peak_rss_bytes"], "score": run["score"]}
                   for backend, run in runs.items()},
         "reference": {"clip_score_s": reference["clip_score_s"], "first_run_s": reference.get("runs_s", [None])[0],
@@ -180,6 +181,7 @@ def markdown(r: dict) -> str:
         + f" | {fmt(ref['first_run_s'])} | {ratio(ref['first_run_s'], v[main]['first_run_s'])} |",
         row("decoding the clip (vsrqa: Y4M read; reference: OpenCV to RGB)", "decode_s", fmt(ref["decode_s"])),
         row("loading the model", "engine_load_s", fmt(ref["load_s"])),
+        row("loading the model again, optimized graphs cached (onnxruntime)", "engine_load_cached_s", "(no cache)"),
         "| peak memory (RSS, MB) | " + " | ".join(f"{v[k]['peak_rss_bytes'] / 1e6:.0f}" for k in backends)
         + f" | {ref['peak_rss_bytes'] / 1e6:.0f} | |",
         "",

@@ -127,7 +127,9 @@ pub struct VsrqaEngineConfig {
     /// default stream). Ignored by the CPU backends.
     pub cuda_stream: *mut c_void,
     /// Directory for cached GPU engines and, on TensorRT-RTX, the kernels compiled for this GPU
-    /// (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there); NULL (default) = no cache.
+    /// (UTF-8; `vsrqa build-engines --cache-dir` prebuilds the engines there), and for the
+    /// `onnxruntime` backend's optimized graphs (`onnxruntime/` in it: a later engine loads them
+    /// instead of optimizing each network again); NULL (default) = no cache.
     pub cache_dir: *const c_char,
     /// CPU threads per network run; 0 (default) = all cores; at most 1024.
     pub threads: u32,

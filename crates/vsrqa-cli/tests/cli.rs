@@ -393,6 +393,13 @@ fn bench_reports_stages_latency_and_memory() {
     let background = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "1", "--queue-frames", "4", "--realtime"]));
     assert_eq!((background["queue_frames"].as_u64(), background["realtime"].as_bool()), (Some(4), Some(true)));
     assert_eq!(background["score"], scored["clip_score"]);
+    // ONNX Runtime: loaded twice through a graph cache of the bench's own, the second time from
+    // the optimized graphs the first wrote; the CPU backend has no such second load.
+    assert!(report["engine_load_cached_graphs_seconds"].is_null(), "{report}");
+    let ort = json(&vsrqa(&["bench", "-m", b, c, "--repeat", "1", "--backend", "onnxruntime"]));
+    assert!(ort["engine_load_cached_graphs_seconds"].as_f64().is_some_and(|s| s > 0.0), "{ort}");
+    let ort_scored = json(&vsrqa(&["score", "--backend", "onnxruntime", "-m", b, c]));
+    assert_eq!(ort["score"], ort_scored["clip_score"]);
     assert_eq!(vsrqa(&["bench", "-m", b, c, "--repeat", "0"]).status.code(), Some(2));
     // The decoding options `score` takes, with the same meaning.
     let full =
