@@ -191,3 +191,13 @@ fn optimized_graphs_are_cached_and_score_as_the_networks_do() {
     let after = cached_files(cache.path());
     assert_eq!(after.len(), written.len(), "{after:?}");
 }
+
+#[test]
+fn a_cache_that_cannot_be_written_only_costs_the_optimization() {
+    let uncached = scores_with_graph_cache(None);
+    let cache = tempfile::tempdir().unwrap();
+    // `onnxruntime` is a file: no graph can be written under it.
+    std::fs::write(cache.path().join("onnxruntime"), b"not a directory").unwrap();
+    assert_eq!(scores_with_graph_cache(Some(cache.path())), uncached);
+    assert_eq!(std::fs::read(cache.path().join("onnxruntime")).unwrap(), b"not a directory");
+}

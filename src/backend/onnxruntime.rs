@@ -188,9 +188,12 @@ impl OnnxRuntimeBackend {
             .and_then(|mut b| b.commit_from_file(path));
         let session = match session {
             Ok(session) => session,
+            // Writing the graph can fail where loading would not (a full disk): the network is
+            // loaded without the cache, and a network that does not load says so from there.
             Err(error) => {
                 let _ = std::fs::remove_file(&staged);
-                return Err(fail(error));
+                let session = self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?;
+                return Ok((session, Some(format!("{why_not_cached}; optimized graph not cached: {error}"))));
             }
         };
         let note = match entry.commit(&staged) {
