@@ -15,12 +15,17 @@ pub fn is_disk_full(error: &std::io::Error) -> bool {
     matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
-pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// The temporary beside `path` that this process and thread write before renaming it over `path`.
+pub fn temporary_path(path: &Path) -> std::path::PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // The thread id keeps two threads of one process writing the same file from sharing a temporary.
     let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_digit(), "");
-    let temporary = dir.join(format!("{TEMPORARY_PREFIX}{}-{thread}-{name}", std::process::id()));
+    dir.join(format!("{TEMPORARY_PREFIX}{}-{thread}-{name}", std::process::id()))
+}
+
+pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = temporary_path(path);
     let result = (|| {
         let mut file = fs::File::create(&temporary)?;
         file.write_all(bytes)?;

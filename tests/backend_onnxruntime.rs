@@ -14,11 +14,13 @@ use vsrqa::frame::{FrameView, PixelFormat};
 use vsrqa::{Engine, EngineOptions};
 use vsrqa_video::y4m::Y4mReader;
 
-fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
+/// The tiny bundle on `options`' backend: the sample clip's frame scores, clip score and pooled
+/// features.
+fn score_sample(options: EngineOptions) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
+    let backend = options.backend;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let engine =
-        Engine::new(data.join("tiny_bundle"), EngineOptions { backend, threads: 2, ..EngineOptions::default() })
-            .unwrap_or_else(|e| panic!("{} backend: {e} (scripts/test.sh sets ORT_DYLIB_PATH)", backend.name()));
+    let engine = Engine::new(data.join("tiny_bundle"), options)
+        .unwrap_or_else(|e| panic!("{} backend: {e} (scripts/test.sh sets ORT_DYLIB_PATH)", backend.name()));
     assert_eq!(engine.backend_name(), backend.name());
     let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
     let mut session = engine.session(reader.header.fps).unwrap();
@@ -29,6 +31,10 @@ fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
     let clip = session.finish().unwrap();
     let frames = std::iter::from_fn(|| session.poll()).map(|s| s.score).collect();
     (frames, clip.score, session.pooled_features().unwrap())
+}
+
+fn run(backend: BackendKind) -> (Vec<f64>, f64, Vec<Vec<f32>>) {
+    score_sample(EngineOptions { backend, threads: 2, ..EngineOptions::default() })
 }
 
 #[test]
@@ -130,23 +136,13 @@ fn onnxruntime_keeps_activations_fp32_beside_8_bit_weights() {
 
 /// The tiny bundle's frame and clip scores on ONNX Runtime, its optimized graphs kept in `cache`.
 fn scores_with_graph_cache(cache: Option<&Path>) -> (Vec<f64>, f64) {
-    let options = EngineOptions {
+    let (frames, clip, _) = score_sample(EngineOptions {
         backend: BackendKind::OnnxRuntime,
         threads: 2,
         gpu: vsrqa::backend::GpuOptions { cache_dir: cache.map(Path::to_path_buf), ..Default::default() },
         ..EngineOptions::default()
-    };
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let engine = Engine::new(data.join("tiny_bundle"), options)
-        .unwrap_or_else(|e| panic!("{e} (scripts/test.sh sets ORT_DYLIB_PATH)"));
-    let mut reader = Y4mReader::new(BufReader::new(File::open(data.join("sample.y4m")).unwrap())).unwrap();
-    let mut session = engine.session(reader.header.fps).unwrap();
-    let mut buffer = Vec::new();
-    while reader.read_frame(&mut buffer).unwrap() {
-        session.push(FrameView::packed(PixelFormat::I420, 112, 80, &buffer).unwrap()).unwrap();
-    }
-    let clip = session.finish().unwrap();
-    (std::iter::from_fn(|| session.poll()).map(|s| s.score).collect(), clip.score)
+    });
+    (frames, clip)
 }
 
 /// The cached graphs (`.onnx`) and their digests (`.sha256`) under the engine cache, by name.

@@ -159,8 +159,10 @@ impl OnnxRuntimeBackend {
     fn session(&self, path: &Path, entry: Option<&GraphEntry>) -> Result<(Session, Option<String>)> {
         // The CPU backend's wording, so that a broken file reads the same whichever backend runs.
         let fail = |e: ort::Error| Error::bundle(path, format!("not a loadable ONNX network (ONNX Runtime: {e})"));
+        // The network optimized now, its graph not written anywhere.
+        let uncached = || self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail);
         let Some(entry) = entry.filter(|_| !has_external_data(path)) else {
-            return Ok((self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?, None));
+            return Ok((uncached()?, None));
         };
         let cached = entry.valid_graph().map(|graph| self.builder(false).and_then(|mut b| b.commit_from_file(graph)));
         let why_not_cached = match cached {
@@ -175,8 +177,7 @@ impl OnnxRuntimeBackend {
         let staged = match entry.staging_path() {
             Ok(staged) => staged,
             Err(error) => {
-                let session = self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?;
-                return Ok((session, Some(format!("optimized graph not cached: {error}"))));
+                return Ok((uncached()?, Some(format!("optimized graph not cached: {error}"))));
             }
         };
         // Writing an optimized graph makes ONNX Runtime warn that it is specific to this CPU,
@@ -192,8 +193,7 @@ impl OnnxRuntimeBackend {
             // loaded without the cache, and a network that does not load says so from there.
             Err(error) => {
                 let _ = std::fs::remove_file(&staged);
-                let session = self.builder(true).and_then(|mut b| b.commit_from_file(path)).map_err(fail)?;
-                return Ok((session, Some(format!("{why_not_cached}; optimized graph not cached: {error}"))));
+                return Ok((uncached()?, Some(format!("{why_not_cached}; optimized graph not cached: {error}"))));
             }
         };
         let note = match entry.commit(&staged) {

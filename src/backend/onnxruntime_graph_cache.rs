@@ -57,11 +57,8 @@ impl GraphEntry {
     /// A temporary path in the cache for the runtime to write the optimized graph to (the cache
     /// directory is created); [`GraphEntry::commit`] gives it its name.
     pub fn staging_path(&self) -> io::Result<PathBuf> {
-        let dir = self.graph.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let name = self.graph.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_digit(), "");
-        Ok(dir.join(format!("{}{}-{thread}-{name}", atomic_file::TEMPORARY_PREFIX, std::process::id())))
+        fs::create_dir_all(self.graph.parent().unwrap_or(Path::new(".")))?;
+        Ok(atomic_file::temporary_path(&self.graph))
     }
 
     /// Makes the graph written at `staged` the entry's: renamed into place, then its digest
@@ -87,12 +84,20 @@ impl GraphEntry {
 
 /// The CPU as the runtime's kernels see it: the model name and the feature flags (Linux's
 /// /proc/cpuinfo; elsewhere the architecture alone).
-fn cpu() -> String {
-    let info = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let field = |name: &str| {
-        info.lines().find(|line| line.starts_with(name)).and_then(|line| line.split(':').nth(1)).unwrap_or("").trim()
-    };
-    format!("{} | {} | {}", std::env::consts::ARCH, field("model name"), field("flags"))
+fn cpu() -> &'static str {
+    // Read once per process: every network of every engine asks.
+    static CPU: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CPU.get_or_init(|| {
+        let info = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |name: &str| {
+            info.lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.split(':').nth(1))
+                .unwrap_or("")
+                .trim()
+        };
+        format!("{} | {} | {}", std::env::consts::ARCH, field("model name"), field("flags"))
+    })
 }
 
 /// A branch name as part of a file name: anything but ASCII letters, digits, '-' and '_' becomes '_'.
